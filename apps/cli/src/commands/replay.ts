@@ -1,0 +1,108 @@
+import { type AgentState, AGENT_NAME_PATTERN, evolve, type HistoryEvent, initialState } from '@spool/core';
+import { historyStore } from '@spool/jetstream';
+import type { Logger } from 'pino';
+import { parseCommand, positiveInt } from '../args.ts';
+import { ensureNats } from '../embedded-nats.ts';
+import { natsUrl } from '../env.ts';
+import { openConnection } from '../host.ts';
+import { UsageError } from '../usage-error.ts';
+
+/** `spool replay <agent>`: each event and the state it led to, folded with core's evolve. */
+export async function replayCommand(argv: string[], logger: Logger): Promise<number> {
+  const { values, positionals } = parseCommand(
+    'replay',
+    argv,
+    { until: { type: 'string' }, json: { type: 'boolean' } },
+    { required: ['agent'] },
+  );
+  const agent = positionals[0] as string;
+  if (!AGENT_NAME_PATTERN.test(agent) && agent !== 'coordinator') {
+    throw new UsageError(
+      `spool replay: "${agent}" is not a valid agent name (lower-case letters, digits and dashes)`,
+    );
+  }
+  const untilSeq = positiveInt('replay', 'until', values.until);
+  const nats = await ensureNats(natsUrl(), logger);
+  const connection = await openConnection(nats.url, 'spool-replay', logger);
+  try {
+    const store = historyStore(connection);
+    const state = initialState(agent);
+    let events = 0;
+    for await (const commit of store.replay(agent, untilSeq === undefined ? {} : { untilSeq })) {
+      for (const event of commit.events) {
+        evolve(state, event);
+        events += 1;
+        if (values.json)
+          console.log(JSON.stringify({ seq: commit.seq, time: commit.time, event, state: summarize(state) }));
+        else console.log(describe(commit.seq, commit.time, event, state));
+      }
+      state.seq = commit.seq;
+    }
+    if (!values.json) {
+      console.log(
+        events === 0
+          ? `no history for agent "${agent}"${untilSeq === undefined ? '' : ` up to sequence ${untilSeq}`}`
+          : `— ${events} event(s); state at sequence ${state.seq}: ${oneLine(state)}`,
+      );
+    }
+    return 0;
+  } finally {
+    await connection.close();
+    await nats.stop();
+  }
+}
+
+/** The state as JSON: active tasks in full, the rest as counts. */
+function summarize(state: AgentState) {
+  return {
+    seq: state.seq,
+    active: Object.fromEntries(
+      Object.values(state.active).map((t) => [
+        t.taskId,
+        { phase: t.phase, attempt: t.attempt, steps: t.steps.length, specHash: t.specHash, usage: t.usage },
+      ]),
+    ),
+    done: state.done.size,
+    memory: state.memory.length,
+    exchanges: state.exchanges,
+    counts: state.counts,
+    usage: state.usage,
+  };
+}
+
+function oneLine(state: AgentState): string {
+  const active = Object.values(state.active).map((t) => `${t.taskId}:${t.phase}`);
+  return `active [${active.join(', ')}] · done ${state.done.size} · memory ${state.memory.length} exchange(s) · ${state.usage.inputTokens} in / ${state.usage.outputTokens} out tokens`;
+}
+
+function describe(seq: number, time: string, event: HistoryEvent, state: AgentState): string {
+  const head = `#${seq} ${time} ${event.type.padEnd(16)} ${event.data.taskId}`;
+  let detail = '';
+  switch (event.type) {
+    case 'task.received':
+      detail = clip(event.data.input);
+      break;
+    case 'task.started':
+      detail = `attempt ${event.data.attempt}, spec ${event.data.specHash}, sees ${event.data.memoryUpTo} earlier exchange(s)`;
+      break;
+    case 'model.responded':
+      detail = `step ${event.data.step}, ${event.data.stopReason}, ${event.data.usage.inputTokens} in / ${event.data.usage.outputTokens} out`;
+      break;
+    case 'task.completed':
+      detail = clip(event.data.output);
+      break;
+    case 'task.failed':
+    case 'task.rejected':
+      detail = `${event.data.error.code}: ${clip(event.data.error.message)}`;
+      break;
+    case 'result.published':
+      detail = 'result published';
+      break;
+  }
+  return `${head}  ${detail}\n    → ${oneLine(state)}`;
+}
+
+function clip(text: string, max = 100): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

@@ -1,0 +1,76 @@
+export const MAIN_HELP = `spool: persistent Claude agents as event-sourced actors on NATS JetStream
+
+Usage: spool <command> [options]
+
+Commands:
+  demo                      run the example end to end on the embedded default, then exit
+  up [--config F]           run the coordinator and every agent of the config (Ctrl-C stops)
+  agent <name> [--config F] run one agent until SIGINT/SIGTERM
+  coordinator [--config F]  run the coordinator (task registry, status API)
+  submit <agent> <input>    submit a task (input "-" reads stdin) [--id ID] [--wait] [--json]
+  replay <agent>            each event of the history and the state it led to [--until SEQ] [--json]
+  status                    agents, tasks in flight and queued, counts [--json]
+
+Environment:
+  NATS_URL            NATS server (default nats://127.0.0.1:4222)
+  ANTHROPIC_API_KEY   Claude API key; without it, agents run on the built-in offline model
+  ANTHROPIC_BASE_URL  Messages API base URL (as the Anthropic SDK reads it)
+  SPOOL_LOG_LEVEL     fatal|error|warn|info|debug|trace|silent (logs go to stderr)
+
+Run "spool <command> --help" for a command's options. Exit codes: 0 ok, 1 failed, 2 bad usage.`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  demo: `Usage: spool demo [--config F] [--tasks F] [--json]
+
+Runs the main job on the embedded default: uses NATS_URL when a server answers there,
+else starts nats-server -js with data under .spool/; runs the coordinator and the agents
+of the example config, submits the seed tasks, prints each result, and exits 0.
+Without ANTHROPIC_API_KEY it runs on the built-in offline model.
+
+  --config F   config (default examples/data-analysis/spool.config.json)
+  --tasks F    seed tasks, a JSON array of {"agent"?, "input"} (default examples/data-analysis/tasks.json)
+  --json       print each result as one JSON line`,
+  up: `Usage: spool up [--config F]
+
+The embedded default: uses NATS_URL when a server answers there, else starts
+nats-server -js with data under .spool/; then runs the coordinator and every agent of
+the config in this process until Ctrl-C, and stops them all cleanly.
+
+  --config F   config file (default ./spool.config.json or ./spool.config.ts)`,
+  agent: `Usage: spool agent <name> [--config F]
+
+Runs one agent until SIGINT/SIGTERM. A second process with the same name stands by and
+takes over when the first one stops or dies.
+
+  --config F   config file (default ./spool.config.json or ./spool.config.ts)`,
+  coordinator: `Usage: spool coordinator [--config F]
+
+Runs the coordinator: rebuilds the task registry from the histories and answers
+status requests on spool.api.status.
+
+  --config F   config file (default ./spool.config.json or ./spool.config.ts)`,
+  submit: `Usage: spool submit <agent> <input> [--id ID] [--wait] [--timeout SEC] [--json]
+
+Publishes {"id", "input"} on spool.inbox.<agent>. The id is the idempotency key: the
+same id submitted twice is one task.
+
+  <input>        the task text; "-" reads it from stdin
+  --id ID        task id (default: generated); letters, digits and _ : = @ + -
+  --wait         wait for the result and print it (exit 1 if the task failed or was rejected)
+  --timeout SEC  with --wait, give up after SEC seconds (default 600)
+  --json         print JSON (the submission, or the result with --wait)`,
+  replay: `Usage: spool replay <agent> [--until SEQ] [--json]
+
+Replays the agent's history: each event and the state it led to. Uses the embedded
+server's data under .spool/ when no server answers at NATS_URL.
+
+  --until SEQ  stop after history sequence SEQ (see the agent as it was then)
+  --json       NDJSON: one {seq, time, event, state} object per event`,
+  status: `Usage: spool status [--json] [--timeout SEC]
+
+Asks the coordinator (spool.api.status) for each agent's status (idle, working), who
+holds it, tasks in flight, queued tasks and counts.
+
+  --json         print the status report as JSON
+  --timeout SEC  how long to wait for the coordinator (default 3)`,
+};

@@ -1,0 +1,74 @@
+import type { ModelClient } from '@spool/claude';
+import type { SpoolConfig } from '@spool/core';
+import { type CoordinatorHandle, startCoordinator } from '@spool/coordinator';
+import {
+  connect,
+  historyStore,
+  leases,
+  openInbox,
+  provision,
+  results,
+  type SpoolConnection,
+} from '@spool/jetstream';
+import { type AgentHandle, startAgent } from '@spool/runtime';
+import type { Logger } from 'pino';
+import { holderId } from './env.ts';
+
+/** Connects with reconnect-forever and makes sure the streams and buckets exist. */
+export async function openConnection(url: string, name: string, logger: Logger): Promise<SpoolConnection> {
+  const connection = await connect({ url, name, logger });
+  await provision(connection);
+  return connection;
+}
+
+/** Starts agents of the config in this process, sharing one connection. */
+export async function runAgents(
+  connection: SpoolConnection,
+  config: SpoolConfig,
+  names: readonly string[],
+  model: ModelClient,
+  logger: Logger,
+): Promise<AgentHandle[]> {
+  const store = historyStore(connection);
+  const resultSink = results(connection);
+  const leaseTable = await leases(connection);
+  const holder = holderId();
+  return Promise.all(
+    names.map(async (name) => {
+      const spec = config.agents[name];
+      if (spec === undefined) throw new Error(`no agent ${name} in the config`);
+      return startAgent({
+        name,
+        spec,
+        holder,
+        store,
+        inbox: await openInbox(connection, name),
+        results: resultSink,
+        leases: leaseTable,
+        model,
+        logger,
+      });
+    }),
+  );
+}
+
+export async function runCoordinator(
+  connection: SpoolConnection,
+  config: SpoolConfig,
+  logger: Logger,
+): Promise<CoordinatorHandle> {
+  return startCoordinator({ connection, agents: Object.keys(config.agents), logger });
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

@@ -1,0 +1,81 @@
+import {
+  type AgentState,
+  type AgentStatus,
+  applyCommit,
+  initialState,
+  type StatusReport,
+  type StoredCommit,
+} from '@spool/core';
+
+export interface AgentLiveness {
+  readonly holder?: string;
+  readonly holderAlive?: boolean;
+  readonly queued: number;
+  readonly unacked: number;
+}
+
+/**
+ * The task registry: every agent's state, folded from its history with core's `evolve`
+ * exactly as the agent folds it, so it is rebuilt from the streams on every start and
+ * needs no storage of its own.
+ */
+export class TaskRegistry {
+  private readonly agents = new Map<string, AgentState>();
+
+  constructor(known: readonly string[] = []) {
+    for (const name of known) this.agents.set(name, initialState(name));
+  }
+
+  apply(agent: string, commit: StoredCommit): void {
+    let state = this.agents.get(agent);
+    if (state === undefined) {
+      state = initialState(agent);
+      this.agents.set(agent, state);
+    }
+    if (commit.seq > state.seq) applyCommit(state, commit);
+  }
+
+  names(): string[] {
+    return [...this.agents.keys()].sort();
+  }
+
+  report(liveness: ReadonlyMap<string, AgentLiveness>, now: Date): StatusReport {
+    const agents: AgentStatus[] = this.names().map((name) => {
+      const state = this.agents.get(name) ?? initialState(name);
+      const live = liveness.get(name);
+      const inFlight = Object.values(state.active).map((task) => ({
+        taskId: task.taskId,
+        phase: task.phase,
+        attempt: task.attempt,
+        steps: task.steps.length,
+        ...(task.receivedAt === undefined ? {} : { receivedAt: task.receivedAt }),
+      }));
+      const working = inFlight.some((t) => t.phase === 'queued' || t.phase === 'running');
+      return {
+        name,
+        status: state.seq === 0 && (live?.queued ?? 0) === 0 ? 'unknown' : working ? 'working' : 'idle',
+        ...(live?.holder === undefined ? {} : { holder: live.holder }),
+        ...(live?.holderAlive === undefined ? {} : { holderAlive: live.holderAlive }),
+        inFlight,
+        queued: live?.queued ?? 0,
+        unacked: live?.unacked ?? 0,
+        counts: { ...state.counts },
+        usage: { ...state.usage },
+        historySeq: state.seq,
+      };
+    });
+    const sum = (pick: (a: AgentStatus) => number) => agents.reduce((total, a) => total + pick(a), 0);
+    return {
+      generatedAt: now.toISOString(),
+      agents,
+      totals: {
+        tasks: sum((a) => a.counts.received + a.counts.rejected),
+        inFlight: sum((a) => a.inFlight.filter((t) => t.phase === 'queued' || t.phase === 'running').length),
+        queued: sum((a) => a.queued),
+        completed: sum((a) => a.counts.completed),
+        failed: sum((a) => a.counts.failed),
+        rejected: sum((a) => a.counts.rejected),
+      },
+    };
+  }
+}

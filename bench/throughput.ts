@@ -1,0 +1,126 @@
+/**
+ * pnpm bench: tasks/s through one agent with the fake model at zero latency, and, in the
+ * same run and on the same server, the raw JetStream publish + consume rate for the same
+ * message count; prints both and their ratio. Usage: pnpm bench [--tasks N] [--concurrency C] [--json]
+ */
+import { parseArgs } from 'node:util';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect as natsConnect } from '@nats-io/transport-node';
+import { anthropicModel } from '@spool/claude';
+import { AgentSpecSchema } from '@spool/core';
+import { connect, historyStore, leases, openInbox, provision, results, submitTask } from '@spool/jetstream';
+import { startAgent } from '@spool/runtime';
+import { startFakeClaude, startNats } from '@spool/testkit';
+import { pino } from 'pino';
+
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '2000' },
+    concurrency: { type: 'string', default: '32' },
+    json: { type: 'boolean' },
+  },
+});
+const TASKS = Number(values.tasks);
+const CONCURRENCY = Number(values.concurrency);
+if (!Number.isInteger(TASKS) || TASKS < 1 || !Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) {
+  console.error('bench: --tasks and --concurrency must be positive whole numbers');
+  process.exit(2);
+}
+const say = (line: string) => {
+  if (!values.json) console.log(line);
+};
+
+const nats = await startNats();
+const fake = await startFakeClaude();
+try {
+  say(`nats-server on ${nats.url}; ${TASKS} tasks, agent concurrency ${CONCURRENCY}`);
+  const raw = await rawJetStream(nats.url, TASKS);
+  say(`raw JetStream publish + consume: ${raw.toFixed(0)} msg/s`);
+  const agent = await agentThroughput(nats.url, fake.url, TASKS, CONCURRENCY);
+  say(`spool agent (journaled, fake model at zero latency): ${agent.toFixed(0)} tasks/s`);
+  const ratio = agent / raw;
+  say(
+    `ratio: ${(ratio * 100).toFixed(1)}% of the raw rate (each task is ~5 journal appends, a model call, a result and an ack)`,
+  );
+  if (values.json)
+    console.log(
+      JSON.stringify({
+        tasks: TASKS,
+        concurrency: CONCURRENCY,
+        rawMsgPerSec: raw,
+        agentTasksPerSec: agent,
+        ratio,
+      }),
+    );
+} finally {
+  await fake.close();
+  await nats.close();
+}
+
+/** Publishes N messages (async, in flight) to a fresh stream, then consumes and acks all of them. */
+async function rawJetStream(url: string, count: number): Promise<number> {
+  const nc = await natsConnect({ servers: url });
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.add({ name: 'BENCH_RAW', subjects: ['bench.raw'], storage: 'file' as never });
+  const js = jetstream(nc);
+  const payload = new TextEncoder().encode(JSON.stringify({ id: 'x'.repeat(16), input: 'y'.repeat(120) }));
+  const started = performance.now();
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    inFlight.push(js.publish('bench.raw', payload, { msgID: `raw-${i}` }));
+    if (inFlight.length >= 256) await Promise.all(inFlight.splice(0));
+  }
+  await Promise.all(inFlight);
+  await jsm.consumers.add('BENCH_RAW', { durable_name: 'raw', ack_policy: 'explicit' as never });
+  const consumer = await js.consumers.get('BENCH_RAW', 'raw');
+  let seen = 0;
+  while (seen < count) {
+    const batch = await consumer.fetch({ max_messages: Math.min(500, count - seen), expires: 2000 });
+    for await (const m of batch) {
+      m.ack();
+      seen += 1;
+    }
+  }
+  await nc.flush();
+  const elapsed = (performance.now() - started) / 1000;
+  await nc.close();
+  return count / elapsed;
+}
+
+async function agentThroughput(
+  url: string,
+  fakeUrl: string,
+  count: number,
+  concurrency: number,
+): Promise<number> {
+  const logger = pino({ level: 'silent' });
+  const connection = await connect({ url, name: 'bench', logger });
+  await provision(connection);
+  const spec = AgentSpecSchema.parse({ instructions: 'Bench.', model: 'claude-sonnet-4-6', concurrency });
+  const agent = startAgent({
+    name: 'bench',
+    spec,
+    holder: 'bench',
+    store: historyStore(connection),
+    inbox: await openInbox(connection, 'bench'),
+    results: results(connection),
+    leases: await leases(connection),
+    model: anthropicModel({ baseURL: fakeUrl, apiKey: 'bench', maxRetries: 0 }),
+    logger,
+  });
+  await agent.ready;
+  const sink = results(connection);
+  const started = performance.now();
+  const waits: Promise<unknown>[] = [];
+  for (let i = 0; i < count; i++) waits.push(sink.wait('bench', `b-${i}`));
+  await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      submitTask(connection, 'bench', { id: `b-${i}`, input: `task ${i}` }),
+    ),
+  );
+  await Promise.all(waits);
+  const elapsed = (performance.now() - started) / 1000;
+  await agent.stop();
+  await connection.close();
+  return count / elapsed;
+}

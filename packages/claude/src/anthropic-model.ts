@@ -1,0 +1,60 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { type ContentBlock, ErrorCode, type ModelReply, TerminalError } from '@spool/core';
+import { mapSdkError } from './errors.ts';
+import type { AnthropicModelOptions, ModelClient, ModelRequest } from './types.ts';
+
+/**
+ * The model port on the Anthropic SDK. The key and base URL are read as the SDK reads
+ * them (ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL) unless given. The agent's instructions go
+ * as a system block marked for prompt caching on every call.
+ */
+export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient {
+  const apiKey = options.apiKey ?? process.env.ANTHROPIC_API_KEY;
+  let client: Anthropic | undefined;
+  const getClient = (): Anthropic => {
+    if (apiKey === undefined || apiKey.trim() === '') {
+      throw new TerminalError(ErrorCode.AuthenticationFailed, 'no Claude API key: set ANTHROPIC_API_KEY');
+    }
+    client ??= new Anthropic({
+      apiKey,
+      ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
+      maxRetries: options.maxRetries ?? 2,
+      ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+    });
+    return client;
+  };
+
+  return {
+    async respond(request: ModelRequest, signal?: AbortSignal): Promise<ModelReply> {
+      const sdk = getClient();
+      try {
+        const message = await sdk.messages.create(
+          {
+            model: request.model,
+            max_tokens: request.maxTokens,
+            system: [{ type: 'text', text: request.system, cache_control: { type: 'ephemeral' } }],
+            messages: request.messages as Anthropic.MessageParam[],
+          },
+          signal === undefined ? {} : { signal },
+        );
+        const usage = message.usage;
+        const requestId = (message as { _request_id?: string | null })._request_id;
+        return {
+          model: message.model,
+          content: message.content.map((block) => ({ ...block }) as ContentBlock),
+          stopReason: message.stop_reason,
+          usage: {
+            inputTokens: usage.input_tokens ?? 0,
+            outputTokens: usage.output_tokens ?? 0,
+            cacheCreationInputTokens: usage.cache_creation_input_tokens ?? 0,
+            cacheReadInputTokens: usage.cache_read_input_tokens ?? 0,
+          },
+          ...(requestId ? { requestId } : {}),
+        };
+      } catch (err) {
+        if (signal?.aborted || err instanceof Anthropic.APIUserAbortError) throw err;
+        throw mapSdkError(err);
+      }
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export { anthropicModel } from './anthropic-model.ts';
+export { mapSdkError } from './errors.ts';
+export type { AnthropicModelOptions, ModelClient, ModelRequest } from './types.ts';

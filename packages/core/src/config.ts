@@ -1,0 +1,105 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { ErrorCode, ValidationError } from './errors.ts';
+import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
+
+export const DEFAULT_MAX_TOKENS = 1024;
+export const DEFAULT_CONCURRENCY = 1;
+export const DEFAULT_LEASE_TTL_MS = 10_000;
+/** Finished exchanges carried into each request by default (compaction comes later). */
+export const DEFAULT_MEMORY_EXCHANGES = 20;
+/** Characters of memory carried into one request at most, oldest dropped first. */
+export const DEFAULT_MEMORY_CHARS = 60_000;
+
+export const AgentSpecSchema = z.strictObject({
+  instructions: z.string().trim().min(1, 'must be a non-empty string (the system prompt)'),
+  model: z.string().trim().min(1, 'must name a Claude model, for example "claude-sonnet-4-6"'),
+  maxTokens: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(128_000, 'must be at most 128000')
+    .default(DEFAULT_MAX_TOKENS),
+  concurrency: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(256, 'must be at most 256')
+    .default(DEFAULT_CONCURRENCY),
+  /** A standby takes over this long after the holder stops renewing (it died or hung). */
+  leaseTtlMs: z
+    .number()
+    .int('must be a whole number')
+    .min(1_000, 'must be at least 1000 (ms)')
+    .max(600_000, 'must be at most 600000 (ms)')
+    .default(DEFAULT_LEASE_TTL_MS),
+  memory: z
+    .strictObject({
+      exchanges: z.number().int().min(0).max(10_000).default(DEFAULT_MEMORY_EXCHANGES),
+      maxChars: z.number().int().min(0).default(DEFAULT_MEMORY_CHARS),
+    })
+    .default({ exchanges: DEFAULT_MEMORY_EXCHANGES, maxChars: DEFAULT_MEMORY_CHARS }),
+});
+export type AgentSpec = z.infer<typeof AgentSpecSchema>;
+export type AgentSpecInput = z.input<typeof AgentSpecSchema>;
+
+const AgentNameSchema = z
+  .string()
+  .regex(AGENT_NAME_PATTERN, 'agent names use lower-case letters, digits and dashes only')
+  .refine((name) => name !== COORDINATOR, `"${COORDINATOR}" is reserved for the coordinator's history`);
+
+export const ConfigSchema = z.strictObject({
+  $schema: z.string().optional(),
+  agents: z
+    .record(AgentNameSchema, AgentSpecSchema)
+    .refine((agents) => Object.keys(agents).length > 0, 'must define at least one agent'),
+});
+export type SpoolConfig = z.infer<typeof ConfigSchema>;
+export type SpoolConfigInput = z.input<typeof ConfigSchema>;
+
+/**
+ * Validates a parsed config. Throws a ValidationError whose message is one line naming
+ * the file, the field and the fix, e.g.
+ * `spool.config.json: agents.analyst.maxTokens: must be at least 1 (got 0)`.
+ */
+export function parseConfig(value: unknown, source = 'config'): SpoolConfig {
+  const parsed = ConfigSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new ValidationError(ErrorCode.InvalidConfig, `${source}: ${formatIssues(parsed.error, value)}`);
+}
+
+/** One line for the first zod issue: the dotted path, what is wrong, and what was found. */
+export function formatIssues(error: z.ZodError, input: unknown): string {
+  const issue = error.issues[0];
+  if (issue === undefined) return 'invalid';
+  const path = issue.path.map(String).join('.');
+  const found = issue.path.reduce<unknown>(
+    (value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey],
+    input,
+  );
+  let what = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, memory)`;
+  } else if (issue.code === 'invalid_key') {
+    what = `invalid agent name: ${issue.issues[0]?.message ?? issue.message}`;
+  } else if (issue.code === 'invalid_type' && found === undefined) {
+    what = `is required (${issue.message.replace(/^Invalid input: /, '')})`;
+  }
+  const shown =
+    found === undefined || issue.code === 'unrecognized_keys' || issue.code === 'invalid_key'
+      ? ''
+      : ` (got ${JSON.stringify(found)})`;
+  const more = error.issues.length > 1 ? ` [and ${error.issues.length - 1} more problem(s)]` : '';
+  return `${path || '(top level)'}: ${what}${shown}${more}`;
+}
+
+/** A stable hash of what shapes an agent's behaviour, recorded with each task. */
+export function specHash(spec: AgentSpec): string {
+  const canonical = JSON.stringify({
+    instructions: spec.instructions,
+    model: spec.model,
+    maxTokens: spec.maxTokens,
+    memory: spec.memory,
+  });
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,176 @@
+import { StopReason, textOf } from './content.ts';
+import type { ContentBlock } from './content.ts';
+import { ErrorCode } from './errors.ts';
+import { eventIds, type HistoryEvent } from './events.ts';
+import type { TaskError } from './result.ts';
+import { type AgentState, isFinished, isKnownTask } from './state.ts';
+import type { TaskMessage } from './task.ts';
+import type { Usage } from './usage.ts';
+
+/** A model reply as the runtime received it, before it is journaled. */
+export interface ModelReply {
+  readonly model: string;
+  readonly content: readonly ContentBlock[];
+  readonly stopReason: string | null;
+  readonly usage: Usage;
+  readonly requestId?: string | undefined;
+}
+
+/** What the runtime asks of the agent's logic. Imperative names; `decide` answers with events. */
+export type Command =
+  | { type: 'ReceiveTask'; task: TaskMessage; inboxSeq?: number; at: string }
+  | { type: 'StartTask'; taskId: string; specHash: string; at: string }
+  | { type: 'RecordReply'; taskId: string; step: number; reply: ModelReply; at: string }
+  | { type: 'FailTask'; taskId: string; error: TaskError; at: string }
+  | { type: 'RejectMessage'; taskId: string; inboxSeq: number; error: TaskError; excerpt: string; at: string }
+  | { type: 'MarkPublished'; taskId: string; at: string };
+
+/**
+ * Decides which events a command leads to, from the state alone. Pure. A command that no
+ * longer applies (a task already known, a step already journaled) yields no events, which
+ * makes every command safe to repeat after a crash.
+ */
+export function decide(state: AgentState, command: Command): HistoryEvent[] {
+  const agent = state.agent;
+  switch (command.type) {
+    case 'ReceiveTask': {
+      const { task } = command;
+      if (isKnownTask(state, task.id)) return [];
+      return [
+        {
+          id: eventIds.received(agent, task.id),
+          type: 'task.received',
+          v: 1,
+          data: {
+            taskId: task.id,
+            input: task.input,
+            ...(task.meta === undefined ? {} : { meta: task.meta }),
+            ...(command.inboxSeq === undefined ? {} : { inboxSeq: command.inboxSeq }),
+            at: command.at,
+          },
+        },
+      ];
+    }
+    case 'StartTask': {
+      const task = state.active[command.taskId];
+      if (task === undefined || task.phase !== 'queued') return [];
+      const attempt = task.attempt + 1;
+      return [
+        {
+          id: eventIds.started(agent, task.taskId, attempt),
+          type: 'task.started',
+          v: 1,
+          data: {
+            taskId: task.taskId,
+            attempt,
+            specHash: command.specHash,
+            memoryUpTo: state.exchanges,
+            at: command.at,
+          },
+        },
+      ];
+    }
+    case 'RecordReply': {
+      const task = state.active[command.taskId];
+      if (task === undefined || task.phase !== 'running' || command.step !== task.steps.length) return [];
+      const { reply } = command;
+      const responded: HistoryEvent = {
+        id: eventIds.responded(agent, task.taskId, task.attempt, command.step),
+        type: 'model.responded',
+        v: 1,
+        data: {
+          taskId: task.taskId,
+          step: command.step,
+          model: reply.model,
+          content: [...reply.content],
+          stopReason: reply.stopReason,
+          usage: reply.usage,
+          ...(reply.requestId === undefined ? {} : { requestId: reply.requestId }),
+          at: command.at,
+        },
+      };
+      const outcome = outcomeOf(reply);
+      const finished: HistoryEvent = outcome.ok
+        ? {
+            id: eventIds.completed(agent, task.taskId, task.attempt),
+            type: 'task.completed',
+            v: 1,
+            data: { taskId: task.taskId, output: outcome.output, at: command.at },
+          }
+        : {
+            id: eventIds.failed(agent, task.taskId, task.attempt),
+            type: 'task.failed',
+            v: 1,
+            data: { taskId: task.taskId, error: outcome.error, at: command.at },
+          };
+      return [responded, finished];
+    }
+    case 'FailTask': {
+      const task = state.active[command.taskId];
+      if (task === undefined || isFinished(task.phase)) return [];
+      return [
+        {
+          id: eventIds.failed(agent, task.taskId, task.attempt),
+          type: 'task.failed',
+          v: 1,
+          data: { taskId: task.taskId, error: command.error, at: command.at },
+        },
+      ];
+    }
+    case 'RejectMessage': {
+      if (isKnownTask(state, command.taskId)) return [];
+      return [
+        {
+          id: eventIds.rejected(agent, command.taskId),
+          type: 'task.rejected',
+          v: 1,
+          data: {
+            taskId: command.taskId,
+            error: command.error,
+            inboxSeq: command.inboxSeq,
+            excerpt: command.excerpt,
+            at: command.at,
+          },
+        },
+      ];
+    }
+    case 'MarkPublished': {
+      const task = state.active[command.taskId];
+      if (task === undefined || !isFinished(task.phase)) return [];
+      return [
+        {
+          id: eventIds.published(agent, task.taskId),
+          type: 'result.published',
+          v: 1,
+          data: { taskId: task.taskId, at: command.at },
+        },
+      ];
+    }
+    default:
+      return assertNever(command);
+  }
+}
+
+type Outcome = { ok: true; output: string } | { ok: false; error: TaskError };
+
+/** What a final reply means for the task. Tools arrive with a later issue: tool_use is refused for now. */
+function outcomeOf(reply: ModelReply): Outcome {
+  switch (reply.stopReason) {
+    case StopReason.ToolUse:
+      return {
+        ok: false,
+        error: {
+          code: ErrorCode.UnexpectedToolUse,
+          message: 'the model asked to use a tool, but this agent has no tools configured',
+        },
+      };
+    case StopReason.Refusal:
+      return { ok: false, error: { code: ErrorCode.ModelRefused, message: 'the model declined to answer' } };
+    default:
+      return { ok: true, output: textOf(reply.content) };
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled command ${JSON.stringify(value)}`);
+}

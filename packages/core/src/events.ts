@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { ContentBlockSchema, StopReasonSchema } from './content.ts';
+import { TaskErrorSchema } from './result.ts';
+import { UsageSchema } from './usage.ts';
+
+/**
+ * The agent history: one zod discriminated union, the single source of truth for event
+ * types. Every event is `{ id, type, v, data }`: `id` is deterministic
+ * (`<agent>:<taskId>:...`) so a retried append is recognised; `v` is the schema version of
+ * `data`, and old versions stay parseable (upcast in `parseCommit`). Stream position and
+ * write time live on the read envelope, not here.
+ */
+
+const iso = z.string().min(1);
+
+const TaskReceivedV1 = z.object({
+  id: z.string(),
+  type: z.literal('task.received'),
+  v: z.literal(1),
+  data: z.object({
+    taskId: z.string(),
+    input: z.string(),
+    meta: z.record(z.string(), z.unknown()).optional(),
+    /** Inbox stream sequence of the message, when it came through the inbox. */
+    inboxSeq: z.number().int().nonnegative().optional(),
+    at: iso,
+  }),
+});
+
+const TaskStartedV1 = z.object({
+  id: z.string(),
+  type: z.literal('task.started'),
+  v: z.literal(1),
+  data: z.object({
+    taskId: z.string(),
+    attempt: z.number().int().positive(),
+    /** Hash of the agent spec the task runs under (instructions, model, limits). */
+    specHash: z.string(),
+    /** Exchanges of memory the task may see: those numbered below this. Fixed at start so a resumed task rebuilds the same request. */
+    memoryUpTo: z.number().int().nonnegative(),
+    at: iso,
+  }),
+});
+
+const ModelRespondedV1 = z.object({
+  id: z.string(),
+  type: z.literal('model.responded'),
+  v: z.literal(1),
+  data: z.object({
+    taskId: z.string(),
+    step: z.number().int().nonnegative(),
+    model: z.string(),
+    content: z.array(ContentBlockSchema),
+    stopReason: StopReasonSchema,
+    usage: UsageSchema,
+    requestId: z.string().optional(),
+    at: iso,
+  }),
+});
+
+const TaskCompletedV1 = z.object({
+  id: z.string(),
+  type: z.literal('task.completed'),
+  v: z.literal(1),
+  data: z.object({ taskId: z.string(), output: z.string(), at: iso }),
+});
+
+const TaskFailedV1 = z.object({
+  id: z.string(),
+  type: z.literal('task.failed'),
+  v: z.literal(1),
+  data: z.object({ taskId: z.string(), error: TaskErrorSchema, at: iso }),
+});
+
+const TaskRejectedV1 = z.object({
+  id: z.string(),
+  type: z.literal('task.rejected'),
+  v: z.literal(1),
+  data: z.object({
+    taskId: z.string(),
+    error: TaskErrorSchema,
+    inboxSeq: z.number().int().nonnegative(),
+    /** The start of the refused message, for debugging. */
+    excerpt: z.string(),
+    at: iso,
+  }),
+});
+
+const ResultPublishedV1 = z.object({
+  id: z.string(),
+  type: z.literal('result.published'),
+  v: z.literal(1),
+  data: z.object({ taskId: z.string(), at: iso }),
+});
+
+export const HistoryEventSchema = z.discriminatedUnion('type', [
+  TaskReceivedV1,
+  TaskStartedV1,
+  ModelRespondedV1,
+  TaskCompletedV1,
+  TaskFailedV1,
+  TaskRejectedV1,
+  ResultPublishedV1,
+]);
+export type HistoryEvent = z.infer<typeof HistoryEventSchema>;
+export type HistoryEventType = HistoryEvent['type'];
+export type EventOf<T extends HistoryEventType> = Extract<HistoryEvent, { type: T }>;
+
+/** A history message: events written together, atomically (JetStream 2.9 has no batch publish). */
+export const CommitSchema = z.object({ v: z.literal(1), events: z.array(HistoryEventSchema).min(1) });
+export type Commit = z.infer<typeof CommitSchema>;
+
+/** A commit as read back from the store, with its position and write time. */
+export interface StoredCommit {
+  readonly seq: number;
+  readonly time: string;
+  readonly events: readonly HistoryEvent[];
+}
+
+/** Parses a stored history message; throws a zod error that names the bad field. */
+export function parseCommit(json: unknown): Commit {
+  return CommitSchema.parse(json);
+}
+
+/**
+ * The `Nats-Msg-Id` of a commit, derived from its events' ids, so that an append retried
+ * after a lost acknowledgement is recognised by the server as the same commit.
+ */
+export function commitId(events: readonly HistoryEvent[]): string {
+  const first = events[0];
+  if (events.length === 1 && first !== undefined) return first.id;
+  const hash = createHash('sha256');
+  for (const e of events) hash.update(e.id).update('\n');
+  return `commit:${hash.digest('hex').slice(0, 32)}`;
+}
+
+/** Deterministic event ids: the same decision always has the same id. */
+export const eventIds = {
+  received: (agent: string, taskId: string) => `${agent}:${taskId}:received`,
+  rejected: (agent: string, taskId: string) => `${agent}:${taskId}:rejected`,
+  started: (agent: string, taskId: string, attempt: number) => `${agent}:${taskId}:${attempt}:started`,
+  responded: (agent: string, taskId: string, attempt: number, step: number) =>
+    `${agent}:${taskId}:${attempt}:step-${step}`,
+  completed: (agent: string, taskId: string, attempt: number) => `${agent}:${taskId}:${attempt}:completed`,
+  failed: (agent: string, taskId: string, attempt: number) => `${agent}:${taskId}:${attempt}:failed`,
+  published: (agent: string, taskId: string) => `${agent}:${taskId}:published`,
+};

@@ -1,0 +1,59 @@
+export type { AgentSpec, AgentSpecInput, SpoolConfig, SpoolConfigInput } from './config.ts';
+export {
+  AgentSpecSchema,
+  ConfigSchema,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_LEASE_TTL_MS,
+  DEFAULT_MAX_TOKENS,
+  DEFAULT_MEMORY_CHARS,
+  DEFAULT_MEMORY_EXCHANGES,
+  formatIssues,
+  parseConfig,
+  specHash,
+} from './config.ts';
+export type { ContentBlock, Message } from './content.ts';
+export { ContentBlockSchema, MessageSchema, StopReason, textOf } from './content.ts';
+export type { Command, ModelReply } from './decide.ts';
+export { decide } from './decide.ts';
+export {
+  ConcurrencyError,
+  ensureError,
+  ErrorCode,
+  RetryableError,
+  SpoolError,
+  TerminalError,
+  ValidationError,
+} from './errors.ts';
+export type { Commit, EventOf, HistoryEvent, HistoryEventType, StoredCommit } from './events.ts';
+export { CommitSchema, commitId, eventIds, HistoryEventSchema, parseCommit } from './events.ts';
+export type { Effect, NextOptions } from './next.ts';
+export { next, resultOf } from './next.ts';
+export { buildMessages, memoryWindow } from './request.ts';
+export type { TaskError, TaskResult } from './result.ts';
+export { TaskErrorSchema, TaskResultSchema, TaskStatus } from './result.ts';
+export type { AgentState, Exchange, FinishedPhase, ModelStep, TaskPhase, TaskState } from './state.ts';
+export {
+  applyCommit,
+  cloneState,
+  evolve,
+  initialState,
+  isFinished,
+  isKnownTask,
+  MEMORY_KEEP,
+} from './state.ts';
+export {
+  AGENT_NAME_PATTERN,
+  agentOfHistorySubject,
+  Buckets,
+  COORDINATOR,
+  inboxConsumerName,
+  Streams,
+  subjects,
+  TASK_ID_PATTERN,
+} from './subjects.ts';
+export type { ParsedTask, TaskMessage } from './task.ts';
+export { MAX_INPUT_CHARS, parseTaskMessage, TaskMessageSchema } from './task.ts';
+export type { Usage } from './usage.ts';
+export { addUsage, UsageSchema, zeroUsage } from './usage.ts';
+export type { AgentStatus, StatusReport } from './status.ts';
+export { AgentStatusSchema, StatusReportSchema } from './status.ts';

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { UsageSchema } from './usage.ts';
+
+export const TaskStatus = {
+  Completed: 'completed',
+  Failed: 'failed',
+  Rejected: 'rejected',
+  Cancelled: 'cancelled',
+} as const;
+export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
+
+export const TaskErrorSchema = z.object({ code: z.string(), message: z.string() });
+export type TaskError = z.infer<typeof TaskErrorSchema>;
+
+/** The outcome of a task on `spool.results.<agent>.<taskId>`: one per task id. */
+export const TaskResultSchema = z.object({
+  taskId: z.string(),
+  agent: z.string(),
+  status: z.enum(['completed', 'failed', 'rejected', 'cancelled']),
+  output: z.string().optional(),
+  error: TaskErrorSchema.optional(),
+  usage: UsageSchema,
+  /** Model calls made for the task (each a journaled step). */
+  steps: z.number().int().nonnegative(),
+  attempts: z.number().int().nonnegative(),
+  receivedAt: z.string().optional(),
+  finishedAt: z.string(),
+  meta: z.record(z.string(), z.unknown()).optional(),
+});
+export type TaskResult = z.infer<typeof TaskResultSchema>;

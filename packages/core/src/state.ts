@@ -1,0 +1,207 @@
+import type { ContentBlock } from './content.ts';
+import type { HistoryEvent } from './events.ts';
+import type { TaskError } from './result.ts';
+import { addUsage, type Usage, zeroUsage } from './usage.ts';
+
+/** How many finished exchanges the state keeps for memory; requests take a window of them. */
+export const MEMORY_KEEP = 200;
+
+export type TaskPhase = 'queued' | 'running' | 'completed' | 'failed' | 'rejected';
+export type FinishedPhase = Exclude<TaskPhase, 'queued' | 'running'>;
+
+export interface ModelStep {
+  readonly step: number;
+  readonly model: string;
+  readonly content: readonly ContentBlock[];
+  readonly stopReason: string | null;
+  readonly usage: Usage;
+  readonly requestId?: string | undefined;
+  readonly at: string;
+}
+
+export interface TaskState {
+  taskId: string;
+  input: string;
+  meta?: Record<string, unknown> | undefined;
+  inboxSeq?: number | undefined;
+  receivedAt?: string | undefined;
+  phase: TaskPhase;
+  /** 0 until started; each start of the task is a new attempt. */
+  attempt: number;
+  specHash?: string | undefined;
+  memoryUpTo: number;
+  steps: ModelStep[];
+  usage: Usage;
+  output?: string | undefined;
+  error?: TaskError | undefined;
+  finishedAt?: string | undefined;
+}
+
+/** One finished task's question and answer, remembered for later tasks. */
+export interface Exchange {
+  readonly n: number;
+  readonly taskId: string;
+  readonly input: string;
+  readonly output: string;
+}
+
+export interface AgentState {
+  readonly agent: string;
+  /** History sequence of the last commit applied; 0 for an empty history. */
+  seq: number;
+  /** Tasks whose result is not yet published, by id. Small: bounded by the work in flight. */
+  active: Record<string, TaskState>;
+  /** Every task id whose result was published, with how it ended: the idempotency record. */
+  done: Map<string, FinishedPhase>;
+  /** The newest finished exchanges, oldest first (at most MEMORY_KEEP). */
+  memory: Exchange[];
+  /** Exchanges ever finished; the next one is numbered this. */
+  exchanges: number;
+  counts: { received: number; completed: number; failed: number; rejected: number };
+  usage: Usage;
+}
+
+export function initialState(agent: string): AgentState {
+  return {
+    agent,
+    seq: 0,
+    active: {},
+    done: new Map(),
+    memory: [],
+    exchanges: 0,
+    counts: { received: 0, completed: 0, failed: 0, rejected: 0 },
+    usage: zeroUsage(),
+  };
+}
+
+/** Whether a task id is already known to the agent (running, waiting or done). */
+export function isKnownTask(state: AgentState, taskId: string): boolean {
+  return taskId in state.active || state.done.has(taskId);
+}
+
+/**
+ * Folds one event into the state. Deterministic and total: the same events give the same
+ * state on every machine, and an event that does not apply (unknown task, repeated step) is
+ * ignored rather than thrown, so an old history always replays.
+ *
+ * For replay speed over long histories, `evolve` updates `state` in place and returns it:
+ * a caller that needs the state before the event keeps a copy (`cloneState`).
+ */
+export function evolve(state: AgentState, event: HistoryEvent): AgentState {
+  switch (event.type) {
+    case 'task.received': {
+      const { taskId } = event.data;
+      if (isKnownTask(state, taskId)) return state;
+      state.active[taskId] = {
+        taskId,
+        input: event.data.input,
+        meta: event.data.meta,
+        inboxSeq: event.data.inboxSeq,
+        receivedAt: event.data.at,
+        phase: 'queued',
+        attempt: 0,
+        memoryUpTo: 0,
+        steps: [],
+        usage: zeroUsage(),
+      };
+      state.counts.received += 1;
+      return state;
+    }
+    case 'task.started': {
+      const task = state.active[event.data.taskId];
+      if (task === undefined || task.phase !== 'queued') return state;
+      task.phase = 'running';
+      task.attempt = event.data.attempt;
+      task.specHash = event.data.specHash;
+      task.memoryUpTo = event.data.memoryUpTo;
+      return state;
+    }
+    case 'model.responded': {
+      const task = state.active[event.data.taskId];
+      if (task === undefined || task.phase !== 'running' || event.data.step !== task.steps.length)
+        return state;
+      const { taskId: _taskId, ...step } = event.data;
+      task.steps.push(step);
+      task.usage = addUsage(task.usage, event.data.usage);
+      state.usage = addUsage(state.usage, event.data.usage);
+      return state;
+    }
+    case 'task.completed': {
+      const task = state.active[event.data.taskId];
+      if (task === undefined || task.phase !== 'running') return state;
+      task.phase = 'completed';
+      task.output = event.data.output;
+      task.finishedAt = event.data.at;
+      state.counts.completed += 1;
+      state.memory.push({
+        n: state.exchanges,
+        taskId: task.taskId,
+        input: task.input,
+        output: event.data.output,
+      });
+      state.exchanges += 1;
+      if (state.memory.length > MEMORY_KEEP) state.memory.splice(0, state.memory.length - MEMORY_KEEP);
+      return state;
+    }
+    case 'task.failed': {
+      const task = state.active[event.data.taskId];
+      if (task === undefined || (task.phase !== 'running' && task.phase !== 'queued')) return state;
+      task.phase = 'failed';
+      task.error = event.data.error;
+      task.finishedAt = event.data.at;
+      state.counts.failed += 1;
+      return state;
+    }
+    case 'task.rejected': {
+      const { taskId } = event.data;
+      if (isKnownTask(state, taskId)) return state;
+      state.active[taskId] = {
+        taskId,
+        input: event.data.excerpt,
+        inboxSeq: event.data.inboxSeq,
+        receivedAt: event.data.at,
+        phase: 'rejected',
+        attempt: 0,
+        memoryUpTo: 0,
+        steps: [],
+        usage: zeroUsage(),
+        error: event.data.error,
+        finishedAt: event.data.at,
+      };
+      state.counts.rejected += 1;
+      return state;
+    }
+    case 'result.published': {
+      const task = state.active[event.data.taskId];
+      if (task === undefined || !isFinished(task.phase)) return state;
+      delete state.active[event.data.taskId];
+      state.done.set(task.taskId, task.phase);
+      return state;
+    }
+    default:
+      return assertNever(event);
+  }
+}
+
+export function isFinished(phase: TaskPhase): phase is FinishedPhase {
+  return phase === 'completed' || phase === 'failed' || phase === 'rejected';
+}
+
+/** Applies a stored commit: its events in order, then its position. */
+export function applyCommit(
+  state: AgentState,
+  commit: { readonly seq: number; readonly events: readonly HistoryEvent[] },
+): AgentState {
+  for (const event of commit.events) evolve(state, event);
+  state.seq = commit.seq;
+  return state;
+}
+
+/** A deep copy, for callers that must keep a state while evolving another. */
+export function cloneState(state: AgentState): AgentState {
+  return structuredClone(state);
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled event ${JSON.stringify(value)}`);
+}

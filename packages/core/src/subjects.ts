@@ -1,0 +1,43 @@
+/** Stream and subject names: the public contract (see DESIGN.md). */
+
+export const Streams = {
+  Inbox: 'SPOOL_INBOX',
+  History: 'SPOOL_HISTORY',
+  Results: 'SPOOL_RESULTS',
+} as const;
+
+export const Buckets = {
+  /** Who holds each agent name (single writer): derived coordination data only. */
+  Leases: 'spool_leases',
+} as const;
+
+/** The coordinator's own history lives beside the agents'; no agent may take its name. */
+export const COORDINATOR = 'coordinator';
+
+/** Agent names are one subject token: lower-case letters, digits and dashes. */
+export const AGENT_NAME_PATTERN = /^[a-z0-9-]+$/;
+/** Task ids become a subject token of the result subject, so `.`, `*`, `>` and spaces are out. */
+export const TASK_ID_PATTERN = /^[A-Za-z0-9_:=@+-]{1,128}$/;
+
+export const subjects = {
+  inbox: (agent: string) => `spool.inbox.${agent}`,
+  control: (agent: string) => `spool.control.${agent}`,
+  history: (agent: string) => `spool.history.${agent}`,
+  result: (agent: string, taskId: string) => `spool.results.${agent}.${taskId}`,
+  /** Wildcards used by provisioning and watchers. */
+  allInboxes: 'spool.inbox.>',
+  allControls: 'spool.control.>',
+  allHistories: 'spool.history.>',
+  allResults: 'spool.results.>',
+  /** Request/reply: the coordinator answers with a StatusReport. */
+  status: 'spool.api.status',
+} as const;
+
+/** The agent name of a history subject, or undefined when it is not one. */
+export function agentOfHistorySubject(subject: string): string | undefined {
+  const prefix = 'spool.history.';
+  return subject.startsWith(prefix) ? subject.slice(prefix.length) : undefined;
+}
+
+/** Durable consumer name of an agent's inbox. */
+export const inboxConsumerName = (agent: string) => `inbox-${agent}`;

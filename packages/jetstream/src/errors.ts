@@ -1,0 +1,38 @@
+import { JetStreamApiError } from '@nats-io/jetstream';
+
+/** Server codes for "wrong last sequence" (2.9 sends 10071; newer servers may send 10164). */
+const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
+
+/** The server refused a publish because the subject's last sequence was not the expected one. */
+export function isWrongLastSequence(err: unknown): boolean {
+  return err instanceof JetStreamApiError && WRONG_LAST_SEQUENCE.has(err.code);
+}
+
+/** A JetStream API error the server answered with (the outcome is known: it was refused). */
+export function isApiError(err: unknown): err is JetStreamApiError {
+  return err instanceof JetStreamApiError;
+}
+
+/** Not found (stream, consumer or message): 10059, 10014, 10037 or a 404 status. */
+export function isNotFound(err: unknown): boolean {
+  return err instanceof JetStreamApiError && [10059, 10014, 10037].includes(err.code);
+}
+
+/**
+ * Retries `op` while it fails with an outcome-unknown error (timeout, lost connection, no
+ * responders during a restart): the caller makes the operation idempotent (a msgID), so a
+ * retry is safe. API errors (the server answered) are thrown at once.
+ */
+export async function retryUnknownOutcome<T>(op: () => Promise<T>, totalMs = 60_000): Promise<T> {
+  const deadline = Date.now() + totalMs;
+  let delay = 100;
+  for (;;) {
+    try {
+      return await op();
+    } catch (err) {
+      if (isApiError(err) || Date.now() + delay > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 2_000);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+import { DeliverPolicy } from '@nats-io/jetstream';
+import {
+  ConcurrencyError,
+  commitId,
+  type HistoryEvent,
+  parseCommit,
+  Streams,
+  type StoredCommit,
+  subjects,
+} from '@spool/core';
+import { isNotFound, isWrongLastSequence, retryUnknownOutcome } from './errors.ts';
+import { decoder, encoder, internals } from './internal.ts';
+import type { AppendResult, HistoryStore, ReplayOptions, SpoolConnection } from './types.ts';
+
+/** Commits fetched per pull during replay: big batches are the fast path (see notes). */
+const REPLAY_BATCH = 2_000;
+
+export function historyStore(connection: SpoolConnection): HistoryStore {
+  const { js, jsm } = internals(connection);
+
+  async function lastSeq(agent: string): Promise<number> {
+    const subject = subjects.history(agent);
+    const last = await retryUnknownOutcome(() =>
+      jsm.direct.getMessage(Streams.History, { last_by_subj: subject }).catch((err) => {
+        if (isNotFound(err)) return null;
+        throw err;
+      }),
+    );
+    return last?.seq ?? 0;
+  }
+
+  return {
+    async append(agent: string, events: readonly HistoryEvent[], expectedSeq: number): Promise<AppendResult> {
+      const subject = subjects.history(agent);
+      const payload = encoder.encode(JSON.stringify({ v: 1, events }));
+      const msgID = commitId(events);
+      try {
+        // Same msgID on every try: a retry of a commit that was stored is answered as a duplicate.
+        const ack = await retryUnknownOutcome(() =>
+          js.publish(subject, payload, { msgID, expect: { lastSubjectSequence: expectedSeq } }),
+        );
+        return { seq: ack.seq, duplicate: ack.duplicate };
+      } catch (err) {
+        if (isWrongLastSequence(err)) throw new ConcurrencyError(subject, expectedSeq, { cause: err });
+        throw err;
+      }
+    },
+
+    lastSeq,
+
+    async *replay(agent: string, options: ReplayOptions = {}): AsyncIterable<StoredCommit> {
+      const fromSeq = Math.max(1, options.fromSeq ?? 1);
+      const target = options.untilSeq ?? (await lastSeq(agent));
+      if (target < fromSeq) return;
+      const subject = subjects.history(agent);
+      // An ephemeral pull consumer on the one subject, deleted afterwards so none pile up.
+      const info = await jsm.consumers.add(Streams.History, {
+        filter_subject: subject,
+        deliver_policy: DeliverPolicy.StartSequence,
+        opt_start_seq: fromSeq,
+        ack_policy: 'none' as never,
+        inactive_threshold: 60_000_000_000,
+        mem_storage: true,
+      });
+      const consumer = await js.consumers.get(Streams.History, info.name);
+      try {
+        let seq = fromSeq - 1;
+        while (seq < target) {
+          const batch = await consumer.fetch({ max_messages: REPLAY_BATCH, expires: 5_000 });
+          let got = 0;
+          for await (const m of batch) {
+            got += 1;
+            if (m.seq > target) break;
+            seq = m.seq;
+            let events: HistoryEvent[];
+            try {
+              events = parseCommit(JSON.parse(decoder.decode(m.data))).events;
+            } catch (err) {
+              throw new Error(
+                `history of ${agent}: message ${m.seq} is not a valid commit (${String(err).slice(0, 300)})`,
+              );
+            }
+            yield { seq: m.seq, time: m.time.toISOString(), events };
+            if (seq >= target) break;
+          }
+          if (got === 0 && seq < target) {
+            // Nothing arrived, yet the subject had messages up to target: the server is gone or lagging.
+            const last = await lastSeq(agent);
+            if (last <= seq) return;
+          }
+        }
+      } finally {
+        await consumer.delete().catch(() => undefined);
+      }
+    },
+
+    async agents(): Promise<string[]> {
+      const info = await jsm.streams.info(Streams.History, { subjects_filter: subjects.allHistories });
+      return Object.keys(info.state.subjects ?? {})
+        .map((s) => s.slice('spool.history.'.length))
+        .sort();
+    },
+  };
+}

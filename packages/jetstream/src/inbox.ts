@@ -1,0 +1,72 @@
+import { AckPolicy, DeliverPolicy, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
+import { inboxConsumerName, Streams, subjects } from '@spool/core';
+import { retryUnknownOutcome } from './errors.ts';
+import { decoder, internals } from './internal.ts';
+import type { Inbox, InboxMessage, InboxOptions, SpoolConnection } from './types.ts';
+
+const CONSUMER_EXISTS = [10148, 10013];
+
+/**
+ * The agent's durable inbox consumer `inbox-<agent>` (explicit ack). Creating it is
+ * idempotent and race-safe: two processes of one agent share it, so a task goes to one.
+ */
+export async function openInbox(
+  connection: SpoolConnection,
+  agent: string,
+  options: InboxOptions = {},
+): Promise<Inbox> {
+  const { js, jsm } = internals(connection);
+  const name = inboxConsumerName(agent);
+  const ackWaitNs = (options.ackWaitMs ?? 30_000) * 1_000_000;
+  await jsm.consumers.info(Streams.Inbox, name).catch(async (err) => {
+    if (!(err instanceof JetStreamApiError && err.code === 10014)) throw err;
+    await jsm.consumers
+      .add(Streams.Inbox, {
+        durable_name: name,
+        filter_subject: subjects.inbox(agent),
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: ackWaitNs,
+        max_ack_pending: 1_000,
+      })
+      .catch((e) => {
+        if (e instanceof JetStreamApiError && CONSUMER_EXISTS.includes(e.code)) return;
+        throw e;
+      });
+  });
+  const consumer = await js.consumers.get(Streams.Inbox, name);
+
+  return {
+    async fetch(max: number, expiresMs: number, signal?: AbortSignal): Promise<InboxMessage[]> {
+      if (signal?.aborted) return [];
+      const batch = await consumer.fetch({ max_messages: max, expires: Math.max(1_000, expiresMs) });
+      const onAbort = () => batch.stop();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const out: InboxMessage[] = [];
+      try {
+        for await (const m of batch) out.push(wrap(m));
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+      return out;
+    },
+    async pending() {
+      const info = await jsm.consumers.info(Streams.Inbox, name);
+      return { queued: info.num_pending, unacked: info.num_ack_pending };
+    },
+  };
+}
+
+function wrap(m: JsMsg): InboxMessage {
+  return {
+    seq: m.info.streamSequence,
+    deliveryCount: m.info.deliveryCount,
+    data: decoder.decode(m.data),
+    // A confirmed ack: retried while the outcome is unknown (an ack is idempotent).
+    ack: async () => {
+      await retryUnknownOutcome(() => m.ackAck().then(() => undefined), 30_000);
+    },
+    working: () => m.working(),
+    nak: (delayMs?: number) => m.nak(delayMs),
+  };
+}

@@ -1,0 +1,30 @@
+// The contract is in types.ts; NATS types never leave this package.
+export type {
+  AppendResult,
+  ConnectionLogger,
+  ConnectOptions,
+  HistoryStore,
+  HistoryWatch,
+  Inbox,
+  InboxMessage,
+  InboxOptions,
+  Lease,
+  LeaseInfo,
+  LeaseOptions,
+  Leases,
+  PublishResultOutcome,
+  ReplayOptions,
+  Requests,
+  Results,
+  SpoolConnection,
+  SubmitOutcome,
+} from './types.ts';
+export { connect, isNatsReachable } from './connection.ts';
+export { historyStore } from './history-store.ts';
+export { watchHistories } from './history-watch.ts';
+export { openInbox } from './inbox.ts';
+export { leases } from './leases.ts';
+export { provision } from './provision.ts';
+export { requests } from './requests.ts';
+export { results } from './results.ts';
+export { submitTask } from './submit.ts';

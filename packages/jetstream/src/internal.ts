@@ -1,0 +1,25 @@
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { SpoolConnection } from './types.ts';
+
+/** The NATS objects behind a SpoolConnection; never exported from the package. */
+export interface Internals {
+  readonly nc: NatsConnection;
+  readonly js: JetStreamClient;
+  readonly jsm: JetStreamManager;
+}
+
+const registry = new WeakMap<SpoolConnection, Internals>();
+
+export function register(connection: SpoolConnection, internals: Internals): void {
+  registry.set(connection, internals);
+}
+
+export function internals(connection: SpoolConnection): Internals {
+  const found = registry.get(connection);
+  if (found === undefined) throw new Error('not a connection made by @spool/jetstream connect()');
+  return found;
+}
+
+export const encoder = new TextEncoder();
+export const decoder = new TextDecoder();

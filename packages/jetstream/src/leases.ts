@@ -1,0 +1,136 @@
+import { StorageType } from '@nats-io/jetstream';
+import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import { Buckets } from '@spool/core';
+import { decoder, encoder, internals } from './internal.ts';
+import type { Lease, LeaseInfo, LeaseOptions, Leases, SpoolConnection } from './types.ts';
+
+interface LeaseValue {
+  holder: string;
+  /** Epoch ms on the holder's clock; expiry is judged on the reader's clock (keep clocks in sync). */
+  renewedAt: number;
+  ttlMs: number;
+}
+
+/**
+ * Who holds each agent name, in the KV bucket `spool_leases`. nats-server 2.9 has no
+ * per-key TTL, so expiry is computed from the value; every change is a compare-and-swap on
+ * the key's revision, so two processes can never both take a free or expired lease.
+ */
+export async function leases(connection: SpoolConnection): Promise<Leases> {
+  const { nc } = internals(connection);
+  const kv = await new Kvm(nc).create(Buckets.Leases, { history: 1, storage: StorageType.File });
+  return {
+    acquire: (agent, holder, options) => acquire(kv, agent, holder, options ?? {}),
+    list: async () => {
+      const out: LeaseInfo[] = [];
+      for await (const key of await kv.keys()) {
+        const entry = await kv.get(key);
+        const value = entry === null ? undefined : parse(entry);
+        if (value !== undefined) out.push(info(key, value));
+      }
+      return out.sort((a, b) => a.agent.localeCompare(b.agent));
+    },
+  };
+}
+
+async function acquire(kv: KV, agent: string, holder: string, options: LeaseOptions): Promise<Lease> {
+  const ttlMs = options.ttlMs ?? 10_000;
+  const value = (): Uint8Array => encoder.encode(JSON.stringify({ holder, renewedAt: Date.now(), ttlMs }));
+  let revision: number;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const entry = await kv.get(agent);
+    const current = entry === null ? undefined : parse(entry);
+    try {
+      if (entry === null || current === undefined) {
+        revision = await kv.create(agent, value());
+        break;
+      }
+      if (current.holder === holder || isExpired(current)) {
+        revision = await kv.update(agent, value(), entry.revision);
+        break;
+      }
+    } catch {
+      continue; // another process changed the key first: look again
+    }
+    options.onWait?.(info(agent, current));
+    await sleep(Math.min(1_000, Math.max(50, ttlMs / 5)), options.signal);
+  }
+
+  const lost = new AbortController();
+  let lastRenewed = Date.now();
+  let renewing = false;
+  const timer = setInterval(
+    async () => {
+      if (renewing || lost.signal.aborted) return;
+      renewing = true;
+      try {
+        revision = await kv.update(agent, value(), revision);
+        lastRenewed = Date.now();
+      } catch (err) {
+        const entry = await kv.get(agent).catch(() => undefined);
+        const current = entry ? parse(entry) : undefined;
+        if ((entry !== undefined && current?.holder !== holder) || Date.now() - lastRenewed > ttlMs) {
+          lost.abort(
+            new Error(`lease on ${agent} lost (${err instanceof Error ? err.message : String(err)})`),
+          );
+          clearInterval(timer);
+        } else if (entry && current?.holder === holder) {
+          revision = entry.revision;
+        }
+      } finally {
+        renewing = false;
+      }
+    },
+    Math.max(100, Math.floor(ttlMs / 3)),
+  );
+
+  return {
+    agent,
+    holder,
+    lost: lost.signal,
+    release: async () => {
+      clearInterval(timer);
+      if (lost.signal.aborted) return;
+      lost.abort(new Error('released'));
+      await kv.delete(agent, { previousSeq: revision }).catch(() => undefined);
+    },
+  };
+}
+
+function parse(entry: KvEntry): LeaseValue | undefined {
+  if (entry.operation !== 'PUT') return undefined;
+  try {
+    const value = JSON.parse(decoder.decode(entry.value)) as LeaseValue;
+    return typeof value.holder === 'string' && typeof value.renewedAt === 'number' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isExpired(value: LeaseValue): boolean {
+  return Date.now() > value.renewedAt + value.ttlMs;
+}
+
+function info(agent: string, value: LeaseValue): LeaseInfo {
+  return {
+    agent,
+    holder: value.holder,
+    renewedAt: new Date(value.renewedAt).toISOString(),
+    expired: isExpired(value),
+  };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}

@@ -1,0 +1,70 @@
+import { Streams, subjects, type TaskResult, TaskResultSchema } from '@spool/core';
+import { isNotFound, isWrongLastSequence, retryUnknownOutcome } from './errors.ts';
+import { decoder, encoder, internals } from './internal.ts';
+import type { PublishResultOutcome, Results, SpoolConnection } from './types.ts';
+
+/**
+ * Results on `spool.results.<agent>.<taskId>`. Published with expected last subject
+ * sequence 0: the subject must be empty, so a task id can never get two result messages,
+ * even after the dedup window.
+ */
+export function results(connection: SpoolConnection): Results {
+  const { nc, js, jsm } = internals(connection);
+
+  async function get(agent: string, taskId: string): Promise<TaskResult | undefined> {
+    const stored = await retryUnknownOutcome(() =>
+      jsm.direct
+        .getMessage(Streams.Results, { last_by_subj: subjects.result(agent, taskId) })
+        .catch((err) => {
+          if (isNotFound(err)) return null;
+          throw err;
+        }),
+    );
+    return stored === null ? undefined : TaskResultSchema.parse(JSON.parse(decoder.decode(stored.data)));
+  }
+
+  return {
+    async publish(result: TaskResult): Promise<PublishResultOutcome> {
+      const subject = subjects.result(result.agent, result.taskId);
+      try {
+        const ack = await retryUnknownOutcome(() =>
+          js.publish(subject, encoder.encode(JSON.stringify(result)), {
+            msgID: `result:${result.agent}:${result.taskId}`,
+            expect: { lastSubjectSequence: 0 },
+          }),
+        );
+        return { seq: ack.seq, alreadyPublished: ack.duplicate };
+      } catch (err) {
+        if (!isWrongLastSequence(err)) throw err;
+        const existing = await jsm.direct.getMessage(Streams.Results, { last_by_subj: subject });
+        return { seq: existing?.seq ?? 0, alreadyPublished: true };
+      }
+    },
+
+    get,
+
+    async wait(agent: string, taskId: string, signal?: AbortSignal): Promise<TaskResult> {
+      signal?.throwIfAborted();
+      // Subscribe first, then look: a result published in between is seen by one or the other.
+      const sub = nc.subscribe(subjects.result(agent, taskId), { max: 1 });
+      const onAbort = () => sub.unsubscribe();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const live = (async () => {
+          for await (const m of sub) return TaskResultSchema.parse(JSON.parse(decoder.decode(m.data)));
+          signal?.throwIfAborted();
+          throw new Error(`stopped waiting for the result of ${taskId}`);
+        })();
+        const stored = await get(agent, taskId);
+        if (stored !== undefined) {
+          sub.unsubscribe();
+          live.catch(() => undefined);
+          return stored;
+        }
+        return await live;
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import type { HistoryEvent, StoredCommit, TaskResult } from '@spool/core';
+
+/**
+ * The contract of the jetstream package: everything the runtime, coordinator and CLI
+ * need from NATS, and nothing NATS-specific leaks out (no NATS types here).
+ */
+
+/** Where connection state changes are reported (a pino logger fits). */
+export interface ConnectionLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface ConnectOptions {
+  /** e.g. nats://127.0.0.1:4222 */
+  readonly url: string;
+  /** Client name shown by the server (e.g. `spool-agent-analyst`). */
+  readonly name: string;
+  readonly logger?: ConnectionLogger;
+  /** Give up connecting the first time after this long (default 5 s); once connected, reconnects never stop. */
+  readonly connectTimeoutMs?: number;
+}
+
+/** An open connection to NATS with JetStream; `close()` drains it. */
+export interface SpoolConnection {
+  readonly url: string;
+  /** e.g. "2.9.10" */
+  readonly serverVersion: string;
+  /** Resolves when the connection is closed (by `close()` or for good). */
+  readonly closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AppendResult {
+  /** Stream sequence of the stored commit (the original one when `duplicate`). */
+  readonly seq: number;
+  /** The server had already stored a commit with this id: nothing new was written. */
+  readonly duplicate: boolean;
+}
+
+export interface ReplayOptions {
+  /** First sequence to read (default 1). */
+  readonly fromSeq?: number;
+  /** Last sequence to read; default: the subject's last sequence when replay starts (caught up). */
+  readonly untilSeq?: number;
+}
+
+/** An agent's append-only history on `spool.history.<agent>`. */
+export interface HistoryStore {
+  /**
+   * Appends one commit (its events, written together) if the subject's last sequence is
+   * still `expectedSeq` (0: the subject must be empty). Throws ConcurrencyError when another
+   * writer got there first. Retries a publish whose outcome is unknown (timeout, lost
+   * connection) with the same `Nats-Msg-Id`, so an append is never stored twice.
+   */
+  append(agent: string, events: readonly HistoryEvent[], expectedSeq: number): Promise<AppendResult>;
+  /** The last sequence of the agent's history subject, 0 when it is empty. */
+  lastSeq(agent: string): Promise<number>;
+  /**
+   * Streams the agent's commits in order from `fromSeq` and ends once it has delivered the
+   * subject's last sequence as read at the start (or `untilSeq`): it knows when it has caught up.
+   * A message that is not a valid commit throws with its sequence in the message.
+   */
+  replay(agent: string, options?: ReplayOptions): AsyncIterable<StoredCommit>;
+  /** Agents that have a history, by name. */
+  agents(): Promise<string[]>;
+}
+
+/** One inbox message held by this consumer until acked. */
+export interface InboxMessage {
+  /** Stream sequence in SPOOL_INBOX. */
+  readonly seq: number;
+  /** 1 on first delivery. */
+  readonly deliveryCount: number;
+  /** The raw payload as text (it may be anything: it is validated by the caller). */
+  readonly data: string;
+  ack(): Promise<void>;
+  /** Tells the server the message is still being worked on (resets ack_wait). */
+  working(): void;
+  nak(delayMs?: number): void;
+}
+
+export interface InboxOptions {
+  /** Ack wait in ms before the server redelivers an unacked message (default 30 s). */
+  readonly ackWaitMs?: number;
+}
+
+/** The durable consumer `inbox-<agent>` on `spool.inbox.<agent>`, explicit ack. */
+export interface Inbox {
+  /** Up to `max` messages; resolves early with what arrived, or empty after `expiresMs`. */
+  fetch(max: number, expiresMs: number, signal?: AbortSignal): Promise<InboxMessage[]>;
+  /** Messages not yet delivered plus delivered but unacked. */
+  pending(): Promise<{ queued: number; unacked: number }>;
+}
+
+export interface PublishResultOutcome {
+  readonly seq: number;
+  /** A result for this task id already existed; nothing new was written. */
+  readonly alreadyPublished: boolean;
+}
+
+export interface Results {
+  /** Publishes a task's one result on `spool.results.<agent>.<taskId>`; a second publish for the same id is a no-op. */
+  publish(result: TaskResult): Promise<PublishResultOutcome>;
+  /** The stored result of a task, if any. */
+  get(agent: string, taskId: string): Promise<TaskResult | undefined>;
+  /** Resolves with the task's result as soon as it exists (already stored, or when it arrives). */
+  wait(agent: string, taskId: string, signal?: AbortSignal): Promise<TaskResult>;
+}
+
+export interface SubmitOutcome {
+  readonly seq: number;
+  /** The same task id was submitted within the dedup window: one task. */
+  readonly duplicate: boolean;
+}
+
+/** Who holds an agent name right now. */
+export interface LeaseInfo {
+  readonly agent: string;
+  readonly holder: string;
+  readonly renewedAt: string;
+  readonly expired: boolean;
+}
+
+/** Single-writer claim on an agent name, kept alive by heartbeat (KV compare-and-swap). */
+export interface Lease {
+  readonly agent: string;
+  readonly holder: string;
+  /** Aborted when the lease is lost (another holder took it, or renewal failed past expiry). */
+  readonly lost: AbortSignal;
+  release(): Promise<void>;
+}
+
+export interface LeaseOptions {
+  /** How long a lease lives without renewal (default 10 s); renewed every ttl/3. */
+  readonly ttlMs?: number;
+  /** Called while waiting for another holder's lease to expire. */
+  readonly onWait?: (current: LeaseInfo) => void;
+  readonly signal?: AbortSignal;
+}
+
+export interface Leases {
+  /** Waits until this holder owns the agent name (or the signal aborts). */
+  acquire(agent: string, holder: string, options?: LeaseOptions): Promise<Lease>;
+  /** Current holders, for status. */
+  list(): Promise<LeaseInfo[]>;
+}
+
+/** Core request/reply, used by the coordinator's status API. */
+export interface Requests {
+  /** Serves requests on a subject until the returned function is called. */
+  serve(subject: string, handler: (data: string) => Promise<string> | string): () => void;
+  request(subject: string, data: string, timeoutMs: number): Promise<string>;
+}
+
+/** Live stream of every history commit (all agents), from the start, then as they arrive. */
+export interface HistoryWatch {
+  /** Yields `{agent, commit}` for every commit of `spool.history.>` in stream order; `caughtUp` marks the end of what existed at start. */
+  [Symbol.asyncIterator](): AsyncIterator<{ agent: string; commit: StoredCommit; caughtUp: boolean }>;
+  /** Resolves once every commit that existed when the watch started has been delivered. */
+  readonly caughtUp: Promise<void>;
+  stop(): Promise<void>;
+}

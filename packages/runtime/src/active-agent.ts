@@ -1,0 +1,333 @@
+import type { ModelClient } from '@spool/claude';
+import {
+  type AgentSpec,
+  type AgentState,
+  applyCommit,
+  buildMessages,
+  type Command,
+  type Effect,
+  ensureError,
+  ErrorCode,
+  initialState,
+  isKnownTask,
+  next,
+  parseTaskMessage,
+  SpoolError,
+  specHash,
+} from '@spool/core';
+import type { HistoryStore, Inbox, InboxMessage, Results } from '@spool/jetstream';
+import type { Logger } from 'pino';
+import type { Clock } from './clock.ts';
+import { Journal } from './journal.ts';
+import { callModelWithRetries, type RetryPolicy } from './model-call.ts';
+
+export interface ActiveAgentDeps {
+  readonly name: string;
+  readonly spec: AgentSpec;
+  readonly store: HistoryStore;
+  readonly inbox: Inbox;
+  readonly results: Results;
+  readonly model: ModelClient;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly retry: RetryPolicy;
+  /** How long one inbox pull waits for messages. */
+  readonly fetchExpiresMs: number;
+  /** Interval of `working()` signals for held inbox messages (below the consumer's ack wait). */
+  readonly keepAliveMs: number;
+  /** Called once the history is replayed and the agent is taking work. */
+  readonly onReady?: (state: AgentState) => void;
+}
+
+/** Longest excerpt of a refused message kept in the history. */
+const EXCERPT_CHARS = 500;
+/** Delay before an effect that failed (NATS down, say) is tried again. */
+const EFFECT_RETRY_MS = 1_000;
+
+/**
+ * One term of an agent as the writer of its history, from replay until it stops, loses its
+ * lease or loses an append race. The state lives only in the journal's fold of the history;
+ * the loop asks `next(state)` what to do and runs each effect once at a time.
+ */
+export class ActiveAgent {
+  private state: AgentState;
+  private journal: Journal | undefined;
+  private readonly hash: string;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly held = new Map<string, InboxMessage[]>();
+  private wake: (() => void) | undefined;
+  /** Effects that failed (NATS down, say) and when they may run again. */
+  private readonly retryAt = new Map<string, number>();
+  private draining = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** Aborted when work in flight must stop: stop past the grace period, or the journal failed. */
+  private readonly work = new AbortController();
+  /** Why the term ended on its own: an append lost to another writer, or the store failing. */
+  private journalError: unknown;
+
+  constructor(private readonly deps: ActiveAgentDeps) {
+    this.state = initialState(deps.name);
+    this.hash = specHash(deps.spec);
+  }
+
+  /**
+   * Runs until `signal` aborts (stop, lease lost) or the history rejects an append.
+   * On stop, work in flight gets `graceMs` to finish; then it is abandoned (it resumes from
+   * the journal next time).
+   */
+  async run(signal: AbortSignal, graceMs: number): Promise<void> {
+    const { logger, store, name } = this.deps;
+    const started = this.deps.clock.now().getTime();
+    for await (const commit of store.replay(name)) applyCommit(this.state, commit);
+    this.journal = new Journal(store, this.state);
+    const unfinished = Object.keys(this.state.active).length;
+    logger.info(
+      { seq: this.state.seq, unfinished, ms: this.deps.clock.now().getTime() - started, specHash: this.hash },
+      unfinished > 0 ? `history replayed; resuming ${unfinished} unfinished task(s)` : 'history replayed',
+    );
+    this.deps.onReady?.(this.state);
+
+    const stopWork = () => this.work.abort(signal.reason);
+    signal.addEventListener('abort', () => this.nudge(), { once: true });
+    const keepAlive = setInterval(() => this.keepAlive(), this.deps.keepAliveMs);
+    try {
+      this.reconcile();
+      await this.pump(signal);
+      // Stopping: take nothing new, let work in flight finish (or be abandoned after the grace).
+      this.draining = true;
+      const grace = setTimeout(stopWork, this.failed ? 0 : graceMs);
+      await this.settle();
+      clearTimeout(grace);
+    } finally {
+      stopWork();
+      clearInterval(keepAlive);
+      clearTimeout(this.retryTimer);
+      await this.settle();
+      // Hand back what this term still holds: a task already journaled is recognised on redelivery.
+      for (const list of this.held.values()) for (const message of list) message.nak();
+      this.held.clear();
+    }
+  }
+
+  /** Waits for every effect in flight, including those started while waiting. */
+  private async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  /** The folded state (read-only use). */
+  get current(): AgentState {
+    return this.state;
+  }
+
+  /** Why the term ended on its own, if it did. */
+  get failure(): unknown {
+    return this.journalError;
+  }
+
+  private get failed(): boolean {
+    return this.journalError !== undefined;
+  }
+
+  /** Pulls inbox messages while there is room for more work. */
+  private async pump(signal: AbortSignal): Promise<void> {
+    const { inbox, logger, spec } = this.deps;
+    while (!signal.aborted && !this.failed) {
+      const busy = Object.values(this.state.active).filter(
+        (t) => t.phase === 'queued' || t.phase === 'running',
+      ).length;
+      const room = spec.concurrency - busy;
+      if (room <= 0) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+        });
+        continue;
+      }
+      let messages: InboxMessage[];
+      try {
+        messages = await inbox.fetch(room, this.deps.fetchExpiresMs, signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        logger.warn({ err: ensureError(err).message }, 'inbox pull failed; retrying');
+        await this.deps.clock.sleep(EFFECT_RETRY_MS, signal).catch(() => undefined);
+        continue;
+      }
+      for (const message of messages) {
+        if (this.failed) break;
+        await this.accept(message).catch((err) => this.effectFailed('accept', err));
+      }
+    }
+  }
+
+  /** Validates one inbox message and journals it as a task, or refuses it with a `rejected` result. */
+  private async accept(message: InboxMessage): Promise<void> {
+    const { logger, clock } = this.deps;
+    const at = clock.now().toISOString();
+    const parsed = parseTaskMessage(message.data, message.seq);
+    const taskId = parsed.ok ? parsed.task.id : parsed.taskId;
+    if (this.state.done.has(taskId)) {
+      logger.info({ taskId, inboxSeq: message.seq }, 'task id already done; message dropped as a duplicate');
+      await message.ack();
+      return;
+    }
+    if (isKnownTask(this.state, taskId)) {
+      if (!parsed.ok)
+        logger.warn(
+          { taskId, inboxSeq: message.seq },
+          `refused message reuses a known task id: ${parsed.message}`,
+        );
+      this.hold(taskId, message);
+      return;
+    }
+    let command: Command;
+    if (parsed.ok) {
+      command = { type: 'ReceiveTask', task: parsed.task, inboxSeq: message.seq, at };
+    } else {
+      logger.warn(
+        { taskId, inboxSeq: message.seq, code: parsed.code },
+        `inbox message rejected: ${parsed.message}`,
+      );
+      const error = { code: parsed.code, message: parsed.message };
+      const excerpt = message.data.slice(0, EXCERPT_CHARS);
+      command = { type: 'RejectMessage', taskId, inboxSeq: message.seq, error, excerpt, at };
+    }
+    this.hold(taskId, message);
+    await this.commit(command);
+    if (parsed.ok) logger.info({ taskId, inboxSeq: message.seq }, 'task received');
+    this.reconcile();
+  }
+
+  private hold(taskId: string, message: InboxMessage): void {
+    const list = this.held.get(taskId);
+    if (list === undefined) this.held.set(taskId, [message]);
+    else list.push(message);
+  }
+
+  private keepAlive(): void {
+    for (const list of this.held.values()) for (const message of list) message.working();
+  }
+
+  private nudge(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  /** Starts every effect `next(state)` asks for that is not already running. */
+  private reconcile(): void {
+    if (this.failed || this.work.signal.aborted) return;
+    const now = this.deps.clock.now().getTime();
+    for (const effect of next(this.state, { concurrency: this.deps.spec.concurrency })) {
+      if (this.draining && effect.type !== 'publish-result') continue;
+      const key =
+        effect.type === 'call-model'
+          ? `${effect.type}:${effect.taskId}:${effect.step}`
+          : `${effect.type}:${effect.taskId}`;
+      if (this.inFlight.has(key) || (this.retryAt.get(key) ?? 0) > now) continue;
+      const run = this.execute(effect)
+        .then(
+          () => {
+            this.retryAt.delete(key);
+          },
+          (err) => this.effectFailed(key, err),
+        )
+        .finally(() => {
+          this.inFlight.delete(key);
+          this.reconcile();
+          this.nudge();
+        });
+      this.inFlight.set(key, run);
+    }
+  }
+  private async execute(effect: Effect): Promise<void> {
+    const { clock, logger } = this.deps;
+    const log = logger.child({ taskId: effect.taskId });
+    switch (effect.type) {
+      case 'start-task': {
+        await this.commit({
+          type: 'StartTask',
+          taskId: effect.taskId,
+          specHash: this.hash,
+          at: clock.now().toISOString(),
+        });
+        log.info({ attempt: this.state.active[effect.taskId]?.attempt }, 'task started');
+        return;
+      }
+      case 'call-model':
+        return this.callModel(effect.taskId, effect.step, log);
+      case 'publish-result': {
+        const outcome = await this.deps.results.publish(effect.result);
+        await this.commit({ type: 'MarkPublished', taskId: effect.taskId, at: clock.now().toISOString() });
+        const messages = this.held.get(effect.taskId) ?? [];
+        this.held.delete(effect.taskId);
+        await Promise.all(messages.map((m) => m.ack()));
+        const { status, usage, error } = effect.result;
+        const summary = { status, usage, ...(error ? { code: error.code } : {}), resultSeq: outcome.seq };
+        if (status === 'completed') log.info(summary, 'task completed; result published');
+        else log.warn(summary, `task ${status}; result published`);
+        return;
+      }
+      default: {
+        const unknown: never = effect;
+        throw new Error(`unknown effect ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+
+  private async callModel(taskId: string, step: number, log: Logger): Promise<void> {
+    const { spec, clock } = this.deps;
+    const task = this.state.active[taskId];
+    if (task === undefined) return;
+    const request = {
+      model: spec.model,
+      system: spec.instructions,
+      messages: buildMessages(this.state, task, spec.memory),
+      maxTokens: spec.maxTokens,
+    };
+    log.info({ step, messages: request.messages.length }, 'calling the model');
+    let reply: Awaited<ReturnType<typeof callModelWithRetries>>;
+    try {
+      reply = await callModelWithRetries(this.deps.model, request, {
+        policy: this.deps.retry,
+        clock,
+        logger: log,
+        signal: this.work.signal,
+      });
+    } catch (err) {
+      if (this.work.signal.aborted) return;
+      const error = ensureError(err);
+      const code = error instanceof SpoolError ? error.code : ErrorCode.Internal;
+      log.warn({ step, code, err: error.message }, 'model call failed for good; failing the task');
+      await this.commit({
+        type: 'FailTask',
+        taskId,
+        error: { code, message: error.message },
+        at: clock.now().toISOString(),
+      });
+      return;
+    }
+    // Journaled before anything uses it: after a crash this reply is read back, never requested again.
+    await this.commit({ type: 'RecordReply', taskId, step, reply, at: clock.now().toISOString() });
+    log.info({ step, stopReason: reply.stopReason, usage: reply.usage }, 'model reply journaled');
+  }
+
+  private async commit(command: Command): Promise<void> {
+    if (this.journal === undefined) throw new Error('journal not open');
+    try {
+      await this.journal.commit(command);
+    } catch (err) {
+      this.journalError ??= err;
+      // Another writer owns the history now (or the store failed): nothing more may be written on this view.
+      this.work.abort(err);
+      this.nudge();
+      throw err;
+    }
+  }
+
+  private effectFailed(key: string, err: unknown): void {
+    if (this.failed || this.work.signal.aborted) return;
+    this.deps.logger.warn({ effect: key, err: ensureError(err).message }, 'step failed; it will be retried');
+    this.retryAt.set(key, this.deps.clock.now().getTime() + EFFECT_RETRY_MS);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.reconcile(), EFFECT_RETRY_MS);
+  }
+}

@@ -1,0 +1,130 @@
+import type { ModelClient } from '@spool/claude';
+import { type AgentSpec, type AgentState, ConcurrencyError, ensureError } from '@spool/core';
+import type { HistoryStore, Inbox, Leases, Results } from '@spool/jetstream';
+import type { Logger } from 'pino';
+import { ActiveAgent } from './active-agent.ts';
+import { type Clock, systemClock } from './clock.ts';
+import { defaultRetryPolicy, type RetryPolicy } from './model-call.ts';
+
+export interface AgentOptions {
+  readonly name: string;
+  readonly spec: AgentSpec;
+  /** Identifies this process in the lease (default `<hostname>:<pid>`). */
+  readonly holder: string;
+  readonly store: HistoryStore;
+  readonly inbox: Inbox;
+  readonly results: Results;
+  readonly leases: Leases;
+  readonly model: ModelClient;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly retry?: RetryPolicy;
+  /** Work in flight gets this long to finish on stop (default 10 s). */
+  readonly stopGraceMs?: number;
+  /** Inbox consumer ack wait, for keep-alive signals (default 30 s). */
+  readonly ackWaitMs?: number;
+  readonly fetchExpiresMs?: number;
+}
+
+/** A running agent: its state is the fold of its history; `stop()` ends it cleanly. */
+export interface AgentHandle {
+  readonly name: string;
+  /** Resolves once this process holds the name and has replayed the history. */
+  readonly ready: Promise<void>;
+  /** The replayed state while this process is the writer. */
+  state(): AgentState | undefined;
+  stop(): Promise<void>;
+  /** Resolves when the agent has stopped. */
+  readonly stopped: Promise<void>;
+}
+
+/**
+ * Runs an agent until stopped: waits to hold its name (a standby waits here while another
+ * process is the writer), replays its history, and works. If it loses the name (its lease
+ * was taken, or another writer appended first) it steps back and waits to hold it again;
+ * it never writes on a stale view.
+ */
+export function startAgent(options: AgentOptions): AgentHandle {
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger.child({ agent: options.name });
+  const stopping = new AbortController();
+  let active: ActiveAgent | undefined;
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
+
+  async function loop(): Promise<void> {
+    while (!stopping.signal.aborted) {
+      let lease: Awaited<ReturnType<Leases['acquire']>>;
+      try {
+        let waiting = false;
+        lease = await options.leases.acquire(options.name, options.holder, {
+          ttlMs: options.spec.leaseTtlMs,
+          signal: stopping.signal,
+          onWait: (current) => {
+            if (!waiting)
+              logger.info({ holder: current.holder }, 'agent is held by another process; standing by');
+            waiting = true;
+          },
+        });
+      } catch (err) {
+        if (stopping.signal.aborted) break;
+        logger.warn({ err: ensureError(err).message }, 'could not claim the agent name; retrying');
+        await clock.sleep(1_000, stopping.signal).catch(() => undefined);
+        continue;
+      }
+      logger.info({ holder: options.holder }, 'agent name claimed');
+      const term = AbortSignal.any([stopping.signal, lease.lost]);
+      const agent = new ActiveAgent({
+        name: options.name,
+        spec: options.spec,
+        store: options.store,
+        inbox: options.inbox,
+        results: options.results,
+        model: options.model,
+        logger,
+        clock,
+        retry: options.retry ?? defaultRetryPolicy,
+        fetchExpiresMs: options.fetchExpiresMs ?? 2_000,
+        keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
+        onReady: () => markReady(),
+      });
+      active = agent;
+      try {
+        await agent.run(term, options.stopGraceMs ?? 10_000);
+      } catch (err) {
+        logger.error(
+          { err: ensureError(err).message },
+          'agent stopped on an error; it will replay and resume',
+        );
+      } finally {
+        active = undefined;
+        await lease.release().catch(() => undefined);
+      }
+      if (lease.lost.aborted && !stopping.signal.aborted) {
+        logger.warn('lease lost to another process; stepping back');
+      } else if (agent.failure instanceof ConcurrencyError) {
+        logger.warn({ err: agent.failure.message }, 'another writer appended to this history; stepping back');
+      } else if (agent.failure !== undefined) {
+        logger.warn(
+          { err: ensureError(agent.failure).message },
+          'history append failed; replaying and resuming',
+        );
+      }
+      if (!stopping.signal.aborted) await clock.sleep(500, stopping.signal).catch(() => undefined);
+    }
+  }
+
+  const stopped = loop().finally(() => logger.info('agent stopped'));
+  return {
+    name: options.name,
+    ready,
+    state: () => active?.current,
+    stop: async () => {
+      stopping.abort(new Error('agent stopping'));
+      await stopped;
+    },
+    stopped,
+  };
+}

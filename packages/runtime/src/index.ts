@@ -1,0 +1,6 @@
+export type { AgentHandle, AgentOptions } from './agent.ts';
+export { startAgent } from './agent.ts';
+export type { Clock } from './clock.ts';
+export { systemClock } from './clock.ts';
+export type { RetryPolicy } from './model-call.ts';
+export { defaultRetryPolicy } from './model-call.ts';

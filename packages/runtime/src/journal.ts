@@ -1,0 +1,95 @@
+import { type AgentState, applyCommit, type Command, decide, type HistoryEvent } from '@spool/core';
+import type { HistoryStore } from '@spool/jetstream';
+
+/** Commits above this size are split: a JetStream message is at most 1 MB by default. */
+const MAX_COMMIT_BYTES = 512 * 1024;
+
+interface Pending {
+  readonly command: Command;
+  readonly resolve: (events: HistoryEvent[]) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * The single writer of one agent's history. Commands are decided against the latest state
+ * and appended with the expected last sequence; the state is evolved only once the append is
+ * durable. Commands that arrive while an append is in flight are grouped into the next
+ * commit (group commit), so concurrent tasks share one round-trip instead of queueing for
+ * one each.
+ */
+export class Journal {
+  private readonly queue: Pending[] = [];
+  private flushing = false;
+  private failed: unknown;
+
+  constructor(
+    private readonly store: HistoryStore,
+    readonly state: AgentState,
+  ) {}
+
+  /**
+   * Decides `command`, appends its events and applies them. Resolves with the events written
+   * (none when the command no longer applies). Rejects with ConcurrencyError when another
+   * writer appended first; after that the journal refuses everything: the owner must step back.
+   */
+  commit(command: Command): Promise<HistoryEvent[]> {
+    if (this.failed !== undefined) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ command, resolve, reject });
+      if (!this.flushing) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length > 0 && this.failed === undefined) {
+        const batch: { pending: Pending; events: HistoryEvent[] }[] = [];
+        let bytes = 0;
+        while (this.queue.length > 0) {
+          const pending = this.queue[0] as Pending;
+          const events = decide(this.state, pending.command);
+          const size = events.length === 0 ? 0 : JSON.stringify(events).length;
+          if (batch.length > 0 && bytes + size > MAX_COMMIT_BYTES) break;
+          this.queue.shift();
+          batch.push({ pending, events });
+          bytes += size;
+        }
+        await this.write(batch);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async write(batch: { pending: Pending; events: HistoryEvent[] }[]): Promise<void> {
+    // Commands decided against the same state can repeat an event (two deliveries of one
+    // task id in one batch): keep the first, as `evolve` would.
+    const seen = new Set<string>();
+    const events: HistoryEvent[] = [];
+    for (const item of batch) {
+      item.events = item.events.filter((e) => !seen.has(e.id) && seen.add(e.id));
+      events.push(...item.events);
+    }
+    if (events.length === 0) {
+      for (const item of batch) item.pending.resolve([]);
+      return;
+    }
+    try {
+      const agent = this.state.agent;
+      const appended = await this.store.append(agent, events, this.state.seq);
+      if (appended.duplicate) {
+        // Stored before (our own earlier attempt whose ack was lost): read it back rather than trust our copy.
+        for await (const commit of this.store.replay(agent, { fromSeq: this.state.seq + 1 }))
+          applyCommit(this.state, commit);
+      } else {
+        applyCommit(this.state, { seq: appended.seq, events });
+      }
+      for (const item of batch) item.pending.resolve(item.events);
+    } catch (err) {
+      this.failed = err;
+      for (const item of batch) item.pending.reject(err);
+      for (const pending of this.queue.splice(0)) pending.reject(err);
+    }
+  }
+}

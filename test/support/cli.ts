@@ -1,0 +1,84 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { waitFor } from './wait-for.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+const MAIN = join(ROOT, 'apps/cli/src/main.ts');
+
+export interface CliEnv {
+  readonly natsUrl: string;
+  readonly anthropicBaseUrl?: string;
+}
+
+function envFor(env: CliEnv): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    NATS_URL: env.natsUrl,
+    ANTHROPIC_BASE_URL: env.anthropicBaseUrl ?? '',
+    ANTHROPIC_API_KEY: env.anthropicBaseUrl === undefined ? '' : 'test-key',
+    SPOOL_LOG_LEVEL: process.env.SPOOL_TEST_LOG_LEVEL ?? 'info',
+  };
+}
+
+/** A `spool` process started in the background (agents, coordinators). */
+export class CliProcess {
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<number | null>;
+
+  constructor(readonly child: ChildProcess) {
+    child.stdout?.on('data', (d: Buffer) => {
+      this.stdout += d.toString();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+    this.exited = new Promise((res) => child.on('exit', (code) => res(code)));
+  }
+
+  /** Waits until the process logs a line containing `text` (JSON logs on stderr). */
+  async waitForLog(text: string, timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      `log "${text}" from spool (stderr so far: ${this.stderr.slice(-2000)})`,
+      () => this.stderr.includes(text),
+      timeoutMs,
+    );
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+export function startCli(args: string[], env: CliEnv): CliProcess {
+  return new CliProcess(
+    spawn(TSX, [MAIN, ...args], { cwd: ROOT, env: envFor(env), stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
+}
+
+/** Runs `spool …` to completion. */
+export async function runCli(
+  args: string[],
+  env: CliEnv,
+  opts: { stdin?: string; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env: envFor(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = new CliProcess(child);
+  child.stdin?.end(opts.stdin ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+  const code = await proc.exited;
+  clearTimeout(timer);
+  return { code, stdout: proc.stdout, stderr: proc.stderr };
+}
+
+/** Writes a config file into a fresh temp dir and returns its path. */
+export function writeConfig(config: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), 'spool-config-'));
+  const path = join(dir, 'spool.config.json');
+  writeFileSync(path, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  return path;
+}

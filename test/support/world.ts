@@ -1,0 +1,77 @@
+import type { ModelClient } from '@spool/claude';
+import { anthropicModel } from '@spool/claude';
+import { type AgentSpecInput, AgentSpecSchema } from '@spool/core';
+import {
+  connect,
+  historyStore,
+  leases,
+  openInbox,
+  provision,
+  results,
+  type SpoolConnection,
+} from '@spool/jetstream';
+import { type AgentHandle, type AgentOptions, startAgent } from '@spool/runtime';
+import { type FakeClaude, type NatsServer, startFakeClaude, startNats } from '@spool/testkit';
+import { pino } from 'pino';
+import { BrokerProbe } from './broker.ts';
+
+export const testLogger = pino({ level: process.env.SPOOL_TEST_LOG_LEVEL ?? 'silent' });
+
+/** A real nats-server, a fake Messages API, a connection and a broker probe, torn down together. */
+export interface World {
+  readonly nats: NatsServer;
+  readonly fake: FakeClaude;
+  readonly connection: SpoolConnection;
+  readonly probe: BrokerProbe;
+  readonly model: ModelClient;
+  close(): Promise<void>;
+}
+
+export async function startWorld(options: Parameters<typeof startFakeClaude>[0] = {}): Promise<World> {
+  const nats = await startNats();
+  const fake = await startFakeClaude(options);
+  const connection = await connect({ url: nats.url, name: 'test', logger: testLogger });
+  await provision(connection);
+  const probe = await BrokerProbe.open(nats.url);
+  const model = anthropicModel({ baseURL: fake.url, apiKey: 'test-key', maxRetries: 0 });
+  return {
+    nats,
+    fake,
+    connection,
+    probe,
+    model,
+    close: async () => {
+      await probe.close().catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      await fake.close();
+      await nats.close();
+    },
+  };
+}
+
+export const analystSpec = (overrides: Partial<AgentSpecInput> = {}) =>
+  AgentSpecSchema.parse({ instructions: 'You analyze data.', model: 'claude-sonnet-4-6', ...overrides });
+
+/** Runs an agent in this process against the world (real NATS, real SDK, fake API). */
+export async function runAgentInProcess(
+  world: World,
+  name: string,
+  spec = analystSpec(),
+  extra: Partial<AgentOptions> = {},
+): Promise<AgentHandle> {
+  const agent = startAgent({
+    name,
+    spec,
+    holder: `test-${Math.random().toString(36).slice(2, 8)}`,
+    store: historyStore(world.connection),
+    inbox: await openInbox(world.connection, name),
+    results: results(world.connection),
+    leases: await leases(world.connection),
+    model: world.model,
+    logger: testLogger,
+    fetchExpiresMs: 500,
+    ...extra,
+  });
+  await agent.ready;
+  return agent;
+}
