@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';
 import { startCli, writeConfig } from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { analystSpec, runAgentInProcess, startWorld, type World } from '../support/world.ts';
+import { analystSpec, capturingLogger, runAgentInProcess, startWorld, type World } from '../support/world.ts';
 
 /** A lease table that grants every claim at once: both writers believe they hold the name. */
 const careless: Leases = {
@@ -13,6 +13,7 @@ const careless: Leases = {
     agent,
     holder,
     lost: new AbortController().signal,
+    takeover: false,
     release: async () => undefined,
   }),
   list: async () => [],
@@ -63,8 +64,9 @@ describe('single writer - two processes with the same agent name', () => {
 
   it('fences a writer that believes it holds the name: appends never interleave', async () => {
     const spec = analystSpec({ concurrency: 4 });
-    const one = await runAgentInProcess(world, 'fenced', spec, { leases: careless });
-    const two = await runAgentInProcess(world, 'fenced', spec, { leases: careless });
+    const { logger, messages } = capturingLogger();
+    const one = await runAgentInProcess(world, 'fenced', spec, { leases: careless, logger });
+    const two = await runAgentInProcess(world, 'fenced', spec, { leases: careless, logger });
     for (let i = 0; i < 40; i++)
       await submitTask(world.connection, 'fenced', { id: `f-${i}`, input: `fenced ${i}` });
     await waitFor('all results', async () => (await world.probe.results('fenced')).length >= 40, 60_000);

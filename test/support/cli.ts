@@ -5,7 +5,6 @@ import { join, resolve } from 'node:path';
 import { waitFor } from './wait-for.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = join(ROOT, 'node_modules/.bin/tsx');
 const MAIN = join(ROOT, 'apps/cli/src/main.ts');
 
 export interface CliEnv {
@@ -54,10 +53,20 @@ export class CliProcess {
   }
 }
 
+/**
+ * Node itself runs the CLI with tsx as a loader (not the `tsx` wrapper, which forks a child):
+ * a SIGKILL must reach the process that holds the lease and the connections.
+ */
+function spawnCli(args: string[], env: CliEnv, stdin: 'ignore' | 'pipe'): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    cwd: ROOT,
+    env: envFor(env),
+    stdio: [stdin, 'pipe', 'pipe'],
+  });
+}
+
 export function startCli(args: string[], env: CliEnv): CliProcess {
-  return new CliProcess(
-    spawn(TSX, [MAIN, ...args], { cwd: ROOT, env: envFor(env), stdio: ['ignore', 'pipe', 'pipe'] }),
-  );
+  return new CliProcess(spawnCli(args, env, 'ignore'));
 }
 
 /** Runs `spool …` to completion. */
@@ -66,7 +75,7 @@ export async function runCli(
   env: CliEnv,
   opts: { stdin?: string; timeoutMs?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env: envFor(env), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnCli(args, env, 'pipe');
   const proc = new CliProcess(child);
   child.stdin?.end(opts.stdin ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);

@@ -17,6 +17,16 @@ import { BrokerProbe } from './broker.ts';
 
 export const testLogger = pino({ level: process.env.SPOOL_TEST_LOG_LEVEL ?? 'silent' });
 
+/** A logger that keeps every message it is given, to assert on what an agent reported. */
+export function capturingLogger(): { logger: typeof testLogger; messages: string[] } {
+  const messages: string[] = [];
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => messages.push(String(JSON.parse(line).msg)) },
+  );
+  return { logger, messages };
+}
+
 /** A real nats-server, a fake Messages API, a connection and a broker probe, torn down together. */
 export interface World {
   readonly nats: NatsServer;

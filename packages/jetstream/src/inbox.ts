@@ -5,6 +5,7 @@ import { decoder, internals } from './internal.ts';
 import type { Inbox, InboxMessage, InboxOptions, SpoolConnection } from './types.ts';
 
 const CONSUMER_EXISTS = [10148, 10013];
+const CONSUMER_NOT_FOUND = 10014;
 
 /**
  * The agent's durable inbox consumer `inbox-<agent>` (explicit ack). Creating it is
@@ -17,24 +18,24 @@ export async function openInbox(
 ): Promise<Inbox> {
   const { js, jsm } = internals(connection);
   const name = inboxConsumerName(agent);
-  const ackWaitNs = (options.ackWaitMs ?? 30_000) * 1_000_000;
+  const config = {
+    durable_name: name,
+    filter_subject: subjects.inbox(agent),
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: (options.ackWaitMs ?? 30_000) * 1_000_000,
+    max_ack_pending: 1_000,
+  };
+  const create = () =>
+    jsm.consumers.add(Streams.Inbox, config).catch((e) => {
+      if (e instanceof JetStreamApiError && CONSUMER_EXISTS.includes(e.code)) return;
+      throw e;
+    });
   await jsm.consumers.info(Streams.Inbox, name).catch(async (err) => {
-    if (!(err instanceof JetStreamApiError && err.code === 10014)) throw err;
-    await jsm.consumers
-      .add(Streams.Inbox, {
-        durable_name: name,
-        filter_subject: subjects.inbox(agent),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: ackWaitNs,
-        max_ack_pending: 1_000,
-      })
-      .catch((e) => {
-        if (e instanceof JetStreamApiError && CONSUMER_EXISTS.includes(e.code)) return;
-        throw e;
-      });
+    if (!(err instanceof JetStreamApiError && err.code === CONSUMER_NOT_FOUND)) throw err;
+    await create();
   });
-  const consumer = await js.consumers.get(Streams.Inbox, name);
+  let consumer = await js.consumers.get(Streams.Inbox, name);
 
   return {
     async fetch(max: number, expiresMs: number, signal?: AbortSignal): Promise<InboxMessage[]> {
@@ -53,6 +54,19 @@ export async function openInbox(
     async pending() {
       const info = await jsm.consumers.info(Streams.Inbox, name);
       return { queued: info.num_pending, unacked: info.num_ack_pending };
+    },
+    async reclaim() {
+      // nats-server 2.9 cannot reset a consumer's pending acks; the inbox is a work queue, so
+      // an acked message is gone from the stream and a recreated consumer delivers exactly
+      // the unacked ones. Tasks already journaled are recognised by id on redelivery.
+      const info = await jsm.consumers.info(Streams.Inbox, name);
+      if (info.num_ack_pending === 0) return 0;
+      await jsm.consumers.delete(Streams.Inbox, name).catch((e) => {
+        if (!(e instanceof JetStreamApiError && e.code === CONSUMER_NOT_FOUND)) throw e;
+      });
+      await create();
+      consumer = await js.consumers.get(Streams.Inbox, name);
+      return info.num_ack_pending;
     },
   };
 }

@@ -37,6 +37,7 @@ async function acquire(kv: KV, agent: string, holder: string, options: LeaseOpti
   const ttlMs = options.ttlMs ?? 10_000;
   const value = (): Uint8Array => encoder.encode(JSON.stringify({ holder, renewedAt: Date.now(), ttlMs }));
   let revision: number;
+  let takeover = false;
   for (;;) {
     options.signal?.throwIfAborted();
     const entry = await kv.get(agent);
@@ -48,6 +49,7 @@ async function acquire(kv: KV, agent: string, holder: string, options: LeaseOpti
       }
       if (current.holder === holder || isExpired(current)) {
         revision = await kv.update(agent, value(), entry.revision);
+        takeover = true; // never released: its holder crashed or was cut off
         break;
       }
     } catch {
@@ -89,6 +91,7 @@ async function acquire(kv: KV, agent: string, holder: string, options: LeaseOpti
     agent,
     holder,
     lost: lost.signal,
+    takeover,
     release: async () => {
       clearInterval(timer);
       if (lost.signal.aborted) return;

@@ -91,6 +91,12 @@ export interface Inbox {
   fetch(max: number, expiresMs: number, signal?: AbortSignal): Promise<InboxMessage[]>;
   /** Messages not yet delivered plus delivered but unacked. */
   pending(): Promise<{ queued: number; unacked: number }>;
+  /**
+   * Makes messages delivered to a writer that is gone (crashed, cut off) deliverable again now
+   * rather than after the ack wait. Only for a new lease holder that took the name over.
+   * Returns how many messages were waiting for an ack.
+   */
+  reclaim(): Promise<number>;
 }
 
 export interface PublishResultOutcome {
@@ -128,6 +134,8 @@ export interface Lease {
   readonly holder: string;
   /** Aborted when the lease is lost (another holder took it, or renewal failed past expiry). */
   readonly lost: AbortSignal;
+  /** True when the previous holder never released the name (it crashed or was cut off). */
+  readonly takeover: boolean;
   release(): Promise<void>;
 }
 

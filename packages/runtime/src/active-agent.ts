@@ -151,8 +151,12 @@ export class ActiveAgent {
         await this.deps.clock.sleep(EFFECT_RETRY_MS, signal).catch(() => undefined);
         continue;
       }
-      for (const message of messages) {
-        if (this.failed) break;
+      for (const [i, message] of messages.entries()) {
+        if (this.failed) {
+          // This term is over: hand the rest back at once rather than after the ack wait.
+          for (const rest of messages.slice(i)) rest.nak();
+          break;
+        }
         await this.accept(message).catch((err) => this.effectFailed('accept', err));
       }
     }

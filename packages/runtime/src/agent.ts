@@ -74,7 +74,8 @@ export function startAgent(options: AgentOptions): AgentHandle {
         await clock.sleep(1_000, stopping.signal).catch(() => undefined);
         continue;
       }
-      logger.info({ holder: options.holder }, 'agent name claimed');
+      logger.info({ holder: options.holder, takeover: lease.takeover }, 'agent name claimed');
+      if (lease.takeover) await reclaimInbox(options.inbox, logger);
       const term = AbortSignal.any([stopping.signal, lease.lost]);
       const agent = new ActiveAgent({
         name: options.name,
@@ -127,4 +128,16 @@ export function startAgent(options: AgentOptions): AgentHandle {
     },
     stopped,
   };
+}
+
+/** After a takeover, what the previous holder had pulled and not acked is redelivered now. */
+async function reclaimInbox(inbox: Inbox, logger: Logger): Promise<void> {
+  try {
+    const reclaimed = await inbox.reclaim();
+    if (reclaimed > 0)
+      logger.info({ reclaimed }, 'previous holder left unacked messages; redelivering them now');
+  } catch (err) {
+    // Not fatal: the server redelivers them after the ack wait anyway.
+    logger.warn({ err: ensureError(err).message }, 'could not reclaim unacked inbox messages');
+  }
 }
