@@ -65,7 +65,14 @@ describe('spool CLI - end to end against real processes', () => {
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout);
     const helper = report.agents.find((a: { name: string }) => a.name === 'helper');
-    expect(helper).toMatchObject({ status: 'idle', holderAlive: true, counts: { completed: 2 } });
+    expect(helper).toMatchObject({
+      status: 'idle',
+      holderAlive: true,
+      counts: { completed: 2 },
+      results: { published: 2 },
+      queued: 0,
+      unacked: 0,
+    });
     const human = await runCli(['status'], env);
     expect(human.stdout).toMatch(/helper\s+idle/);
   });

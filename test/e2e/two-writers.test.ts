@@ -79,5 +79,7 @@ describe('single writer - two processes with the same agent name', () => {
       (await world.probe.history('fenced')).flatMap((c) => c.events),
       40,
     );
+    // The race really happened: appends on a stale view were refused and their writer stepped back.
+    expect(messages.filter((m) => m.includes('another writer appended')).length).toBeGreaterThan(0);
   });
 });

@@ -1,11 +1,12 @@
 import { COORDINATOR, ensureError, subjects } from '@spool/core';
 import {
-  type HistoryWatch,
+  inboxPending,
   leases,
-  openInbox,
   requests,
   type SpoolConnection,
+  type StreamWatch,
   watchHistories,
+  watchResults,
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { type AgentLiveness, TaskRegistry } from './registry.ts';
@@ -24,8 +25,9 @@ export interface CoordinatorHandle {
 }
 
 /**
- * The coordinator (first cut): folds every agent's history into a task registry, rebuilt
- * from the stream on each start, and answers status requests on `spool.api.status`.
+ * The coordinator (first cut): folds every agent's history and every published result into
+ * a task registry, rebuilt from the streams on each start, and answers status requests on
+ * `spool.api.status`.
  */
 export async function startCoordinator(options: CoordinatorOptions): Promise<CoordinatorHandle> {
   const { connection, logger } = options;
@@ -33,19 +35,20 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const registry = new TaskRegistry(options.agents);
   const leaseTable = await leases(connection);
   const api = requests(connection);
-  const watch: HistoryWatch = await watchHistories(connection);
+  const histories = await watchHistories(connection, log);
+  const published = await watchResults(connection, log);
 
-  let markReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => {
-    markReady = resolve;
+  const ready = Promise.all([histories.caughtUp, published.caughtUp]).then(() => {
+    log.info({ agents: registry.names().length }, 'task registry rebuilt from histories and results');
   });
-  void watch.caughtUp.then(() => {
-    log.info({ agents: registry.names().length }, 'task registry rebuilt from histories');
-    markReady();
-  });
-  const consume = (async () => {
-    for await (const { agent, commit } of watch) registry.apply(agent, commit);
-  })().catch((err) => log.error({ err: ensureError(err).message }, 'history watch ended'));
+  const consume = <T>(watch: StreamWatch<T>, apply: (item: T) => void, what: string) =>
+    (async () => {
+      for await (const item of watch) apply(item);
+    })().catch((err) => log.error({ err: ensureError(err).message }, `${what} watch ended`));
+  const consuming = [
+    consume(histories, ({ agent, commit }) => registry.apply(agent, commit), 'history'),
+    consume(published, ({ result }) => registry.applyResult(result), 'results'),
+  ];
 
   const stopServing = api.serve(subjects.status, async () => {
     await ready;
@@ -59,9 +62,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     const entries = await Promise.all(
       names.map(async (name): Promise<[string, AgentLiveness]> => {
         const lease = holders.get(name);
-        const pending = await openInbox(connection, name)
-          .then((inbox) => inbox.pending())
-          .catch(() => ({ queued: 0, unacked: 0 }));
+        const pending = await inboxPending(connection, name).catch(() => ({ queued: 0, unacked: 0 }));
         return [
           name,
           {
@@ -79,8 +80,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     ready,
     stop: async () => {
       stopServing();
-      await watch.stop();
-      await consume;
+      await Promise.all([histories.stop(), published.stop()]);
+      await Promise.all(consuming);
       log.info('coordinator stopped');
     },
   };

@@ -5,6 +5,7 @@ import {
   initialState,
   type StatusReport,
   type StoredCommit,
+  type TaskResult,
 } from '@spool/core';
 
 export interface AgentLiveness {
@@ -21,18 +22,31 @@ export interface AgentLiveness {
  */
 export class TaskRegistry {
   private readonly agents = new Map<string, AgentState>();
+  private readonly published = new Map<string, { count: number; lastAt?: string }>();
 
   constructor(known: readonly string[] = []) {
     for (const name of known) this.agents.set(name, initialState(name));
   }
 
   apply(agent: string, commit: StoredCommit): void {
+    const state = this.stateOf(agent);
+    if (commit.seq > state.seq) applyCommit(state, commit);
+  }
+
+  /** A result seen on `spool.results.>`: each task id has one, so counting them is exact. */
+  applyResult(result: TaskResult): void {
+    this.stateOf(result.agent);
+    const seen = this.published.get(result.agent) ?? { count: 0 };
+    this.published.set(result.agent, { count: seen.count + 1, lastAt: result.finishedAt });
+  }
+
+  private stateOf(agent: string): AgentState {
     let state = this.agents.get(agent);
     if (state === undefined) {
       state = initialState(agent);
       this.agents.set(agent, state);
     }
-    if (commit.seq > state.seq) applyCommit(state, commit);
+    return state;
   }
 
   names(): string[] {
@@ -43,6 +57,7 @@ export class TaskRegistry {
     const agents: AgentStatus[] = this.names().map((name) => {
       const state = this.agents.get(name) ?? initialState(name);
       const live = liveness.get(name);
+      const published = this.published.get(name);
       const inFlight = Object.values(state.active).map((task) => ({
         taskId: task.taskId,
         phase: task.phase,
@@ -62,6 +77,10 @@ export class TaskRegistry {
         counts: { ...state.counts },
         usage: { ...state.usage },
         historySeq: state.seq,
+        results: {
+          published: published?.count ?? 0,
+          ...(published?.lastAt ? { lastAt: published.lastAt } : {}),
+        },
       };
     });
     const sum = (pick: (a: AgentStatus) => number) => agents.reduce((total, a) => total + pick(a), 0);

@@ -23,6 +23,8 @@ export const AgentStatusSchema = z.object({
   counts: z.object({ received: z.number(), completed: z.number(), failed: z.number(), rejected: z.number() }),
   usage: UsageSchema,
   historySeq: z.number(),
+  /** Results on `spool.results.<agent>.>` (what other agents and clients can read), and the newest one's time. */
+  results: z.object({ published: z.number(), lastAt: z.string().optional() }),
 });
 export type AgentStatus = z.infer<typeof AgentStatusSchema>;
 

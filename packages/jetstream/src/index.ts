@@ -16,15 +16,19 @@ export type {
   ReplayOptions,
   Requests,
   Results,
+  ResultsWatch,
   SpoolConnection,
+  StreamWatch,
   SubmitOutcome,
 } from './types.ts';
 export { connect, isNatsReachable } from './connection.ts';
 export { historyStore } from './history-store.ts';
 export { watchHistories } from './history-watch.ts';
 export { openInbox } from './inbox.ts';
+export { inboxPending } from './inbox-pending.ts';
 export { leases } from './leases.ts';
 export { provision } from './provision.ts';
 export { requests } from './requests.ts';
 export { results } from './results.ts';
+export { watchResults } from './results-watch.ts';
 export { submitTask } from './submit.ts';

@@ -161,11 +161,17 @@ export interface Requests {
   request(subject: string, data: string, timeoutMs: number): Promise<string>;
 }
 
-/** Live stream of every history commit (all agents), from the start, then as they arrive. */
-export interface HistoryWatch {
-  /** Yields `{agent, commit}` for every commit of `spool.history.>` in stream order; `caughtUp` marks the end of what existed at start. */
-  [Symbol.asyncIterator](): AsyncIterator<{ agent: string; commit: StoredCommit; caughtUp: boolean }>;
-  /** Resolves once every commit that existed when the watch started has been delivered. */
+/** Every message of a stream's subjects, from the start, then as they arrive. */
+export interface StreamWatch<T> {
+  /** Yields every item in stream order. */
+  [Symbol.asyncIterator](): AsyncIterator<T>;
+  /** Resolves once every message that existed when the watch started has been delivered. */
   readonly caughtUp: Promise<void>;
   stop(): Promise<void>;
 }
+
+/** Every history commit of every agent (`spool.history.>`). */
+export type HistoryWatch = StreamWatch<{ agent: string; commit: StoredCommit }>;
+
+/** Every task result of every agent (`spool.results.>`). */
+export type ResultsWatch = StreamWatch<{ seq: number; result: TaskResult }>;

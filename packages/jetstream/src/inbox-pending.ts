@@ -1,0 +1,26 @@
+import { JetStreamApiError } from '@nats-io/jetstream';
+import { inboxConsumerName, Streams, subjects } from '@spool/core';
+import { internals } from './internal.ts';
+import type { SpoolConnection } from './types.ts';
+
+const CONSUMER_NOT_FOUND = 10014;
+
+/**
+ * How many messages wait in an agent's inbox, without creating anything: read from its
+ * consumer when the agent has run, else counted on the inbox subject (nothing taken yet).
+ */
+export async function inboxPending(
+  connection: SpoolConnection,
+  agent: string,
+): Promise<{ queued: number; unacked: number }> {
+  const { jsm } = internals(connection);
+  try {
+    const info = await jsm.consumers.info(Streams.Inbox, inboxConsumerName(agent));
+    return { queued: info.num_pending, unacked: info.num_ack_pending };
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError && err.code === CONSUMER_NOT_FOUND)) throw err;
+    const subject = subjects.inbox(agent);
+    const info = await jsm.streams.info(Streams.Inbox, { subjects_filter: subject });
+    return { queued: info.state.subjects?.[subject] ?? 0, unacked: 0 };
+  }
+}

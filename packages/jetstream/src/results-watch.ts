@@ -1,0 +1,21 @@
+import { Streams, subjects, type TaskResult, TaskResultSchema } from '@spool/core';
+import { watchStream } from './stream-watch.ts';
+import type { ConnectionLogger, ResultsWatch, SpoolConnection } from './types.ts';
+
+/**
+ * Every task result of every agent (`spool.results.>`), from the start, then live.
+ * A result that does not match the schema (someone else published on the subject) is
+ * skipped with a warning.
+ */
+export function watchResults(connection: SpoolConnection, logger?: ConnectionLogger): Promise<ResultsWatch> {
+  return watchStream<{ seq: number; result: TaskResult }>(
+    connection,
+    {
+      stream: Streams.Results,
+      filter: subjects.allResults,
+      what: 'result',
+      parse: (_subject, seq, _time, data) => ({ seq, result: TaskResultSchema.parse(data) }),
+    },
+    logger,
+  );
+}
