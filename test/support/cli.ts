@@ -9,8 +9,14 @@ const MAIN = join(ROOT, 'apps/cli/src/main.ts');
 
 export interface CliEnv {
   readonly natsUrl: string;
+  /** The fake Messages API; without it the CLI runs on its built-in offline model. */
   readonly anthropicBaseUrl?: string;
+  /** Working directory (default: the repository root). */
+  readonly cwd?: string;
 }
+
+/** tsx's loader by absolute URL, so that the CLI also starts from a directory outside the repo. */
+const TSX_LOADER = import.meta.resolve('tsx');
 
 function envFor(env: CliEnv): NodeJS.ProcessEnv {
   return {
@@ -58,8 +64,8 @@ export class CliProcess {
  * a SIGKILL must reach the process that holds the lease and the connections.
  */
 function spawnCli(args: string[], env: CliEnv, stdin: 'ignore' | 'pipe'): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
-    cwd: ROOT,
+  return spawn(process.execPath, ['--import', TSX_LOADER, MAIN, ...args], {
+    cwd: env.cwd ?? ROOT,
     env: envFor(env),
     stdio: [stdin, 'pipe', 'pipe'],
   });

@@ -40,59 +40,63 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
   };
 
   const nats = await ensureNats(natsUrl(), logger);
-  say(
-    nats.embedded
-      ? `NATS: started an embedded nats-server at ${nats.url} (data in .spool/nats)`
-      : `NATS: using the server at ${nats.url}`,
-  );
-  const model = await chooseModel();
-  if (model.offline) console.error(OFFLINE_NOTICE);
-  else say(`Model: Claude (${[...new Set(Object.values(config.agents).map((a) => a.model))].join(', ')})`);
-
-  const connection = await openConnection(nats.url, 'spool-demo', logger);
-  const coordinator = await runCoordinator(connection, config, logger);
-  const agents = await runAgents(connection, config, Object.keys(config.agents), model.model, logger);
   let failures = 0;
   try {
-    await Promise.all(agents.map((a) => a.ready));
-    const run = Date.now().toString(36);
-    const sink = results(connection);
-    const submitted = seeds.map((seed, i) => ({
-      agent: seed.agent ?? firstAgent,
-      task: { id: `seed-${run}-${i + 1}`, input: seed.input },
-    }));
-    for (const { agent, task } of submitted)
-      await submitTask(connection, agent, TaskMessageSchema.parse(task));
     say(
-      `Submitted ${submitted.length} task(s) to ${[...new Set(submitted.map((s) => s.agent))].join(', ')}; each runs in order and remembers the ones before.\n`,
+      nats.embedded
+        ? `NATS: started an embedded nats-server at ${nats.url} (data in .spool/nats)`
+        : `NATS: using the server at ${nats.url}`,
     );
-    for (const [i, { agent, task }] of submitted.entries()) {
-      const result: TaskResult = await sink
-        .wait(agent, task.id, AbortSignal.timeout(RESULT_TIMEOUT_MS))
-        .catch((err) => {
-          throw new Error(
-            `no result for ${task.id} within ${RESULT_TIMEOUT_MS / 1000}s (${err instanceof Error ? err.message : err}); see the logs above`,
-          );
-        });
-      if (result.status !== 'completed') failures += 1;
-      if (values.json) {
-        console.log(JSON.stringify(result));
-        continue;
-      }
-      say(`Task ${i + 1} (${task.id}) → ${agent}: ${task.input}`);
-      say(indent(result.output ?? `${result.status}: ${result.error?.code} ${result.error?.message}`));
+    const model = await chooseModel();
+    if (model.offline) console.error(OFFLINE_NOTICE);
+    else say(`Model: Claude (${[...new Set(Object.values(config.agents).map((a) => a.model))].join(', ')})`);
+
+    const connection = await openConnection(nats.url, 'spool-demo', logger);
+    const coordinator = await runCoordinator(connection, config, logger);
+    const agents = await runAgents(connection, config, Object.keys(config.agents), model.model, logger);
+    try {
+      await Promise.all(agents.map((a) => a.ready));
+      const run = Date.now().toString(36);
+      const sink = results(connection);
+      const submitted = seeds.map((seed, i) => ({
+        agent: seed.agent ?? firstAgent,
+        task: { id: `seed-${run}-${i + 1}`, input: seed.input },
+      }));
+      for (const { agent, task } of submitted)
+        await submitTask(connection, agent, TaskMessageSchema.parse(task));
       say(
-        `  [${result.status}; ${result.usage.inputTokens} input tokens, ${result.usage.outputTokens} output tokens]\n`,
+        `Submitted ${submitted.length} task(s) to ${[...new Set(submitted.map((s) => s.agent))].join(', ')}; each runs in order and remembers the ones before.\n`,
       );
+      for (const [i, { agent, task }] of submitted.entries()) {
+        const result: TaskResult = await sink
+          .wait(agent, task.id, AbortSignal.timeout(RESULT_TIMEOUT_MS))
+          .catch((err) => {
+            throw new Error(
+              `no result for ${task.id} within ${RESULT_TIMEOUT_MS / 1000}s (${err instanceof Error ? err.message : err}); see the logs above`,
+            );
+          });
+        if (result.status !== 'completed') failures += 1;
+        if (values.json) {
+          console.log(JSON.stringify(result));
+          continue;
+        }
+        say(`Task ${i + 1} (${task.id}) → ${agent}: ${task.input}`);
+        say(indent(result.output ?? `${result.status}: ${result.error?.code} ${result.error?.message}`));
+        say(
+          `  [${result.status}; ${result.usage.inputTokens} input tokens, ${result.usage.outputTokens} output tokens]\n`,
+        );
+      }
+      const agentNames = [...new Set(submitted.map((s) => s.agent))];
+      say('See what each agent knew and did, event by event:');
+      for (const name of agentNames) say(`  pnpm spool replay ${name}`);
+    } finally {
+      await Promise.all(agents.map((a) => a.stop()));
+      await coordinator.stop();
+      await connection.close();
+      await model.close();
     }
-    const agentNames = [...new Set(submitted.map((s) => s.agent))];
-    say('See what each agent knew and did, event by event:');
-    for (const name of agentNames) say(`  pnpm spool replay ${name}`);
   } finally {
-    await Promise.all(agents.map((a) => a.stop()));
-    await coordinator.stop();
-    await connection.close();
-    await model.close();
+    // An embedded server never outlives the command, even when starting the rest failed.
     await nats.stop();
   }
   return failures === 0 ? 0 : 1;

@@ -11,19 +11,23 @@ export async function upCommand(argv: string[], logger: Logger): Promise<number>
   const { values } = parseCommand('up', argv, { config: { type: 'string' } }, { required: [] });
   const { config } = await loadConfig(values.config);
   const nats = await ensureNats(natsUrl(), logger);
-  const model = await chooseModel();
-  if (model.offline) console.error(OFFLINE_NOTICE);
-  const connection = await openConnection(nats.url, 'spool-up', logger);
-  const coordinator = await runCoordinator(connection, config, logger);
-  const agents = await runAgents(connection, config, Object.keys(config.agents), model.model, logger);
-  logger.info({ url: nats.url, agents: agents.map((a) => a.name) }, 'spool is up; Ctrl-C stops it');
-  const signal = await untilSignal();
-  logger.info({ signal }, 'stopping');
-  await Promise.all(agents.map((a) => a.stop()));
-  await coordinator.stop();
-  await connection.close();
-  await model.close();
-  await nats.stop();
+  try {
+    const model = await chooseModel();
+    if (model.offline) console.error(OFFLINE_NOTICE);
+    const connection = await openConnection(nats.url, 'spool-up', logger);
+    const coordinator = await runCoordinator(connection, config, logger);
+    const agents = await runAgents(connection, config, Object.keys(config.agents), model.model, logger);
+    logger.info({ url: nats.url, agents: agents.map((a) => a.name) }, 'spool is up; Ctrl-C stops it');
+    const signal = await untilSignal();
+    logger.info({ signal }, 'stopping');
+    await Promise.all(agents.map((a) => a.stop()));
+    await coordinator.stop();
+    await connection.close();
+    await model.close();
+  } finally {
+    // An embedded server never outlives the command, even when starting the rest failed.
+    await nats.stop();
+  }
   return 0;
 }
 
