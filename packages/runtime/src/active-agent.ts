@@ -151,14 +151,15 @@ export class ActiveAgent {
         await this.deps.clock.sleep(EFFECT_RETRY_MS, signal).catch(() => undefined);
         continue;
       }
-      for (const [i, message] of messages.entries()) {
-        if (this.failed) {
-          // This term is over: hand the rest back at once rather than after the ack wait.
-          for (const rest of messages.slice(i)) rest.nak();
-          break;
-        }
-        await this.accept(message).catch((err) => this.effectFailed('accept', err));
+      if (this.failed) {
+        // This term is over: hand them back at once rather than after the ack wait.
+        for (const message of messages) message.nak();
+        break;
       }
+      // Accepted together: their commands queue in inbox order and share one group commit.
+      await Promise.all(
+        messages.map((message) => this.accept(message).catch((err) => this.effectFailed('accept', err))),
+      );
     }
   }
 
