@@ -19,16 +19,18 @@ export const OFFLINE_NOTICE =
 export async function chooseModel(): Promise<ModelChoice> {
   const hasKey = Boolean(process.env.ANTHROPIC_API_KEY?.trim());
   const hasBaseUrl = Boolean(process.env.ANTHROPIC_BASE_URL?.trim());
+  // The runtime retries each model call itself (backoff, retry-after, one log line per
+  // attempt), so the SDK's own hidden retries are off.
   if (hasKey || hasBaseUrl) {
     return {
-      model: anthropicModel(hasKey ? {} : { apiKey: 'unused-by-gateway' }),
+      model: anthropicModel({ maxRetries: 0, ...(hasKey ? {} : { apiKey: 'unused-by-gateway' }) }),
       offline: false,
       close: async () => undefined,
     };
   }
   const fake = await startFakeClaude({ responder: analystResponder });
   return {
-    model: anthropicModel({ baseURL: fake.url, apiKey: 'offline' }),
+    model: anthropicModel({ baseURL: fake.url, apiKey: 'offline', maxRetries: 0 }),
     offline: true,
     close: () => fake.close(),
   };
