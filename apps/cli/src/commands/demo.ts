@@ -7,10 +7,9 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { parseCommand } from '../args.ts';
 import { agentSpec, loadConfig } from '../config-file.ts';
-import { ensureNats } from '../embedded-nats.ts';
-import { natsUrl } from '../env.ts';
-import { openConnection, runAgents, runCoordinator } from '../host.ts';
-import { chooseModel, OFFLINE_NOTICE } from '../model.ts';
+import type { NatsEndpoint } from '../embedded-nats.ts';
+import { withLocalStack } from '../local-stack.ts';
+import type { ModelChoice } from '../model.ts';
 import { UsageError } from '../usage-error.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../../../examples/data-analysis/', import.meta.url));
@@ -39,22 +38,24 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
     if (!values.json) console.log(line);
   };
 
-  const nats = await ensureNats(natsUrl(), logger);
-  let failures = 0;
-  try {
-    say(
-      nats.embedded
-        ? `NATS: started an embedded nats-server at ${nats.url} (data in .spool/nats)`
-        : `NATS: using the server at ${nats.url}`,
-    );
-    const model = await chooseModel();
-    if (model.offline) console.error(OFFLINE_NOTICE);
-    else say(`Model: Claude (${[...new Set(Object.values(config.agents).map((a) => a.model))].join(', ')})`);
-
-    const connection = await openConnection(nats.url, 'spool-demo', logger);
-    const coordinator = await runCoordinator(connection, config, logger);
-    const agents = await runAgents(connection, config, Object.keys(config.agents), model.model, logger);
-    try {
+  const hooks = {
+    onNats: (nats: NatsEndpoint) =>
+      say(
+        nats.embedded
+          ? `NATS: started an embedded nats-server at ${nats.url} (data in .spool/nats)`
+          : `NATS: using the server at ${nats.url}`,
+      ),
+    onModel: (model: ModelChoice) => {
+      if (!model.offline)
+        say(`Model: Claude (${[...new Set(Object.values(config.agents).map((a) => a.model))].join(', ')})`);
+    },
+  };
+  const failures = await withLocalStack(
+    config,
+    'spool-demo',
+    logger,
+    hooks,
+    async ({ connection, agents }) => {
       await Promise.all(agents.map((a) => a.ready));
       const run = Date.now().toString(36);
       const sink = results(connection);
@@ -67,6 +68,7 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
       say(
         `Submitted ${submitted.length} task(s) to ${[...new Set(submitted.map((s) => s.agent))].join(', ')}; each runs in order and remembers the ones before.\n`,
       );
+      let notCompleted = 0;
       for (const [i, { agent, task }] of submitted.entries()) {
         const result: TaskResult = await sink
           .wait(agent, task.id, AbortSignal.timeout(RESULT_TIMEOUT_MS))
@@ -75,7 +77,7 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
               `no result for ${task.id} within ${RESULT_TIMEOUT_MS / 1000}s (${err instanceof Error ? err.message : err}); see the logs above`,
             );
           });
-        if (result.status !== 'completed') failures += 1;
+        if (result.status !== 'completed') notCompleted += 1;
         if (values.json) {
           console.log(JSON.stringify(result));
           continue;
@@ -86,19 +88,11 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
           `  [${result.status}; ${result.usage.inputTokens} input tokens, ${result.usage.outputTokens} output tokens]\n`,
         );
       }
-      const agentNames = [...new Set(submitted.map((s) => s.agent))];
       say('See what each agent knew and did, event by event:');
-      for (const name of agentNames) say(`  pnpm spool replay ${name}`);
-    } finally {
-      await Promise.all(agents.map((a) => a.stop()));
-      await coordinator.stop();
-      await connection.close();
-      await model.close();
-    }
-  } finally {
-    // An embedded server never outlives the command, even when starting the rest failed.
-    await nats.stop();
-  }
+      for (const name of new Set(submitted.map((s) => s.agent))) say(`  pnpm spool replay ${name}`);
+      return notCompleted;
+    },
+  );
   return failures === 0 ? 0 : 1;
 }
 

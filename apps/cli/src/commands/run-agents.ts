@@ -1,33 +1,20 @@
 import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
 import { agentSpec, loadConfig } from '../config-file.ts';
-import { ensureNats } from '../embedded-nats.ts';
 import { natsUrl } from '../env.ts';
 import { openConnection, runAgents, runCoordinator, untilSignal } from '../host.ts';
+import { withLocalStack } from '../local-stack.ts';
 import { chooseModel, OFFLINE_NOTICE } from '../model.ts';
 
 /** `spool up`: the embedded default, everything in one process until Ctrl-C. */
 export async function upCommand(argv: string[], logger: Logger): Promise<number> {
   const { values } = parseCommand('up', argv, { config: { type: 'string' } }, { required: [] });
   const { config } = await loadConfig(values.config);
-  const nats = await ensureNats(natsUrl(), logger);
-  try {
-    const model = await chooseModel();
-    if (model.offline) console.error(OFFLINE_NOTICE);
-    const connection = await openConnection(nats.url, 'spool-up', logger);
-    const coordinator = await runCoordinator(connection, config, logger);
-    const agents = await runAgents(connection, config, Object.keys(config.agents), model.model, logger);
+  await withLocalStack(config, 'spool-up', logger, {}, async ({ nats, agents }) => {
     logger.info({ url: nats.url, agents: agents.map((a) => a.name) }, 'spool is up; Ctrl-C stops it');
     const signal = await untilSignal();
     logger.info({ signal }, 'stopping');
-    await Promise.all(agents.map((a) => a.stop()));
-    await coordinator.stop();
-    await connection.close();
-    await model.close();
-  } finally {
-    // An embedded server never outlives the command, even when starting the rest failed.
-    await nats.stop();
-  }
+  });
   return 0;
 }
 
