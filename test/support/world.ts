@@ -27,34 +27,48 @@ export function capturingLogger(): { logger: typeof testLogger; messages: string
   return { logger, messages };
 }
 
-/** A real nats-server, a fake Messages API, a connection and a broker probe, torn down together. */
-export interface World {
+/** A real nats-server with the Spool streams provisioned, a connection and a broker probe. */
+export interface Broker {
   readonly nats: NatsServer;
-  readonly fake: FakeClaude;
   readonly connection: SpoolConnection;
   readonly probe: BrokerProbe;
-  readonly model: ModelClient;
   close(): Promise<void>;
 }
 
-export async function startWorld(options: Parameters<typeof startFakeClaude>[0] = {}): Promise<World> {
+export async function startBroker(): Promise<Broker> {
   const nats = await startNats();
-  const fake = await startFakeClaude(options);
   const connection = await connect({ url: nats.url, name: 'test', logger: testLogger });
   await provision(connection);
   const probe = await BrokerProbe.open(nats.url);
-  const model = anthropicModel({ baseURL: fake.url, apiKey: 'test-key', maxRetries: 0 });
   return {
     nats,
-    fake,
     connection,
     probe,
-    model,
     close: async () => {
       await probe.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
-      await fake.close();
       await nats.close();
+    },
+  };
+}
+
+/** A broker plus a fake Messages API and a model client on the real SDK, torn down together. */
+export interface World extends Broker {
+  readonly fake: FakeClaude;
+  readonly model: ModelClient;
+}
+
+export async function startWorld(options: Parameters<typeof startFakeClaude>[0] = {}): Promise<World> {
+  const broker = await startBroker();
+  const fake = await startFakeClaude(options);
+  const model = anthropicModel({ baseURL: fake.url, apiKey: 'test-key', maxRetries: 0 });
+  return {
+    ...broker,
+    fake,
+    model,
+    close: async () => {
+      await broker.close();
+      await fake.close();
     },
   };
 }

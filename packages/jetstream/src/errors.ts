@@ -19,6 +19,14 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /**
+ * How long one publish attempt waits for its acknowledgement. A publish made while the
+ * connection is down is silently lost by the client and only ends in this timeout; every
+ * publish carries a msgID, so giving up early and asking again is safe and far quicker
+ * than the client's default of 10 s.
+ */
+export const PUBLISH_ATTEMPT_MS = 2_000;
+
+/**
  * Retries `op` while it fails with an outcome-unknown error (timeout, lost connection, no
  * responders during a restart): the caller makes the operation idempotent (a msgID), so a
  * retry is safe. API errors (the server answered) are thrown at once.

@@ -8,7 +8,7 @@ import {
   type StoredCommit,
   subjects,
 } from '@spool/core';
-import { isNotFound, isWrongLastSequence, retryUnknownOutcome } from './errors.ts';
+import { isNotFound, isWrongLastSequence, PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import type { AppendResult, HistoryStore, ReplayOptions, SpoolConnection } from './types.ts';
 
@@ -37,7 +37,11 @@ export function historyStore(connection: SpoolConnection): HistoryStore {
       try {
         // Same msgID on every try: a retry of a commit that was stored is answered as a duplicate.
         const ack = await retryUnknownOutcome(() =>
-          js.publish(subject, payload, { msgID, expect: { lastSubjectSequence: expectedSeq } }),
+          js.publish(subject, payload, {
+            msgID,
+            expect: { lastSubjectSequence: expectedSeq },
+            timeout: PUBLISH_ATTEMPT_MS,
+          }),
         );
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {

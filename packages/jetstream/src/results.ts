@@ -1,5 +1,5 @@
 import { Streams, subjects, type TaskResult, TaskResultSchema } from '@spool/core';
-import { isNotFound, isWrongLastSequence, retryUnknownOutcome } from './errors.ts';
+import { isNotFound, isWrongLastSequence, PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import type { PublishResultOutcome, Results, SpoolConnection } from './types.ts';
 
@@ -31,6 +31,7 @@ export function results(connection: SpoolConnection): Results {
           js.publish(subject, encoder.encode(JSON.stringify(result)), {
             msgID: `result:${result.agent}:${result.taskId}`,
             expect: { lastSubjectSequence: 0 },
+            timeout: PUBLISH_ATTEMPT_MS,
           }),
         );
         return { seq: ack.seq, alreadyPublished: ack.duplicate };
@@ -55,10 +56,11 @@ export function results(connection: SpoolConnection): Results {
           signal?.throwIfAborted();
           throw new Error(`stopped waiting for the result of ${taskId}`);
         })();
+        // Handled here because it may end (abort, unsubscribe) while `get` is still running.
+        live.catch(() => undefined);
         const stored = await get(agent, taskId);
         if (stored !== undefined) {
           sub.unsubscribe();
-          live.catch(() => undefined);
           return stored;
         }
         return await live;

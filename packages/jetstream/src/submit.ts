@@ -1,5 +1,5 @@
 import { subjects, type TaskMessage } from '@spool/core';
-import { retryUnknownOutcome } from './errors.ts';
+import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { encoder, internals } from './internal.ts';
 import type { SpoolConnection, SubmitOutcome } from './types.ts';
 
@@ -13,6 +13,7 @@ export async function submitTask(
   const ack = await retryUnknownOutcome(() =>
     js.publish(subjects.inbox(agent), encoder.encode(JSON.stringify(task)), {
       msgID: `task:${agent}:${task.id}`,
+      timeout: PUBLISH_ATTEMPT_MS,
     }),
   );
   return { seq: ack.seq, duplicate: ack.duplicate };

@@ -1,0 +1,162 @@
+import { jetstream } from '@nats-io/jetstream';
+import { ConcurrencyError, ErrorCode, eventIds, type HistoryEvent, type StoredCommit } from '@spool/core';
+import { type HistoryStore, historyStore, provision, watchHistories } from '@spool/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.ts';
+import { type Broker, startBroker } from '../support/world.ts';
+
+/** A `task.received` event, the simplest valid history event. */
+const received = (agent: string, taskId: string): HistoryEvent => ({
+  id: eventIds.received(agent, taskId),
+  type: 'task.received',
+  v: 1,
+  data: { taskId, input: `input of ${taskId}`, at: new Date().toISOString() },
+});
+
+async function collect(iterable: AsyncIterable<StoredCommit>): Promise<StoredCommit[]> {
+  const out: StoredCommit[] = [];
+  for await (const commit of iterable) out.push(commit);
+  return out;
+}
+
+const taskIds = (commits: StoredCommit[]) =>
+  commits.flatMap((c) => c.events.map((e) => (e.data as { taskId: string }).taskId));
+
+let broker: Broker;
+let store: HistoryStore;
+
+beforeAll(async () => {
+  broker = await startBroker();
+  store = historyStore(broker.connection);
+});
+afterAll(async () => broker?.close());
+
+describe('append', () => {
+  it('appends when the expected sequence is the last one, and refuses a stale one with ConcurrencyError', async () => {
+    const first = await store.append('conflict', [received('conflict', 't-1')], 0);
+    expect(first).toEqual({ seq: expect.any(Number), duplicate: false });
+    const second = await store.append('conflict', [received('conflict', 't-2')], first.seq);
+    expect(second.seq).toBeGreaterThan(first.seq);
+
+    // A writer that still believes the history ends at `first` is refused, with a stable code.
+    const stale = store.append('conflict', [received('conflict', 't-3')], first.seq);
+    await expect(stale).rejects.toBeInstanceOf(ConcurrencyError);
+    await expect(stale).rejects.toMatchObject({ code: ErrorCode.ConcurrencyConflict, retryable: false });
+    // So is one that believes the history is empty.
+    await expect(store.append('conflict', [received('conflict', 't-4')], 0)).rejects.toBeInstanceOf(
+      ConcurrencyError,
+    );
+
+    const stored = await broker.probe.history('conflict');
+    expect(stored.map((c) => c.seq)).toEqual([first.seq, second.seq]);
+    expect(await store.lastSeq('conflict')).toBe(second.seq);
+  });
+
+  it('stores a repeated append of the same commit once and answers it as a duplicate', async () => {
+    const events = [received('dedup', 't-1')];
+    const first = await store.append('dedup', events, 0);
+    // The retry of an append whose acknowledgement was lost carries the same events and expected sequence.
+    const retry = await store.append('dedup', events, 0);
+    expect(retry).toEqual({ seq: first.seq, duplicate: true });
+    // A multi-event commit is recognised by its events' ids as well.
+    const pair = [received('dedup', 't-2'), received('dedup', 't-3')];
+    const a = await store.append('dedup', pair, first.seq);
+    expect(await store.append('dedup', pair, first.seq)).toEqual({ seq: a.seq, duplicate: true });
+
+    expect((await broker.probe.history('dedup')).length).toBe(2);
+  });
+
+  it('replay names the sequence of a message on the subject that is not a valid commit', async () => {
+    // Anyone with access can publish on the subject; replay must say where the bad message is.
+    const js = jetstream(broker.probe.nc);
+    await store.append('corrupt', [received('corrupt', 't-1')], 0);
+    const ack = await js.publish('spool.history.corrupt', new TextEncoder().encode('{"v":1,"events":[]}'));
+    await expect(collect(store.replay('corrupt'))).rejects.toThrow(
+      new RegExp(`history of corrupt: message ${ack.seq} is not a valid commit`),
+    );
+  });
+});
+
+describe('replay', () => {
+  let seqs: number[] = [];
+
+  beforeAll(async () => {
+    // Two agents interleaved: stream sequences of one agent are not contiguous.
+    let last = 0;
+    for (let i = 1; i <= 5; i += 1) {
+      last = (await store.append('replayer', [received('replayer', `t-${i}`)], last)).seq;
+      seqs.push(last);
+      await store.append('other', [received('other', `o-${i}`)], await store.lastSeq('other'));
+    }
+  });
+
+  it('yields nothing for an agent without history', async () => {
+    expect(await collect(store.replay('nobody'))).toEqual([]);
+    expect(await store.lastSeq('nobody')).toBe(0);
+  });
+
+  it("yields only this agent's commits, in order, and ends once caught up", async () => {
+    const commits = await collect(store.replay('replayer'));
+    expect(commits.map((c) => c.seq)).toEqual(seqs);
+    expect(taskIds(commits)).toEqual(['t-1', 't-2', 't-3', 't-4', 't-5']);
+    expect(commits.every((c) => !Number.isNaN(Date.parse(c.time)))).toBe(true);
+  });
+
+  it('starts at fromSeq and stops at untilSeq', async () => {
+    const tail = await collect(store.replay('replayer', { fromSeq: seqs[2] }));
+    expect(taskIds(tail)).toEqual(['t-3', 't-4', 't-5']);
+    const head = await collect(store.replay('replayer', { untilSeq: seqs[1] }));
+    expect(taskIds(head)).toEqual(['t-1', 't-2']);
+    expect(await collect(store.replay('replayer', { fromSeq: (seqs[4] ?? 0) + 1 }))).toEqual([]);
+  });
+
+  it('does not wait for commits appended after it started', async () => {
+    const iterator = store.replay('replayer')[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    await store.append('replayer', [received('replayer', 't-6')], await store.lastSeq('replayer'));
+    let rest = 0;
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) rest += 1;
+    expect(rest).toBe(4); // t-2..t-5: what existed at start, not t-6
+    seqs = [...seqs, await store.lastSeq('replayer')];
+  });
+
+  it('lists the agents that have a history', async () => {
+    expect(await store.agents()).toEqual(expect.arrayContaining(['other', 'replayer']));
+  });
+});
+
+describe('watchHistories', () => {
+  it('delivers every existing commit, says when it has caught up, then delivers new ones live', async () => {
+    await store.append('watched', [received('watched', 'w-1')], await store.lastSeq('watched'));
+    const watch = await watchHistories(broker.connection);
+    const seen: string[] = [];
+    const consuming = (async () => {
+      for await (const { agent, commit } of watch) {
+        if (agent === 'watched') seen.push(...taskIds([commit]));
+      }
+    })();
+    try {
+      await watch.caughtUp;
+      expect(seen).toContain('w-1');
+      await store.append('watched', [received('watched', 'w-2')], await store.lastSeq('watched'));
+      await waitFor('the live commit', () => seen.includes('w-2'), 10_000);
+      expect(seen).toEqual(['w-1', 'w-2']);
+    } finally {
+      await watch.stop();
+      await consuming;
+    }
+  });
+});
+
+describe('provision', () => {
+  it('is idempotent and safe when several processes run it at once', async () => {
+    await Promise.all([
+      provision(broker.connection),
+      provision(broker.connection),
+      provision(broker.connection),
+    ]);
+    // The streams kept their data: provisioning never recreates what exists.
+    expect((await broker.probe.history('replayer')).length).toBeGreaterThan(0);
+  });
+});
