@@ -8,8 +8,8 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { anthropicModel } from '@spool/claude';
 import { AgentSpecSchema } from '@spool/core';
-import { connect, historyStore, leases, openInbox, provision, results, submitTask } from '@spool/jetstream';
-import { startAgent } from '@spool/runtime';
+import { connect, provision, results, submitTask } from '@spool/jetstream';
+import { startAgentOnNats } from '@spool/runtime';
 import { startFakeClaude, startNats } from '@spool/testkit';
 import { pino } from 'pino';
 
@@ -97,14 +97,10 @@ async function agentThroughput(
   const connection = await connect({ url, name: 'bench', logger });
   await provision(connection);
   const spec = AgentSpecSchema.parse({ instructions: 'Bench.', model: 'claude-sonnet-4-6', concurrency });
-  const agent = startAgent({
+  const agent = await startAgentOnNats(connection, {
     name: 'bench',
     spec,
     holder: 'bench',
-    store: historyStore(connection),
-    inbox: await openInbox(connection, 'bench'),
-    results: results(connection),
-    leases: await leases(connection),
     model: anthropicModel({ baseURL: fakeUrl, apiKey: 'bench', maxRetries: 0 }),
     logger,
   });

@@ -1,4 +1,4 @@
-import type { HistoryEvent } from '@spool/core';
+import { type HistoryEvent, taskIdOf } from '@spool/core';
 import type { Lease, Leases } from '@spool/jetstream';
 import { submitTask } from '@spool/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ const careless: Leases = {
 function checkHistory(events: HistoryEvent[], tasks: number): void {
   // Every event id is unique: no decision was written twice.
   expect([...countBy(events, (e) => e.id).values()].every((n) => n === 1)).toBe(true);
-  const byType = (type: string) => events.filter((e) => e.type === type).map((e) => e.data.taskId);
+  const byType = (type: string) => events.filter((e) => e.type === type).map(taskIdOf);
   expect(new Set(byType('task.completed')).size).toBe(tasks);
   expect(byType('task.completed')).toHaveLength(tasks);
   expect(byType('result.published')).toHaveLength(tasks);

@@ -5,10 +5,12 @@ import {
   connect,
   historyStore,
   leases,
+  openControl,
   openInbox,
   provision,
   results,
   type SpoolConnection,
+  snapshotStore,
 } from '@spool/jetstream';
 import { type AgentHandle, type AgentOptions, startAgent } from '@spool/runtime';
 import { type FakeClaude, type NatsServer, startFakeClaude, startNats } from '@spool/testkit';
@@ -89,6 +91,8 @@ export async function runAgentInProcess(
     holder: `test-${Math.random().toString(36).slice(2, 8)}`,
     store: historyStore(world.connection),
     inbox: await openInbox(world.connection, name),
+    control: await openControl(world.connection, name),
+    snapshots: await snapshotStore(world.connection),
     results: results(world.connection),
     leases: await leases(world.connection),
     model: world.model,

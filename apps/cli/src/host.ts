@@ -1,16 +1,8 @@
 import type { ModelClient } from '@spool/claude';
 import type { SpoolConfig } from '@spool/core';
 import { type CoordinatorHandle, startCoordinator } from '@spool/coordinator';
-import {
-  connect,
-  historyStore,
-  leases,
-  openInbox,
-  provision,
-  results,
-  type SpoolConnection,
-} from '@spool/jetstream';
-import { type AgentHandle, startAgent } from '@spool/runtime';
+import { connect, provision, type SpoolConnection } from '@spool/jetstream';
+import { type AgentHandle, startAgentOnNats } from '@spool/runtime';
 import type { Logger } from 'pino';
 import { holderId } from './env.ts';
 
@@ -29,25 +21,12 @@ export async function runAgents(
   model: ModelClient,
   logger: Logger,
 ): Promise<AgentHandle[]> {
-  const store = historyStore(connection);
-  const resultSink = results(connection);
-  const leaseTable = await leases(connection);
   const holder = holderId();
   return Promise.all(
     names.map(async (name) => {
       const spec = config.agents[name];
       if (spec === undefined) throw new Error(`no agent ${name} in the config`);
-      return startAgent({
-        name,
-        spec,
-        holder,
-        store,
-        inbox: await openInbox(connection, name),
-        results: resultSink,
-        leases: leaseTable,
-        model,
-        logger,
-      });
+      return startAgentOnNats(connection, { name, spec, holder, model, logger });
     }),
   );
 }

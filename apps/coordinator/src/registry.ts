@@ -58,7 +58,7 @@ export class TaskRegistry {
       const state = this.agents.get(name) ?? initialState(name);
       const live = liveness.get(name);
       const published = this.published.get(name);
-      const inFlight = Object.values(state.active).map((task) => ({
+      const inFlight = [...state.active.values()].map((task) => ({
         taskId: task.taskId,
         phase: task.phase,
         attempt: task.attempt,
@@ -75,6 +75,7 @@ export class TaskRegistry {
         queued: live?.queued ?? 0,
         unacked: live?.unacked ?? 0,
         counts: { ...state.counts },
+        paused: state.paused,
         usage: { ...state.usage },
         historySeq: state.seq,
         results: {
@@ -94,6 +95,7 @@ export class TaskRegistry {
         completed: sum((a) => a.counts.completed),
         failed: sum((a) => a.counts.failed),
         rejected: sum((a) => a.counts.rejected),
+        cancelled: sum((a) => a.counts.cancelled),
       },
     };
   }

@@ -6,6 +6,8 @@ import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
 export const DEFAULT_MAX_TOKENS = 1024;
 export const DEFAULT_CONCURRENCY = 1;
 export const DEFAULT_LEASE_TTL_MS = 10_000;
+/** Events between snapshots: recovery replays at most about this many after the newest one. */
+export const DEFAULT_SNAPSHOT_EVERY = 1_000;
 /** Finished exchanges carried into each request by default (compaction comes later). */
 export const DEFAULT_MEMORY_EXCHANGES = 20;
 /** Characters of memory carried into one request at most, oldest dropped first. */
@@ -33,6 +35,13 @@ export const AgentSpecSchema = z.strictObject({
     .min(1_000, 'must be at least 1000 (ms)')
     .max(600_000, 'must be at most 600000 (ms)')
     .default(DEFAULT_LEASE_TTL_MS),
+  /** Snapshot the state every this many history events (0: never; recovery then replays everything). */
+  snapshotEvery: z
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must be 0 (off) or more')
+    .max(1_000_000, 'must be at most 1000000')
+    .default(DEFAULT_SNAPSHOT_EVERY),
   memory: z
     .strictObject({
       exchanges: z.number().int().min(0).max(10_000).default(DEFAULT_MEMORY_EXCHANGES),
@@ -79,7 +88,7 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
   );
   let what = issue.message;
   if (issue.code === 'unrecognized_keys') {
-    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, memory)`;
+    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, memory)`;
   } else if (issue.code === 'invalid_key') {
     what = `invalid agent name: ${issue.issues[0]?.message ?? issue.message}`;
   } else if (issue.code === 'invalid_type' && found === undefined) {

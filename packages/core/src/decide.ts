@@ -23,7 +23,10 @@ export type Command =
   | { type: 'RecordReply'; taskId: string; step: number; reply: ModelReply; at: string }
   | { type: 'FailTask'; taskId: string; error: TaskError; at: string }
   | { type: 'RejectMessage'; taskId: string; inboxSeq: number; error: TaskError; excerpt: string; at: string }
-  | { type: 'MarkPublished'; taskId: string; at: string };
+  | { type: 'MarkPublished'; taskId: string; at: string }
+  | { type: 'Cancel'; taskId: string; reason: string; controlSeq?: number; at: string }
+  | { type: 'Pause'; controlSeq: number; reason?: string; at: string }
+  | { type: 'Resume'; controlSeq: number; at: string };
 
 /**
  * Decides which events a command leads to, from the state alone. Pure. A command that no
@@ -36,23 +39,24 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
     case 'ReceiveTask': {
       const { task } = command;
       if (isKnownTask(state, task.id)) return [];
-      return [
-        {
-          id: eventIds.received(agent, task.id),
-          type: 'task.received',
-          v: 1,
-          data: {
-            taskId: task.id,
-            input: task.input,
-            ...(task.meta === undefined ? {} : { meta: task.meta }),
-            ...(command.inboxSeq === undefined ? {} : { inboxSeq: command.inboxSeq }),
-            at: command.at,
-          },
+      const received: HistoryEvent = {
+        id: eventIds.received(agent, task.id),
+        type: 'task.received',
+        v: 1,
+        data: {
+          taskId: task.id,
+          input: task.input,
+          ...(task.meta === undefined ? {} : { meta: task.meta }),
+          ...(command.inboxSeq === undefined ? {} : { inboxSeq: command.inboxSeq }),
+          at: command.at,
         },
-      ];
+      };
+      // Cancelled before it arrived: it ends at once, with a `cancelled` result.
+      const reason = state.cancelRequests.get(task.id);
+      return reason === undefined ? [received] : [received, cancelled(agent, task.id, reason, command.at)];
     }
     case 'StartTask': {
-      const task = state.active[command.taskId];
+      const task = state.active.get(command.taskId);
       if (task === undefined || task.phase !== 'queued') return [];
       const attempt = task.attempt + 1;
       return [
@@ -71,7 +75,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       ];
     }
     case 'RecordReply': {
-      const task = state.active[command.taskId];
+      const task = state.active.get(command.taskId);
       if (task === undefined || task.phase !== 'running' || command.step !== task.steps.length) return [];
       const { reply } = command;
       const responded: HistoryEvent = {
@@ -106,7 +110,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       return [responded, finished];
     }
     case 'FailTask': {
-      const task = state.active[command.taskId];
+      const task = state.active.get(command.taskId);
       if (task === undefined || isFinished(task.phase)) return [];
       return [
         {
@@ -135,7 +139,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       ];
     }
     case 'MarkPublished': {
-      const task = state.active[command.taskId];
+      const task = state.active.get(command.taskId);
       if (task === undefined || !isFinished(task.phase)) return [];
       return [
         {
@@ -146,9 +150,57 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
         },
       ];
     }
+    case 'Cancel': {
+      const task = state.active.get(command.taskId);
+      // Too late once it has finished; already asked when a request is on record.
+      if (state.done.has(command.taskId) || (task !== undefined && isFinished(task.phase))) return [];
+      if (task === undefined && state.cancelRequests.has(command.taskId)) return [];
+      return [cancelled(agent, command.taskId, command.reason, command.at, command.controlSeq)];
+    }
+    case 'Pause': {
+      if (state.paused) return [];
+      return [
+        {
+          id: eventIds.control(agent, command.controlSeq),
+          type: 'agent.paused',
+          v: 1,
+          data: {
+            ...(command.reason === undefined ? {} : { reason: command.reason }),
+            controlSeq: command.controlSeq,
+            at: command.at,
+          },
+        },
+      ];
+    }
+    case 'Resume': {
+      if (!state.paused) return [];
+      return [
+        {
+          id: eventIds.control(agent, command.controlSeq),
+          type: 'agent.resumed',
+          v: 1,
+          data: { controlSeq: command.controlSeq, at: command.at },
+        },
+      ];
+    }
     default:
       return assertNever(command);
   }
+}
+
+function cancelled(
+  agent: string,
+  taskId: string,
+  reason: string,
+  at: string,
+  controlSeq?: number,
+): HistoryEvent {
+  return {
+    id: eventIds.cancelled(agent, taskId),
+    type: 'task.cancelled',
+    v: 1,
+    data: { taskId, reason, ...(controlSeq === undefined ? {} : { controlSeq }), at },
+  };
 }
 
 type Outcome = { ok: true; output: string } | { ok: false; error: TaskError };

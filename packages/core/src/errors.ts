@@ -22,6 +22,7 @@ export const ErrorCode = {
   ModelRefused: 'model_refused',
   UnexpectedToolUse: 'unexpected_tool_use',
   InvalidModelReply: 'invalid_model_reply',
+  Cancelled: 'cancelled',
   Internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -94,6 +94,33 @@ const ResultPublishedV1 = z.object({
   data: z.object({ taskId: z.string(), at: iso }),
 });
 
+const TaskCancelledV1 = z.object({
+  id: z.string(),
+  type: z.literal('task.cancelled'),
+  v: z.literal(1),
+  data: z.object({
+    taskId: z.string(),
+    reason: z.string(),
+    /** Stream sequence of the control message that asked for it, when one did. */
+    controlSeq: z.number().int().nonnegative().optional(),
+    at: iso,
+  }),
+});
+
+const AgentPausedV1 = z.object({
+  id: z.string(),
+  type: z.literal('agent.paused'),
+  v: z.literal(1),
+  data: z.object({ reason: z.string().optional(), controlSeq: z.number().int().nonnegative(), at: iso }),
+});
+
+const AgentResumedV1 = z.object({
+  id: z.string(),
+  type: z.literal('agent.resumed'),
+  v: z.literal(1),
+  data: z.object({ controlSeq: z.number().int().nonnegative(), at: iso }),
+});
+
 export const HistoryEventSchema = z.discriminatedUnion('type', [
   TaskReceivedV1,
   TaskStartedV1,
@@ -102,10 +129,18 @@ export const HistoryEventSchema = z.discriminatedUnion('type', [
   TaskFailedV1,
   TaskRejectedV1,
   ResultPublishedV1,
+  TaskCancelledV1,
+  AgentPausedV1,
+  AgentResumedV1,
 ]);
 export type HistoryEvent = z.infer<typeof HistoryEventSchema>;
 export type HistoryEventType = HistoryEvent['type'];
 export type EventOf<T extends HistoryEventType> = Extract<HistoryEvent, { type: T }>;
+
+/** The task an event is about; undefined for agent-wide events (pause, resume). */
+export function taskIdOf(event: HistoryEvent): string | undefined {
+  return 'taskId' in event.data ? event.data.taskId : undefined;
+}
 
 /** A history message: events written together, atomically (JetStream 2.9 has no batch publish). */
 export const CommitSchema = z.object({ v: z.literal(1), events: z.array(HistoryEventSchema).min(1) });
@@ -145,4 +180,8 @@ export const eventIds = {
   completed: (agent: string, taskId: string, attempt: number) => `${agent}:${taskId}:${attempt}:completed`,
   failed: (agent: string, taskId: string, attempt: number) => `${agent}:${taskId}:${attempt}:failed`,
   published: (agent: string, taskId: string) => `${agent}:${taskId}:published`,
+  /** A task is cancelled at most once, whoever asked. */
+  cancelled: (agent: string, taskId: string) => `${agent}:${taskId}:cancelled`,
+  /** Pause and resume are named after the control message that asked for them. */
+  control: (agent: string, controlSeq: number) => `${agent}:control:${controlSeq}`,
 };

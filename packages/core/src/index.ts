@@ -7,6 +7,7 @@ export {
   DEFAULT_MAX_TOKENS,
   DEFAULT_MEMORY_CHARS,
   DEFAULT_MEMORY_EXCHANGES,
+  DEFAULT_SNAPSHOT_EVERY,
   formatIssues,
   parseConfig,
   specHash,
@@ -25,7 +26,7 @@ export {
   ValidationError,
 } from './errors.ts';
 export type { Commit, EventOf, HistoryEvent, HistoryEventType, StoredCommit } from './events.ts';
-export { CommitSchema, commitId, eventIds, HistoryEventSchema, parseCommit } from './events.ts';
+export { CommitSchema, commitId, eventIds, HistoryEventSchema, parseCommit, taskIdOf } from './events.ts';
 export type { Effect, NextOptions } from './next.ts';
 export { next, resultOf } from './next.ts';
 export { buildMessages, memoryWindow } from './request.ts';
@@ -46,6 +47,7 @@ export {
   agentOfHistorySubject,
   Buckets,
   COORDINATOR,
+  controlConsumerName,
   inboxConsumerName,
   Streams,
   subjects,
@@ -57,3 +59,7 @@ export type { Usage } from './usage.ts';
 export { addUsage, UsageSchema, zeroUsage } from './usage.ts';
 export type { AgentStatus, StatusReport } from './status.ts';
 export { AgentStatusSchema, StatusReportSchema } from './status.ts';
+export type { Snapshot } from './snapshot.ts';
+export { diffSnapshots, fromSnapshot, SnapshotSchema, STATE_VERSION, toSnapshot } from './snapshot.ts';
+export type { ControlMessage } from './control.ts';
+export { ControlMessageSchema, parseControlMessage } from './control.ts';

@@ -20,16 +20,18 @@ export function next(state: AgentState, options: NextOptions): Effect[] {
   const effects: Effect[] = [];
   const queued: TaskState[] = [];
   let running = 0;
-  for (const task of Object.values(state.active)) {
+  for (const task of [...state.active.values()]) {
     if (task.phase === 'running') {
       running += 1;
-      effects.push({ type: 'call-model', taskId: task.taskId, step: task.steps.length });
+      // Paused: the call in flight finishes (the runtime does not abort it); no new one starts.
+      if (!state.paused) effects.push({ type: 'call-model', taskId: task.taskId, step: task.steps.length });
     } else if (task.phase === 'queued') {
       queued.push(task);
     } else if (isFinished(task.phase)) {
       effects.push({ type: 'publish-result', taskId: task.taskId, result: resultOf(state, task) });
     }
   }
+  if (state.paused) return effects;
   queued.sort(byArrival);
   for (const task of queued.slice(0, Math.max(0, options.concurrency - running))) {
     effects.push({ type: 'start-task', taskId: task.taskId });
@@ -46,7 +48,7 @@ function byArrival(a: TaskState, b: TaskState): number {
 
 /** The published outcome of a finished task. */
 export function resultOf(state: AgentState, task: TaskState): TaskResult {
-  const status = task.phase === 'completed' ? 'completed' : task.phase === 'rejected' ? 'rejected' : 'failed';
+  const status = task.phase === 'queued' || task.phase === 'running' ? 'failed' : task.phase;
   return {
     taskId: task.taskId,
     agent: state.agent,

@@ -6,7 +6,7 @@ import { addUsage, type Usage, zeroUsage } from './usage.ts';
 /** How many finished exchanges the state keeps for memory; requests take a window of them. */
 export const MEMORY_KEEP = 200;
 
-export type TaskPhase = 'queued' | 'running' | 'completed' | 'failed' | 'rejected';
+export type TaskPhase = 'queued' | 'running' | 'completed' | 'failed' | 'rejected' | 'cancelled';
 export type FinishedPhase = Exclude<TaskPhase, 'queued' | 'running'>;
 
 export interface ModelStep {
@@ -50,33 +50,39 @@ export interface AgentState {
   /** History sequence of the last commit applied; 0 for an empty history. */
   seq: number;
   /** Tasks whose result is not yet published, by id. Small: bounded by the work in flight. */
-  active: Record<string, TaskState>;
+  active: Map<string, TaskState>;
   /** Every task id whose result was published, with how it ended: the idempotency record. */
   done: Map<string, FinishedPhase>;
   /** The newest finished exchanges, oldest first (at most MEMORY_KEEP). */
   memory: Exchange[];
   /** Exchanges ever finished; the next one is numbered this. */
   exchanges: number;
-  counts: { received: number; completed: number; failed: number; rejected: number };
+  counts: { received: number; completed: number; failed: number; rejected: number; cancelled: number };
   usage: Usage;
+  /** Paused by an operator: finishes the step in flight, starts nothing new, keeps queueing tasks. */
+  paused: boolean;
+  /** Cancellations of task ids not received yet, with their reason: applied when the task arrives. */
+  cancelRequests: Map<string, string>;
 }
 
 export function initialState(agent: string): AgentState {
   return {
     agent,
     seq: 0,
-    active: {},
+    active: new Map(),
     done: new Map(),
     memory: [],
     exchanges: 0,
-    counts: { received: 0, completed: 0, failed: 0, rejected: 0 },
+    counts: { received: 0, completed: 0, failed: 0, rejected: 0, cancelled: 0 },
     usage: zeroUsage(),
+    paused: false,
+    cancelRequests: new Map(),
   };
 }
 
 /** Whether a task id is already known to the agent (running, waiting or done). */
 export function isKnownTask(state: AgentState, taskId: string): boolean {
-  return taskId in state.active || state.done.has(taskId);
+  return state.active.has(taskId) || state.done.has(taskId);
 }
 
 /**
@@ -92,7 +98,7 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
     case 'task.received': {
       const { taskId } = event.data;
       if (isKnownTask(state, taskId)) return state;
-      state.active[taskId] = {
+      state.active.set(taskId, {
         taskId,
         input: event.data.input,
         meta: event.data.meta,
@@ -103,12 +109,12 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
         memoryUpTo: 0,
         steps: [],
         usage: zeroUsage(),
-      };
+      });
       state.counts.received += 1;
       return state;
     }
     case 'task.started': {
-      const task = state.active[event.data.taskId];
+      const task = state.active.get(event.data.taskId);
       if (task === undefined || task.phase !== 'queued') return state;
       task.phase = 'running';
       task.attempt = event.data.attempt;
@@ -117,7 +123,7 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       return state;
     }
     case 'model.responded': {
-      const task = state.active[event.data.taskId];
+      const task = state.active.get(event.data.taskId);
       if (task === undefined || task.phase !== 'running' || event.data.step !== task.steps.length)
         return state;
       const { taskId: _taskId, ...step } = event.data;
@@ -127,7 +133,7 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       return state;
     }
     case 'task.completed': {
-      const task = state.active[event.data.taskId];
+      const task = state.active.get(event.data.taskId);
       if (task === undefined || task.phase !== 'running') return state;
       task.phase = 'completed';
       task.output = event.data.output;
@@ -144,7 +150,7 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       return state;
     }
     case 'task.failed': {
-      const task = state.active[event.data.taskId];
+      const task = state.active.get(event.data.taskId);
       if (task === undefined || (task.phase !== 'running' && task.phase !== 'queued')) return state;
       task.phase = 'failed';
       task.error = event.data.error;
@@ -155,7 +161,7 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
     case 'task.rejected': {
       const { taskId } = event.data;
       if (isKnownTask(state, taskId)) return state;
-      state.active[taskId] = {
+      state.active.set(taskId, {
         taskId,
         input: event.data.excerpt,
         inboxSeq: event.data.inboxSeq,
@@ -167,14 +173,35 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
         usage: zeroUsage(),
         error: event.data.error,
         finishedAt: event.data.at,
-      };
+      });
       state.counts.rejected += 1;
       return state;
     }
+    case 'task.cancelled': {
+      const { taskId, reason, at } = event.data;
+      const task = state.active.get(taskId);
+      if (task === undefined) {
+        if (!state.done.has(taskId)) state.cancelRequests.set(taskId, reason);
+        return state;
+      }
+      if (isFinished(task.phase)) return state;
+      task.phase = 'cancelled';
+      task.error = { code: 'cancelled', message: reason };
+      task.finishedAt = at;
+      state.counts.cancelled += 1;
+      state.cancelRequests.delete(taskId);
+      return state;
+    }
+    case 'agent.paused':
+      state.paused = true;
+      return state;
+    case 'agent.resumed':
+      state.paused = false;
+      return state;
     case 'result.published': {
-      const task = state.active[event.data.taskId];
+      const task = state.active.get(event.data.taskId);
       if (task === undefined || !isFinished(task.phase)) return state;
-      delete state.active[event.data.taskId];
+      state.active.delete(event.data.taskId);
       state.done.set(task.taskId, task.phase);
       return state;
     }
@@ -184,7 +211,7 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
 }
 
 export function isFinished(phase: TaskPhase): phase is FinishedPhase {
-  return phase === 'completed' || phase === 'failed' || phase === 'rejected';
+  return phase === 'completed' || phase === 'failed' || phase === 'rejected' || phase === 'cancelled';
 }
 
 /** Applies a stored commit: its events in order, then its position. */

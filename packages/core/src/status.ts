@@ -20,7 +20,15 @@ export const AgentStatusSchema = z.object({
   /** Inbox messages not yet taken by the agent, and taken but not yet acknowledged. */
   queued: z.number(),
   unacked: z.number(),
-  counts: z.object({ received: z.number(), completed: z.number(), failed: z.number(), rejected: z.number() }),
+  counts: z.object({
+    received: z.number(),
+    completed: z.number(),
+    failed: z.number(),
+    rejected: z.number(),
+    cancelled: z.number(),
+  }),
+  /** Paused by an operator (`spool pause`): takes tasks into its queue, starts none. */
+  paused: z.boolean(),
   usage: UsageSchema,
   historySeq: z.number(),
   /** Results on `spool.results.<agent>.>` (what other agents and clients can read), and the newest one's time. */
@@ -38,6 +46,7 @@ export const StatusReportSchema = z.object({
     completed: z.number(),
     failed: z.number(),
     rejected: z.number(),
+    cancelled: z.number(),
   }),
 });
 export type StatusReport = z.infer<typeof StatusReportSchema>;

@@ -41,3 +41,6 @@ export function agentOfHistorySubject(subject: string): string | undefined {
 
 /** Durable consumer name of an agent's inbox. */
 export const inboxConsumerName = (agent: string) => `inbox-${agent}`;
+
+/** Durable consumer name of an agent's control subject. */
+export const controlConsumerName = (agent: string) => `control-${agent}`;

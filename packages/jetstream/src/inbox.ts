@@ -1,5 +1,5 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
-import { inboxConsumerName, Streams, subjects } from '@spool/core';
+import { controlConsumerName, inboxConsumerName, Streams, subjects } from '@spool/core';
 import { retryUnknownOutcome } from './errors.ts';
 import { decoder, internals } from './internal.ts';
 import type { Inbox, InboxMessage, InboxOptions, SpoolConnection } from './types.ts';
@@ -11,16 +11,36 @@ const CONSUMER_NOT_FOUND = 10014;
  * The agent's durable inbox consumer `inbox-<agent>` (explicit ack). Creating it is
  * idempotent and race-safe: two processes of one agent share it, so a task goes to one.
  */
-export async function openInbox(
+export function openInbox(
   connection: SpoolConnection,
   agent: string,
   options: InboxOptions = {},
 ): Promise<Inbox> {
+  return openWorkQueue(connection, inboxConsumerName(agent), subjects.inbox(agent), options);
+}
+
+/**
+ * The agent's durable control consumer `control-<agent>` on `spool.control.<agent>`: pause,
+ * resume and cancel wait here until the agent journals them, even while it is not running.
+ */
+export function openControl(
+  connection: SpoolConnection,
+  agent: string,
+  options: InboxOptions = {},
+): Promise<Inbox> {
+  return openWorkQueue(connection, controlConsumerName(agent), subjects.control(agent), options);
+}
+
+async function openWorkQueue(
+  connection: SpoolConnection,
+  name: string,
+  subject: string,
+  options: InboxOptions,
+): Promise<Inbox> {
   const { js, jsm } = internals(connection);
-  const name = inboxConsumerName(agent);
   const config = {
     durable_name: name,
-    filter_subject: subjects.inbox(agent),
+    filter_subject: subject,
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
     ack_wait: (options.ackWaitMs ?? 30_000) * 1_000_000,

@@ -24,11 +24,13 @@ export type {
 export { connect, isNatsReachable } from './connection.ts';
 export { historyStore } from './history-store.ts';
 export { watchHistories } from './history-watch.ts';
-export { openInbox } from './inbox.ts';
+export { openControl, openInbox } from './inbox.ts';
 export { inboxPending } from './inbox-pending.ts';
 export { leases } from './leases.ts';
 export { provision } from './provision.ts';
 export { requests } from './requests.ts';
 export { results } from './results.ts';
 export { watchResults } from './results-watch.ts';
-export { submitTask } from './submit.ts';
+export { sendControl, submitTask } from './submit.ts';
+export type { SnapshotStore, StoredSnapshot } from './snapshot-store.ts';
+export { SnapshotUnreadableError, snapshotStore } from './snapshot-store.ts';

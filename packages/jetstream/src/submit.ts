@@ -1,4 +1,4 @@
-import { subjects, type TaskMessage } from '@spool/core';
+import { type ControlMessage, subjects, type TaskMessage } from '@spool/core';
 import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { encoder, internals } from './internal.ts';
 import type { SpoolConnection, SubmitOutcome } from './types.ts';
@@ -13,6 +13,26 @@ export async function submitTask(
   const ack = await retryUnknownOutcome(() =>
     js.publish(subjects.inbox(agent), encoder.encode(JSON.stringify(task)), {
       msgID: `task:${agent}:${task.id}`,
+      timeout: PUBLISH_ATTEMPT_MS,
+    }),
+  );
+  return { seq: ack.seq, duplicate: ack.duplicate };
+}
+
+/**
+ * Publishes an operator command on `spool.control.<agent>`. `id` names this request: sent
+ * twice within the dedup window, it is stored once.
+ */
+export async function sendControl(
+  connection: SpoolConnection,
+  agent: string,
+  message: ControlMessage,
+  id: string,
+): Promise<SubmitOutcome> {
+  const { js } = internals(connection);
+  const ack = await retryUnknownOutcome(() =>
+    js.publish(subjects.control(agent), encoder.encode(JSON.stringify(message)), {
+      msgID: `control:${agent}:${id}`,
       timeout: PUBLISH_ATTEMPT_MS,
     }),
   );

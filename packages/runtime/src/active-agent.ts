@@ -2,31 +2,39 @@ import type { ModelClient } from '@spool/claude';
 import {
   type AgentSpec,
   type AgentState,
-  applyCommit,
   buildMessages,
   type Command,
+  type ControlMessage,
   type Effect,
   ensureError,
   ErrorCode,
+  type HistoryEvent,
   initialState,
   isKnownTask,
   next,
+  parseControlMessage,
   parseTaskMessage,
   SpoolError,
   specHash,
+  toSnapshot,
 } from '@spool/core';
 import type { HistoryStore, Inbox, InboxMessage, Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
 import { Journal } from './journal.ts';
 import { callModelWithRetries, type RetryPolicy } from './model-call.ts';
+import { restoreState, type SnapshotPort } from './restore.ts';
 
 export interface ActiveAgentDeps {
   readonly name: string;
   readonly spec: AgentSpec;
   readonly store: HistoryStore;
   readonly inbox: Inbox;
+  /** Operator commands (pause, resume, cancel), journaled before they are acknowledged. */
+  readonly control: Inbox;
   readonly results: Results;
+  /** Where the state is snapshotted every `spec.snapshotEvery` events; none: always full replay. */
+  readonly snapshots?: SnapshotPort | undefined;
   readonly model: ModelClient;
   readonly logger: Logger;
   readonly clock: Clock;
@@ -64,6 +72,10 @@ export class ActiveAgent {
   private readonly work = new AbortController();
   /** Why the term ended on its own: an append lost to another writer, or the store failing. */
   private journalError: unknown;
+  /** Aborts the model call of a task that gets cancelled while it runs. */
+  private readonly taskAborts = new Map<string, AbortController>();
+  private eventsSinceSnapshot = 0;
+  private snapshotting = false;
 
   constructor(private readonly deps: ActiveAgentDeps) {
     this.state = initialState(deps.name);
@@ -78,13 +90,24 @@ export class ActiveAgent {
   async run(signal: AbortSignal, graceMs: number): Promise<void> {
     const { logger, store, name } = this.deps;
     const started = this.deps.clock.now().getTime();
-    for await (const commit of store.replay(name)) applyCommit(this.state, commit);
+    const restored = await restoreState(name, store, this.deps.snapshots, logger);
+    this.state = restored.state;
+    this.eventsSinceSnapshot = restored.events;
     this.journal = new Journal(store, this.state);
-    const unfinished = Object.keys(this.state.active).length;
+    const unfinished = this.state.active.size;
     logger.info(
-      { seq: this.state.seq, unfinished, ms: this.deps.clock.now().getTime() - started, specHash: this.hash },
+      {
+        seq: this.state.seq,
+        fromSnapshot: restored.fromSnapshot,
+        replayedCommits: restored.replayed,
+        unfinished,
+        paused: this.state.paused,
+        ms: this.deps.clock.now().getTime() - started,
+        specHash: this.hash,
+      },
       unfinished > 0 ? `history replayed; resuming ${unfinished} unfinished task(s)` : 'history replayed',
     );
+    if (this.state.paused) logger.warn('agent is paused: it queues tasks and starts none until resumed');
     this.deps.onReady?.(this.state);
 
     const stopWork = () => this.work.abort(signal.reason);
@@ -92,7 +115,7 @@ export class ActiveAgent {
     const keepAlive = setInterval(() => this.keepAlive(), this.deps.keepAliveMs);
     try {
       this.reconcile();
-      await this.pump(signal);
+      await Promise.all([this.pump(signal), this.listen(signal)]);
       // Stopping: take nothing new, let work in flight finish (or be abandoned after the grace).
       this.draining = true;
       const grace = setTimeout(stopWork, this.failed ? 0 : graceMs);
@@ -132,7 +155,7 @@ export class ActiveAgent {
   private async pump(signal: AbortSignal): Promise<void> {
     const { inbox, logger, spec } = this.deps;
     while (!signal.aborted && !this.failed) {
-      const busy = Object.values(this.state.active).filter(
+      const busy = [...this.state.active.values()].filter(
         (t) => t.phase === 'queued' || t.phase === 'running',
       ).length;
       const room = spec.concurrency - busy;
@@ -201,6 +224,57 @@ export class ActiveAgent {
     this.reconcile();
   }
 
+  /** Journals operator commands as they arrive; a bad one is refused in the log and dropped. */
+  private async listen(signal: AbortSignal): Promise<void> {
+    const { control, logger } = this.deps;
+    while (!signal.aborted && !this.failed) {
+      let messages: InboxMessage[];
+      try {
+        messages = await control.fetch(16, this.deps.fetchExpiresMs, signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        logger.warn({ err: ensureError(err).message }, 'control pull failed; retrying');
+        await this.deps.clock.sleep(EFFECT_RETRY_MS, signal).catch(() => undefined);
+        continue;
+      }
+      for (const message of messages) {
+        if (this.failed) {
+          message.nak();
+          continue;
+        }
+        await this.obey(message).catch((err) => this.effectFailed(`control:${message.seq}`, err));
+      }
+    }
+  }
+
+  private async obey(message: InboxMessage): Promise<void> {
+    const { logger, clock } = this.deps;
+    const parsed = parseControlMessage(message.data);
+    if (!parsed.ok) {
+      logger.warn({ controlSeq: message.seq }, `control message refused: ${parsed.problem}`);
+      await message.ack();
+      return;
+    }
+    const order = parsed.message;
+    const events = await this.commit(commandFor(order, message.seq, clock.now().toISOString()));
+    if (order.type === 'cancel') this.taskAborts.get(order.taskId)?.abort(new Error('task cancelled'));
+    await message.ack();
+    const log = logger.child({
+      controlSeq: message.seq,
+      ...(order.type === 'cancel' ? { taskId: order.taskId } : {}),
+    });
+    if (events.length === 0) log.info(`${order.type}: nothing to do (${noEffectReason(order, this.state)})`);
+    else if (order.type === 'cancel')
+      log.info(
+        this.state.active.has(order.taskId)
+          ? 'task cancelled'
+          : 'cancellation recorded; applies when the task arrives',
+      );
+    else log.info(order.type === 'pause' ? 'agent paused' : 'agent resumed');
+    this.reconcile();
+    this.nudge();
+  }
+
   private hold(taskId: string, message: InboxMessage): void {
     const list = this.held.get(taskId);
     if (list === undefined) this.held.set(taskId, [message]);
@@ -254,7 +328,7 @@ export class ActiveAgent {
           specHash: this.hash,
           at: clock.now().toISOString(),
         });
-        log.info({ attempt: this.state.active[effect.taskId]?.attempt }, 'task started');
+        log.info({ attempt: this.state.active.get(effect.taskId)?.attempt }, 'task started');
         return;
       }
       case 'call-model':
@@ -280,7 +354,7 @@ export class ActiveAgent {
 
   private async callModel(taskId: string, step: number, log: Logger): Promise<void> {
     const { spec, clock } = this.deps;
-    const task = this.state.active[taskId];
+    const task = this.state.active.get(taskId);
     if (task === undefined) return;
     const request = {
       model: spec.model,
@@ -289,16 +363,18 @@ export class ActiveAgent {
       maxTokens: spec.maxTokens,
     };
     log.info({ step, messages: request.messages.length }, 'calling the model');
+    const cancelled = new AbortController();
+    this.taskAborts.set(taskId, cancelled);
     let reply: Awaited<ReturnType<typeof callModelWithRetries>>;
     try {
       reply = await callModelWithRetries(this.deps.model, request, {
         policy: this.deps.retry,
         clock,
         logger: log,
-        signal: this.work.signal,
+        signal: AbortSignal.any([this.work.signal, cancelled.signal]),
       });
     } catch (err) {
-      if (this.work.signal.aborted) return;
+      if (this.work.signal.aborted || cancelled.signal.aborted) return;
       const error = ensureError(err);
       const code = error instanceof SpoolError ? error.code : ErrorCode.Internal;
       log.warn({ step, code, err: error.message }, 'model call failed for good; failing the task');
@@ -309,16 +385,21 @@ export class ActiveAgent {
         at: clock.now().toISOString(),
       });
       return;
+    } finally {
+      this.taskAborts.delete(taskId);
     }
     // Journaled before anything uses it: after a crash this reply is read back, never requested again.
     await this.commit({ type: 'RecordReply', taskId, step, reply, at: clock.now().toISOString() });
     log.info({ step, stopReason: reply.stopReason, usage: reply.usage }, 'model reply journaled');
   }
 
-  private async commit(command: Command): Promise<void> {
+  private async commit(command: Command): Promise<HistoryEvent[]> {
     if (this.journal === undefined) throw new Error('journal not open');
     try {
-      await this.journal.commit(command);
+      const events = await this.journal.commit(command);
+      this.eventsSinceSnapshot += events.length;
+      this.maybeSnapshot();
+      return events;
     } catch (err) {
       this.journalError ??= err;
       // Another writer owns the history now (or the store failed): nothing more may be written on this view.
@@ -328,6 +409,34 @@ export class ActiveAgent {
     }
   }
 
+  /**
+   * Saves a snapshot every `snapshotEvery` events, in the background and one at a time. The
+   * state is serialized synchronously, so the snapshot is exactly the state at its sequence.
+   */
+  private maybeSnapshot(): void {
+    const { snapshots, spec, logger, name } = this.deps;
+    if (snapshots === undefined || spec.snapshotEvery === 0 || this.snapshotting) return;
+    if (this.eventsSinceSnapshot < spec.snapshotEvery) return;
+    const snapshot = toSnapshot(this.state);
+    const events = this.eventsSinceSnapshot;
+    this.eventsSinceSnapshot = 0;
+    this.snapshotting = true;
+    const started = Date.now();
+    snapshots
+      .save(name, snapshot.seq, snapshot)
+      .then((saved) =>
+        logger.info({ seq: snapshot.seq, events, ms: Date.now() - started, saved }, 'snapshot saved'),
+      )
+      .catch((err) => {
+        // Not fatal: the history is the truth; the next snapshot tries again.
+        this.eventsSinceSnapshot += events;
+        logger.warn({ seq: snapshot.seq, err: ensureError(err).message }, 'snapshot not saved');
+      })
+      .finally(() => {
+        this.snapshotting = false;
+      });
+  }
+
   private effectFailed(key: string, err: unknown): void {
     if (this.failed || this.work.signal.aborted) return;
     this.deps.logger.warn({ effect: key, err: ensureError(err).message }, 'step failed; it will be retried');
@@ -335,4 +444,34 @@ export class ActiveAgent {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.reconcile(), EFFECT_RETRY_MS);
   }
+}
+
+function commandFor(order: ControlMessage, controlSeq: number, at: string): Command {
+  switch (order.type) {
+    case 'pause':
+      return {
+        type: 'Pause',
+        controlSeq,
+        ...(order.reason === undefined ? {} : { reason: order.reason }),
+        at,
+      };
+    case 'resume':
+      return { type: 'Resume', controlSeq, at };
+    case 'cancel':
+      return {
+        type: 'Cancel',
+        taskId: order.taskId,
+        reason: order.reason ?? 'cancelled by an operator',
+        controlSeq,
+        at,
+      };
+  }
+}
+
+function noEffectReason(order: ControlMessage, state: AgentState): string {
+  if (order.type === 'pause') return 'already paused';
+  if (order.type === 'resume') return 'not paused';
+  return state.cancelRequests.has(order.taskId)
+    ? 'cancellation already recorded'
+    : 'the task has already finished';
 }

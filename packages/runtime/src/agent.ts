@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { ActiveAgent } from './active-agent.ts';
 import { type Clock, systemClock } from './clock.ts';
 import { defaultRetryPolicy, type RetryPolicy } from './model-call.ts';
+import type { SnapshotPort } from './restore.ts';
 
 export interface AgentOptions {
   readonly name: string;
@@ -13,7 +14,11 @@ export interface AgentOptions {
   readonly holder: string;
   readonly store: HistoryStore;
   readonly inbox: Inbox;
+  /** The agent's control consumer (`openControl`): pause, resume, cancel. */
+  readonly control: Inbox;
   readonly results: Results;
+  /** Snapshot storage (`snapshotStore`); without it recovery always replays the whole history. */
+  readonly snapshots?: SnapshotPort;
   readonly leases: Leases;
   readonly model: ModelClient;
   readonly logger: Logger;
@@ -75,13 +80,18 @@ export function startAgent(options: AgentOptions): AgentHandle {
         continue;
       }
       logger.info({ holder: options.holder, takeover: lease.takeover }, 'agent name claimed');
-      if (lease.takeover) await reclaimInbox(options.inbox, logger);
+      if (lease.takeover) {
+        await reclaim(options.inbox, 'inbox', logger);
+        await reclaim(options.control, 'control', logger);
+      }
       const term = AbortSignal.any([stopping.signal, lease.lost]);
       const agent = new ActiveAgent({
         name: options.name,
         spec: options.spec,
         store: options.store,
         inbox: options.inbox,
+        control: options.control,
+        snapshots: options.snapshots,
         results: options.results,
         model: options.model,
         logger,
@@ -131,13 +141,13 @@ export function startAgent(options: AgentOptions): AgentHandle {
 }
 
 /** After a takeover, what the previous holder had pulled and not acked is redelivered now. */
-async function reclaimInbox(inbox: Inbox, logger: Logger): Promise<void> {
+async function reclaim(consumer: Inbox, what: string, logger: Logger): Promise<void> {
   try {
-    const reclaimed = await inbox.reclaim();
+    const reclaimed = await consumer.reclaim();
     if (reclaimed > 0)
-      logger.info({ reclaimed }, 'previous holder left unacked messages; redelivering them now');
+      logger.info({ reclaimed }, `previous holder left unacked ${what} messages; redelivering them now`);
   } catch (err) {
     // Not fatal: the server redelivers them after the ack wait anyway.
-    logger.warn({ err: ensureError(err).message }, 'could not reclaim unacked inbox messages');
+    logger.warn({ err: ensureError(err).message }, `could not reclaim unacked ${what} messages`);
   }
 }

@@ -4,3 +4,6 @@ export type { Clock } from './clock.ts';
 export { systemClock } from './clock.ts';
 export type { RetryPolicy } from './model-call.ts';
 export { defaultRetryPolicy } from './model-call.ts';
+export type { SnapshotPort } from './restore.ts';
+export type { AgentOnNatsOptions } from './on-nats.ts';
+export { startAgentOnNats } from './on-nats.ts';

@@ -1,4 +1,11 @@
-import { type AgentState, AGENT_NAME_PATTERN, evolve, type HistoryEvent, initialState } from '@spool/core';
+import {
+  type AgentState,
+  AGENT_NAME_PATTERN,
+  evolve,
+  type HistoryEvent,
+  initialState,
+  taskIdOf,
+} from '@spool/core';
 import { historyStore } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
@@ -57,7 +64,7 @@ function summarize(state: AgentState) {
   return {
     seq: state.seq,
     active: Object.fromEntries(
-      Object.values(state.active).map((t) => [
+      [...state.active.values()].map((t) => [
         t.taskId,
         { phase: t.phase, attempt: t.attempt, steps: t.steps.length, specHash: t.specHash, usage: t.usage },
       ]),
@@ -67,16 +74,18 @@ function summarize(state: AgentState) {
     exchanges: state.exchanges,
     counts: state.counts,
     usage: state.usage,
+    paused: state.paused,
   };
 }
 
 function oneLine(state: AgentState): string {
-  const active = Object.values(state.active).map((t) => `${t.taskId}:${t.phase}`);
-  return `active [${active.join(', ')}] · done ${state.done.size} · memory ${state.memory.length} exchange(s) · ${state.usage.inputTokens} in / ${state.usage.outputTokens} out tokens`;
+  const active = [...state.active.values()].map((t) => `${t.taskId}:${t.phase}`);
+  const paused = state.paused ? 'PAUSED · ' : '';
+  return `${paused}active [${active.join(', ')}] · done ${state.done.size} · memory ${state.memory.length} exchange(s) · ${state.usage.inputTokens} in / ${state.usage.outputTokens} out tokens`;
 }
 
 function describe(seq: number, time: string, event: HistoryEvent, state: AgentState): string {
-  const head = `#${seq} ${time} ${event.type.padEnd(16)} ${event.data.taskId}`;
+  const head = `#${seq} ${time} ${event.type.padEnd(16)} ${taskIdOf(event) ?? '(agent)'}`;
   let detail = '';
   switch (event.type) {
     case 'task.received':
@@ -97,6 +106,15 @@ function describe(seq: number, time: string, event: HistoryEvent, state: AgentSt
       break;
     case 'result.published':
       detail = 'result published';
+      break;
+    case 'task.cancelled':
+      detail = clip(event.data.reason);
+      break;
+    case 'agent.paused':
+      detail = event.data.reason === undefined ? 'paused' : `paused: ${clip(event.data.reason)}`;
+      break;
+    case 'agent.resumed':
+      detail = 'resumed';
       break;
   }
   return `${head}  ${detail}\n    → ${oneLine(state)}`;

@@ -34,7 +34,7 @@ export async function statusCommand(argv: string[], logger: Logger): Promise<num
 
 function render(report: StatusReport): string {
   const lines = [
-    `${report.agents.length} agent(s) · ${report.totals.inFlight} in flight · ${report.totals.queued} queued · ${report.totals.completed} completed · ${report.totals.failed} failed · ${report.totals.rejected} rejected`,
+    `${report.agents.length} agent(s) · ${report.totals.inFlight} in flight · ${report.totals.queued} queued · ${report.totals.completed} completed · ${report.totals.failed} failed · ${report.totals.rejected} rejected · ${report.totals.cancelled} cancelled`,
   ];
   for (const a of report.agents) {
     const holder =
@@ -42,7 +42,7 @@ function render(report: StatusReport): string {
         ? 'no holder'
         : `held by ${a.holder}${a.holderAlive === false ? ' (lease expired)' : ''}`;
     lines.push(
-      `${a.name.padEnd(20)} ${a.status.padEnd(8)} ${holder}; ${a.inFlight.length} in flight, ${a.queued} queued; ${a.counts.completed} completed, ${a.counts.failed} failed, ${a.counts.rejected} rejected, ${a.results.published} results published; ${a.usage.inputTokens} in / ${a.usage.outputTokens} out tokens`,
+      `${a.name.padEnd(20)} ${(a.paused ? 'paused' : a.status).padEnd(8)} ${holder}; ${a.inFlight.length} in flight, ${a.queued} queued; ${a.counts.completed} completed, ${a.counts.failed} failed, ${a.counts.rejected} rejected, ${a.counts.cancelled} cancelled, ${a.results.published} results published; ${a.usage.inputTokens} in / ${a.usage.outputTokens} out tokens`,
     );
     for (const t of a.inFlight)
       lines.push(`  ${t.taskId} ${t.phase} (attempt ${t.attempt}, ${t.steps} model call(s))`);

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest';
+import { type Command, decide, type ModelReply } from './decide.ts';
+import { next } from './next.ts';
+import { diffSnapshots, fromSnapshot, STATE_VERSION, toSnapshot } from './snapshot.ts';
+import { type AgentState, applyCommit, initialState } from './state.ts';
+
+const AT = '2026-11-25T12:00:00.000Z';
+
+function given(...commands: Command[]): AgentState {
+  const state = initialState('analyst');
+  let seq = 0;
+  for (const command of commands) {
+    const events = decide(state, command);
+    if (events.length > 0) applyCommit(state, { seq: ++seq, events });
+  }
+  return state;
+}
+
+const receive = (id: string, inboxSeq = 1): Command => ({
+  type: 'ReceiveTask',
+  task: { id, input: `input of ${id}` },
+  inboxSeq,
+  at: AT,
+});
+const start = (taskId: string): Command => ({ type: 'StartTask', taskId, specHash: 'h1', at: AT });
+const reply: ModelReply = {
+  model: 'm',
+  content: [{ type: 'text', text: 'ok' }],
+  stopReason: 'end_turn',
+  usage: { inputTokens: 1, outputTokens: 1, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 },
+};
+const record = (taskId: string): Command => ({ type: 'RecordReply', taskId, step: 0, reply, at: AT });
+const publish = (taskId: string): Command => ({ type: 'MarkPublished', taskId, at: AT });
+const cancel = (taskId: string, reason = 'not needed'): Command => ({
+  type: 'Cancel',
+  taskId,
+  reason,
+  at: AT,
+});
+const pause = (controlSeq: number): Command => ({ type: 'Pause', controlSeq, at: AT });
+const resume = (controlSeq: number): Command => ({ type: 'Resume', controlSeq, at: AT });
+
+describe('cancel', () => {
+  it('ends a queued or running task as cancelled, with a cancelled result', () => {
+    for (const state of [given(receive('t'), cancel('t')), given(receive('t'), start('t'), cancel('t'))]) {
+      expect(state.active.get('t')).toMatchObject({ phase: 'cancelled', error: { code: 'cancelled' } });
+      const [effect] = next(state, { concurrency: 1 });
+      expect(effect).toMatchObject({ type: 'publish-result', result: { status: 'cancelled' } });
+      expect(state.counts.cancelled).toBe(1);
+    }
+  });
+
+  it('ignores a reply that arrives after the cancellation', () => {
+    const state = given(receive('t'), start('t'), cancel('t'));
+    expect(decide(state, record('t'))).toEqual([]);
+  });
+
+  it('is too late once the task has finished', () => {
+    expect(decide(given(receive('t'), start('t'), record('t')), cancel('t'))).toEqual([]);
+    expect(decide(given(receive('t'), start('t'), record('t'), publish('t')), cancel('t'))).toEqual([]);
+  });
+
+  it('cancels a task that has not arrived yet as soon as it does', () => {
+    const state = given(cancel('later', 'changed my mind'));
+    expect(state.cancelRequests.get('later')).toBe('changed my mind');
+    expect(decide(state, cancel('later'))).toEqual([]); // asked once is enough
+    const events = decide(state, receive('later'));
+    expect(events.map((e) => e.type)).toEqual(['task.received', 'task.cancelled']);
+    applyCommit(state, { seq: 99, events });
+    expect(state.active.get('later')?.phase).toBe('cancelled');
+    expect(state.cancelRequests.size).toBe(0);
+  });
+});
+
+describe('pause and resume', () => {
+  it('a paused agent starts nothing and calls no model, but still publishes results', () => {
+    const state = given(receive('a', 1), receive('b', 2), start('a'), receive('c', 3), pause(10));
+    expect(state.paused).toBe(true);
+    expect(next(state, { concurrency: 5 })).toEqual([]);
+    const resumed = given(receive('a', 1), start('a'), record('a'), receive('b', 2), pause(10));
+    expect(next(resumed, { concurrency: 5 }).map((e) => e.type)).toEqual(['publish-result']);
+  });
+
+  it('resume lets work start again; repeated pauses and resumes are no-ops', () => {
+    const state = given(receive('a'), pause(10));
+    expect(decide(state, pause(11))).toEqual([]);
+    applyCommit(state, { seq: 5, events: decide(state, resume(12)) });
+    expect(state.paused).toBe(false);
+    expect(decide(state, resume(13))).toEqual([]);
+    expect(next(state, { concurrency: 1 })).toEqual([{ type: 'start-task', taskId: 'a' }]);
+  });
+});
+
+describe('snapshots', () => {
+  const busy = () =>
+    given(
+      receive('a', 1),
+      start('a'),
+      record('a'),
+      publish('a'),
+      receive('b', 2),
+      start('b'),
+      cancel('z'),
+      pause(9),
+    );
+
+  it('round-trips the state exactly', () => {
+    const state = busy();
+    const restored = fromSnapshot(JSON.parse(JSON.stringify(toSnapshot(state))), 'analyst');
+    if (!('state' in restored)) throw new Error(restored.problem);
+    expect(restored.state).toEqual(state);
+    expect(diffSnapshots(toSnapshot(state), toSnapshot(restored.state))).toEqual([]);
+  });
+
+  it('refuses a snapshot of another state version, another agent, or the wrong shape, saying why', () => {
+    const snapshot = toSnapshot(busy());
+    expect(fromSnapshot({ ...snapshot, stateVersion: STATE_VERSION - 1 }, 'analyst')).toEqual({
+      problem: expect.stringContaining(`state version ${STATE_VERSION - 1}`),
+    });
+    expect(fromSnapshot(snapshot, 'someone-else')).toEqual({
+      problem: expect.stringContaining('belongs to agent "analyst"'),
+    });
+    expect(fromSnapshot({ ...snapshot, counts: 'lots' }, 'analyst')).toEqual({
+      problem: expect.stringContaining('counts'),
+    });
+    expect(fromSnapshot(null, 'analyst')).toMatchObject({ problem: expect.any(String) });
+  });
+
+  it('names each difference by path', () => {
+    const a = toSnapshot(busy());
+    const b = { ...a, exchanges: a.exchanges + 1, counts: { ...a.counts, completed: 7 } };
+    expect(diffSnapshots(a, b)).toEqual([
+      `exchanges: ${a.exchanges} ≠ ${a.exchanges + 1}`,
+      'counts.completed: 1 ≠ 7',
+    ]);
+  });
+});

@@ -1,0 +1,152 @@
+import { z } from 'zod';
+import { ContentBlockSchema } from './content.ts';
+import { TaskErrorSchema } from './result.ts';
+import type { AgentState, FinishedPhase, TaskState } from './state.ts';
+import { UsageSchema } from './usage.ts';
+
+/**
+ * The version of what `evolve` builds. Bump it whenever the state's shape or the meaning of
+ * an event in `evolve` changes: a snapshot of another version is then ignored (full replay),
+ * never trusted, since it was folded by different rules.
+ */
+export const STATE_VERSION = 2;
+
+const PhaseSchema = z.enum(['queued', 'running', 'completed', 'failed', 'rejected', 'cancelled']);
+const FinishedPhaseSchema = z.enum(['completed', 'failed', 'rejected', 'cancelled']);
+
+const TaskStateSchema = z.object({
+  taskId: z.string(),
+  input: z.string(),
+  meta: z.record(z.string(), z.unknown()).optional(),
+  inboxSeq: z.number().int().nonnegative().optional(),
+  receivedAt: z.string().optional(),
+  phase: PhaseSchema,
+  attempt: z.number().int().nonnegative(),
+  specHash: z.string().optional(),
+  memoryUpTo: z.number().int().nonnegative(),
+  steps: z.array(
+    z.object({
+      step: z.number().int().nonnegative(),
+      model: z.string(),
+      content: z.array(ContentBlockSchema),
+      stopReason: z.string().nullable(),
+      usage: UsageSchema,
+      requestId: z.string().optional(),
+      at: z.string(),
+    }),
+  ),
+  usage: UsageSchema,
+  output: z.string().optional(),
+  error: TaskErrorSchema.optional(),
+  finishedAt: z.string().optional(),
+});
+
+/** An agent's state as plain JSON, tagged with the state version and its history position. */
+export const SnapshotSchema = z.object({
+  stateVersion: z.number().int(),
+  agent: z.string(),
+  seq: z.number().int().nonnegative(),
+  active: z.array(TaskStateSchema),
+  done: z.array(z.tuple([z.string(), FinishedPhaseSchema])),
+  memory: z.array(
+    z.object({
+      n: z.number().int().nonnegative(),
+      taskId: z.string(),
+      input: z.string(),
+      output: z.string(),
+    }),
+  ),
+  exchanges: z.number().int().nonnegative(),
+  counts: z.object({
+    received: z.number().int().nonnegative(),
+    completed: z.number().int().nonnegative(),
+    failed: z.number().int().nonnegative(),
+    rejected: z.number().int().nonnegative(),
+    cancelled: z.number().int().nonnegative(),
+  }),
+  usage: UsageSchema,
+  paused: z.boolean(),
+  cancelRequests: z.array(z.tuple([z.string(), z.string()])),
+});
+export type Snapshot = z.infer<typeof SnapshotSchema>;
+
+/** The state as JSON. Taken synchronously, so it is the state at `state.seq` exactly. */
+export function toSnapshot(state: AgentState): Snapshot {
+  return JSON.parse(
+    JSON.stringify({
+      stateVersion: STATE_VERSION,
+      agent: state.agent,
+      seq: state.seq,
+      active: [...state.active.values()],
+      done: [...state.done.entries()],
+      memory: state.memory,
+      exchanges: state.exchanges,
+      counts: state.counts,
+      usage: state.usage,
+      paused: state.paused,
+      cancelRequests: [...state.cancelRequests.entries()],
+    }),
+  ) as Snapshot;
+}
+
+/**
+ * The state a snapshot holds, or a one-line reason it cannot be used (another state
+ * version, another agent, not the expected shape). A caller that gets a reason replays
+ * the whole history instead.
+ */
+export function fromSnapshot(data: unknown, agent: string): { state: AgentState } | { problem: string } {
+  const version = (data as { stateVersion?: unknown } | null)?.stateVersion;
+  if (version !== STATE_VERSION) {
+    return {
+      problem: `it was written by state version ${String(version)}, this code folds version ${STATE_VERSION}`,
+    };
+  }
+  const parsed = SnapshotSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return {
+      problem: `it does not match the snapshot schema at ${issue?.path.join('.') || '(top)'}: ${issue?.message}`,
+    };
+  }
+  const s = parsed.data;
+  if (s.agent !== agent) return { problem: `it belongs to agent "${s.agent}"` };
+  return {
+    state: {
+      agent: s.agent,
+      seq: s.seq,
+      active: new Map(s.active.map((task) => [task.taskId, task as TaskState])),
+      done: new Map(s.done as [string, FinishedPhase][]),
+      memory: s.memory,
+      exchanges: s.exchanges,
+      counts: s.counts,
+      usage: s.usage,
+      paused: s.paused,
+      cancelRequests: new Map(s.cancelRequests),
+    },
+  };
+}
+
+/** Where two snapshots differ, as `path: a ≠ b` lines (empty when equal), for `replay --verify`. */
+export function diffSnapshots(expected: unknown, actual: unknown, path = '', out: string[] = []): string[] {
+  if (out.length >= 50) return out;
+  if (typeof expected !== 'object' || typeof actual !== 'object' || expected === null || actual === null) {
+    if (!Object.is(expected, actual)) {
+      out.push(`${path || '(top)'}: ${JSON.stringify(expected)} ≠ ${JSON.stringify(actual)}`);
+    }
+    return out;
+  }
+  if (Array.isArray(expected) !== Array.isArray(actual)) {
+    out.push(`${path}: one is a list, the other is not`);
+    return out;
+  }
+  const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
+  for (const key of keys) {
+    diffSnapshots(
+      (expected as Record<string, unknown>)[key],
+      (actual as Record<string, unknown>)[key],
+      path === '' ? key : `${path}.${key}`,
+      out,
+    );
+  }
+  return out;
+}

@@ -1,0 +1,38 @@
+import type { ModelClient } from '@spool/claude';
+import type { AgentSpec } from '@spool/core';
+import {
+  historyStore,
+  leases,
+  openControl,
+  openInbox,
+  results,
+  type SpoolConnection,
+  snapshotStore,
+} from '@spool/jetstream';
+import type { Logger } from 'pino';
+import { type AgentHandle, type AgentOptions, startAgent } from './agent.ts';
+
+export interface AgentOnNatsOptions
+  extends Omit<AgentOptions, 'store' | 'inbox' | 'control' | 'results' | 'leases' | 'snapshots'> {
+  readonly name: string;
+  readonly spec: AgentSpec;
+  readonly model: ModelClient;
+  readonly logger: Logger;
+}
+
+/** Starts an agent on a NATS connection: its history, inbox, control subject, results, lease and snapshots. */
+export async function startAgentOnNats(
+  connection: SpoolConnection,
+  options: AgentOnNatsOptions,
+): Promise<AgentHandle> {
+  const ackWait = options.ackWaitMs === undefined ? {} : { ackWaitMs: options.ackWaitMs };
+  return startAgent({
+    ...options,
+    store: historyStore(connection),
+    inbox: await openInbox(connection, options.name, ackWait),
+    control: await openControl(connection, options.name, ackWait),
+    results: results(connection),
+    leases: await leases(connection),
+    snapshots: await snapshotStore(connection),
+  });
+}
