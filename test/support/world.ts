@@ -19,14 +19,25 @@ import { BrokerProbe } from './broker.ts';
 
 export const testLogger = pino({ level: process.env.SPOOL_TEST_LOG_LEVEL ?? 'silent' });
 
-/** A logger that keeps every message it is given, to assert on what an agent reported. */
-export function capturingLogger(): { logger: typeof testLogger; messages: string[] } {
+/** A logger that keeps every line it is given (message, and the whole record), to assert on what an agent reported. */
+export function capturingLogger(): {
+  logger: typeof testLogger;
+  messages: string[];
+  records: Record<string, unknown>[];
+} {
   const messages: string[] = [];
+  const records: Record<string, unknown>[] = [];
   const logger = pino(
     { level: 'debug' },
-    { write: (line: string) => messages.push(String(JSON.parse(line).msg)) },
+    {
+      write: (line: string) => {
+        const record = JSON.parse(line) as Record<string, unknown>;
+        records.push(record);
+        messages.push(String(record.msg));
+      },
+    },
   );
-  return { logger, messages };
+  return { logger, messages, records };
 }
 
 /** A real nats-server with the Spool streams provisioned, a connection and a broker probe. */

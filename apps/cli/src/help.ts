@@ -9,7 +9,11 @@ Commands:
   coordinator [--config F]  run the coordinator (task registry, status API)
   submit <agent> <input>    submit a task (input "-" reads stdin) [--id ID] [--wait] [--json]
   replay <agent>            each event of the history and the state it led to [--until SEQ] [--json]
+                            [--verify: rebuild from scratch and compare with the latest snapshot]
   status                    agents, tasks in flight and queued, counts [--json]
+  pause <agent>             finish the step in flight, start nothing new, keep queueing [--reason R]
+  resume <agent>            start work again
+  cancel <taskId>           end a task as cancelled, running or not yet arrived [--agent A] [--reason R]
 
 Environment:
   NATS_URL            NATS server (default nats://127.0.0.1:4222)
@@ -59,13 +63,37 @@ same id submitted twice is one task.
   --wait         wait for the result and print it (exit 1 if the task failed or was rejected)
   --timeout SEC  with --wait, give up after SEC seconds (default 600)
   --json         print JSON (the submission, or the result with --wait)`,
-  replay: `Usage: spool replay <agent> [--until SEQ] [--json]
+  replay: `Usage: spool replay <agent> [--until SEQ] [--json] [--verify]
 
 Replays the agent's history: each event and the state it led to. Uses the embedded
 server's data under .spool/ when no server answers at NATS_URL.
 
   --until SEQ  stop after history sequence SEQ (see the agent as it was then)
-  --json       NDJSON: one {seq, time, event, state} object per event`,
+  --json       NDJSON: one {seq, time, event, state} object per event
+  --verify     rebuild the state from the whole history up to the latest snapshot's
+               sequence and compare it with that snapshot; prints each difference and
+               exits 1 when they differ (0 when they match or there is no snapshot)`,
+  pause: `Usage: spool pause <agent> [--reason R] [--json]
+
+Publishes {"type": "pause"} on spool.control.<agent>. The agent journals it: it finishes
+the model call in flight, starts no new task or step, and keeps taking tasks into its
+queue. A paused agent restarts paused. Sent while the agent is not running, it applies
+when the agent next starts.
+
+  --reason R   why (kept in the history)
+  --json       print {agent, type, controlSeq}`,
+  resume: `Usage: spool resume <agent> [--json]
+
+Publishes {"type": "resume"} on spool.control.<agent>: a paused agent starts work again.`,
+  cancel: `Usage: spool cancel <taskId> [--agent A] [--reason R] [--json]
+
+Publishes {"type": "cancel", "taskId"} on spool.control.<agent>. A queued or running task
+ends with a "cancelled" result (a model call in flight is abandoned); a task not received
+yet is cancelled when it arrives. A finished task is left as it is (exit 1).
+
+  --agent A    the agent of the task (default: ask the coordinator which agent runs it)
+  --reason R   why (kept in the history and in the result's error message)
+  --json       print {agent, type, taskId, controlSeq}`,
   status: `Usage: spool status [--json] [--timeout SEC]
 
 Asks the coordinator (spool.api.status) for each agent's status (idle, working), who

@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 import { ConcurrencyError, SpoolError, ValidationError } from '@spool/core';
 import type { Logger } from 'pino';
+import { cancelCommand, pauseCommand, resumeCommand } from './commands/control.ts';
 import { demoCommand } from './commands/demo.ts';
 import { replayCommand } from './commands/replay.ts';
 import { agentCommand, coordinatorCommand, upCommand } from './commands/run-agents.ts';
@@ -20,6 +21,9 @@ const COMMANDS: Record<string, { run: Command; logLevel: 'info' | 'warn' }> = {
   submit: { run: submitCommand, logLevel: 'warn' },
   replay: { run: replayCommand, logLevel: 'warn' },
   status: { run: statusCommand, logLevel: 'warn' },
+  pause: { run: pauseCommand, logLevel: 'warn' },
+  resume: { run: resumeCommand, logLevel: 'warn' },
+  cancel: { run: cancelCommand, logLevel: 'warn' },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -114,6 +114,9 @@ export class ActiveAgent {
     signal.addEventListener('abort', () => this.nudge(), { once: true });
     const keepAlive = setInterval(() => this.keepAlive(), this.deps.keepAliveMs);
     try {
+      // Commands sent while the agent was down go first: a pause or cancel must not lose a
+      // race against the tasks that queued up behind it.
+      await this.obeyWaiting(signal);
       this.reconcile();
       await Promise.all([this.pump(signal), this.listen(signal)]);
       // Stopping: take nothing new, let work in flight finish (or be abandoned after the grace).
@@ -244,6 +247,22 @@ export class ActiveAgent {
         }
         await this.obey(message).catch((err) => this.effectFailed(`control:${message.seq}`, err));
       }
+    }
+  }
+
+  private async obeyWaiting(signal: AbortSignal): Promise<void> {
+    const { control, logger } = this.deps;
+    try {
+      let { queued } = await control.pending();
+      while (queued > 0 && !signal.aborted && !this.failed) {
+        const messages = await control.fetch(Math.min(queued, 100), 1_000, signal);
+        if (messages.length === 0) break;
+        for (const message of messages) await this.obey(message);
+        queued -= messages.length;
+      }
+    } catch (err) {
+      // The listener picks them up; only their order relative to tasks is no longer assured.
+      logger.warn({ err: ensureError(err).message }, 'could not read waiting control messages first');
     }
   }
 

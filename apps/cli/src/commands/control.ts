@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import {
+  AGENT_NAME_PATTERN,
+  type ControlMessage,
+  ControlMessageSchema,
+  StatusReportSchema,
+  subjects,
+  TASK_ID_PATTERN,
+} from '@spool/core';
+import { requests, results, sendControl, type SpoolConnection } from '@spool/jetstream';
+import type { Logger } from 'pino';
+import { parseCommand } from '../args.ts';
+import { natsUrl } from '../env.ts';
+import { openConnection } from '../host.ts';
+import { UsageError } from '../usage-error.ts';
+
+/** `spool pause <agent>`: finish the step in flight, start nothing new, keep queueing tasks. */
+export function pauseCommand(argv: string[], logger: Logger): Promise<number> {
+  return agentCommand('pause', argv, logger);
+}
+
+/** `spool resume <agent>`. */
+export function resumeCommand(argv: string[], logger: Logger): Promise<number> {
+  return agentCommand('resume', argv, logger);
+}
+
+async function agentCommand(type: 'pause' | 'resume', argv: string[], logger: Logger): Promise<number> {
+  const { values, positionals } = parseCommand(
+    type,
+    argv,
+    { reason: { type: 'string' }, json: { type: 'boolean' } },
+    { required: ['agent'] },
+  );
+  const agent = checkedAgent(type, positionals[0] as string);
+  if (type === 'resume' && values.reason !== undefined)
+    throw new UsageError('spool resume: --reason applies to pause and cancel only');
+  const message: ControlMessage =
+    type === 'pause'
+      ? { type, ...(values.reason === undefined ? {} : { reason: values.reason }) }
+      : { type: 'resume' };
+  return send(agent, checkedMessage(type, message), values.json === true, logger);
+}
+
+/** `spool cancel <taskId> [--agent A]`: the task ends `cancelled`, running or not yet arrived. */
+export async function cancelCommand(argv: string[], logger: Logger): Promise<number> {
+  const { values, positionals } = parseCommand(
+    'cancel',
+    argv,
+    { agent: { type: 'string' }, reason: { type: 'string' }, json: { type: 'boolean' } },
+    { required: ['taskId'] },
+  );
+  const taskId = positionals[0] as string;
+  if (!TASK_ID_PATTERN.test(taskId))
+    throw new UsageError(`spool cancel: "${taskId}" is not a task id (letters, digits and _ : = @ + -)`);
+  const message = checkedMessage('cancel', {
+    type: 'cancel',
+    taskId,
+    ...(values.reason === undefined ? {} : { reason: values.reason }),
+  });
+  const given = values.agent === undefined ? undefined : checkedAgent('cancel', values.agent);
+  const connection = await openConnection(natsUrl(), 'spool-cancel', logger);
+  try {
+    const agent = given ?? (await agentRunning(connection, taskId));
+    const finished = await results(connection).get(agent, taskId);
+    if (finished !== undefined) {
+      console.error(`task ${taskId} already finished (${finished.status}); nothing to cancel`);
+      return 1;
+    }
+    return await publish(connection, agent, message, values.json === true);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function send(agent: string, message: ControlMessage, json: boolean, logger: Logger): Promise<number> {
+  const connection = await openConnection(natsUrl(), `spool-${message.type}`, logger);
+  try {
+    return await publish(connection, agent, message, json);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function publish(
+  connection: SpoolConnection,
+  agent: string,
+  message: ControlMessage,
+  json: boolean,
+): Promise<number> {
+  const sent = await sendControl(connection, agent, message, randomBytes(8).toString('hex'));
+  if (json) console.log(JSON.stringify({ agent, ...message, controlSeq: sent.seq }));
+  else {
+    const what = message.type === 'cancel' ? `cancel ${message.taskId}` : message.type;
+    console.log(
+      `${what} sent to ${agent} (control message ${sent.seq}); the agent journals it now, or when it next runs`,
+    );
+  }
+  return 0;
+}
+
+/** Which agent runs a task, asked of the coordinator; a queued task needs --agent. */
+async function agentRunning(connection: SpoolConnection, taskId: string): Promise<string> {
+  let reply: string;
+  try {
+    reply = await requests(connection).request(subjects.status, '{}', 3_000);
+  } catch {
+    throw new UsageError(
+      `spool cancel: no coordinator answered to find the agent of ${taskId}; pass --agent NAME`,
+    );
+  }
+  const report = StatusReportSchema.parse(JSON.parse(reply));
+  const owner = report.agents.find((a) => a.inFlight.some((t) => t.taskId === taskId));
+  if (owner === undefined)
+    throw new UsageError(
+      `spool cancel: no agent has ${taskId} in flight; if it is still queued or not yet sent, pass --agent NAME`,
+    );
+  return owner.name;
+}
+
+function checkedAgent(command: string, agent: string): string {
+  if (!AGENT_NAME_PATTERN.test(agent))
+    throw new UsageError(
+      `spool ${command}: "${agent}" is not a valid agent name (lower-case letters, digits and dashes)`,
+    );
+  return agent;
+}
+
+function checkedMessage(command: string, message: ControlMessage): ControlMessage {
+  const parsed = ControlMessageSchema.safeParse(message);
+  if (!parsed.success)
+    throw new UsageError(
+      `spool ${command}: --${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`,
+    );
+  return parsed.data;
+}

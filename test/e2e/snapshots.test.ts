@@ -1,0 +1,128 @@
+import { applyCommit, initialState, STATE_VERSION, toSnapshot } from '@spool/core';
+import { historyStore, results, snapshotStore, submitTask } from '@spool/jetstream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.ts';
+import { waitFor } from '../support/wait-for.ts';
+import { analystSpec, capturingLogger, runAgentInProcess, startWorld, type World } from '../support/world.ts';
+
+let world: World;
+
+beforeAll(async () => {
+  world = await startWorld();
+});
+afterAll(async () => world?.close());
+
+const spec = analystSpec({ snapshotEvery: 10, concurrency: 4 });
+
+/** Runs `count` tasks through the agent and stops it once every result is out. */
+async function fillHistory(agent: string, count: number, from = 0): Promise<void> {
+  const handle = await runAgentInProcess(world, agent, spec);
+  const sink = results(world.connection);
+  const waits = [];
+  for (let i = from; i < from + count; i++) {
+    waits.push(sink.wait(agent, `t-${i}`, AbortSignal.timeout(30_000)));
+    await submitTask(world.connection, agent, { id: `t-${i}`, input: `task ${i}` });
+  }
+  await Promise.all(waits);
+  await waitFor(
+    'a snapshot',
+    async () => (await (await snapshotStore(world.connection)).load(agent)) !== undefined,
+  );
+  await handle.stop();
+}
+
+/** The state folded from the whole history, as the reference. */
+async function fromScratch(agent: string) {
+  const state = initialState(agent);
+  for await (const commit of historyStore(world.connection).replay(agent)) applyCommit(state, commit);
+  return toSnapshot(state);
+}
+
+/** Starts the agent again and returns what it logged about its recovery, and its state. */
+async function restart(agent: string) {
+  const capture = capturingLogger();
+  const handle = await runAgentInProcess(world, agent, spec, { logger: capture.logger });
+  const state = handle.state();
+  const snapshot = state === undefined ? undefined : toSnapshot(state);
+  await handle.stop();
+  const replayed = capture.records.find((r) => r.msg === 'history replayed');
+  return { messages: capture.messages, replayed, snapshot };
+}
+
+describe('snapshots', () => {
+  it('are taken every snapshotEvery events, and recovery replays only the tail after the newest', async () => {
+    await fillHistory('snappy', 12);
+    const saved = await (await snapshotStore(world.connection)).load('snappy');
+    expect(saved?.seq).toBeGreaterThan(0);
+
+    const { replayed, snapshot } = await restart('snappy');
+    expect(replayed?.fromSnapshot).toBe(saved?.seq);
+    const commits = (await world.probe.history('snappy')).length;
+    expect(Number(replayed?.replayedCommits)).toBeLessThan(commits);
+    // The state from snapshot + tail is the state from the whole history.
+    expect(snapshot).toEqual(await fromScratch('snappy'));
+  });
+
+  it('ignore a corrupted snapshot with a warning and replay the whole history', async () => {
+    await fillHistory('corrupted', 12);
+    // Overwrite the manifest with bytes that are not a manifest, as a broken writer might.
+    await world.probe.nc.request('$KV.spool_snapshots.corrupted', 'garbage').catch(() => undefined);
+    await waitFor('the manifest to be overwritten', async () => {
+      const loaded = await (await snapshotStore(world.connection))
+        .load('corrupted')
+        .catch(() => 'unreadable');
+      return loaded === 'unreadable';
+    });
+    const { messages, replayed, snapshot } = await restart('corrupted');
+    expect(messages.find((m) => m.startsWith('snapshot ignored'))).toMatch(
+      /snapshot ignored: snapshot of corrupted is unreadable: manifest .* is not JSON; replaying the whole history/,
+    );
+    expect(replayed?.fromSnapshot).toBe(0);
+    expect(snapshot).toEqual(await fromScratch('corrupted'));
+  });
+
+  it('ignore a snapshot of another state version, or one past the end of the history', async () => {
+    await fillHistory('versioned', 12);
+    const store = await snapshotStore(world.connection);
+    const good = await store.load('versioned');
+    const data = good?.data as ReturnType<typeof toSnapshot>;
+
+    await store.save('versioned', data.seq, { ...data, stateVersion: STATE_VERSION - 1 });
+    const older = await restart('versioned');
+    expect(older.messages.find((m) => m.startsWith('snapshot ignored'))).toContain(
+      `written by state version ${STATE_VERSION - 1}`,
+    );
+    expect(older.snapshot).toEqual(await fromScratch('versioned'));
+
+    await store.save('versioned', 1_000_000, { ...data, seq: 1_000_000 });
+    const ahead = await restart('versioned');
+    expect(ahead.messages.find((m) => m.startsWith('snapshot ignored'))).toContain(
+      'past the end of the history',
+    );
+    expect(ahead.replayed?.fromSnapshot).toBe(0);
+  });
+
+  it('spool replay --verify says whether the newest snapshot matches the history rebuilt from scratch', async () => {
+    await fillHistory('verified', 12);
+    const env = { natsUrl: world.nats.url };
+    const ok = await runCli(['replay', 'verified', '--verify'], env);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/snapshot of verified at sequence \d+ .* matches the history/);
+
+    // A snapshot that disagrees with the history (as one folded by different rules would).
+    const store = await snapshotStore(world.connection);
+    const data = (await store.load('verified'))?.data as ReturnType<typeof toSnapshot>;
+    await store.save('verified', data.seq, { ...data, counts: { ...data.counts, completed: 999 } });
+    const bad = await runCli(['replay', 'verified', '--verify', '--json'], env);
+    expect(bad.code).toBe(1);
+    const verdict = JSON.parse(bad.stdout.trim());
+    expect(verdict).toMatchObject({
+      agent: 'verified',
+      ok: false,
+      differences: [expect.stringMatching(/^counts.completed: 999 ≠ \d+$/)],
+    });
+
+    const none = await runCli(['replay', 'nobody', '--verify'], env);
+    expect(none).toMatchObject({ code: 0, stdout: expect.stringContaining('no snapshot of nobody') });
+  });
+});
