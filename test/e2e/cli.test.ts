@@ -50,6 +50,32 @@ describe('spool CLI - end to end against real processes', () => {
     expect(result.output).toContain('from stdin');
   });
 
+  it('pause, resume and cancel reach the agent through its control subject', async () => {
+    const pause = await runCli(['pause', 'helper', '--reason', 'deploy', '--json'], env);
+    expect(pause.code).toBe(0);
+    expect(JSON.parse(pause.stdout)).toMatchObject({ agent: 'helper', type: 'pause', reason: 'deploy' });
+    await agent.waitForLog('agent paused');
+    const status = JSON.parse((await runCli(['status', '--json'], env)).stdout);
+    expect(status.agents.find((a: { name: string }) => a.name === 'helper').paused).toBe(true);
+
+    await runCli(['submit', 'helper', 'held while paused', '--id', 'cli-paused'], env);
+    const cancel = await runCli(['cancel', 'cli-paused', '--agent', 'helper', '--reason', 'not needed'], env);
+    expect(cancel).toMatchObject({
+      code: 0,
+      stdout: expect.stringContaining('cancel cli-paused sent to helper'),
+    });
+    const resume = await runCli(['resume', 'helper'], env);
+    expect(resume.code).toBe(0);
+    const waited = await runCli(['submit', 'helper', 'x', '--id', 'cli-paused', '--wait', '--json'], env);
+    expect(waited.code).toBe(1);
+    expect(JSON.parse(waited.stdout)).toMatchObject({
+      status: 'cancelled',
+      error: { message: 'not needed' },
+    });
+    const late = await runCli(['cancel', 'cli-paused', '--agent', 'helper'], env);
+    expect(late).toMatchObject({ code: 1, stderr: expect.stringContaining('already finished (cancelled)') });
+  });
+
   it('the same id submitted twice is one task', async () => {
     const again = await runCli(
       ['submit', 'helper', 'something else', '--id', 'cli-1', '--wait', '--json'],
@@ -68,8 +94,9 @@ describe('spool CLI - end to end against real processes', () => {
     expect(helper).toMatchObject({
       status: 'idle',
       holderAlive: true,
-      counts: { completed: 2 },
-      results: { published: 2 },
+      paused: false,
+      counts: { completed: 2, cancelled: 1 },
+      results: { published: 3 },
       queued: 0,
       unacked: 0,
     });
@@ -108,6 +135,11 @@ describe('spool CLI - end to end against real processes', () => {
     [['submit', 'helper', 'x', '--bogus'], /Unknown option '--bogus'/],
     [['replay', 'helper', '--until', 'soon'], /--until must be a positive whole number \(got "soon"\)/],
     [['frobnicate'], /unknown command "frobnicate"/],
+    [['pause'], /spool pause: missing <agent>/],
+    [['resume', 'helper', '--reason', 'x'], /--reason applies to pause and cancel only/],
+    [['cancel', 'no spaces allowed'], /"no spaces allowed" is not a task id/],
+    [['cancel', 'not-running-anywhere'], /no agent has not-running-anywhere in flight; .* pass --agent NAME/],
+    [['replay', 'helper', '--verify', '--until', '3'], /--verify compares at the snapshot's own sequence/],
   ])('refuses bad arguments %j with one line and exit code 2', async (args, message) => {
     const run = await runCli(args, env);
     expect(run.code).toBe(2);
