@@ -14,6 +14,8 @@ Commands:
   pause <agent>             finish the step in flight, start nothing new, keep queueing [--reason R]
   resume <agent>            start work again
   cancel <taskId>           end a task as cancelled, running or not yet arrived [--agent A] [--reason R]
+  dlq                       failed tasks waiting in the dead-letter view [--json]
+  dlq retry|drop <taskId>   run one again as a new attempt, or remove it from the view [--agent A]
 
 Environment:
   NATS_URL            NATS server (default nats://127.0.0.1:4222)
@@ -94,6 +96,20 @@ yet is cancelled when it arrives. A finished task is left as it is (exit 1).
   --agent A    the agent of the task (default: ask the coordinator which agent runs it)
   --reason R   why (kept in the history and in the result's error message)
   --json       print {agent, type, taskId, controlSeq}`,
+  dlq: `Usage: spool dlq [--json]
+       spool dlq retry <taskId> [--agent A] [--json]
+       spool dlq drop <taskId> [--agent A] [--json]
+
+The dead-letter view: tasks that ended "failed" (a terminal model error, retries used up,
+a deadline, a crash loop, a poison message) and were neither retried nor dropped, as the
+coordinator folds them from the agents' histories.
+
+  retry        publishes {"type": "retry", "taskId"} on spool.control.<agent>: the task runs
+               again as a new attempt of the same id, its journal kept; its new result
+               follows the failed one on spool.results.<agent>.<taskId>
+  drop         publishes {"type": "drop", "taskId"}: removes it from the view
+  --agent A    the task's agent (default: found in the view)
+  --json       print JSON (the report, or the control message sent)`,
   status: `Usage: spool status [--json] [--timeout SEC]
 
 Asks the coordinator (spool.api.status) for each agent's status (idle, working), who

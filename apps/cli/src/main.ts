@@ -3,6 +3,7 @@ import { ConcurrencyError, SpoolError, ValidationError } from '@spool/core';
 import type { Logger } from 'pino';
 import { cancelCommand, pauseCommand, resumeCommand } from './commands/control.ts';
 import { demoCommand } from './commands/demo.ts';
+import { dlqCommand } from './commands/dlq.ts';
 import { replayCommand } from './commands/replay.ts';
 import { agentCommand, coordinatorCommand, upCommand } from './commands/run-agents.ts';
 import { statusCommand } from './commands/status.ts';
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, { run: Command; logLevel: 'info' | 'warn' }> = {
   pause: { run: pauseCommand, logLevel: 'warn' },
   resume: { run: resumeCommand, logLevel: 'warn' },
   cancel: { run: cancelCommand, logLevel: 'warn' },
+  dlq: { run: dlqCommand, logLevel: 'warn' },
 };
 
 async function main(argv: string[]): Promise<number> {

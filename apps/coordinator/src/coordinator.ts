@@ -55,7 +55,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     const report = registry.report(await liveness(registry.names()), new Date());
     return JSON.stringify(report);
   });
-  log.info({ subject: subjects.status }, 'coordinator answering status requests');
+  const stopServingDlq = api.serve(subjects.deadLetters, async () => {
+    await ready;
+    return JSON.stringify(registry.deadLetters(new Date()));
+  });
+  log.info({ subjects: [subjects.status, subjects.deadLetters] }, 'coordinator answering status requests');
 
   async function liveness(names: string[]): Promise<Map<string, AgentLiveness>> {
     const holders = new Map((await leaseTable.list()).map((l) => [l.agent, l]));
@@ -80,6 +84,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     ready,
     stop: async () => {
       stopServing();
+      stopServingDlq();
       await Promise.all([histories.stop(), published.stop()]);
       await Promise.all(consuming);
       log.info('coordinator stopped');

@@ -2,6 +2,8 @@ import {
   type AgentState,
   type AgentStatus,
   applyCommit,
+  type DeadLetterEntry,
+  type DeadLetterReport,
   initialState,
   type StatusReport,
   type StoredCommit,
@@ -47,6 +49,27 @@ export class TaskRegistry {
       this.agents.set(agent, state);
     }
     return state;
+  }
+
+  /** Every agent's failed tasks that are neither retried nor dropped, oldest failure first. */
+  deadLetters(now: Date): DeadLetterReport {
+    const entries: DeadLetterEntry[] = [];
+    for (const state of this.agents.values()) {
+      for (const { task } of state.dead.values()) {
+        entries.push({
+          agent: state.agent,
+          taskId: task.taskId,
+          error: task.error ?? { code: 'unknown', message: 'no error recorded' },
+          attempts: task.attempt,
+          ...(task.finishedAt === undefined ? {} : { failedAt: task.finishedAt }),
+          ...(task.receivedAt === undefined ? {} : { receivedAt: task.receivedAt }),
+          input: task.input.slice(0, 200),
+          usage: task.usage,
+        });
+      }
+    }
+    entries.sort((a, b) => (a.failedAt ?? '').localeCompare(b.failedAt ?? ''));
+    return { generatedAt: now.toISOString(), entries };
   }
 
   names(): string[] {

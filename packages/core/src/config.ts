@@ -6,6 +6,11 @@ import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
 export const DEFAULT_MAX_TOKENS = 1024;
 export const DEFAULT_CONCURRENCY = 1;
 export const DEFAULT_LEASE_TTL_MS = 10_000;
+/** A model call that has not answered after this long is abandoned and retried. */
+export const DEFAULT_MODEL_TIMEOUT_MS = 120_000;
+export const DEFAULT_RETRY = { maxAttempts: 5, initialDelayMs: 1_000, maxDelayMs: 30_000 };
+/** Resumes of one attempt after its writer stopped mid-task, before it fails as a crash loop. */
+export const DEFAULT_MAX_INTERRUPTIONS = 10;
 /** Events between snapshots: recovery replays at most about this many after the newest one. */
 export const DEFAULT_SNAPSHOT_EVERY = 1_000;
 /** Finished exchanges carried into each request by default (compaction comes later). */
@@ -42,6 +47,32 @@ export const AgentSpecSchema = z.strictObject({
     .min(0, 'must be 0 (off) or more')
     .max(1_000_000, 'must be at most 1000000')
     .default(DEFAULT_SNAPSHOT_EVERY),
+  /** Retries of a failed model call (429, 529, 5xx, timeouts): exponential backoff with full jitter. */
+  retry: z
+    .strictObject({
+      maxAttempts: z.number().int('must be a whole number').min(1, 'must be at least 1').max(100).default(5),
+      initialDelayMs: z.number().int('must be a whole number').min(0).max(600_000).default(1_000),
+      maxDelayMs: z.number().int('must be a whole number').min(0).max(3_600_000).default(30_000),
+    })
+    .default(DEFAULT_RETRY),
+  modelTimeoutMs: z
+    .number()
+    .int('must be a whole number')
+    .min(1_000, 'must be at least 1000 (ms)')
+    .max(3_600_000, 'must be at most 3600000 (ms)')
+    .default(DEFAULT_MODEL_TIMEOUT_MS),
+  /** A task attempt running longer than this fails with deadline_exceeded (default: no deadline). */
+  taskDeadlineMs: z
+    .number()
+    .int('must be a whole number')
+    .min(1_000, 'must be at least 1000 (ms)')
+    .optional(),
+  maxInterruptions: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(1_000)
+    .default(DEFAULT_MAX_INTERRUPTIONS),
   memory: z
     .strictObject({
       exchanges: z.number().int().min(0).max(10_000).default(DEFAULT_MEMORY_EXCHANGES),
@@ -88,7 +119,7 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
   );
   let what = issue.message;
   if (issue.code === 'unrecognized_keys') {
-    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, memory)`;
+    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, maxInterruptions, memory)`;
   } else if (issue.code === 'invalid_key') {
     what = `invalid agent name: ${issue.issues[0]?.message ?? issue.message}`;
   } else if (issue.code === 'invalid_type' && found === undefined) {

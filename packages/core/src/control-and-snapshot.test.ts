@@ -135,3 +135,101 @@ describe('snapshots', () => {
     ]);
   });
 });
+
+describe('failures, dead letters and deadlines', () => {
+  const failure = (taskId: string, retryable: boolean, retryAt?: string): Command => ({
+    type: 'RecordModelFailure',
+    taskId,
+    step: 0,
+    error: { code: retryable ? 'overloaded' : 'bad_request', message: 'no' },
+    retryable,
+    ...(retryAt === undefined ? {} : { retryAt }),
+    maxCalls: 3,
+    at: AT,
+  });
+  const later = '2026-11-25T12:00:05.000Z';
+  const failedTask = () =>
+    given(
+      receive('f', 1),
+      start('f'),
+      failure('f', true, later),
+      failure('f', true, later),
+      failure('f', true, later),
+    );
+
+  it('journals a retryable failure with the time of the next call, which next() waits for', () => {
+    const state = given(receive('t'), start('t'), failure('t', true, later));
+    expect(state.active.get('t')).toMatchObject({ phase: 'running', failedCalls: 1, retryAt: later });
+    expect(next(state, { concurrency: 1 })).toEqual([
+      { type: 'call-model', taskId: 't', step: 0, notBefore: later },
+    ]);
+    applyCommit(state, { seq: 50, events: decide(state, record('t')) });
+    expect(state.active.get('t')).toMatchObject({ phase: 'completed', failedCalls: 0, retryAt: undefined });
+  });
+
+  it('fails the task on a terminal error, or when the calls are used up', () => {
+    expect(given(receive('t'), start('t'), failure('t', false)).active.get('t')?.phase).toBe('failed');
+    const state = failedTask();
+    expect(state.active.get('f')?.error?.message).toBe('no (gave up after 3 call(s))');
+  });
+
+  it('keeps a failed task in the dead-letter view until it is retried as a new attempt, or dropped', () => {
+    const state = failedTask();
+    applyCommit(state, {
+      seq: 60,
+      events: decide(state, { type: 'MarkPublished', taskId: 'f', resultSeq: 7, at: AT }),
+    });
+    expect(state.dead.get('f')?.resultSeq).toBe(7);
+    const retried = decide(state, { type: 'Retry', taskId: 'f', controlSeq: 3, at: AT });
+    applyCommit(state, { seq: 61, events: retried });
+    expect(state.dead.size).toBe(0);
+    expect(state.active.get('f')).toMatchObject({
+      phase: 'queued',
+      attempt: 1,
+      previousResultSeq: 7,
+      steps: [],
+    });
+    applyCommit(state, { seq: 62, events: decide(state, start('f')) });
+    expect(state.active.get('f')?.attempt).toBe(2);
+    expect(decide(state, { type: 'Drop', taskId: 'f', controlSeq: 4, at: AT })).toEqual([]);
+
+    const other = failedTask();
+    applyCommit(other, { seq: 60, events: decide(other, publish('f')) });
+    applyCommit(other, {
+      seq: 61,
+      events: decide(other, { type: 'Drop', taskId: 'f', controlSeq: 4, at: AT }),
+    });
+    expect(other.dead.size).toBe(0);
+    expect(other.done.get('f')).toBe('failed');
+  });
+
+  it('counts interruptions of a running task and fails it past the limit', () => {
+    const resume = (taskId: string): Command => ({ type: 'ResumeTask', taskId, maxInterruptions: 2, at: AT });
+    const state = given(receive('t'), start('t'), resume('t'), resume('t'));
+    expect(state.active.get('t')).toMatchObject({ phase: 'running', interruptions: 2 });
+    applyCommit(state, { seq: 70, events: decide(state, resume('t')) });
+    expect(state.active.get('t')).toMatchObject({ phase: 'failed', error: { code: 'crash_loop' } });
+  });
+
+  it('asks to fail a running task past its deadline', () => {
+    const state = given(receive('t'), start('t'));
+    const justBefore = { concurrency: 1, taskDeadlineMs: 1_000, now: new Date(Date.parse(AT) + 1_000) };
+    expect(next(state, justBefore)[0]?.type).toBe('call-model');
+    const after = { ...justBefore, now: new Date(Date.parse(AT) + 1_001) };
+    expect(next(state, after)).toEqual([
+      {
+        type: 'fail-task',
+        taskId: 't',
+        error: { code: 'deadline_exceeded', message: expect.stringContaining('past its deadline') },
+      },
+    ]);
+  });
+
+  it('round-trips the dead-letter view through a snapshot', () => {
+    const state = failedTask();
+    applyCommit(state, { seq: 60, events: decide(state, publish('f')) });
+    const restored = fromSnapshot(toSnapshot(state), 'analyst');
+    if (!('state' in restored)) throw new Error(restored.problem);
+    expect(restored.state).toEqual(state);
+  });
+});

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { TASK_ID_PATTERN } from './subjects.ts';
 
 const Reason = z.string().max(1_000, 'must be at most 1000 characters');
+const TaskId = z.string().regex(TASK_ID_PATTERN, 'must be a task id (1-128 letters, digits and _ : = @ + -)');
 
 /**
  * An operator command on `spool.control.<agent>`. Any NATS client may send one; the agent
@@ -12,17 +13,17 @@ export const ControlMessageSchema = z.discriminatedUnion(
   [
     z.strictObject({ type: z.literal('pause'), reason: Reason.optional() }),
     z.strictObject({ type: z.literal('resume') }),
-    z.strictObject({
-      type: z.literal('cancel'),
-      taskId: z.string().regex(TASK_ID_PATTERN, 'must be a task id (1-128 letters, digits and _ : = @ + -)'),
-      reason: Reason.optional(),
-    }),
+    z.strictObject({ type: z.literal('cancel'), taskId: TaskId, reason: Reason.optional() }),
+    /** Dead-letter view: run a failed task again (a new attempt), or remove it from the view. */
+    z.strictObject({ type: z.literal('retry'), taskId: TaskId }),
+    z.strictObject({ type: z.literal('drop'), taskId: TaskId }),
   ],
-  { error: 'type must be "pause", "resume" or "cancel"' },
+  { error: 'type must be "pause", "resume", "cancel", "retry" or "drop"' },
 );
 export type ControlMessage = z.infer<typeof ControlMessageSchema>;
 
-const EXAMPLE = 'send {"type": "pause"}, {"type": "resume"} or {"type": "cancel", "taskId": "<id>"}';
+const EXAMPLE =
+  'send {"type": "pause"}, {"type": "resume"}, or {"type": "cancel" | "retry" | "drop", "taskId": "<id>"}';
 
 /** Parses a raw control message. Never throws: a bad one yields a sentence saying what was wrong. */
 export function parseControlMessage(

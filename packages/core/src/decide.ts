@@ -23,7 +23,22 @@ export type Command =
   | { type: 'RecordReply'; taskId: string; step: number; reply: ModelReply; at: string }
   | { type: 'FailTask'; taskId: string; error: TaskError; at: string }
   | { type: 'RejectMessage'; taskId: string; inboxSeq: number; error: TaskError; excerpt: string; at: string }
-  | { type: 'MarkPublished'; taskId: string; at: string }
+  | { type: 'MarkPublished'; taskId: string; resultSeq?: number; at: string }
+  | {
+      type: 'RecordModelFailure';
+      taskId: string;
+      step: number;
+      error: TaskError;
+      retryable: boolean;
+      /** When the next call may go out (backoff chosen by the runtime); undefined: do not retry. */
+      retryAt?: string;
+      /** Calls per step, the first included. */
+      maxCalls: number;
+      at: string;
+    }
+  | { type: 'ResumeTask'; taskId: string; maxInterruptions: number; at: string }
+  | { type: 'Retry'; taskId: string; controlSeq: number; at: string }
+  | { type: 'Drop'; taskId: string; controlSeq: number; at: string }
   | { type: 'Cancel'; taskId: string; reason: string; controlSeq?: number; at: string }
   | { type: 'Pause'; controlSeq: number; reason?: string; at: string }
   | { type: 'Resume'; controlSeq: number; at: string };
@@ -53,7 +68,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       };
       // Cancelled before it arrived: it ends at once, with a `cancelled` result.
       const reason = state.cancelRequests.get(task.id);
-      return reason === undefined ? [received] : [received, cancelled(agent, task.id, reason, command.at)];
+      return reason === undefined ? [received] : [received, cancelled(agent, task.id, 0, reason, command.at)];
     }
     case 'StartTask': {
       const task = state.active.get(command.taskId);
@@ -143,10 +158,14 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       if (task === undefined || !isFinished(task.phase)) return [];
       return [
         {
-          id: eventIds.published(agent, task.taskId),
+          id: eventIds.published(agent, task.taskId, task.attempt),
           type: 'result.published',
           v: 1,
-          data: { taskId: task.taskId, at: command.at },
+          data: {
+            taskId: task.taskId,
+            ...(command.resultSeq === undefined ? {} : { resultSeq: command.resultSeq }),
+            at: command.at,
+          },
         },
       ];
     }
@@ -155,7 +174,73 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       // Too late once it has finished; already asked when a request is on record.
       if (state.done.has(command.taskId) || (task !== undefined && isFinished(task.phase))) return [];
       if (task === undefined && state.cancelRequests.has(command.taskId)) return [];
-      return [cancelled(agent, command.taskId, command.reason, command.at, command.controlSeq)];
+      return [
+        cancelled(agent, command.taskId, task?.attempt ?? 0, command.reason, command.at, command.controlSeq),
+      ];
+    }
+    case 'RecordModelFailure': {
+      const task = state.active.get(command.taskId);
+      if (task === undefined || task.phase !== 'running' || command.step !== task.steps.length) return [];
+      const call = task.failedCalls + 1;
+      const again = command.retryable && call < command.maxCalls && command.retryAt !== undefined;
+      const failed: HistoryEvent = {
+        id: eventIds.modelFailed(agent, task.taskId, task.attempt, command.step, call),
+        type: 'model.failed',
+        v: 1,
+        data: {
+          taskId: task.taskId,
+          step: command.step,
+          call,
+          error: command.error,
+          retryable: command.retryable,
+          ...(again ? { retryAt: command.retryAt } : {}),
+          at: command.at,
+        },
+      };
+      if (again) return [failed];
+      const why = command.retryable ? ` (gave up after ${call} call(s))` : '';
+      const error = { code: command.error.code, message: `${command.error.message}${why}` };
+      return [failed, failTask(agent, task.taskId, task.attempt, error, command.at)];
+    }
+    case 'ResumeTask': {
+      const task = state.active.get(command.taskId);
+      if (task === undefined || task.phase !== 'running') return [];
+      const interruptions = task.interruptions + 1;
+      const resumed: HistoryEvent = {
+        id: eventIds.resumed(agent, task.taskId, task.attempt, interruptions),
+        type: 'task.resumed',
+        v: 1,
+        data: { taskId: task.taskId, interruptions, at: command.at },
+      };
+      if (interruptions <= command.maxInterruptions) return [resumed];
+      // The writer keeps dying on this task: stop resuming it rather than crash-loop forever.
+      const error = {
+        code: ErrorCode.CrashLoop,
+        message: `the agent stopped ${interruptions} times while running this task (limit ${command.maxInterruptions}); it is not resumed again`,
+      };
+      return [resumed, failTask(agent, task.taskId, task.attempt, error, command.at)];
+    }
+    case 'Retry': {
+      if (!state.dead.has(command.taskId)) return [];
+      return [
+        {
+          id: eventIds.control(agent, command.controlSeq),
+          type: 'task.retried',
+          v: 1,
+          data: { taskId: command.taskId, controlSeq: command.controlSeq, at: command.at },
+        },
+      ];
+    }
+    case 'Drop': {
+      if (!state.dead.has(command.taskId)) return [];
+      return [
+        {
+          id: eventIds.control(agent, command.controlSeq),
+          type: 'task.dropped',
+          v: 1,
+          data: { taskId: command.taskId, controlSeq: command.controlSeq, at: command.at },
+        },
+      ];
     }
     case 'Pause': {
       if (state.paused) return [];
@@ -188,15 +273,31 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
   }
 }
 
+function failTask(
+  agent: string,
+  taskId: string,
+  attempt: number,
+  error: TaskError,
+  at: string,
+): HistoryEvent {
+  return {
+    id: eventIds.failed(agent, taskId, attempt),
+    type: 'task.failed',
+    v: 1,
+    data: { taskId, error, at },
+  };
+}
+
 function cancelled(
   agent: string,
   taskId: string,
+  attempt: number,
   reason: string,
   at: string,
   controlSeq?: number,
 ): HistoryEvent {
   return {
-    id: eventIds.cancelled(agent, taskId),
+    id: eventIds.cancelled(agent, taskId, attempt),
     type: 'task.cancelled',
     v: 1,
     data: { taskId, reason, ...(controlSeq === undefined ? {} : { controlSeq }), at },

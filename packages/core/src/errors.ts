@@ -23,6 +23,9 @@ export const ErrorCode = {
   UnexpectedToolUse: 'unexpected_tool_use',
   InvalidModelReply: 'invalid_model_reply',
   Cancelled: 'cancelled',
+  DeadlineExceeded: 'deadline_exceeded',
+  CrashLoop: 'crash_loop',
+  PoisonMessage: 'poison_message',
   Internal: 'internal',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

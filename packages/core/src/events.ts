@@ -91,7 +91,54 @@ const ResultPublishedV1 = z.object({
   id: z.string(),
   type: z.literal('result.published'),
   v: z.literal(1),
-  data: z.object({ taskId: z.string(), at: iso }),
+  data: z.object({
+    taskId: z.string(),
+    /** Stream sequence of the result message: a retried task's next result must follow it. */
+    resultSeq: z.number().int().nonnegative().optional(),
+    at: iso,
+  }),
+});
+
+/** One failed model call, journaled before the retry wait: the backoff survives restarts. */
+const ModelFailedV1 = z.object({
+  id: z.string(),
+  type: z.literal('model.failed'),
+  v: z.literal(1),
+  data: z.object({
+    taskId: z.string(),
+    step: z.number().int().nonnegative(),
+    /** 1 for the step's first call. */
+    call: z.number().int().positive(),
+    error: TaskErrorSchema,
+    retryable: z.boolean(),
+    /** When the next call may be made; absent when this failure ends the task. */
+    retryAt: iso.optional(),
+    at: iso,
+  }),
+});
+
+/** A running task found unfinished when an agent took over its history (the last writer stopped mid-task). */
+const TaskResumedV1 = z.object({
+  id: z.string(),
+  type: z.literal('task.resumed'),
+  v: z.literal(1),
+  data: z.object({ taskId: z.string(), interruptions: z.number().int().positive(), at: iso }),
+});
+
+/** A failed task sent back to work from the dead-letter view: a new attempt, its journal kept. */
+const TaskRetriedV1 = z.object({
+  id: z.string(),
+  type: z.literal('task.retried'),
+  v: z.literal(1),
+  data: z.object({ taskId: z.string(), controlSeq: z.number().int().nonnegative(), at: iso }),
+});
+
+/** A failed task removed from the dead-letter view. */
+const TaskDroppedV1 = z.object({
+  id: z.string(),
+  type: z.literal('task.dropped'),
+  v: z.literal(1),
+  data: z.object({ taskId: z.string(), controlSeq: z.number().int().nonnegative(), at: iso }),
 });
 
 const TaskCancelledV1 = z.object({
@@ -132,6 +179,10 @@ export const HistoryEventSchema = z.discriminatedUnion('type', [
   TaskCancelledV1,
   AgentPausedV1,
   AgentResumedV1,
+  ModelFailedV1,
+  TaskResumedV1,
+  TaskRetriedV1,
+  TaskDroppedV1,
 ]);
 export type HistoryEvent = z.infer<typeof HistoryEventSchema>;
 export type HistoryEventType = HistoryEvent['type'];
@@ -179,9 +230,14 @@ export const eventIds = {
     `${agent}:${taskId}:${attempt}:step-${step}`,
   completed: (agent: string, taskId: string, attempt: number) => `${agent}:${taskId}:${attempt}:completed`,
   failed: (agent: string, taskId: string, attempt: number) => `${agent}:${taskId}:${attempt}:failed`,
-  published: (agent: string, taskId: string) => `${agent}:${taskId}:published`,
+  published: (agent: string, taskId: string, attempt: number) =>
+    attempt <= 1 ? `${agent}:${taskId}:published` : `${agent}:${taskId}:${attempt}:published`,
+  modelFailed: (agent: string, taskId: string, attempt: number, step: number, call: number) =>
+    `${agent}:${taskId}:${attempt}:step-${step}:failed-${call}`,
+  resumed: (agent: string, taskId: string, attempt: number, interruptions: number) =>
+    `${agent}:${taskId}:${attempt}:resumed-${interruptions}`,
   /** A task is cancelled at most once, whoever asked. */
-  cancelled: (agent: string, taskId: string) => `${agent}:${taskId}:cancelled`,
+  cancelled: (agent: string, taskId: string, attempt: number) => `${agent}:${taskId}:${attempt}:cancelled`,
   /** Pause and resume are named after the control message that asked for them. */
   control: (agent: string, controlSeq: number) => `${agent}:control:${controlSeq}`,
 };

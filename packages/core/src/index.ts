@@ -6,7 +6,10 @@ export {
   DEFAULT_LEASE_TTL_MS,
   DEFAULT_MAX_TOKENS,
   DEFAULT_MEMORY_CHARS,
+  DEFAULT_MAX_INTERRUPTIONS,
   DEFAULT_MEMORY_EXCHANGES,
+  DEFAULT_MODEL_TIMEOUT_MS,
+  DEFAULT_RETRY,
   DEFAULT_SNAPSHOT_EVERY,
   formatIssues,
   parseConfig,
@@ -57,8 +60,13 @@ export type { ParsedTask, TaskMessage } from './task.ts';
 export { MAX_INPUT_CHARS, parseTaskMessage, TaskMessageSchema } from './task.ts';
 export type { Usage } from './usage.ts';
 export { addUsage, UsageSchema, zeroUsage } from './usage.ts';
-export type { AgentStatus, StatusReport } from './status.ts';
-export { AgentStatusSchema, StatusReportSchema } from './status.ts';
+export type { AgentStatus, DeadLetterEntry, DeadLetterReport, StatusReport } from './status.ts';
+export {
+  AgentStatusSchema,
+  DeadLetterEntrySchema,
+  DeadLetterReportSchema,
+  StatusReportSchema,
+} from './status.ts';
 export type { Snapshot } from './snapshot.ts';
 export { diffSnapshots, fromSnapshot, SnapshotSchema, STATE_VERSION, toSnapshot } from './snapshot.ts';
 export type { ControlMessage } from './control.ts';

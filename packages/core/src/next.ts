@@ -1,4 +1,5 @@
-import type { TaskResult } from './result.ts';
+import { ErrorCode } from './errors.ts';
+import type { TaskError, TaskResult } from './result.ts';
 import { type AgentState, isFinished, type TaskState } from './state.ts';
 
 /**
@@ -8,12 +9,19 @@ import { type AgentState, isFinished, type TaskState } from './state.ts';
  */
 export type Effect =
   | { type: 'start-task'; taskId: string }
-  | { type: 'call-model'; taskId: string; step: number }
-  | { type: 'publish-result'; taskId: string; result: TaskResult };
+  /** `notBefore`: a retry waiting out its backoff (journaled with the failure). */
+  | { type: 'call-model'; taskId: string; step: number; notBefore?: string }
+  /** `previousResultSeq`: a retried task's new result must follow the one it replaces. */
+  | { type: 'publish-result'; taskId: string; result: TaskResult; previousResultSeq?: number }
+  | { type: 'fail-task'; taskId: string; error: TaskError };
 
 export interface NextOptions {
   /** Tasks that may run at once. */
   readonly concurrency: number;
+  /** A running attempt that started longer ago than this fails with `deadline_exceeded`. */
+  readonly taskDeadlineMs?: number | undefined;
+  /** The time to judge deadlines by (the runtime's clock, passed in to keep `next` pure). */
+  readonly now?: Date;
 }
 
 export function next(state: AgentState, options: NextOptions): Effect[] {
@@ -23,12 +31,25 @@ export function next(state: AgentState, options: NextOptions): Effect[] {
   for (const task of [...state.active.values()]) {
     if (task.phase === 'running') {
       running += 1;
+      const overdue = deadlinePassed(task, options);
+      if (overdue !== undefined) effects.push({ type: 'fail-task', taskId: task.taskId, error: overdue });
       // Paused: the call in flight finishes (the runtime does not abort it); no new one starts.
-      if (!state.paused) effects.push({ type: 'call-model', taskId: task.taskId, step: task.steps.length });
+      else if (!state.paused)
+        effects.push({
+          type: 'call-model',
+          taskId: task.taskId,
+          step: task.steps.length,
+          ...(task.retryAt === undefined ? {} : { notBefore: task.retryAt }),
+        });
     } else if (task.phase === 'queued') {
       queued.push(task);
     } else if (isFinished(task.phase)) {
-      effects.push({ type: 'publish-result', taskId: task.taskId, result: resultOf(state, task) });
+      effects.push({
+        type: 'publish-result',
+        taskId: task.taskId,
+        result: resultOf(state, task),
+        ...(task.previousResultSeq === undefined ? {} : { previousResultSeq: task.previousResultSeq }),
+      });
     }
   }
   if (state.paused) return effects;
@@ -37,6 +58,17 @@ export function next(state: AgentState, options: NextOptions): Effect[] {
     effects.push({ type: 'start-task', taskId: task.taskId });
   }
   return effects;
+}
+
+function deadlinePassed(task: TaskState, options: NextOptions): TaskError | undefined {
+  if (options.taskDeadlineMs === undefined || options.now === undefined || task.startedAt === undefined)
+    return;
+  const elapsed = options.now.getTime() - Date.parse(task.startedAt);
+  if (elapsed <= options.taskDeadlineMs) return;
+  return {
+    code: ErrorCode.DeadlineExceeded,
+    message: `the task ran ${Math.round(elapsed / 1000)}s, past its deadline of ${Math.round(options.taskDeadlineMs / 1000)}s (taskDeadlineMs)`,
+  };
 }
 
 function byArrival(a: TaskState, b: TaskState): number {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ContentBlockSchema } from './content.ts';
 import { TaskErrorSchema } from './result.ts';
-import type { AgentState, FinishedPhase, TaskState } from './state.ts';
+import type { AgentState, DeadLetter, FinishedPhase, TaskState } from './state.ts';
 import { UsageSchema } from './usage.ts';
 
 /**
@@ -9,7 +9,7 @@ import { UsageSchema } from './usage.ts';
  * an event in `evolve` changes: a snapshot of another version is then ignored (full replay),
  * never trusted, since it was folded by different rules.
  */
-export const STATE_VERSION = 2;
+export const STATE_VERSION = 3;
 
 const PhaseSchema = z.enum(['queued', 'running', 'completed', 'failed', 'rejected', 'cancelled']);
 const FinishedPhaseSchema = z.enum(['completed', 'failed', 'rejected', 'cancelled']);
@@ -24,6 +24,7 @@ const TaskStateSchema = z.object({
   attempt: z.number().int().nonnegative(),
   specHash: z.string().optional(),
   memoryUpTo: z.number().int().nonnegative(),
+  startedAt: z.string().optional(),
   steps: z.array(
     z.object({
       step: z.number().int().nonnegative(),
@@ -35,10 +36,14 @@ const TaskStateSchema = z.object({
       at: z.string(),
     }),
   ),
+  failedCalls: z.number().int().nonnegative(),
+  retryAt: z.string().optional(),
+  interruptions: z.number().int().nonnegative(),
   usage: UsageSchema,
   output: z.string().optional(),
   error: TaskErrorSchema.optional(),
   finishedAt: z.string().optional(),
+  previousResultSeq: z.number().int().nonnegative().optional(),
 });
 
 /** An agent's state as plain JSON, tagged with the state version and its history position. */
@@ -67,6 +72,7 @@ export const SnapshotSchema = z.object({
   usage: UsageSchema,
   paused: z.boolean(),
   cancelRequests: z.array(z.tuple([z.string(), z.string()])),
+  dead: z.array(z.object({ task: TaskStateSchema, resultSeq: z.number().int().nonnegative().optional() })),
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 
@@ -85,6 +91,7 @@ export function toSnapshot(state: AgentState): Snapshot {
       usage: state.usage,
       paused: state.paused,
       cancelRequests: [...state.cancelRequests.entries()],
+      dead: [...state.dead.values()],
     }),
   ) as Snapshot;
 }
@@ -122,6 +129,7 @@ export function fromSnapshot(data: unknown, agent: string): { state: AgentState 
       usage: s.usage,
       paused: s.paused,
       cancelRequests: new Map(s.cancelRequests),
+      dead: new Map(s.dead.map((letter) => [letter.task.taskId, letter as DeadLetter])),
     },
   };
 }

@@ -30,11 +30,26 @@ export interface TaskState {
   attempt: number;
   specHash?: string | undefined;
   memoryUpTo: number;
+  /** When the current attempt started (its deadline counts from here). */
+  startedAt?: string | undefined;
   steps: ModelStep[];
+  /** Failed calls of the current step; the next call waits until `retryAt`. */
+  failedCalls: number;
+  retryAt?: string | undefined;
+  /** Times a writer stopped while this attempt was running (crash, kill, lost lease). */
+  interruptions: number;
   usage: Usage;
   output?: string | undefined;
   error?: TaskError | undefined;
   finishedAt?: string | undefined;
+  /** Sequence of the previous attempt's result, when the task was retried from the dead-letter view. */
+  previousResultSeq?: number | undefined;
+}
+
+/** A task that ended `failed`, kept until it is retried or dropped: the dead-letter view. */
+export interface DeadLetter {
+  readonly task: TaskState;
+  readonly resultSeq?: number | undefined;
 }
 
 /** One finished task's question and answer, remembered for later tasks. */
@@ -63,6 +78,8 @@ export interface AgentState {
   paused: boolean;
   /** Cancellations of task ids not received yet, with their reason: applied when the task arrives. */
   cancelRequests: Map<string, string>;
+  /** Failed tasks whose result is published, by id, until retried or dropped. */
+  dead: Map<string, DeadLetter>;
 }
 
 export function initialState(agent: string): AgentState {
@@ -77,6 +94,7 @@ export function initialState(agent: string): AgentState {
     usage: zeroUsage(),
     paused: false,
     cancelRequests: new Map(),
+    dead: new Map(),
   };
 }
 
@@ -108,6 +126,8 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
         attempt: 0,
         memoryUpTo: 0,
         steps: [],
+        failedCalls: 0,
+        interruptions: 0,
         usage: zeroUsage(),
       });
       state.counts.received += 1;
@@ -120,6 +140,11 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       task.attempt = event.data.attempt;
       task.specHash = event.data.specHash;
       task.memoryUpTo = event.data.memoryUpTo;
+      task.startedAt = event.data.at;
+      task.steps = [];
+      task.failedCalls = 0;
+      task.retryAt = undefined;
+      task.interruptions = 0;
       return state;
     }
     case 'model.responded': {
@@ -128,6 +153,8 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
         return state;
       const { taskId: _taskId, ...step } = event.data;
       task.steps.push(step);
+      task.failedCalls = 0;
+      task.retryAt = undefined;
       task.usage = addUsage(task.usage, event.data.usage);
       state.usage = addUsage(state.usage, event.data.usage);
       return state;
@@ -170,6 +197,8 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
         attempt: 0,
         memoryUpTo: 0,
         steps: [],
+        failedCalls: 0,
+        interruptions: 0,
         usage: zeroUsage(),
         error: event.data.error,
         finishedAt: event.data.at,
@@ -203,8 +232,43 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       if (task === undefined || !isFinished(task.phase)) return state;
       state.active.delete(event.data.taskId);
       state.done.set(task.taskId, task.phase);
+      if (task.phase === 'failed') state.dead.set(task.taskId, { task, resultSeq: event.data.resultSeq });
       return state;
     }
+    case 'model.failed': {
+      const task = state.active.get(event.data.taskId);
+      if (task === undefined || task.phase !== 'running' || event.data.step !== task.steps.length)
+        return state;
+      task.failedCalls = event.data.call;
+      task.retryAt = event.data.retryAt;
+      return state;
+    }
+    case 'task.resumed': {
+      const task = state.active.get(event.data.taskId);
+      if (task === undefined || task.phase !== 'running') return state;
+      task.interruptions = event.data.interruptions;
+      return state;
+    }
+    case 'task.retried': {
+      const letter = state.dead.get(event.data.taskId);
+      if (letter === undefined) return state;
+      state.dead.delete(event.data.taskId);
+      state.done.delete(event.data.taskId);
+      const { output: _output, error: _error, finishedAt: _finishedAt, ...task } = letter.task;
+      state.active.set(event.data.taskId, {
+        ...task,
+        phase: 'queued',
+        steps: [],
+        failedCalls: 0,
+        retryAt: undefined,
+        interruptions: 0,
+        previousResultSeq: letter.resultSeq,
+      });
+      return state;
+    }
+    case 'task.dropped':
+      state.dead.delete(event.data.taskId);
+      return state;
     default:
       return assertNever(event);
   }

@@ -50,3 +50,24 @@ export const StatusReportSchema = z.object({
   }),
 });
 export type StatusReport = z.infer<typeof StatusReportSchema>;
+
+/** One failed task in the dead-letter view (`spool.api.dlq`). */
+export const DeadLetterEntrySchema = z.object({
+  agent: z.string(),
+  taskId: z.string(),
+  error: z.object({ code: z.string(), message: z.string() }),
+  /** Attempts made so far (a retry from the view is the next one). */
+  attempts: z.number(),
+  failedAt: z.string().optional(),
+  receivedAt: z.string().optional(),
+  /** The start of the task's input. */
+  input: z.string(),
+  usage: UsageSchema,
+});
+export type DeadLetterEntry = z.infer<typeof DeadLetterEntrySchema>;
+
+export const DeadLetterReportSchema = z.object({
+  generatedAt: z.string(),
+  entries: z.array(DeadLetterEntrySchema),
+});
+export type DeadLetterReport = z.infer<typeof DeadLetterReportSchema>;

@@ -31,6 +31,8 @@ export const subjects = {
   allResults: 'spool.results.>',
   /** Request/reply: the coordinator answers with a StatusReport. */
   status: 'spool.api.status',
+  /** Request/reply: the coordinator answers with a DeadLetterReport (failed tasks not retried or dropped). */
+  deadLetters: 'spool.api.dlq',
 } as const;
 
 /** The agent name of a history subject, or undefined when it is not one. */

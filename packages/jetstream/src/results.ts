@@ -24,13 +24,14 @@ export function results(connection: SpoolConnection): Results {
   }
 
   return {
-    async publish(result: TaskResult): Promise<PublishResultOutcome> {
+    async publish(result: TaskResult, previousSeq = 0): Promise<PublishResultOutcome> {
       const subject = subjects.result(result.agent, result.taskId);
+      const msgID = `result:${result.agent}:${result.taskId}${previousSeq === 0 ? '' : `:after-${previousSeq}`}`;
       try {
         const ack = await retryUnknownOutcome(() =>
           js.publish(subject, encoder.encode(JSON.stringify(result)), {
-            msgID: `result:${result.agent}:${result.taskId}`,
-            expect: { lastSubjectSequence: 0 },
+            msgID,
+            expect: { lastSubjectSequence: previousSeq },
             timeout: PUBLISH_ATTEMPT_MS,
           }),
         );

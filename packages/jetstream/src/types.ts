@@ -106,8 +106,12 @@ export interface PublishResultOutcome {
 }
 
 export interface Results {
-  /** Publishes a task's one result on `spool.results.<agent>.<taskId>`; a second publish for the same id is a no-op. */
-  publish(result: TaskResult): Promise<PublishResultOutcome>;
+  /**
+   * Publishes a task's one result on `spool.results.<agent>.<taskId>`; a second publish for
+   * the same id is a no-op. A task retried from the dead-letter view publishes its new result
+   * after the previous one: pass that result's sequence as `previousSeq`.
+   */
+  publish(result: TaskResult, previousSeq?: number): Promise<PublishResultOutcome>;
   /** The stored result of a task, if any. */
   get(agent: string, taskId: string): Promise<TaskResult | undefined>;
   /** Resolves with the task's result as soon as it exists (already stored, or when it arrives). */

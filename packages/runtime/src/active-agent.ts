@@ -14,7 +14,6 @@ import {
   next,
   parseControlMessage,
   parseTaskMessage,
-  SpoolError,
   specHash,
   toSnapshot,
 } from '@spool/core';
@@ -22,7 +21,7 @@ import type { HistoryStore, Inbox, InboxMessage, Results } from '@spool/jetstrea
 import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
 import { Journal } from './journal.ts';
-import { callModelWithRetries, type RetryPolicy } from './model-call.ts';
+import { callModelOnce, retryDelayMs } from './model-call.ts';
 import { restoreState, type SnapshotPort } from './restore.ts';
 
 export interface ActiveAgentDeps {
@@ -38,7 +37,6 @@ export interface ActiveAgentDeps {
   readonly model: ModelClient;
   readonly logger: Logger;
   readonly clock: Clock;
-  readonly retry: RetryPolicy;
   /** How long one inbox pull waits for messages. */
   readonly fetchExpiresMs: number;
   /** Interval of `working()` signals for held inbox messages (below the consumer's ack wait). */
@@ -49,6 +47,8 @@ export interface ActiveAgentDeps {
 
 /** Longest excerpt of a refused message kept in the history. */
 const EXCERPT_CHARS = 500;
+/** Deliveries of an inbox message that never got journaled before it is refused as poison. */
+const MAX_UNJOURNALED_DELIVERIES = 5;
 /** Delay before an effect that failed (NATS down, say) is tried again. */
 const EFFECT_RETRY_MS = 1_000;
 
@@ -68,6 +68,8 @@ export class ActiveAgent {
   private readonly retryAt = new Map<string, number>();
   private draining = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** Wakes the loop for the earliest backoff or deadline that `next` is waiting on. */
+  private alarm: { at: number; timer: NodeJS.Timeout } | undefined;
   /** Aborted when work in flight must stop: stop past the grace period, or the journal failed. */
   private readonly work = new AbortController();
   /** Why the term ended on its own: an append lost to another writer, or the store failing. */
@@ -117,6 +119,7 @@ export class ActiveAgent {
       // Commands sent while the agent was down go first: a pause or cancel must not lose a
       // race against the tasks that queued up behind it.
       await this.obeyWaiting(signal);
+      await this.markInterrupted();
       this.reconcile();
       await Promise.all([this.pump(signal), this.listen(signal)]);
       // Stopping: take nothing new, let work in flight finish (or be abandoned after the grace).
@@ -128,6 +131,7 @@ export class ActiveAgent {
       stopWork();
       clearInterval(keepAlive);
       clearTimeout(this.retryTimer);
+      clearTimeout(this.alarm?.timer);
       await this.settle();
       // Hand back what this term still holds: a task already journaled is recognised on redelivery.
       for (const list of this.held.values()) for (const message of list) message.nak();
@@ -209,15 +213,23 @@ export class ActiveAgent {
       this.hold(taskId, message);
       return;
     }
+    // Delivered this often without ever being journaled: something between fetch and journal
+    // keeps failing on it (or taking the process down). Refuse it rather than loop forever.
+    const poisoned = message.deliveryCount > MAX_UNJOURNALED_DELIVERIES;
     let command: Command;
-    if (parsed.ok) {
+    if (parsed.ok && !poisoned) {
       command = { type: 'ReceiveTask', task: parsed.task, inboxSeq: message.seq, at };
     } else {
+      const error = parsed.ok
+        ? {
+            code: ErrorCode.PoisonMessage,
+            message: `delivered ${message.deliveryCount} times without being accepted; refused so it cannot block the inbox (retry it with a new task id)`,
+          }
+        : { code: parsed.code, message: parsed.message };
       logger.warn(
-        { taskId, inboxSeq: message.seq, code: parsed.code },
-        `inbox message rejected: ${parsed.message}`,
+        { taskId, inboxSeq: message.seq, code: error.code },
+        `inbox message rejected: ${error.message}`,
       );
-      const error = { code: parsed.code, message: parsed.message };
       const excerpt = message.data.slice(0, EXCERPT_CHARS);
       command = { type: 'RejectMessage', taskId, inboxSeq: message.seq, error, excerpt, at };
     }
@@ -280,16 +292,12 @@ export class ActiveAgent {
     await message.ack();
     const log = logger.child({
       controlSeq: message.seq,
-      ...(order.type === 'cancel' ? { taskId: order.taskId } : {}),
+      ...('taskId' in order ? { taskId: order.taskId } : {}),
     });
     if (events.length === 0) log.info(`${order.type}: nothing to do (${noEffectReason(order, this.state)})`);
-    else if (order.type === 'cancel')
-      log.info(
-        this.state.active.has(order.taskId)
-          ? 'task cancelled'
-          : 'cancellation recorded; applies when the task arrives',
-      );
-    else log.info(order.type === 'pause' ? 'agent paused' : 'agent resumed');
+    else if (order.type === 'cancel' && !this.state.active.has(order.taskId))
+      log.info('cancellation recorded; applies when the task arrives');
+    else log.info(DONE[order.type]);
     this.reconcile();
     this.nudge();
   }
@@ -310,17 +318,54 @@ export class ActiveAgent {
     wake?.();
   }
 
+  /**
+   * Tasks still running when this writer took over were interrupted (their writer crashed,
+   * was killed, or stopped before they finished): journal it, so a task that keeps taking
+   * its writer down ends as a crash loop instead of being resumed forever.
+   */
+  private async markInterrupted(): Promise<void> {
+    const { clock, spec, logger } = this.deps;
+    for (const task of [...this.state.active.values()]) {
+      if (task.phase !== 'running') continue;
+      const at = clock.now().toISOString();
+      const events = await this.commit({
+        type: 'ResumeTask',
+        taskId: task.taskId,
+        maxInterruptions: spec.maxInterruptions,
+        at,
+      });
+      if (events.some((e) => e.type === 'task.failed'))
+        logger.error(
+          { taskId: task.taskId, interruptions: task.interruptions },
+          'task failed as a crash loop',
+        );
+    }
+  }
+
   /** Starts every effect `next(state)` asks for that is not already running. */
   private reconcile(): void {
     if (this.failed || this.work.signal.aborted) return;
-    const now = this.deps.clock.now().getTime();
-    for (const effect of next(this.state, { concurrency: this.deps.spec.concurrency })) {
+    const { clock, spec } = this.deps;
+    const now = clock.now();
+    const effects = next(this.state, {
+      concurrency: spec.concurrency,
+      taskDeadlineMs: spec.taskDeadlineMs,
+      now,
+    });
+    this.setAlarm(now.getTime());
+    for (const effect of effects) {
       if (this.draining && effect.type !== 'publish-result') continue;
       const key =
         effect.type === 'call-model'
           ? `${effect.type}:${effect.taskId}:${effect.step}`
           : `${effect.type}:${effect.taskId}`;
-      if (this.inFlight.has(key) || (this.retryAt.get(key) ?? 0) > now) continue;
+      if (this.inFlight.has(key) || (this.retryAt.get(key) ?? 0) > now.getTime()) continue;
+      if (
+        effect.type === 'call-model' &&
+        effect.notBefore !== undefined &&
+        Date.parse(effect.notBefore) > now.getTime()
+      )
+        continue; // backing off; the alarm wakes the loop then
       const run = this.execute(effect)
         .then(
           () => {
@@ -336,6 +381,28 @@ export class ActiveAgent {
       this.inFlight.set(key, run);
     }
   }
+  /** Arms one timer for the earliest time `next` will answer differently: a backoff's end or a deadline. */
+  private setAlarm(now: number): void {
+    let earliest = Number.POSITIVE_INFINITY;
+    const deadline = this.deps.spec.taskDeadlineMs;
+    for (const task of this.state.active.values()) {
+      if (task.phase !== 'running') continue;
+      if (task.retryAt !== undefined) earliest = Math.min(earliest, Date.parse(task.retryAt));
+      if (deadline !== undefined && task.startedAt !== undefined)
+        earliest = Math.min(earliest, Date.parse(task.startedAt) + deadline + 1);
+    }
+    if (!Number.isFinite(earliest) || this.alarm?.at === earliest) return;
+    clearTimeout(this.alarm?.timer);
+    const timer = setTimeout(
+      () => {
+        this.alarm = undefined;
+        this.reconcile();
+      },
+      Math.max(0, earliest - now),
+    );
+    this.alarm = { at: earliest, timer };
+  }
+
   private async execute(effect: Effect): Promise<void> {
     const { clock, logger } = this.deps;
     const log = logger.child({ taskId: effect.taskId });
@@ -352,9 +419,25 @@ export class ActiveAgent {
       }
       case 'call-model':
         return this.callModel(effect.taskId, effect.step, log);
+      case 'fail-task': {
+        this.taskAborts.get(effect.taskId)?.abort(new Error(effect.error.message));
+        await this.commit({
+          type: 'FailTask',
+          taskId: effect.taskId,
+          error: effect.error,
+          at: clock.now().toISOString(),
+        });
+        log.warn({ code: effect.error.code }, effect.error.message);
+        return;
+      }
       case 'publish-result': {
-        const outcome = await this.deps.results.publish(effect.result);
-        await this.commit({ type: 'MarkPublished', taskId: effect.taskId, at: clock.now().toISOString() });
+        const outcome = await this.deps.results.publish(effect.result, effect.previousResultSeq);
+        await this.commit({
+          type: 'MarkPublished',
+          taskId: effect.taskId,
+          resultSeq: outcome.seq,
+          at: clock.now().toISOString(),
+        });
         const messages = this.held.get(effect.taskId) ?? [];
         this.held.delete(effect.taskId);
         await Promise.all(messages.map((m) => m.ack()));
@@ -384,32 +467,39 @@ export class ActiveAgent {
     log.info({ step, messages: request.messages.length }, 'calling the model');
     const cancelled = new AbortController();
     this.taskAborts.set(taskId, cancelled);
-    let reply: Awaited<ReturnType<typeof callModelWithRetries>>;
+    let outcome: Awaited<ReturnType<typeof callModelOnce>>;
     try {
-      reply = await callModelWithRetries(this.deps.model, request, {
-        policy: this.deps.retry,
-        clock,
-        logger: log,
-        signal: AbortSignal.any([this.work.signal, cancelled.signal]),
-      });
-    } catch (err) {
-      if (this.work.signal.aborted || cancelled.signal.aborted) return;
-      const error = ensureError(err);
-      const code = error instanceof SpoolError ? error.code : ErrorCode.Internal;
-      log.warn({ step, code, err: error.message }, 'model call failed for good; failing the task');
-      await this.commit({
-        type: 'FailTask',
-        taskId,
-        error: { code, message: error.message },
-        at: clock.now().toISOString(),
-      });
-      return;
+      const stop = AbortSignal.any([this.work.signal, cancelled.signal]);
+      outcome = await callModelOnce(this.deps.model, request, spec.modelTimeoutMs, stop);
     } finally {
       this.taskAborts.delete(taskId);
     }
-    // Journaled before anything uses it: after a crash this reply is read back, never requested again.
-    await this.commit({ type: 'RecordReply', taskId, step, reply, at: clock.now().toISOString() });
-    log.info({ step, stopReason: reply.stopReason, usage: reply.usage }, 'model reply journaled');
+    if (outcome.ok) {
+      // Journaled before anything uses it: after a crash this reply is read back, never requested again.
+      const { reply } = outcome;
+      await this.commit({ type: 'RecordReply', taskId, step, reply, at: clock.now().toISOString() });
+      log.info({ step, stopReason: reply.stopReason, usage: reply.usage }, 'model reply journaled');
+      return;
+    }
+    if ('abandoned' in outcome) return;
+    // The failure is journaled before the wait, so the backoff and the attempt count survive a restart.
+    const { error } = outcome;
+    const call = task.failedCalls + 1;
+    const delayMs = retryDelayMs(spec.retry, call, error.retryAfterMs);
+    const at = clock.now();
+    const events = await this.commit({
+      type: 'RecordModelFailure',
+      taskId,
+      step,
+      error: { code: error.code, message: error.message },
+      retryable: error.retryable,
+      retryAt: new Date(at.getTime() + delayMs).toISOString(),
+      maxCalls: spec.retry.maxAttempts,
+      at: at.toISOString(),
+    });
+    const fields = { step, call, maxAttempts: spec.retry.maxAttempts, code: error.code, err: error.message };
+    if (events.some((e) => e.type === 'task.failed')) log.warn(fields, 'model call failed; failing the task');
+    else log.warn({ ...fields, delayMs }, 'model call failed; retrying after the backoff');
   }
 
   private async commit(command: Command): Promise<HistoryEvent[]> {
@@ -484,12 +574,26 @@ function commandFor(order: ControlMessage, controlSeq: number, at: string): Comm
         controlSeq,
         at,
       };
+    case 'retry':
+      return { type: 'Retry', taskId: order.taskId, controlSeq, at };
+    case 'drop':
+      return { type: 'Drop', taskId: order.taskId, controlSeq, at };
   }
 }
+
+/** What the log says a control message did. */
+const DONE: Record<ControlMessage['type'], string> = {
+  pause: 'agent paused',
+  resume: 'agent resumed',
+  cancel: 'task cancelled',
+  retry: 'failed task queued again (a new attempt)',
+  drop: 'failed task dropped from the dead-letter view',
+};
 
 function noEffectReason(order: ControlMessage, state: AgentState): string {
   if (order.type === 'pause') return 'already paused';
   if (order.type === 'resume') return 'not paused';
+  if (order.type === 'retry' || order.type === 'drop') return 'the task is not in the dead-letter view';
   return state.cancelRequests.has(order.taskId)
     ? 'cancellation already recorded'
     : 'the task has already finished';

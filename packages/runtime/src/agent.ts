@@ -4,7 +4,6 @@ import type { HistoryStore, Inbox, Leases, Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { ActiveAgent } from './active-agent.ts';
 import { type Clock, systemClock } from './clock.ts';
-import { defaultRetryPolicy, type RetryPolicy } from './model-call.ts';
 import type { SnapshotPort } from './restore.ts';
 
 export interface AgentOptions {
@@ -23,7 +22,6 @@ export interface AgentOptions {
   readonly model: ModelClient;
   readonly logger: Logger;
   readonly clock?: Clock;
-  readonly retry?: RetryPolicy;
   /** Work in flight gets this long to finish on stop (default 10 s). */
   readonly stopGraceMs?: number;
   /** Inbox consumer ack wait, for keep-alive signals (default 30 s). */
@@ -96,7 +94,6 @@ export function startAgent(options: AgentOptions): AgentHandle {
         model: options.model,
         logger,
         clock,
-        retry: options.retry ?? defaultRetryPolicy,
         fetchExpiresMs: options.fetchExpiresMs ?? 2_000,
         keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
         onReady: () => markReady(),

@@ -1,43 +1,57 @@
-import { ensureError, type ModelReply, SpoolError } from '@spool/core';
 import type { ModelClient, ModelRequest } from '@spool/claude';
-import type { Logger } from 'pino';
-import type { Clock } from './clock.ts';
+import {
+  type AgentSpec,
+  ensureError,
+  ErrorCode,
+  type ModelReply,
+  RetryableError,
+  SpoolError,
+} from '@spool/core';
 
-export interface RetryPolicy {
-  /** Attempts per model step, the first included. */
-  readonly maxAttempts: number;
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
-export const defaultRetryPolicy: RetryPolicy = { maxAttempts: 5, initialDelayMs: 1_000, maxDelayMs: 30_000 };
+export type CallOutcome =
+  | { readonly ok: true; readonly reply: ModelReply }
+  | { readonly ok: false; readonly error: SpoolError }
+  /** The task was cancelled or the agent is stopping: nothing to journal. */
+  | { readonly ok: false; readonly abandoned: true };
 
 /**
- * One model step with retries: a retryable error waits (exponential backoff with full
- * jitter, or the server's retry-after when longer) and tries again; a terminal error or the
- * last attempt's error is thrown. An abort stops at once.
+ * One model call, bounded by `timeoutMs`: a call that has not answered by then (a stalled
+ * connection) is abandoned and reported as a retryable timeout. Retries are not made here:
+ * each failure is journaled first, with the time of the next call (see `retryDelayMs`).
  */
-export async function callModelWithRetries(
+export async function callModelOnce(
   model: ModelClient,
   request: ModelRequest,
-  opts: { policy: RetryPolicy; clock: Clock; logger: Logger; signal: AbortSignal; random?: () => number },
-): Promise<ModelReply> {
-  const random = opts.random ?? Math.random;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await model.respond(request, opts.signal);
-    } catch (err) {
-      if (opts.signal.aborted) throw opts.signal.reason ?? err;
-      const error = ensureError(err);
-      const retryable = error instanceof SpoolError && error.retryable;
-      if (!retryable || attempt >= opts.policy.maxAttempts) throw error;
-      const backoff = Math.min(opts.policy.maxDelayMs, opts.policy.initialDelayMs * 2 ** (attempt - 1));
-      const delayMs = Math.max(Math.round(backoff * random()), error.retryAfterMs ?? 0);
-      opts.logger.warn(
-        { attempt, maxAttempts: opts.policy.maxAttempts, delayMs, code: error.code, err: error.message },
-        'model call failed; retrying',
-      );
-      await opts.clock.sleep(delayMs, opts.signal);
+  timeoutMs: number,
+  stop: AbortSignal,
+): Promise<CallOutcome> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    return { ok: true, reply: await model.respond(request, AbortSignal.any([stop, timeout])) };
+  } catch (err) {
+    if (stop.aborted) return { ok: false, abandoned: true };
+    if (timeout.aborted) {
+      const message = `no reply from the model within ${Math.round(timeoutMs / 1000)}s (modelTimeoutMs); call abandoned`;
+      return { ok: false, error: new RetryableError(ErrorCode.Timeout, message) };
     }
+    const error = ensureError(err);
+    return {
+      ok: false,
+      error: error instanceof SpoolError ? error : new SpoolError(ErrorCode.Internal, error.message),
+    };
   }
+}
+
+/**
+ * The wait before call `call + 1` after `call` failures: exponential backoff with full jitter
+ * (AWS architecture blog), never shorter than the server's retry-after.
+ */
+export function retryDelayMs(
+  policy: AgentSpec['retry'],
+  call: number,
+  retryAfterMs: number | undefined,
+  random: () => number = Math.random,
+): number {
+  const backoff = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (call - 1));
+  return Math.max(Math.round(backoff * random()), retryAfterMs ?? 0);
 }

@@ -81,7 +81,7 @@ async function send(agent: string, message: ControlMessage, json: boolean, logge
   }
 }
 
-async function publish(
+export async function publish(
   connection: SpoolConnection,
   agent: string,
   message: ControlMessage,
@@ -90,7 +90,7 @@ async function publish(
   const sent = await sendControl(connection, agent, message, randomBytes(8).toString('hex'));
   if (json) console.log(JSON.stringify({ agent, ...message, controlSeq: sent.seq }));
   else {
-    const what = message.type === 'cancel' ? `cancel ${message.taskId}` : message.type;
+    const what = 'taskId' in message ? `${message.type} ${message.taskId}` : message.type;
     console.log(
       `${what} sent to ${agent} (control message ${sent.seq}); the agent journals it now, or when it next runs`,
     );
@@ -117,7 +117,7 @@ async function agentRunning(connection: SpoolConnection, taskId: string): Promis
   return owner.name;
 }
 
-function checkedAgent(command: string, agent: string): string {
+export function checkedAgent(command: string, agent: string): string {
   if (!AGENT_NAME_PATTERN.test(agent))
     throw new UsageError(
       `spool ${command}: "${agent}" is not a valid agent name (lower-case letters, digits and dashes)`,
