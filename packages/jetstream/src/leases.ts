@@ -72,6 +72,17 @@ async function acquire(kv: KV, agent: string, holder: string, options: LeaseOpti
       } catch (err) {
         const entry = await kv.get(agent).catch(() => undefined);
         const current = entry ? parse(entry) : undefined;
+        if (entry && current?.holder === holder) {
+          // Still ours (the connection failed, not a rival): renewing on the revision just read
+          // is a compare-and-swap, so it only succeeds if nobody took the name meanwhile, even
+          // after an outage longer than the ttl.
+          const renewed = await kv.update(agent, value(), entry.revision).catch(() => undefined);
+          if (renewed !== undefined) {
+            revision = renewed;
+            lastRenewed = Date.now();
+            return;
+          }
+        }
         if ((entry !== undefined && current?.holder !== holder) || Date.now() - lastRenewed > ttlMs) {
           lost.abort(
             new Error(`lease on ${agent} lost (${err instanceof Error ? err.message : String(err)})`),

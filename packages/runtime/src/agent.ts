@@ -111,7 +111,10 @@ export function startAgent(options: AgentOptions): AgentHandle {
         await lease.release().catch(() => undefined);
       }
       if (lease.lost.aborted && !stopping.signal.aborted) {
-        logger.warn('lease lost to another process; stepping back');
+        logger.warn(
+          { reason: ensureError(lease.lost.reason).message },
+          'lease lost (another process took the name, or it could not be renewed in time); stepping back',
+        );
       } else if (agent.failure instanceof ConcurrencyError) {
         logger.warn({ err: agent.failure.message }, 'another writer appended to this history; stepping back');
       } else if (agent.failure !== undefined) {

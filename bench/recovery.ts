@@ -1,0 +1,128 @@
+/**
+ * pnpm bench (second part): recovery time of an agent with a long history, with and without a
+ * snapshot, on a real nats-server. Writes a history of --events events (default 100 000) as an
+ * agent would, --group tasks per commit (default 1), then restores the state three times each way.
+ * Usage: tsx bench/recovery.ts [--events N] [--group G] [--json]
+ */
+import { parseArgs } from 'node:util';
+import { type AgentState, applyCommit, type Command, decide, initialState, toSnapshot } from '@spool/core';
+import { connect, historyStore, provision, snapshotStore } from '@spool/jetstream';
+import { restoreState } from '@spool/runtime';
+import { startNats } from '@spool/testkit';
+import { pino } from 'pino';
+
+const { values } = parseArgs({
+  options: {
+    events: { type: 'string', default: '100000' },
+    group: { type: 'string', default: '1' },
+    json: { type: 'boolean' },
+  },
+});
+const EVENTS = Number(values.events);
+/** Tasks whose commands share one commit, as concurrent tasks do (1: an agent with concurrency 1, the most commits). */
+const GROUP = Number(values.group);
+if (!Number.isInteger(EVENTS) || EVENTS < 2000 || !Number.isInteger(GROUP) || GROUP < 1) {
+  console.error('bench: --events must be a whole number of at least 2000, --group a positive whole number');
+  process.exit(2);
+}
+const say = (line: string) => {
+  if (!values.json) console.log(line);
+};
+const AGENT = 'recovering';
+/** Events after the snapshot: a snapshot every 1000 events leaves at most this tail. */
+const TAIL = 1_000;
+const logger = pino({ level: 'silent' });
+
+const nats = await startNats();
+try {
+  const connection = await connect({ url: nats.url, name: 'bench-recovery', logger });
+  await provision(connection);
+  const store = historyStore(connection);
+  const snapshots = await snapshotStore(connection);
+
+  say(`nats-server on ${nats.url}; writing a history of ${EVENTS} events…`);
+  const writeStarted = performance.now();
+  const { state, snapshot } = await writeHistory(store, EVENTS);
+  say(
+    `  written in ${((performance.now() - writeStarted) / 1000).toFixed(1)} s (${state.seq} is the last sequence)`,
+  );
+  const saved = await snapshots.save(AGENT, snapshot.seq, snapshot);
+  say(
+    `  snapshot about ${TAIL} events before the end: ${(saved.bytes / 1024).toFixed(0)} KiB gzipped in ${saved.chunks} chunk(s)`,
+  );
+
+  const full = await measure(() => restoreState(AGENT, store, undefined, logger));
+  const fast = await measure(() => restoreState(AGENT, store, snapshots, logger));
+  say(
+    `recovery without a snapshot: ${full.ms.toFixed(0)} ms (median of 3; ${full.commits} commits replayed)`,
+  );
+  say(
+    `recovery with a snapshot:    ${fast.ms.toFixed(0)} ms (median of 3; ${fast.commits} commits replayed after it)`,
+  );
+  if (values.json)
+    console.log(
+      JSON.stringify({
+        events: EVENTS,
+        commits: state.seq,
+        snapshotKiB: Math.round(saved.bytes / 1024),
+        fullReplayMs: Math.round(full.ms),
+        fromSnapshotMs: Math.round(fast.ms),
+        tailCommits: fast.commits,
+      }),
+    );
+  await connection.close();
+} finally {
+  await nats.close();
+}
+
+async function measure(restore: () => ReturnType<typeof restoreState>) {
+  const runs: { ms: number; commits: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    const restored = await restore();
+    runs.push({ ms: performance.now() - started, commits: restored.replayed });
+  }
+  runs.sort((a, b) => a.ms - b.ms);
+  return runs[1] as { ms: number; commits: number };
+}
+
+/** Appends tasks' commands in groups, folding as the agent does; keeps the state TAIL events before the end. */
+async function writeHistory(store: ReturnType<typeof historyStore>, events: number) {
+  const state = initialState(AGENT);
+  let snapshot: ReturnType<typeof toSnapshot> | undefined;
+  let written = 0;
+  let task = 0;
+  const at = new Date().toISOString();
+  const reply = {
+    model: 'claude-sonnet-4-6',
+    content: [
+      {
+        type: 'text' as const,
+        text: 'The mean of the values is 3; the standard deviation is 1.414. '.repeat(3),
+      },
+    ],
+    stopReason: 'end_turn',
+    usage: { inputTokens: 120, outputTokens: 60, cacheCreationInputTokens: 0, cacheReadInputTokens: 100 },
+  };
+  while (written < events) {
+    const ids = Array.from({ length: GROUP }, () => `task-${task++}`);
+    const phases: ((id: string, n: number) => Command)[] = [
+      (id, n) => ({
+        type: 'ReceiveTask',
+        task: { id, input: `Analyze dataset ${n}: [1,2,3,4,5]. Mean?` },
+        at,
+      }),
+      (id) => ({ type: 'StartTask', taskId: id, specHash: 'bench', at }),
+      (id) => ({ type: 'RecordReply', taskId: id, step: 0, reply, at }),
+      (id) => ({ type: 'MarkPublished', taskId: id, at }),
+    ];
+    for (const phase of phases) {
+      const commit = ids.flatMap((id, i) => decide(state, phase(id, task - GROUP + i)));
+      const appended = await store.append(AGENT, commit, state.seq);
+      applyCommit(state, { seq: appended.seq, events: commit });
+      written += commit.length;
+      if (snapshot === undefined && written >= events - TAIL) snapshot = toSnapshot(state);
+    }
+  }
+  return { state: state as AgentState, snapshot: snapshot ?? toSnapshot(state) };
+}
