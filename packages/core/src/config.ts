@@ -67,6 +67,13 @@ export const AgentSpecSchema = z.strictObject({
     .int('must be a whole number')
     .min(1_000, 'must be at least 1000 (ms)')
     .optional(),
+  /** On SIGTERM, the model calls in flight get this long to finish before they are abandoned (they resume on restart). */
+  shutdownGraceMs: z
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must be 0 or more (ms)')
+    .max(600_000, 'must be at most 600000 (ms)')
+    .default(10_000),
   maxInterruptions: z
     .number()
     .int('must be a whole number')
@@ -119,7 +126,7 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
   );
   let what = issue.message;
   if (issue.code === 'unrecognized_keys') {
-    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, maxInterruptions, memory)`;
+    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, memory)`;
   } else if (issue.code === 'invalid_key') {
     what = `invalid agent name: ${issue.issues[0]?.message ?? issue.message}`;
   } else if (issue.code === 'invalid_type' && found === undefined) {

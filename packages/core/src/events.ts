@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { MetaSchema } from './task.ts';
 import { ContentBlockSchema, StopReasonSchema } from './content.ts';
 import { TaskErrorSchema } from './result.ts';
 import { UsageSchema } from './usage.ts';
@@ -21,7 +22,7 @@ const TaskReceivedV1 = z.object({
   data: z.object({
     taskId: z.string(),
     input: z.string(),
-    meta: z.record(z.string(), z.unknown()).optional(),
+    meta: MetaSchema.optional(),
     /** Inbox stream sequence of the message, when it came through the inbox. */
     inboxSeq: z.number().int().nonnegative().optional(),
     at: iso,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MetaSchema } from './task.ts';
 import { UsageSchema } from './usage.ts';
 
 export const TaskStatus = {
@@ -25,6 +26,6 @@ export const TaskResultSchema = z.object({
   attempts: z.number().int().nonnegative(),
   receivedAt: z.string().optional(),
   finishedAt: z.string(),
-  meta: z.record(z.string(), z.unknown()).optional(),
+  meta: MetaSchema.optional(),
 });
 export type TaskResult = z.infer<typeof TaskResultSchema>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MetaSchema } from './task.ts';
 import { ContentBlockSchema } from './content.ts';
 import { TaskErrorSchema } from './result.ts';
 import type { AgentState, DeadLetter, FinishedPhase, TaskState } from './state.ts';
@@ -17,7 +18,7 @@ const FinishedPhaseSchema = z.enum(['completed', 'failed', 'rejected', 'cancelle
 const TaskStateSchema = z.object({
   taskId: z.string(),
   input: z.string(),
-  meta: z.record(z.string(), z.unknown()).optional(),
+  meta: MetaSchema.optional(),
   inboxSeq: z.number().int().nonnegative().optional(),
   receivedAt: z.string().optional(),
   phase: PhaseSchema,

@@ -31,12 +31,15 @@ export async function connect(options: ConnectOptions): Promise<SpoolConnection>
     );
   });
   const js = jetstream(nc, { timeout: 10_000 });
+  const reconnectListeners = new Set<() => void>();
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect')
         logger?.warn({ server: status.server }, 'NATS connection lost; reconnecting');
-      else if (status.type === 'reconnect')
+      else if (status.type === 'reconnect') {
         logger?.info({ server: status.server }, 'NATS connection is back');
+        for (const listener of reconnectListeners) listener();
+      }
     }
   })().catch(() => undefined);
   const connection: SpoolConnection = {
@@ -47,7 +50,11 @@ export async function connect(options: ConnectOptions): Promise<SpoolConnection>
       if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
     },
   };
-  register(connection, { nc, js, jsm });
+  const onReconnect = (listener: () => void) => {
+    reconnectListeners.add(listener);
+    return () => reconnectListeners.delete(listener);
+  };
+  register(connection, { nc, js, jsm, onReconnect });
   return connection;
 }
 

@@ -38,9 +38,14 @@ export async function retryUnknownOutcome<T>(op: () => Promise<T>, totalMs = 60_
     try {
       return await op();
     } catch (err) {
-      if (isApiError(err) || Date.now() + delay > deadline) throw err;
+      if (isApiError(err) || isClientRefusal(err) || Date.now() + delay > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 2_000);
     }
   }
+}
+
+/** The client refused to send it (too big for max_payload, a bad subject): sending again cannot help. */
+function isClientRefusal(err: unknown): boolean {
+  return err instanceof Error && (err.name === 'InvalidArgumentError' || err.name === 'InvalidSubjectError');
 }

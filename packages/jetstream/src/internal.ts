@@ -7,6 +7,8 @@ export interface Internals {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
+  /** Calls `listener` after each reconnect; returns the function that removes it. */
+  readonly onReconnect: (listener: () => void) => () => void;
 }
 
 const registry = new WeakMap<SpoolConnection, Internals>();

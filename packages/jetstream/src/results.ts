@@ -9,7 +9,7 @@ import type { PublishResultOutcome, Results, SpoolConnection } from './types.ts'
  * even after the dedup window.
  */
 export function results(connection: SpoolConnection): Results {
-  const { nc, js, jsm } = internals(connection);
+  const { nc, js, jsm, onReconnect } = internals(connection);
 
   async function get(agent: string, taskId: string): Promise<TaskResult | undefined> {
     const stored = await retryUnknownOutcome(() =>
@@ -49,6 +49,7 @@ export function results(connection: SpoolConnection): Results {
       signal?.throwIfAborted();
       // Subscribe first, then look: a result published in between is seen by one or the other.
       const sub = nc.subscribe(subjects.result(agent, taskId), { max: 1 });
+      let stopLooking: () => void = () => undefined;
       const onAbort = () => sub.unsubscribe();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
@@ -64,8 +65,20 @@ export function results(connection: SpoolConnection): Results {
           sub.unsubscribe();
           return stored;
         }
-        return await live;
+        // A result published while the connection was down never reaches the subscription:
+        // look again after each reconnect.
+        const missed = new Promise<TaskResult>((resolve) => {
+          stopLooking = onReconnect(() => {
+            get(agent, taskId).then(
+              (found) => found && resolve(found),
+              () => undefined,
+            );
+          });
+        });
+        return await Promise.race([live, missed]);
       } finally {
+        stopLooking();
+        sub.unsubscribe();
         signal?.removeEventListener('abort', onAbort);
       }
     },

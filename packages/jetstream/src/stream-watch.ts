@@ -2,6 +2,9 @@ import { DeliverPolicy } from '@nats-io/jetstream';
 import { decoder, internals } from './internal.ts';
 import type { ConnectionLogger, SpoolConnection, StreamWatch } from './types.ts';
 
+/** How long one pull of a watch waits; after a broker restart the watch resumes within about this long. */
+const PULL_EXPIRES_MS = 5_000;
+
 export interface StreamWatchSpec<T> {
   readonly stream: string;
   readonly filter: string;
@@ -34,7 +37,9 @@ export async function watchStream<T>(
     filter_subjects: spec.filter,
     deliver_policy: DeliverPolicy.All,
   });
-  const messages = await consumer.consume({ max_messages: 1_000 });
+  // A pull made just before a broker restart is lost with it, and the client only pulls again
+  // when that pull expires (30 s by default): keep pulls short so a watch resumes within seconds.
+  const messages = await consumer.consume({ max_messages: 1_000, expires: PULL_EXPIRES_MS });
 
   async function* iterate(): AsyncGenerator<T> {
     for await (const m of messages) {

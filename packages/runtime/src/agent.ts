@@ -22,7 +22,7 @@ export interface AgentOptions {
   readonly model: ModelClient;
   readonly logger: Logger;
   readonly clock?: Clock;
-  /** Work in flight gets this long to finish on stop (default 10 s). */
+  /** Work in flight gets this long to finish on stop (default: the spec's shutdownGraceMs). */
   readonly stopGraceMs?: number;
   /** Inbox consumer ack wait, for keep-alive signals (default 30 s). */
   readonly ackWaitMs?: number;
@@ -100,7 +100,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
       });
       active = agent;
       try {
-        await agent.run(term, options.stopGraceMs ?? 10_000);
+        await agent.run(term, options.stopGraceMs ?? options.spec.shutdownGraceMs);
       } catch (err) {
         logger.error(
           { err: ensureError(err).message },

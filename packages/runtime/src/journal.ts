@@ -36,7 +36,7 @@ export class Journal {
     if (this.failed !== undefined) return Promise.reject(this.failed);
     return new Promise((resolve, reject) => {
       this.queue.push({ command, resolve, reject });
-      if (!this.flushing) void this.flush();
+      if (!this.flushing) this.flush().catch((err) => this.abandon(err));
     });
   }
 
@@ -48,8 +48,17 @@ export class Journal {
         let bytes = 0;
         while (this.queue.length > 0) {
           const pending = this.queue[0] as Pending;
-          const events = decide(this.state, pending.command);
-          const size = events.length === 0 ? 0 : JSON.stringify(events).length;
+          let events: HistoryEvent[];
+          let size: number;
+          try {
+            events = decide(this.state, pending.command);
+            size = events.length === 0 ? 0 : JSON.stringify(events).length;
+          } catch (err) {
+            // A command that cannot even be decided or encoded fails alone; the queue moves on.
+            this.queue.shift();
+            pending.reject(err);
+            continue;
+          }
           if (batch.length > 0 && bytes + size > MAX_COMMIT_BYTES) break;
           this.queue.shift();
           batch.push({ pending, events });
@@ -60,6 +69,12 @@ export class Journal {
     } finally {
       this.flushing = false;
     }
+  }
+
+  /** Fails everything queued: the journal cannot go on (an error outside any one command). */
+  private abandon(err: unknown): void {
+    this.failed ??= err;
+    for (const pending of this.queue.splice(0)) pending.reject(err);
   }
 
   private async write(batch: { pending: Pending; events: HistoryEvent[] }[]): Promise<void> {
