@@ -4,7 +4,6 @@ import {
   type AgentState,
   buildMessages,
   type Command,
-  type ControlMessage,
   type Effect,
   ensureError,
   ErrorCode,
@@ -15,14 +14,15 @@ import {
   parseControlMessage,
   parseTaskMessage,
   specHash,
-  toSnapshot,
 } from '@spool/core';
 import type { HistoryStore, Inbox, InboxMessage, Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
 import { Journal } from './journal.ts';
 import { callModelOnce, retryDelayMs } from './model-call.ts';
+import { commandFor, DONE, noEffectReason } from './control-commands.ts';
 import { restoreState, type SnapshotPort } from './restore.ts';
+import { Snapshotter } from './snapshotter.ts';
 
 export interface ActiveAgentDeps {
   readonly name: string;
@@ -76,12 +76,12 @@ export class ActiveAgent {
   private journalError: unknown;
   /** Aborts the model call of a task that gets cancelled while it runs. */
   private readonly taskAborts = new Map<string, AbortController>();
-  private eventsSinceSnapshot = 0;
-  private snapshotting = false;
+  private readonly snapshotter: Snapshotter;
 
   constructor(private readonly deps: ActiveAgentDeps) {
     this.state = initialState(deps.name);
     this.hash = specHash(deps.spec);
+    this.snapshotter = new Snapshotter(deps.snapshots, deps.spec.snapshotEvery, deps.logger);
   }
 
   /**
@@ -94,7 +94,7 @@ export class ActiveAgent {
     const started = this.deps.clock.now().getTime();
     const restored = await restoreState(name, store, this.deps.snapshots, logger);
     this.state = restored.state;
-    this.eventsSinceSnapshot = restored.events;
+    this.snapshotter.restoredWith(restored.events);
     this.journal = new Journal(store, this.state);
     const unfinished = this.state.active.size;
     logger.info(
@@ -506,8 +506,7 @@ export class ActiveAgent {
     if (this.journal === undefined) throw new Error('journal not open');
     try {
       const events = await this.journal.commit(command);
-      this.eventsSinceSnapshot += events.length;
-      this.maybeSnapshot();
+      this.snapshotter.journaled(events.length, this.state);
       return events;
     } catch (err) {
       this.journalError ??= err;
@@ -518,34 +517,6 @@ export class ActiveAgent {
     }
   }
 
-  /**
-   * Saves a snapshot every `snapshotEvery` events, in the background and one at a time. The
-   * state is serialized synchronously, so the snapshot is exactly the state at its sequence.
-   */
-  private maybeSnapshot(): void {
-    const { snapshots, spec, logger, name } = this.deps;
-    if (snapshots === undefined || spec.snapshotEvery === 0 || this.snapshotting) return;
-    if (this.eventsSinceSnapshot < spec.snapshotEvery) return;
-    const snapshot = toSnapshot(this.state);
-    const events = this.eventsSinceSnapshot;
-    this.eventsSinceSnapshot = 0;
-    this.snapshotting = true;
-    const started = Date.now();
-    snapshots
-      .save(name, snapshot.seq, snapshot)
-      .then((saved) =>
-        logger.info({ seq: snapshot.seq, events, ms: Date.now() - started, saved }, 'snapshot saved'),
-      )
-      .catch((err) => {
-        // Not fatal: the history is the truth; the next snapshot tries again.
-        this.eventsSinceSnapshot += events;
-        logger.warn({ seq: snapshot.seq, err: ensureError(err).message }, 'snapshot not saved');
-      })
-      .finally(() => {
-        this.snapshotting = false;
-      });
-  }
-
   private effectFailed(key: string, err: unknown): void {
     if (this.failed || this.work.signal.aborted) return;
     this.deps.logger.warn({ effect: key, err: ensureError(err).message }, 'step failed; it will be retried');
@@ -553,48 +524,4 @@ export class ActiveAgent {
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.reconcile(), EFFECT_RETRY_MS);
   }
-}
-
-function commandFor(order: ControlMessage, controlSeq: number, at: string): Command {
-  switch (order.type) {
-    case 'pause':
-      return {
-        type: 'Pause',
-        controlSeq,
-        ...(order.reason === undefined ? {} : { reason: order.reason }),
-        at,
-      };
-    case 'resume':
-      return { type: 'Resume', controlSeq, at };
-    case 'cancel':
-      return {
-        type: 'Cancel',
-        taskId: order.taskId,
-        reason: order.reason ?? 'cancelled by an operator',
-        controlSeq,
-        at,
-      };
-    case 'retry':
-      return { type: 'Retry', taskId: order.taskId, controlSeq, at };
-    case 'drop':
-      return { type: 'Drop', taskId: order.taskId, controlSeq, at };
-  }
-}
-
-/** What the log says a control message did. */
-const DONE: Record<ControlMessage['type'], string> = {
-  pause: 'agent paused',
-  resume: 'agent resumed',
-  cancel: 'task cancelled',
-  retry: 'failed task queued again (a new attempt)',
-  drop: 'failed task dropped from the dead-letter view',
-};
-
-function noEffectReason(order: ControlMessage, state: AgentState): string {
-  if (order.type === 'pause') return 'already paused';
-  if (order.type === 'resume') return 'not paused';
-  if (order.type === 'retry' || order.type === 'drop') return 'the task is not in the dead-letter view';
-  return state.cancelRequests.has(order.taskId)
-    ? 'cancellation already recorded'
-    : 'the task has already finished';
 }
