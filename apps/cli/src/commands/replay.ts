@@ -175,6 +175,18 @@ function describe(seq: number, time: string, event: HistoryEvent, state: AgentSt
     case 'agent.resumed':
       detail = 'resumed';
       break;
+    case 'model.failed':
+      detail = `step ${event.data.step}, call ${event.data.call}: ${event.data.error.code}: ${clip(event.data.error.message)}${event.data.retryAt ? `; next call at ${event.data.retryAt}` : ''}`;
+      break;
+    case 'task.resumed':
+      detail = `a new writer resumed it (interruption ${event.data.interruptions})`;
+      break;
+    case 'task.retried':
+      detail = 'sent back to work from the dead-letter view';
+      break;
+    case 'task.dropped':
+      detail = 'removed from the dead-letter view';
+      break;
   }
   return `${head}  ${detail}\n    → ${oneLine(state)}`;
 }
