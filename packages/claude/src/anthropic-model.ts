@@ -1,5 +1,11 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { type ContentBlock, ErrorCode, type ModelReply, TerminalError } from '@spool/core';
+import {
+  type ContentBlock,
+  ErrorCode,
+  type ModelReply,
+  TerminalError,
+  type ToolDefinition,
+} from '@spool/core';
 import { mapSdkError } from './errors.ts';
 import type { AnthropicModelOptions, ModelClient, ModelRequest } from './types.ts';
 
@@ -34,6 +40,9 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
             max_tokens: request.maxTokens,
             system: [{ type: 'text', text: request.system, cache_control: { type: 'ephemeral' } }],
             messages: request.messages as Anthropic.MessageParam[],
+            ...(request.tools === undefined || request.tools.length === 0
+              ? {}
+              : { tools: cachedTools(request.tools) }),
           },
           signal === undefined ? {} : { signal },
         );
@@ -57,4 +66,17 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
       }
     },
   };
+}
+
+/**
+ * The tool definitions, the last one marked for prompt caching: the cache prefix is tools,
+ * then system, so one breakpoint after the tools and one after the system cover both.
+ */
+function cachedTools(tools: readonly ToolDefinition[]): Anthropic.Tool[] {
+  return tools.map((tool, i) => ({
+    name: tool.name,
+    description: tool.description,
+    input_schema: tool.input_schema as Anthropic.Tool.InputSchema,
+    ...(i === tools.length - 1 ? { cache_control: { type: 'ephemeral' as const } } : {}),
+  }));
 }

@@ -1,4 +1,4 @@
-import type { Message, ModelReply } from '@spool/core';
+import type { Message, ModelReply, ToolDefinition } from '@spool/core';
 
 /** One model call: the system prompt always comes from the agent spec, never from history. */
 export interface ModelRequest {
@@ -7,6 +7,8 @@ export interface ModelRequest {
   readonly system: string;
   readonly messages: readonly Message[];
   readonly maxTokens: number;
+  /** Tools the model may call; sent with the system prompt as the cached prefix. */
+  readonly tools?: readonly ToolDefinition[];
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ErrorCode, ValidationError } from './errors.ts';
 import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
+import { ToolSchema, toolDefinitions } from './tools.ts';
 
 export const DEFAULT_MAX_TOKENS = 1024;
 export const DEFAULT_CONCURRENCY = 1;
@@ -40,6 +41,13 @@ export const AgentSpecSchema = z.strictObject({
     .min(1_000, 'must be at least 1000 (ms)')
     .max(600_000, 'must be at most 600000 (ms)')
     .default(DEFAULT_LEASE_TTL_MS),
+  /** Tools the model may call (a spool.config.ts: `defineTool`). */
+  tools: z
+    .array(ToolSchema)
+    .default([])
+    .refine((tools) => new Set(tools.map((t) => t.name)).size === tools.length, 'tool names must be unique'),
+  /** Model calls per task (the tool loop's limit). */
+  maxTurns: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000).default(20),
   /** Snapshot the state every this many history events (0: never; recovery then replays everything). */
   snapshotEvery: z
     .number()
@@ -126,7 +134,7 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
   );
   let what = issue.message;
   if (issue.code === 'unrecognized_keys') {
-    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, memory)`;
+    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, tools, maxTurns, memory)`;
   } else if (issue.code === 'invalid_key') {
     what = `invalid agent name: ${issue.issues[0]?.message ?? issue.message}`;
   } else if (issue.code === 'invalid_type' && found === undefined) {
@@ -147,6 +155,12 @@ export function specHash(spec: AgentSpec): string {
     model: spec.model,
     maxTokens: spec.maxTokens,
     memory: spec.memory,
+    ...(spec.tools.length === 0 ? {} : { tools: toolDefinitions(spec.tools), maxTurns: spec.maxTurns }),
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+/** Typed helper for a `spool.config.ts`: `export default defineConfig({ agents: { … } })`. */
+export function defineConfig(config: SpoolConfigInput): SpoolConfigInput {
+  return config;
 }

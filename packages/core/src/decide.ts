@@ -20,7 +20,26 @@ export interface ModelReply {
 export type Command =
   | { type: 'ReceiveTask'; task: TaskMessage; inboxSeq?: number; at: string }
   | { type: 'StartTask'; taskId: string; specHash: string; at: string }
-  | { type: 'RecordReply'; taskId: string; step: number; reply: ModelReply; at: string }
+  | {
+      type: 'RecordReply';
+      taskId: string;
+      step: number;
+      reply: ModelReply;
+      /** The agent has tools: a `tool_use` reply starts tool calls instead of failing the task. */
+      toolsEnabled?: boolean;
+      /** Model calls per task; a tool loop that would need more fails with `budget_exceeded`. */
+      maxTurns?: number;
+      at: string;
+    }
+  | {
+      type: 'RecordToolResult';
+      taskId: string;
+      step: number;
+      toolUseId: string;
+      content: string;
+      isError: boolean;
+      at: string;
+    }
   | { type: 'FailTask'; taskId: string; error: TaskError; at: string }
   | { type: 'RejectMessage'; taskId: string; inboxSeq: number; error: TaskError; excerpt: string; at: string }
   | { type: 'MarkPublished'; taskId: string; resultSeq?: number; at: string }
@@ -108,6 +127,42 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
           at: command.at,
         },
       };
+      if (reply.stopReason === StopReason.ToolUse && command.toolsEnabled === true) {
+        const calls = toolUses(reply.content);
+        const turns = command.step + 1;
+        if (calls.length > 0 && turns < (command.maxTurns ?? Number.POSITIVE_INFINITY)) {
+          return [
+            responded,
+            ...calls.map(
+              (call): HistoryEvent => ({
+                id: eventIds.toolRequested(agent, task.taskId, task.attempt, command.step, call.id),
+                type: 'tool.requested',
+                v: 1,
+                data: {
+                  taskId: task.taskId,
+                  step: command.step,
+                  toolUseId: call.id,
+                  name: call.name,
+                  input: call.input,
+                  key: `${agent}:${task.taskId}:${command.step}:${call.id}`,
+                  at: command.at,
+                },
+              }),
+            ),
+          ];
+        }
+        const error =
+          calls.length === 0
+            ? {
+                code: ErrorCode.InvalidModelReply,
+                message: 'the model stopped for tool use but asked for no tool',
+              }
+            : {
+                code: ErrorCode.BudgetExceeded,
+                message: `the task reached its limit of ${command.maxTurns} model calls (maxTurns) while the model still wanted tools`,
+              };
+        return [responded, failTask(agent, task.taskId, task.attempt, error, command.at)];
+      }
       const outcome = outcomeOf(reply);
       const finished: HistoryEvent = outcome.ok
         ? {
@@ -123,6 +178,28 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
             data: { taskId: task.taskId, error: outcome.error, at: command.at },
           };
       return [responded, finished];
+    }
+    case 'RecordToolResult': {
+      const task = state.active.get(command.taskId);
+      const step = task?.phase === 'running' ? task.steps.at(-1) : undefined;
+      const call =
+        step?.step === command.step ? step.tools.find((t) => t.toolUseId === command.toolUseId) : undefined;
+      if (task === undefined || call === undefined || call.result !== undefined) return [];
+      return [
+        {
+          id: eventIds.toolCompleted(agent, task.taskId, task.attempt, command.step, command.toolUseId),
+          type: 'tool.completed',
+          v: 1,
+          data: {
+            taskId: task.taskId,
+            step: command.step,
+            toolUseId: command.toolUseId,
+            content: command.content,
+            isError: command.isError,
+            at: command.at,
+          },
+        },
+      ];
     }
     case 'FailTask': {
       const task = state.active.get(command.taskId);
@@ -305,6 +382,17 @@ function cancelled(
 }
 
 type Outcome = { ok: true; output: string } | { ok: false; error: TaskError };
+
+/** The tool_use blocks of a reply that are well formed (an id and a name). */
+function toolUses(content: readonly ContentBlock[]): { id: string; name: string; input: unknown }[] {
+  const calls: { id: string; name: string; input: unknown }[] = [];
+  for (const block of content) {
+    if (block.type !== 'tool_use') continue;
+    const { id, name, input } = block as { id?: unknown; name?: unknown; input?: unknown };
+    if (typeof id === 'string' && typeof name === 'string') calls.push({ id, name, input });
+  }
+  return calls;
+}
 
 /** What a final reply means for the task. Tools arrive with a later issue: tool_use is refused for now. */
 function outcomeOf(reply: ModelReply): Outcome {

@@ -24,6 +24,7 @@ export const ErrorCode = {
   InvalidModelReply: 'invalid_model_reply',
   Cancelled: 'cancelled',
   DeadlineExceeded: 'deadline_exceeded',
+  BudgetExceeded: 'budget_exceeded',
   CrashLoop: 'crash_loop',
   PoisonMessage: 'poison_message',
   Internal: 'internal',

@@ -100,6 +100,39 @@ const ResultPublishedV1 = z.object({
   }),
 });
 
+/** A tool call the model asked for, journaled before the tool runs (with its idempotency key). */
+const ToolRequestedV1 = z.object({
+  id: z.string(),
+  type: z.literal('tool.requested'),
+  v: z.literal(1),
+  data: z.object({
+    taskId: z.string(),
+    step: z.number().int().nonnegative(),
+    toolUseId: z.string(),
+    name: z.string(),
+    input: z.unknown(),
+    /** `<agent>:<taskId>:<step>:<toolUseId>`: the same on every run of this call. */
+    key: z.string(),
+    at: iso,
+  }),
+});
+
+/** A tool call's outcome, journaled before the next model call uses it. */
+const ToolCompletedV1 = z.object({
+  id: z.string(),
+  type: z.literal('tool.completed'),
+  v: z.literal(1),
+  data: z.object({
+    taskId: z.string(),
+    step: z.number().int().nonnegative(),
+    toolUseId: z.string(),
+    /** What the model is told: the tool's output as text, or what went wrong. */
+    content: z.string(),
+    isError: z.boolean(),
+    at: iso,
+  }),
+});
+
 /** One failed model call, journaled before the retry wait: the backoff survives restarts. */
 const ModelFailedV1 = z.object({
   id: z.string(),
@@ -184,6 +217,8 @@ export const HistoryEventSchema = z.discriminatedUnion('type', [
   TaskResumedV1,
   TaskRetriedV1,
   TaskDroppedV1,
+  ToolRequestedV1,
+  ToolCompletedV1,
 ]);
 export type HistoryEvent = z.infer<typeof HistoryEventSchema>;
 export type HistoryEventType = HistoryEvent['type'];
@@ -235,6 +270,10 @@ export const eventIds = {
     attempt <= 1 ? `${agent}:${taskId}:published` : `${agent}:${taskId}:${attempt}:published`,
   modelFailed: (agent: string, taskId: string, attempt: number, step: number, call: number) =>
     `${agent}:${taskId}:${attempt}:step-${step}:failed-${call}`,
+  toolRequested: (agent: string, taskId: string, attempt: number, step: number, toolUseId: string) =>
+    `${agent}:${taskId}:${attempt}:step-${step}:${toolUseId}:requested`,
+  toolCompleted: (agent: string, taskId: string, attempt: number, step: number, toolUseId: string) =>
+    `${agent}:${taskId}:${attempt}:step-${step}:${toolUseId}:completed`,
   resumed: (agent: string, taskId: string, attempt: number, interruptions: number) =>
     `${agent}:${taskId}:${attempt}:resumed-${interruptions}`,
   /** A task is cancelled at most once, whoever asked. */

@@ -2,6 +2,7 @@ export type { AgentSpec, AgentSpecInput, SpoolConfig, SpoolConfigInput } from '.
 export {
   AgentSpecSchema,
   ConfigSchema,
+  defineConfig,
   DEFAULT_CONCURRENCY,
   DEFAULT_LEASE_TTL_MS,
   DEFAULT_MAX_TOKENS,
@@ -71,3 +72,5 @@ export type { Snapshot } from './snapshot.ts';
 export { diffSnapshots, fromSnapshot, SnapshotSchema, STATE_VERSION, toSnapshot } from './snapshot.ts';
 export type { ControlMessage } from './control.ts';
 export { ControlMessageSchema, parseControlMessage } from './control.ts';
+export type { Tool, ToolContext, ToolDefinition } from './tools.ts';
+export { defineTool, ToolSchema, toolDefinitions } from './tools.ts';

@@ -13,7 +13,17 @@ export type Effect =
   | { type: 'call-model'; taskId: string; step: number; notBefore?: string }
   /** `previousResultSeq`: a retried task's new result must follow the one it replaces. */
   | { type: 'publish-result'; taskId: string; result: TaskResult; previousResultSeq?: number }
-  | { type: 'fail-task'; taskId: string; error: TaskError };
+  | { type: 'fail-task'; taskId: string; error: TaskError }
+  /** A tool call journaled as requested and not yet completed; `key` is its idempotency key. */
+  | {
+      type: 'run-tool';
+      taskId: string;
+      step: number;
+      toolUseId: string;
+      name: string;
+      input: unknown;
+      key: string;
+    };
 
 export interface NextOptions {
   /** Tasks that may run at once. */
@@ -33,14 +43,8 @@ export function next(state: AgentState, options: NextOptions): Effect[] {
       running += 1;
       const overdue = deadlinePassed(task, options);
       if (overdue !== undefined) effects.push({ type: 'fail-task', taskId: task.taskId, error: overdue });
-      // Paused: the call in flight finishes (the runtime does not abort it); no new one starts.
-      else if (!state.paused)
-        effects.push({
-          type: 'call-model',
-          taskId: task.taskId,
-          step: task.steps.length,
-          ...(task.retryAt === undefined ? {} : { notBefore: task.retryAt }),
-        });
+      // Paused: what is in flight finishes (the runtime does not abort it); nothing new starts.
+      else if (!state.paused) effects.push(...stepEffects(task));
     } else if (task.phase === 'queued') {
       queued.push(task);
     } else if (isFinished(task.phase)) {
@@ -58,6 +62,30 @@ export function next(state: AgentState, options: NextOptions): Effect[] {
     effects.push({ type: 'start-task', taskId: task.taskId });
   }
   return effects;
+}
+
+/** A running task's next move: the tool calls its last reply asked for, or the next model call. */
+function stepEffects(task: TaskState): Effect[] {
+  const pending = task.steps.at(-1)?.tools.filter((call) => call.result === undefined) ?? [];
+  if (pending.length > 0) {
+    return pending.map((call) => ({
+      type: 'run-tool',
+      taskId: task.taskId,
+      step: task.steps.length - 1,
+      toolUseId: call.toolUseId,
+      name: call.name,
+      input: call.input,
+      key: call.key,
+    }));
+  }
+  return [
+    {
+      type: 'call-model',
+      taskId: task.taskId,
+      step: task.steps.length,
+      ...(task.retryAt === undefined ? {} : { notBefore: task.retryAt }),
+    },
+  ];
 }
 
 function deadlinePassed(task: TaskState, options: NextOptions): TaskError | undefined {

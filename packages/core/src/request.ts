@@ -14,7 +14,21 @@ export function buildMessages(state: AgentState, task: TaskState, memory: AgentS
     messages.push({ role: 'user', content: exchange.input }, { role: 'assistant', content: exchange.output });
   }
   messages.push({ role: 'user', content: task.input });
-  for (const step of task.steps) messages.push({ role: 'assistant', content: [...step.content] });
+  for (const step of task.steps) {
+    messages.push({ role: 'assistant', content: [...step.content] });
+    // Each tool_use is answered by its tool_result in the next user message, in the same order.
+    if (step.tools.length > 0 && step.tools.every((call) => call.result !== undefined)) {
+      messages.push({
+        role: 'user',
+        content: step.tools.map((call) => ({
+          type: 'tool_result',
+          tool_use_id: call.toolUseId,
+          content: call.result?.content ?? '',
+          ...(call.result?.isError ? { is_error: true } : {}),
+        })),
+      });
+    }
+  }
   return messages;
 }
 

@@ -10,7 +10,7 @@ import { UsageSchema } from './usage.ts';
  * an event in `evolve` changes: a snapshot of another version is then ignored (full replay),
  * never trusted, since it was folded by different rules.
  */
-export const STATE_VERSION = 3;
+export const STATE_VERSION = 4;
 
 const PhaseSchema = z.enum(['queued', 'running', 'completed', 'failed', 'rejected', 'cancelled']);
 const FinishedPhaseSchema = z.enum(['completed', 'failed', 'rejected', 'cancelled']);
@@ -35,6 +35,15 @@ const TaskStateSchema = z.object({
       usage: UsageSchema,
       requestId: z.string().optional(),
       at: z.string(),
+      tools: z.array(
+        z.object({
+          toolUseId: z.string(),
+          name: z.string(),
+          input: z.unknown(),
+          key: z.string(),
+          result: z.object({ content: z.string(), isError: z.boolean() }).optional(),
+        }),
+      ),
     }),
   ),
   failedCalls: z.number().int().nonnegative(),

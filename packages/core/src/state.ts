@@ -17,6 +17,16 @@ export interface ModelStep {
   readonly usage: Usage;
   readonly requestId?: string | undefined;
   readonly at: string;
+  /** The tool calls this reply asked for, with their results once journaled. */
+  tools: ToolCall[];
+}
+
+export interface ToolCall {
+  readonly toolUseId: string;
+  readonly name: string;
+  readonly input: unknown;
+  readonly key: string;
+  result?: { readonly content: string; readonly isError: boolean } | undefined;
 }
 
 export interface TaskState {
@@ -152,7 +162,7 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       if (task === undefined || task.phase !== 'running' || event.data.step !== task.steps.length)
         return state;
       const { taskId: _taskId, ...step } = event.data;
-      task.steps.push(step);
+      task.steps.push({ ...step, tools: [] });
       task.failedCalls = 0;
       task.retryAt = undefined;
       task.usage = addUsage(task.usage, event.data.usage);
@@ -243,6 +253,21 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       task.retryAt = event.data.retryAt;
       return state;
     }
+    case 'tool.requested': {
+      const step = currentStep(state, event.data.taskId, event.data.step);
+      if (step === undefined || step.tools.some((t) => t.toolUseId === event.data.toolUseId)) return state;
+      const { toolUseId, name, input, key } = event.data;
+      step.tools.push({ toolUseId, name, input, key });
+      return state;
+    }
+    case 'tool.completed': {
+      const call = currentStep(state, event.data.taskId, event.data.step)?.tools.find(
+        (t) => t.toolUseId === event.data.toolUseId,
+      );
+      if (call === undefined || call.result !== undefined) return state;
+      call.result = { content: event.data.content, isError: event.data.isError };
+      return state;
+    }
     case 'task.resumed': {
       const task = state.active.get(event.data.taskId);
       if (task === undefined || task.phase !== 'running') return state;
@@ -272,6 +297,14 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
     default:
       return assertNever(event);
   }
+}
+
+/** The newest step of a running task, when it is step `step`. */
+function currentStep(state: AgentState, taskId: string, step: number): ModelStep | undefined {
+  const task = state.active.get(taskId);
+  if (task === undefined || task.phase !== 'running') return undefined;
+  const last = task.steps.at(-1);
+  return last?.step === step ? last : undefined;
 }
 
 export function isFinished(phase: TaskPhase): phase is FinishedPhase {

@@ -14,6 +14,8 @@ import {
   parseControlMessage,
   parseTaskMessage,
   specHash,
+  type ToolDefinition,
+  toolDefinitions,
 } from '@spool/core';
 import type { HistoryStore, Inbox, InboxMessage, Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
@@ -23,6 +25,7 @@ import { callModelOnce, retryDelayMs } from './model-call.ts';
 import { commandFor, DONE, noEffectReason } from './control-commands.ts';
 import { restoreState, type SnapshotPort } from './restore.ts';
 import { Snapshotter } from './snapshotter.ts';
+import { runTool } from './tool-runner.ts';
 
 export interface ActiveAgentDeps {
   readonly name: string;
@@ -74,13 +77,16 @@ export class ActiveAgent {
   private readonly work = new AbortController();
   /** Why the term ended on its own: an append lost to another writer, or the store failing. */
   private journalError: unknown;
-  /** Aborts the model call of a task that gets cancelled while it runs. */
+  /** Aborts what runs for a task (model call, tools) when it is cancelled; dropped once its result is out. */
   private readonly taskAborts = new Map<string, AbortController>();
   private readonly snapshotter: Snapshotter;
+  /** The tools as the Messages API takes them, built once from the spec. */
+  private readonly tools: ToolDefinition[];
 
   constructor(private readonly deps: ActiveAgentDeps) {
     this.state = initialState(deps.name);
     this.hash = specHash(deps.spec);
+    this.tools = toolDefinitions(deps.spec.tools);
     this.snapshotter = new Snapshotter(deps.snapshots, deps.spec.snapshotEvery, deps.logger);
   }
 
@@ -358,7 +364,9 @@ export class ActiveAgent {
       const key =
         effect.type === 'call-model'
           ? `${effect.type}:${effect.taskId}:${effect.step}`
-          : `${effect.type}:${effect.taskId}`;
+          : effect.type === 'run-tool'
+            ? `${effect.type}:${effect.taskId}:${effect.toolUseId}`
+            : `${effect.type}:${effect.taskId}`;
       if (this.inFlight.has(key) || (this.retryAt.get(key) ?? 0) > now.getTime()) continue;
       if (
         effect.type === 'call-model' &&
@@ -419,6 +427,8 @@ export class ActiveAgent {
       }
       case 'call-model':
         return this.callModel(effect.taskId, effect.step, log);
+      case 'run-tool':
+        return this.runTool(effect, log);
       case 'fail-task': {
         this.taskAborts.get(effect.taskId)?.abort(new Error(effect.error.message));
         await this.commit({
@@ -438,6 +448,7 @@ export class ActiveAgent {
           resultSeq: outcome.seq,
           at: clock.now().toISOString(),
         });
+        this.taskAborts.delete(effect.taskId);
         const messages = this.held.get(effect.taskId) ?? [];
         this.held.delete(effect.taskId);
         await Promise.all(messages.map((m) => m.ack()));
@@ -463,21 +474,23 @@ export class ActiveAgent {
       system: spec.instructions,
       messages: buildMessages(this.state, task, spec.memory),
       maxTokens: spec.maxTokens,
+      tools: this.tools,
     };
     log.info({ step, messages: request.messages.length }, 'calling the model');
-    const cancelled = new AbortController();
-    this.taskAborts.set(taskId, cancelled);
-    let outcome: Awaited<ReturnType<typeof callModelOnce>>;
-    try {
-      const stop = AbortSignal.any([this.work.signal, cancelled.signal]);
-      outcome = await callModelOnce(this.deps.model, request, spec.modelTimeoutMs, stop);
-    } finally {
-      this.taskAborts.delete(taskId);
-    }
+    const stop = this.stopSignal(taskId);
+    const outcome = await callModelOnce(this.deps.model, request, spec.modelTimeoutMs, stop);
     if (outcome.ok) {
       // Journaled before anything uses it: after a crash this reply is read back, never requested again.
       const { reply } = outcome;
-      await this.commit({ type: 'RecordReply', taskId, step, reply, at: clock.now().toISOString() });
+      await this.commit({
+        type: 'RecordReply',
+        taskId,
+        step,
+        reply,
+        toolsEnabled: spec.tools.length > 0,
+        maxTurns: spec.maxTurns,
+        at: clock.now().toISOString(),
+      });
       log.info({ step, stopReason: reply.stopReason, usage: reply.usage }, 'model reply journaled');
       return;
     }
@@ -500,6 +513,38 @@ export class ActiveAgent {
     const fields = { step, call, maxAttempts: spec.retry.maxAttempts, code: error.code, err: error.message };
     if (events.some((e) => e.type === 'task.failed')) log.warn(fields, 'model call failed; failing the task');
     else log.warn({ ...fields, delayMs }, 'model call failed; retrying after the backoff');
+  }
+
+  /** Aborted when the task is cancelled or fails (deadline), or when this term's work must stop. */
+  private stopSignal(taskId: string): AbortSignal {
+    let task = this.taskAborts.get(taskId);
+    if (task === undefined) {
+      task = new AbortController();
+      this.taskAborts.set(taskId, task);
+    }
+    return AbortSignal.any([this.work.signal, task.signal]);
+  }
+
+  /** Runs a journaled tool call (again, after a crash: same key) and journals its outcome. */
+  private async runTool(effect: Extract<Effect, { type: 'run-tool' }>, log: Logger): Promise<void> {
+    const { clock, spec, name } = this.deps;
+    const started = Date.now();
+    const signal = this.stopSignal(effect.taskId);
+    const outcome = await runTool(spec.tools, effect, { agent: name, taskId: effect.taskId, signal });
+    if (signal.aborted) return; // cancelled or stopping: it runs again (same key) if the task goes on
+    await this.commit({
+      type: 'RecordToolResult',
+      taskId: effect.taskId,
+      step: effect.step,
+      toolUseId: effect.toolUseId,
+      content: outcome.content,
+      isError: outcome.isError,
+      at: clock.now().toISOString(),
+    });
+    const fields = { tool: effect.name, step: effect.step, key: effect.key, ms: Date.now() - started };
+    if (outcome.isError)
+      log.warn({ ...fields, err: outcome.content.slice(0, 300) }, 'tool call failed; the model is told');
+    else log.info(fields, 'tool result journaled');
   }
 
   private async commit(command: Command): Promise<HistoryEvent[]> {
