@@ -80,7 +80,11 @@ describe('tools', () => {
     const done = await result('tooled', 'tl-1');
     expect(done).toMatchObject({ status: 'completed', output: 'The mean is 3.', steps: 3 });
 
-    const types = (await eventsOf('tooled', 'tl-1')).map((e) => e.type);
+    // The result is published before `result.published` is journaled: wait for the whole story.
+    const types = await waitFor('the journaled publication', async () => {
+      const seen = (await eventsOf('tooled', 'tl-1')).map((e) => e.type);
+      return seen.at(-1) === 'result.published' ? seen : undefined;
+    });
     expect(types).toEqual([
       'task.received',
       'task.started',
@@ -179,5 +183,34 @@ describe('tools', () => {
       status: 'failed',
       error: { code: 'unexpected_tool_use' },
     });
+  });
+});
+
+describe('no drift', () => {
+  it('records a change of spec when the agent starts under a new one, and each task keeps the hash it ran under', async () => {
+    const before = analystSpec({ instructions: 'Be terse.' });
+    const after = analystSpec({ instructions: 'Be thorough.' });
+    const first = await runAgentInProcess(world, 'drifting', before);
+    await submit('drifting', 'd-1', 'first');
+    await result('drifting', 'd-1');
+    await first.stop();
+
+    for (let i = 0; i < 2; i++) {
+      const again = await runAgentInProcess(world, 'drifting', after);
+      await again.stop();
+    }
+    const history = (await world.probe.history('drifting')).flatMap((c) => c.events);
+    const changes = history.filter((e) => e.type === 'agent.spec_changed');
+    const started = history.find((e) => e.type === 'task.started');
+    expect(changes).toHaveLength(1); // the second start under the same spec records nothing
+    expect(changes[0]?.type === 'agent.spec_changed' && changes[0].data).toMatchObject({
+      from: started?.type === 'task.started' ? started.data.specHash : 'missing',
+      to: expect.any(String),
+    });
+    // Every request's system prompt comes from the spec, never from history.
+    const systems = world.fake.requests
+      .filter((r) => JSON.stringify(r.body).includes('"first"'))
+      .map((r) => (r.body as { system: { text: string }[] }).system[0]?.text);
+    expect(systems).toEqual(['Be terse.']);
   });
 });

@@ -58,6 +58,7 @@ export type Command =
   | { type: 'ResumeTask'; taskId: string; maxInterruptions: number; at: string }
   | { type: 'Retry'; taskId: string; controlSeq: number; at: string }
   | { type: 'Drop'; taskId: string; controlSeq: number; at: string }
+  | { type: 'RecordSpec'; specHash: string; at: string }
   | { type: 'Cancel'; taskId: string; reason: string; controlSeq?: number; at: string }
   | { type: 'Pause'; controlSeq: number; reason?: string; at: string }
   | { type: 'Resume'; controlSeq: number; at: string };
@@ -305,6 +306,18 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
           type: 'task.retried',
           v: 1,
           data: { taskId: command.taskId, controlSeq: command.controlSeq, at: command.at },
+        },
+      ];
+    }
+    case 'RecordSpec': {
+      // Only a change is news: the first spec is recorded by the first task that runs under it.
+      if (state.specHash === undefined || state.specHash === command.specHash) return [];
+      return [
+        {
+          id: eventIds.specChanged(agent, state.seq),
+          type: 'agent.spec_changed',
+          v: 1,
+          data: { from: state.specHash, to: command.specHash, at: command.at },
         },
       ];
     }

@@ -100,6 +100,14 @@ const ResultPublishedV1 = z.object({
   }),
 });
 
+/** The agent started under a spec (instructions, model, tools, limits) other than the one its last task ran under. */
+const SpecChangedV1 = z.object({
+  id: z.string(),
+  type: z.literal('agent.spec_changed'),
+  v: z.literal(1),
+  data: z.object({ from: z.string(), to: z.string(), at: iso }),
+});
+
 /** A tool call the model asked for, journaled before the tool runs (with its idempotency key). */
 const ToolRequestedV1 = z.object({
   id: z.string(),
@@ -219,6 +227,7 @@ export const HistoryEventSchema = z.discriminatedUnion('type', [
   TaskDroppedV1,
   ToolRequestedV1,
   ToolCompletedV1,
+  SpecChangedV1,
 ]);
 export type HistoryEvent = z.infer<typeof HistoryEventSchema>;
 export type HistoryEventType = HistoryEvent['type'];
@@ -280,4 +289,5 @@ export const eventIds = {
   cancelled: (agent: string, taskId: string, attempt: number) => `${agent}:${taskId}:${attempt}:cancelled`,
   /** Pause and resume are named after the control message that asked for them. */
   control: (agent: string, controlSeq: number) => `${agent}:control:${controlSeq}`,
+  specChanged: (agent: string, afterSeq: number) => `${agent}:spec-changed:${afterSeq}`,
 };

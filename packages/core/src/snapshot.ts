@@ -10,7 +10,7 @@ import { UsageSchema } from './usage.ts';
  * an event in `evolve` changes: a snapshot of another version is then ignored (full replay),
  * never trusted, since it was folded by different rules.
  */
-export const STATE_VERSION = 4;
+export const STATE_VERSION = 5;
 
 const PhaseSchema = z.enum(['queued', 'running', 'completed', 'failed', 'rejected', 'cancelled']);
 const FinishedPhaseSchema = z.enum(['completed', 'failed', 'rejected', 'cancelled']);
@@ -83,6 +83,7 @@ export const SnapshotSchema = z.object({
   paused: z.boolean(),
   cancelRequests: z.array(z.tuple([z.string(), z.string()])),
   dead: z.array(z.object({ task: TaskStateSchema, resultSeq: z.number().int().nonnegative().optional() })),
+  specHash: z.string().optional(),
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 
@@ -102,6 +103,7 @@ export function toSnapshot(state: AgentState): Snapshot {
       paused: state.paused,
       cancelRequests: [...state.cancelRequests.entries()],
       dead: [...state.dead.values()],
+      specHash: state.specHash,
     }),
   ) as Snapshot;
 }
@@ -140,6 +142,7 @@ export function fromSnapshot(data: unknown, agent: string): { state: AgentState 
       paused: s.paused,
       cancelRequests: new Map(s.cancelRequests),
       dead: new Map(s.dead.map((letter) => [letter.task.taskId, letter as DeadLetter])),
+      specHash: s.specHash,
     },
   };
 }

@@ -90,6 +90,8 @@ export interface AgentState {
   cancelRequests: Map<string, string>;
   /** Failed tasks whose result is published, by id, until retried or dropped. */
   dead: Map<string, DeadLetter>;
+  /** Hash of the spec the agent last worked under (its latest task's, or a recorded change). */
+  specHash?: string | undefined;
 }
 
 export function initialState(agent: string): AgentState {
@@ -151,6 +153,7 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       task.specHash = event.data.specHash;
       task.memoryUpTo = event.data.memoryUpTo;
       task.startedAt = event.data.at;
+      state.specHash = event.data.specHash;
       task.steps = [];
       task.failedCalls = 0;
       task.retryAt = undefined;
@@ -253,6 +256,9 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       task.retryAt = event.data.retryAt;
       return state;
     }
+    case 'agent.spec_changed':
+      state.specHash = event.data.to;
+      return state;
     case 'tool.requested': {
       const step = currentStep(state, event.data.taskId, event.data.step);
       if (step === undefined || step.tools.some((t) => t.toolUseId === event.data.toolUseId)) return state;

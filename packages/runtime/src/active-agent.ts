@@ -124,6 +124,7 @@ export class ActiveAgent {
     try {
       // Commands sent while the agent was down go first: a pause or cancel must not lose a
       // race against the tasks that queued up behind it.
+      await this.recordSpec();
       await this.obeyWaiting(signal);
       await this.markInterrupted();
       this.reconcile();
@@ -322,6 +323,21 @@ export class ActiveAgent {
     const wake = this.wake;
     this.wake = undefined;
     wake?.();
+  }
+
+  /** Journals a change of spec since the agent last worked (no drift goes unrecorded). */
+  private async recordSpec(): Promise<void> {
+    const previous = this.state.specHash;
+    const events = await this.commit({
+      type: 'RecordSpec',
+      specHash: this.hash,
+      at: this.deps.clock.now().toISOString(),
+    });
+    if (events.length > 0)
+      this.deps.logger.warn(
+        { from: previous, to: this.hash },
+        'agent spec changed since its last task; recorded in the history',
+      );
   }
 
   /**

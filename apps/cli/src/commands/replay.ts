@@ -187,6 +187,15 @@ function describe(seq: number, time: string, event: HistoryEvent, state: AgentSt
     case 'task.dropped':
       detail = 'removed from the dead-letter view';
       break;
+    case 'agent.spec_changed':
+      detail = `spec ${event.data.from} → ${event.data.to}`;
+      break;
+    case 'tool.requested':
+      detail = `step ${event.data.step}: ${event.data.name}(${clip(JSON.stringify(event.data.input) ?? '', 60)}) key ${event.data.key}`;
+      break;
+    case 'tool.completed':
+      detail = `step ${event.data.step}: ${event.data.isError ? 'error: ' : ''}${clip(event.data.content, 80)}`;
+      break;
   }
   return `${head}  ${detail}\n    → ${oneLine(state)}`;
 }
