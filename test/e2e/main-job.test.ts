@@ -33,6 +33,9 @@ describe('the main job - spool demo on the offline model', () => {
     expect(second?.output).toContain('[1,2,3,4,5]');
     expect(second?.output).toContain('1.414');
     expect(second?.usage.inputTokens).toBeGreaterThan(first?.usage.inputTokens ?? 0);
+    // The example agent works through its tools: a tool loop of two model calls per task.
+    expect(first).toMatchObject({ steps: 2, tools: ['mean'] });
+    expect(second).toMatchObject({ steps: 2, tools: ['mean', 'standard_deviation'] });
   });
 });
 

@@ -33,7 +33,7 @@ else starts nats-server -js with data under .spool/; runs the coordinator and th
 of the example config, submits the seed tasks, prints each result, and exits 0.
 Without ANTHROPIC_API_KEY it runs on the built-in offline model.
 
-  --config F   config (default examples/data-analysis/spool.config.json)
+  --config F   config (default examples/data-analysis/spool.config.ts: the agent with tools)
   --tasks F    seed tasks, a JSON array of {"agent"?, "input"} (default examples/data-analysis/tasks.json)
   --json       print each result as one JSON line`,
   up: `Usage: spool up [--config F]

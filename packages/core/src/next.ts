@@ -109,6 +109,7 @@ function byArrival(a: TaskState, b: TaskState): number {
 /** The published outcome of a finished task. */
 export function resultOf(state: AgentState, task: TaskState): TaskResult {
   const status = task.phase === 'queued' || task.phase === 'running' ? 'failed' : task.phase;
+  const tools = task.steps.flatMap((step) => step.tools.map((call) => call.name));
   return {
     taskId: task.taskId,
     agent: state.agent,
@@ -117,6 +118,7 @@ export function resultOf(state: AgentState, task: TaskState): TaskResult {
     ...(task.error === undefined ? {} : { error: task.error }),
     usage: task.usage,
     steps: task.steps.length,
+    ...(tools.length === 0 ? {} : { tools }),
     attempts: task.attempt,
     ...(task.receivedAt === undefined ? {} : { receivedAt: task.receivedAt }),
     finishedAt: task.finishedAt ?? task.receivedAt ?? '',

@@ -23,6 +23,8 @@ export const TaskResultSchema = z.object({
   usage: UsageSchema,
   /** Model calls made for the task (each a journaled step). */
   steps: z.number().int().nonnegative(),
+  /** The tools called for the task, in order (absent when none was). */
+  tools: z.array(z.string()).optional(),
   attempts: z.number().int().nonnegative(),
   receivedAt: z.string().optional(),
   finishedAt: z.string(),

@@ -29,7 +29,7 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
     { config: { type: 'string' }, tasks: { type: 'string' }, json: { type: 'boolean' } },
     { required: [] },
   );
-  const { config } = await loadConfig(values.config ?? `${EXAMPLE}spool.config.json`);
+  const { config } = await loadConfig(values.config ?? `${EXAMPLE}spool.config.ts`);
   const seedPath = values.tasks ?? `${EXAMPLE}tasks.json`;
   const seeds = readSeeds(seedPath);
   const firstAgent = Object.keys(config.agents)[0] as string;
@@ -84,8 +84,9 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
         }
         say(`Task ${i + 1} (${task.id}) → ${agent}: ${task.input}`);
         say(indent(result.output ?? `${result.status}: ${result.error?.code} ${result.error?.message}`));
+        const tools = result.tools === undefined ? '' : `; tools: ${result.tools.join(', ')}`;
         say(
-          `  [${result.status}; ${result.usage.inputTokens} input tokens, ${result.usage.outputTokens} output tokens]\n`,
+          `  [${result.status}; ${result.steps} model call(s)${tools}; ${result.usage.inputTokens} input tokens, ${result.usage.outputTokens} output tokens]\n`,
         );
       }
       say('See what each agent knew and did, event by event:');
