@@ -214,3 +214,22 @@ describe('no drift', () => {
     expect(systems).toEqual(['Be terse.']);
   });
 });
+
+describe('budgets', () => {
+  it('a live agent stops a task at its tool-call limit, and every result carries its cost', async () => {
+    running.push(await runAgentInProcess(world, 'thrifty', spec({ budget: { maxToolCalls: 1 } })));
+    world.fake.script({
+      content: [toolUse('toolu_m', 'mean', { values: [1] }), toolUse('toolu_n', 'mean', { values: [2] })],
+    });
+    await submit('thrifty', 'b-1', 'two tools at once');
+    const failed = await result('thrifty', 'b-1');
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'budget_exceeded' } });
+    expect(failed.error?.message).toContain("past the task's limit of 1 (budget.maxToolCalls)");
+    expect(calls.filter((c) => c.key.startsWith('thrifty:'))).toEqual([]);
+
+    await submit('thrifty', 'b-2', 'a plain question');
+    const done = await result('thrifty', 'b-2');
+    expect(done.status).toBe('completed');
+    expect(done.costUsd).toBeGreaterThan(0);
+  });
+});

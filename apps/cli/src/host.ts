@@ -36,7 +36,8 @@ export async function runCoordinator(
   config: SpoolConfig,
   logger: Logger,
 ): Promise<CoordinatorHandle> {
-  return startCoordinator({ connection, agents: Object.keys(config.agents), logger });
+  const prices = Object.fromEntries(Object.entries(config.agents).map(([name, spec]) => [name, spec.prices]));
+  return startCoordinator({ connection, agents: Object.keys(config.agents), prices, logger });
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

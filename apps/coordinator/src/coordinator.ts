@@ -1,4 +1,4 @@
-import { COORDINATOR, ensureError, subjects } from '@spool/core';
+import { COORDINATOR, ensureError, type Price, subjects } from '@spool/core';
 import {
   inboxPending,
   leases,
@@ -15,6 +15,8 @@ export interface CoordinatorOptions {
   readonly connection: SpoolConnection;
   /** Agents of the config: reported even before they have a history. */
   readonly agents: readonly string[];
+  /** Price overrides of each agent's config, for the costs in status reports. */
+  readonly prices?: Readonly<Record<string, Readonly<Record<string, Price>>>>;
   readonly logger: Logger;
 }
 
@@ -32,7 +34,7 @@ export interface CoordinatorHandle {
 export async function startCoordinator(options: CoordinatorOptions): Promise<CoordinatorHandle> {
   const { connection, logger } = options;
   const log = logger.child({ agent: COORDINATOR });
-  const registry = new TaskRegistry(options.agents);
+  const registry = new TaskRegistry(options.agents, options.prices);
   const leaseTable = await leases(connection);
   const api = requests(connection);
   const histories = await watchHistories(connection, log);

@@ -2,6 +2,10 @@ import {
   type AgentState,
   type AgentStatus,
   applyCommit,
+  costOf,
+  type Price,
+  priceFor,
+  usageLastDay,
   type DeadLetterEntry,
   type DeadLetterReport,
   initialState,
@@ -26,7 +30,10 @@ export class TaskRegistry {
   private readonly agents = new Map<string, AgentState>();
   private readonly published = new Map<string, { count: number; lastAt?: string }>();
 
-  constructor(known: readonly string[] = []) {
+  constructor(
+    known: readonly string[] = [],
+    private readonly prices: Readonly<Record<string, Readonly<Record<string, Price>>>> = {},
+  ) {
     for (const name of known) this.agents.set(name, initialState(name));
   }
 
@@ -72,6 +79,16 @@ export class TaskRegistry {
     return { generatedAt: now.toISOString(), entries };
   }
 
+  private costs(state: AgentState, now: Date): { costUsd?: number; costLast24hUsd?: number } {
+    const price = state.model === undefined ? undefined : priceFor(state.model, this.prices[state.agent]);
+    if (price === undefined) return {};
+    const rounded = (x: number) => Math.round(x * 1e6) / 1e6;
+    return {
+      costUsd: rounded(costOf(state.usage, price)),
+      costLast24hUsd: rounded(costOf(usageLastDay(state, now), price)),
+    };
+  }
+
   names(): string[] {
     return [...this.agents.keys()].sort();
   }
@@ -98,6 +115,7 @@ export class TaskRegistry {
         queued: live?.queued ?? 0,
         unacked: live?.unacked ?? 0,
         counts: { ...state.counts },
+        ...this.costs(state, now),
         paused: state.paused,
         usage: { ...state.usage },
         historySeq: state.seq,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ErrorCode, ValidationError } from './errors.ts';
 import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
+import { PriceSchema, priceFor } from './pricing.ts';
 import { ToolSchema, toolDefinitions } from './tools.ts';
 
 export const DEFAULT_MAX_TOKENS = 1024;
@@ -19,7 +20,7 @@ export const DEFAULT_MEMORY_EXCHANGES = 20;
 /** Characters of memory carried into one request at most, oldest dropped first. */
 export const DEFAULT_MEMORY_CHARS = 60_000;
 
-export const AgentSpecSchema = z.strictObject({
+const AgentSpecFields = z.strictObject({
   instructions: z.string().trim().min(1, 'must be a non-empty string (the system prompt)'),
   model: z.string().trim().min(1, 'must name a Claude model, for example "claude-sonnet-4-6"'),
   maxTokens: z
@@ -46,6 +47,19 @@ export const AgentSpecSchema = z.strictObject({
     .array(ToolSchema)
     .default([])
     .refine((tools) => new Set(tools.map((t) => t.name)).size === tools.length, 'tool names must be unique'),
+  /** Per-task and per-agent spending limits; a task that would pass one fails with budget_exceeded. */
+  budget: z
+    .strictObject({
+      maxToolCalls: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+      /** Input (cache included) plus output tokens of one task. */
+      maxTokens: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
+      maxCostUsd: z.number().positive('must be more than 0').optional(),
+      /** The agent's spend over the last 24 hours. */
+      dailyCostUsd: z.number().positive('must be more than 0').optional(),
+    })
+    .default({}),
+  /** USD per million tokens by model id or family prefix, over the built-in list prices. */
+  prices: z.record(z.string(), PriceSchema).default({}),
   /** Model calls per task (the tool loop's limit). */
   maxTurns: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000).default(20),
   /** Snapshot the state every this many history events (0: never; recovery then replays everything). */
@@ -95,6 +109,17 @@ export const AgentSpecSchema = z.strictObject({
     })
     .default({ exchanges: DEFAULT_MEMORY_EXCHANGES, maxChars: DEFAULT_MEMORY_CHARS }),
 });
+/** An agent's spec; a cost limit needs a price for its model. */
+export const AgentSpecSchema = AgentSpecFields.refine(
+  (spec) =>
+    (spec.budget.maxCostUsd === undefined && spec.budget.dailyCostUsd === undefined) ||
+    priceFor(spec.model, spec.prices) !== undefined,
+  {
+    message:
+      'a cost limit needs the price of the model: add "prices": {"<model>": {"inputPerMTok": …, "outputPerMTok": …}}',
+    path: ['budget'],
+  },
+);
 export type AgentSpec = z.infer<typeof AgentSpecSchema>;
 export type AgentSpecInput = z.input<typeof AgentSpecSchema>;
 
@@ -134,7 +159,7 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
   );
   let what = issue.message;
   if (issue.code === 'unrecognized_keys') {
-    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, tools, maxTurns, memory)`;
+    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, tools, maxTurns, budget, prices, memory)`;
   } else if (issue.code === 'invalid_key') {
     what = `invalid agent name: ${issue.issues[0]?.message ?? issue.message}`;
   } else if (issue.code === 'invalid_type' && found === undefined) {

@@ -29,6 +29,8 @@ export type Command =
       toolsEnabled?: boolean;
       /** Model calls per task; a tool loop that would need more fails with `budget_exceeded`. */
       maxTurns?: number;
+      /** Tool calls per task; a reply that asks for more fails the task with `budget_exceeded`. */
+      maxToolCalls?: number;
       at: string;
     }
   | {
@@ -131,7 +133,9 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       if (reply.stopReason === StopReason.ToolUse && command.toolsEnabled === true) {
         const calls = toolUses(reply.content);
         const turns = command.step + 1;
-        if (calls.length > 0 && turns < (command.maxTurns ?? Number.POSITIVE_INFINITY)) {
+        const toolCalls = task.steps.reduce((n, step) => n + step.tools.length, 0) + calls.length;
+        const tooMany = toolCalls > (command.maxToolCalls ?? Number.POSITIVE_INFINITY);
+        if (calls.length > 0 && !tooMany && turns < (command.maxTurns ?? Number.POSITIVE_INFINITY)) {
           return [
             responded,
             ...calls.map(
@@ -158,10 +162,15 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
                 code: ErrorCode.InvalidModelReply,
                 message: 'the model stopped for tool use but asked for no tool',
               }
-            : {
-                code: ErrorCode.BudgetExceeded,
-                message: `the task reached its limit of ${command.maxTurns} model calls (maxTurns) while the model still wanted tools`,
-              };
+            : tooMany
+              ? {
+                  code: ErrorCode.BudgetExceeded,
+                  message: `the model asked for tool call ${toolCalls}, past the task's limit of ${command.maxToolCalls} (budget.maxToolCalls)`,
+                }
+              : {
+                  code: ErrorCode.BudgetExceeded,
+                  message: `the task reached its limit of ${command.maxTurns} model calls (maxTurns) while the model still wanted tools`,
+                };
         return [responded, failTask(agent, task.taskId, task.attempt, error, command.at)];
       }
       const outcome = outcomeOf(reply);

@@ -45,6 +45,7 @@ export {
   isFinished,
   isKnownTask,
   MEMORY_KEEP,
+  usageLastDay,
 } from './state.ts';
 export {
   AGENT_NAME_PATTERN,
@@ -74,3 +75,5 @@ export type { ControlMessage } from './control.ts';
 export { ControlMessageSchema, parseControlMessage } from './control.ts';
 export type { Tool, ToolContext, ToolDefinition } from './tools.ts';
 export { defineTool, ToolSchema, toolDefinitions } from './tools.ts';
+export type { Price } from './pricing.ts';
+export { costOf, DEFAULT_PRICES, PriceSchema, priceFor, totalTokens } from './pricing.ts';

@@ -1,6 +1,8 @@
 import { ErrorCode } from './errors.ts';
 import type { TaskError, TaskResult } from './result.ts';
-import { type AgentState, isFinished, type TaskState } from './state.ts';
+import type { AgentSpec } from './config.ts';
+import { costOf, type Price, totalTokens } from './pricing.ts';
+import { type AgentState, isFinished, type TaskState, usageLastDay } from './state.ts';
 
 /**
  * What the runtime must do next, as data (XState-style actions): the runtime executes
@@ -32,6 +34,10 @@ export interface NextOptions {
   readonly taskDeadlineMs?: number | undefined;
   /** The time to judge deadlines by (the runtime's clock, passed in to keep `next` pure). */
   readonly now?: Date;
+  /** Spending limits checked before each model call (and, for the daily one, before a task starts). */
+  readonly budget?: AgentSpec['budget'];
+  /** The price of the agent's model, for costs and cost limits. */
+  readonly price?: Price | undefined;
 }
 
 export function next(state: AgentState, options: NextOptions): Effect[] {
@@ -42,24 +48,29 @@ export function next(state: AgentState, options: NextOptions): Effect[] {
     if (task.phase === 'running') {
       running += 1;
       const overdue = deadlinePassed(task, options);
-      if (overdue !== undefined) effects.push({ type: 'fail-task', taskId: task.taskId, error: overdue });
+      const moves = state.paused ? [] : stepEffects(task);
+      const over = moves[0]?.type === 'call-model' ? overBudget(state, task, options) : undefined;
+      const stop = overdue ?? over;
+      if (stop !== undefined) effects.push({ type: 'fail-task', taskId: task.taskId, error: stop });
       // Paused: what is in flight finishes (the runtime does not abort it); nothing new starts.
-      else if (!state.paused) effects.push(...stepEffects(task));
+      else effects.push(...moves);
     } else if (task.phase === 'queued') {
       queued.push(task);
     } else if (isFinished(task.phase)) {
       effects.push({
         type: 'publish-result',
         taskId: task.taskId,
-        result: resultOf(state, task),
+        result: resultOf(state, task, options.price),
         ...(task.previousResultSeq === undefined ? {} : { previousResultSeq: task.previousResultSeq }),
       });
     }
   }
   if (state.paused) return effects;
   queued.sort(byArrival);
+  const spentToday = dailyLimitReached(state, options);
   for (const task of queued.slice(0, Math.max(0, options.concurrency - running))) {
-    effects.push({ type: 'start-task', taskId: task.taskId });
+    if (spentToday !== undefined) effects.push({ type: 'fail-task', taskId: task.taskId, error: spentToday });
+    else effects.push({ type: 'start-task', taskId: task.taskId });
   }
   return effects;
 }
@@ -88,6 +99,38 @@ function stepEffects(task: TaskState): Effect[] {
   ];
 }
 
+const usd = (x: number) => `$${x.toFixed(x < 1 ? 4 : 2)}`;
+
+/** Which limit the task's next model call would pass, if any. */
+function overBudget(state: AgentState, task: TaskState, options: NextOptions): TaskError | undefined {
+  const budget = options.budget;
+  if (budget === undefined) return undefined;
+  const exceeded = (message: string): TaskError => ({ code: ErrorCode.BudgetExceeded, message });
+  const tokens = totalTokens(task.usage);
+  if (budget.maxTokens !== undefined && tokens >= budget.maxTokens)
+    return exceeded(`the task used ${tokens} tokens, its limit is ${budget.maxTokens} (budget.maxTokens)`);
+  if (budget.maxCostUsd !== undefined && options.price !== undefined) {
+    const cost = costOf(task.usage, options.price);
+    if (cost >= budget.maxCostUsd)
+      return exceeded(
+        `the task cost ${usd(cost)}, its limit is ${usd(budget.maxCostUsd)} (budget.maxCostUsd)`,
+      );
+  }
+  return dailyLimitReached(state, options);
+}
+
+/** The agent's spend over the last 24 hours has reached its daily limit. */
+function dailyLimitReached(state: AgentState, options: NextOptions): TaskError | undefined {
+  const cap = options.budget?.dailyCostUsd;
+  if (cap === undefined || options.price === undefined || options.now === undefined) return undefined;
+  const spent = costOf(usageLastDay(state, options.now), options.price);
+  if (spent < cap) return undefined;
+  return {
+    code: ErrorCode.BudgetExceeded,
+    message: `the agent spent ${usd(spent)} in the last 24 hours, its daily limit is ${usd(cap)} (budget.dailyCostUsd)`,
+  };
+}
+
 function deadlinePassed(task: TaskState, options: NextOptions): TaskError | undefined {
   if (options.taskDeadlineMs === undefined || options.now === undefined || task.startedAt === undefined)
     return;
@@ -106,8 +149,8 @@ function byArrival(a: TaskState, b: TaskState): number {
   );
 }
 
-/** The published outcome of a finished task. */
-export function resultOf(state: AgentState, task: TaskState): TaskResult {
+/** The published outcome of a finished task (with its cost when the model's price is known). */
+export function resultOf(state: AgentState, task: TaskState, price?: Price): TaskResult {
   const status = task.phase === 'queued' || task.phase === 'running' ? 'failed' : task.phase;
   const tools = task.steps.flatMap((step) => step.tools.map((call) => call.name));
   return {
@@ -117,6 +160,7 @@ export function resultOf(state: AgentState, task: TaskState): TaskResult {
     ...(task.output === undefined ? {} : { output: task.output }),
     ...(task.error === undefined ? {} : { error: task.error }),
     usage: task.usage,
+    ...(price === undefined ? {} : { costUsd: Math.round(costOf(task.usage, price) * 1e6) / 1e6 }),
     steps: task.steps.length,
     ...(tools.length === 0 ? {} : { tools }),
     attempts: task.attempt,

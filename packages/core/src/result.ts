@@ -21,6 +21,8 @@ export const TaskResultSchema = z.object({
   output: z.string().optional(),
   error: TaskErrorSchema.optional(),
   usage: UsageSchema,
+  /** What the task's model calls cost, in USD, when the model's price is known. */
+  costUsd: z.number().nonnegative().optional(),
   /** Model calls made for the task (each a journaled step). */
   steps: z.number().int().nonnegative(),
   /** The tools called for the task, in order (absent when none was). */

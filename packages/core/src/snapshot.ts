@@ -10,7 +10,7 @@ import { UsageSchema } from './usage.ts';
  * an event in `evolve` changes: a snapshot of another version is then ignored (full replay),
  * never trusted, since it was folded by different rules.
  */
-export const STATE_VERSION = 5;
+export const STATE_VERSION = 6;
 
 const PhaseSchema = z.enum(['queued', 'running', 'completed', 'failed', 'rejected', 'cancelled']);
 const FinishedPhaseSchema = z.enum(['completed', 'failed', 'rejected', 'cancelled']);
@@ -84,6 +84,8 @@ export const SnapshotSchema = z.object({
   cancelRequests: z.array(z.tuple([z.string(), z.string()])),
   dead: z.array(z.object({ task: TaskStateSchema, resultSeq: z.number().int().nonnegative().optional() })),
   specHash: z.string().optional(),
+  model: z.string().optional(),
+  usageByHour: z.array(z.tuple([z.string(), UsageSchema])),
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 
@@ -104,6 +106,8 @@ export function toSnapshot(state: AgentState): Snapshot {
       cancelRequests: [...state.cancelRequests.entries()],
       dead: [...state.dead.values()],
       specHash: state.specHash,
+      model: state.model,
+      usageByHour: [...state.usageByHour.entries()],
     }),
   ) as Snapshot;
 }
@@ -143,6 +147,8 @@ export function fromSnapshot(data: unknown, agent: string): { state: AgentState 
       cancelRequests: new Map(s.cancelRequests),
       dead: new Map(s.dead.map((letter) => [letter.task.taskId, letter as DeadLetter])),
       specHash: s.specHash,
+      model: s.model,
+      usageByHour: new Map(s.usageByHour),
     },
   };
 }

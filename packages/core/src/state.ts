@@ -92,6 +92,10 @@ export interface AgentState {
   dead: Map<string, DeadLetter>;
   /** Hash of the spec the agent last worked under (its latest task's, or a recorded change). */
   specHash?: string | undefined;
+  /** The model of the latest reply (for pricing the usage). */
+  model?: string | undefined;
+  /** Token usage by hour (`YYYY-MM-DDTHH` of the reply), the last 25 hours: the daily budget's window. */
+  usageByHour: Map<string, Usage>;
 }
 
 export function initialState(agent: string): AgentState {
@@ -107,6 +111,7 @@ export function initialState(agent: string): AgentState {
     paused: false,
     cancelRequests: new Map(),
     dead: new Map(),
+    usageByHour: new Map(),
   };
 }
 
@@ -170,6 +175,8 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       task.retryAt = undefined;
       task.usage = addUsage(task.usage, event.data.usage);
       state.usage = addUsage(state.usage, event.data.usage);
+      state.model = event.data.model;
+      recordHourly(state, event.data.at, event.data.usage);
       return state;
     }
     case 'task.completed': {
@@ -303,6 +310,25 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
     default:
       return assertNever(event);
   }
+}
+
+const HOUR_KEY_CHARS = 13; // 2026-11-25T17
+const WINDOW_HOURS = 25;
+
+/** Adds usage to its hour, and forgets hours older than the window (judged by the event's own time). */
+function recordHourly(state: AgentState, at: string, usage: Usage): void {
+  const hour = at.slice(0, HOUR_KEY_CHARS);
+  state.usageByHour.set(hour, addUsage(state.usageByHour.get(hour) ?? zeroUsage(), usage));
+  const oldest = new Date(Date.parse(at) - WINDOW_HOURS * 3_600_000).toISOString().slice(0, HOUR_KEY_CHARS);
+  for (const key of state.usageByHour.keys()) if (key < oldest) state.usageByHour.delete(key);
+}
+
+/** Usage of the last 24 hours before `now` (whole hours: up to one hour more). */
+export function usageLastDay(state: AgentState, now: Date): Usage {
+  const since = new Date(now.getTime() - 24 * 3_600_000).toISOString().slice(0, HOUR_KEY_CHARS);
+  let total = zeroUsage();
+  for (const [hour, usage] of state.usageByHour) if (hour >= since) total = addUsage(total, usage);
+  return total;
 }
 
 /** The newest step of a running task, when it is step `step`. */

@@ -30,6 +30,9 @@ export const AgentStatusSchema = z.object({
   /** Paused by an operator (`spool pause`): takes tasks into its queue, starts none. */
   paused: z.boolean(),
   usage: UsageSchema,
+  /** What all its model calls cost, and the last 24 hours of it, in USD (when the model's price is known). */
+  costUsd: z.number().optional(),
+  costLast24hUsd: z.number().optional(),
   historySeq: z.number(),
   /** Results on `spool.results.<agent>.>` (what other agents and clients can read), and the newest one's time. */
   results: z.object({ published: z.number(), lastAt: z.string().optional() }),

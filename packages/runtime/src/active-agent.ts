@@ -13,6 +13,8 @@ import {
   next,
   parseControlMessage,
   parseTaskMessage,
+  type Price,
+  priceFor,
   specHash,
   type ToolDefinition,
   toolDefinitions,
@@ -82,11 +84,14 @@ export class ActiveAgent {
   private readonly snapshotter: Snapshotter;
   /** The tools as the Messages API takes them, built once from the spec. */
   private readonly tools: ToolDefinition[];
+  /** The model's price, for result costs and cost limits (undefined: unknown model). */
+  private readonly price: Price | undefined;
 
   constructor(private readonly deps: ActiveAgentDeps) {
     this.state = initialState(deps.name);
     this.hash = specHash(deps.spec);
     this.tools = toolDefinitions(deps.spec.tools);
+    this.price = priceFor(deps.spec.model, deps.spec.prices);
     this.snapshotter = new Snapshotter(deps.snapshots, deps.spec.snapshotEvery, deps.logger);
   }
 
@@ -373,6 +378,8 @@ export class ActiveAgent {
       concurrency: spec.concurrency,
       taskDeadlineMs: spec.taskDeadlineMs,
       now,
+      budget: spec.budget,
+      price: this.price,
     });
     this.setAlarm(now.getTime());
     for (const effect of effects) {
@@ -505,6 +512,7 @@ export class ActiveAgent {
         reply,
         toolsEnabled: spec.tools.length > 0,
         maxTurns: spec.maxTurns,
+        ...(spec.budget.maxToolCalls === undefined ? {} : { maxToolCalls: spec.budget.maxToolCalls }),
         at: clock.now().toISOString(),
       });
       log.info({ step, stopReason: reply.stopReason, usage: reply.usage }, 'model reply journaled');

@@ -42,7 +42,7 @@ function render(report: StatusReport): string {
         ? 'no holder'
         : `held by ${a.holder}${a.holderAlive === false ? ' (lease expired)' : ''}`;
     lines.push(
-      `${a.name.padEnd(20)} ${(a.paused ? 'paused' : a.status).padEnd(8)} ${holder}; ${a.inFlight.length} in flight, ${a.queued} queued; ${a.counts.completed} completed, ${a.counts.failed} failed, ${a.counts.rejected} rejected, ${a.counts.cancelled} cancelled, ${a.results.published} results published; ${a.usage.inputTokens} in / ${a.usage.outputTokens} out tokens`,
+      `${a.name.padEnd(20)} ${(a.paused ? 'paused' : a.status).padEnd(8)} ${holder}; ${a.inFlight.length} in flight, ${a.queued} queued; ${a.counts.completed} completed, ${a.counts.failed} failed, ${a.counts.rejected} rejected, ${a.counts.cancelled} cancelled, ${a.results.published} results published; ${a.usage.inputTokens} in / ${a.usage.outputTokens} out tokens${a.costUsd === undefined ? '' : ` ($${a.costUsd.toFixed(4)}; last 24 h $${(a.costLast24hUsd ?? 0).toFixed(4)})`}`,
     );
     for (const t of a.inFlight)
       lines.push(`  ${t.taskId} ${t.phase} (attempt ${t.attempt}, ${t.steps} model call(s))`);
