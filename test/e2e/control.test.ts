@@ -132,7 +132,9 @@ describe('bad control messages', () => {
     );
     const refusals = messages.filter((m) => m.startsWith('control message refused'));
     expect(refusals[0]).toContain('not JSON');
-    expect(refusals[1]).toContain('type must be "pause", "resume", "cancel", "retry" or "drop"');
+    expect(refusals[1]).toContain(
+      'type must be "pause", "resume", "cancel", "retry", "drop", "approve" or "deny"',
+    );
     expect(refusals[2]).toContain('taskId');
     expect(refusals[3]).toContain('unknown field(s) extra');
     await submit('strict', 's-1');

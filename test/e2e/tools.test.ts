@@ -1,5 +1,5 @@
 import { defineTool, type HistoryEvent, taskIdOf } from '@spool/core';
-import { results, submitTask } from '@spool/jetstream';
+import { results, sendControl, submitTask } from '@spool/jetstream';
 import type { AgentHandle } from '@spool/runtime';
 import type { MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -231,5 +231,101 @@ describe('budgets', () => {
     const done = await result('thrifty', 'b-2');
     expect(done.status).toBe('completed');
     expect(done.costUsd).toBeGreaterThan(0);
+  });
+});
+
+describe('approvals', () => {
+  const payments: string[] = [];
+  const pay = defineTool({
+    name: 'pay',
+    description: 'Pays an invoice.',
+    input: z.object({ invoice: z.string() }),
+    requiresApproval: true,
+    handler: ({ invoice }) => {
+      payments.push(invoice);
+      return `paid ${invoice}`;
+    },
+  });
+  let releaseSend: (() => void) | undefined;
+  const sends: string[] = [];
+  const send = defineTool({
+    name: 'send_email',
+    description: 'Sends an email (not idempotent).',
+    input: z.object({ to: z.string() }),
+    idempotent: false,
+    handler: async ({ to }, { key }) => {
+      sends.push(key);
+      if (sends.length === 1) await new Promise<void>((resolve) => (releaseSend = resolve));
+      return `sent to ${to}`;
+    },
+  });
+  const approvalSpec = () => analystSpec({ tools: [pay, send] });
+  const decide = (agent: string, taskId: string, approve: boolean) =>
+    sendControl(
+      world.connection,
+      agent,
+      approve ? { type: 'approve', taskId } : { type: 'deny', taskId, reason: 'not this month' },
+      `${taskId}-${approve}`,
+    );
+  const phaseOf = (agent: AgentHandle, taskId: string) => agent.state()?.active.get(taskId)?.phase;
+
+  it('waits durably for approval without holding a slot, across a restart, then runs the tool once approved', async () => {
+    const first = await runAgentInProcess(world, 'payer', approvalSpec());
+    world.fake.script({ content: [toolUse('toolu_pay', 'pay', { invoice: 'INV-1' })] });
+    await submit('payer', 'pay-1', 'pay INV-1');
+    await waitFor('the approval request', () => phaseOf(first, 'pay-1') === 'waiting', 10_000);
+    // Concurrency 1, yet another task runs while this one waits.
+    await submit('payer', 'other-1', 'something else');
+    expect((await result('payer', 'other-1')).status).toBe('completed');
+    expect(payments).toEqual([]);
+
+    await first.stop();
+    const second = await runAgentInProcess(world, 'payer', approvalSpec());
+    running.push(second);
+    expect(phaseOf(second, 'pay-1')).toBe('waiting');
+    world.fake.script('Paid.');
+    await decide('payer', 'pay-1', true);
+    expect(await result('payer', 'pay-1')).toMatchObject({ status: 'completed', output: 'Paid.' });
+    expect(payments).toEqual(['INV-1']);
+  });
+
+  it('a denied call fails with the reason, and the model carries on without it', async () => {
+    const agent = await runAgentInProcess(world, 'denied', approvalSpec());
+    running.push(agent);
+    world.fake.script({ content: [toolUse('toolu_pay2', 'pay', { invoice: 'INV-2' })] }, 'I did not pay it.');
+    const before = world.fake.requests.length;
+    await submit('denied', 'pay-2', 'pay INV-2');
+    await waitFor('the approval request', () => phaseOf(agent, 'pay-2') === 'waiting', 10_000);
+    await decide('denied', 'pay-2', false);
+    expect(await result('denied', 'pay-2')).toMatchObject({
+      status: 'completed',
+      output: 'I did not pay it.',
+    });
+    expect(payments).not.toContain('INV-2');
+    const last = world.fake.requests.slice(before).at(-1);
+    expect(toolResults(last?.body)).toEqual([
+      expect.objectContaining({
+        is_error: true,
+        content: expect.stringContaining('denied this call: not this month'),
+      }),
+    ]);
+  });
+
+  it('a non-idempotent tool interrupted by a crash is not re-run blindly: it waits for an operator', async () => {
+    const first = await runAgentInProcess(world, 'mailer', approvalSpec(), { stopGraceMs: 0 });
+    world.fake.script({ content: [toolUse('toolu_mail', 'send_email', { to: 'ops@example.com' })] });
+    await submit('mailer', 'mail-1', 'tell ops');
+    await waitFor('the email being sent', () => sends.length === 1, 10_000);
+    await first.stop(); // crash while it runs: did the email go out? nobody knows
+    releaseSend?.();
+
+    const second = await runAgentInProcess(world, 'mailer', approvalSpec());
+    running.push(second);
+    await waitFor('the approval request', () => phaseOf(second, 'mail-1') === 'waiting', 10_000);
+    expect(sends).toHaveLength(1);
+    world.fake.script('Ops told.');
+    await decide('mailer', 'mail-1', true);
+    expect(await result('mailer', 'mail-1')).toMatchObject({ status: 'completed', output: 'Ops told.' });
+    expect(sends).toEqual(['mailer:mail-1:0:toolu_mail', 'mailer:mail-1:0:toolu_mail']);
   });
 });

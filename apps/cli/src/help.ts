@@ -16,6 +16,8 @@ Commands:
   cancel <taskId>           end a task as cancelled, running or not yet arrived [--agent A] [--reason R]
   dlq                       failed tasks waiting in the dead-letter view [--json]
   dlq retry|drop <taskId>   run one again as a new attempt, or remove it from the view [--agent A]
+  approve <taskId>          let the task's tool calls waiting for an operator run [--agent A]
+  deny <taskId> --reason R  refuse them: the model is told they failed, and why [--agent A]
 
 Environment:
   NATS_URL            NATS server (default nats://127.0.0.1:4222)
@@ -110,6 +112,21 @@ coordinator folds them from the agents' histories.
   drop         publishes {"type": "drop", "taskId"}: removes it from the view
   --agent A    the task's agent (default: found in the view)
   --json       print JSON (the report, or the control message sent)`,
+  approve: `Usage: spool approve <taskId> [--agent A] [--json]
+
+Publishes {"type": "approve", "taskId"} on spool.control.<agent>. A task waits for an operator
+when a tool it calls requires approval, or when a non-idempotent tool was interrupted by a
+crash (it may have taken effect). Approving runs the waiting calls (again). spool status lists
+what waits.
+
+  --agent A    the task's agent (default: ask the coordinator)`,
+  deny: `Usage: spool deny <taskId> --reason R [--agent A] [--json]
+
+Publishes {"type": "deny", "taskId", "reason"} on spool.control.<agent>: the waiting tool calls
+fail, and the model reads the reason in their results and carries on without them.
+
+  --reason R   why (required; the model is told)
+  --agent A    the task's agent (default: ask the coordinator)`,
   status: `Usage: spool status [--json] [--timeout SEC]
 
 Asks the coordinator (spool.api.status) for each agent's status (idle, working), who

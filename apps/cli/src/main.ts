@@ -1,7 +1,13 @@
 #!/usr/bin/env -S npx tsx
 import { ConcurrencyError, SpoolError, ValidationError } from '@spool/core';
 import type { Logger } from 'pino';
-import { cancelCommand, pauseCommand, resumeCommand } from './commands/control.ts';
+import {
+  approveCommand,
+  cancelCommand,
+  denyCommand,
+  pauseCommand,
+  resumeCommand,
+} from './commands/control.ts';
 import { demoCommand } from './commands/demo.ts';
 import { dlqCommand } from './commands/dlq.ts';
 import { replayCommand } from './commands/replay.ts';
@@ -26,6 +32,8 @@ const COMMANDS: Record<string, { run: Command; logLevel: 'info' | 'warn' }> = {
   resume: { run: resumeCommand, logLevel: 'warn' },
   cancel: { run: cancelCommand, logLevel: 'warn' },
   dlq: { run: dlqCommand, logLevel: 'warn' },
+  approve: { run: approveCommand, logLevel: 'warn' },
+  deny: { run: denyCommand, logLevel: 'warn' },
 };
 
 async function main(argv: string[]): Promise<number> {

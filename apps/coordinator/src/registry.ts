@@ -105,13 +105,29 @@ export class TaskRegistry {
         steps: task.steps.length,
         ...(task.receivedAt === undefined ? {} : { receivedAt: task.receivedAt }),
       }));
-      const working = inFlight.some((t) => t.phase === 'queued' || t.phase === 'running');
+      const working = inFlight.some((t) => ['queued', 'running', 'waiting'].includes(t.phase));
+      const approvals = [...state.active.values()].flatMap((task) =>
+        (task.steps.at(-1)?.tools ?? []).flatMap((call) =>
+          call.approval?.state === 'pending'
+            ? [
+                {
+                  taskId: task.taskId,
+                  tool: call.name,
+                  input: (JSON.stringify(call.input) ?? '').slice(0, 200),
+                  reason: call.approval.reason,
+                  requestedAt: call.approval.at,
+                },
+              ]
+            : [],
+        ),
+      );
       return {
         name,
         status: state.seq === 0 && (live?.queued ?? 0) === 0 ? 'unknown' : working ? 'working' : 'idle',
         ...(live?.holder === undefined ? {} : { holder: live.holder }),
         ...(live?.holderAlive === undefined ? {} : { holderAlive: live.holderAlive }),
         inFlight,
+        approvals,
         queued: live?.queued ?? 0,
         unacked: live?.unacked ?? 0,
         counts: { ...state.counts },

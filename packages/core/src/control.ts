@@ -17,13 +17,16 @@ export const ControlMessageSchema = z.discriminatedUnion(
     /** Dead-letter view: run a failed task again (a new attempt), or remove it from the view. */
     z.strictObject({ type: z.literal('retry'), taskId: TaskId }),
     z.strictObject({ type: z.literal('drop'), taskId: TaskId }),
+    /** Approvals: the task's tool calls waiting for an operator run (approve) or fail (deny). */
+    z.strictObject({ type: z.literal('approve'), taskId: TaskId }),
+    z.strictObject({ type: z.literal('deny'), taskId: TaskId, reason: Reason.min(1, 'must say why') }),
   ],
-  { error: 'type must be "pause", "resume", "cancel", "retry" or "drop"' },
+  { error: 'type must be "pause", "resume", "cancel", "retry", "drop", "approve" or "deny"' },
 );
 export type ControlMessage = z.infer<typeof ControlMessageSchema>;
 
 const EXAMPLE =
-  'send {"type": "pause"}, {"type": "resume"}, or {"type": "cancel" | "retry" | "drop", "taskId": "<id>"}';
+  'send {"type": "pause"}, {"type": "resume"}, {"type": "deny", "taskId": "<id>", "reason": "<why>"} or {"type": "cancel" | "retry" | "drop" | "approve", "taskId": "<id>"}';
 
 /** Parses a raw control message. Never throws: a bad one yields a sentence saying what was wrong. */
 export function parseControlMessage(

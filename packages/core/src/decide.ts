@@ -61,6 +61,16 @@ export type Command =
   | { type: 'Retry'; taskId: string; controlSeq: number; at: string }
   | { type: 'Drop'; taskId: string; controlSeq: number; at: string }
   | { type: 'RecordSpec'; specHash: string; at: string }
+  | { type: 'StartTool'; taskId: string; step: number; toolUseId: string; at: string }
+  | { type: 'RequestApproval'; taskId: string; step: number; toolUseId: string; reason: string; at: string }
+  | {
+      type: 'DecideApproval';
+      taskId: string;
+      approved: boolean;
+      reason?: string;
+      controlSeq: number;
+      at: string;
+    }
   | { type: 'Cancel'; taskId: string; reason: string; controlSeq?: number; at: string }
   | { type: 'Pause'; controlSeq: number; reason?: string; at: string }
   | { type: 'Resume'; controlSeq: number; at: string };
@@ -315,6 +325,67 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
           type: 'task.retried',
           v: 1,
           data: { taskId: command.taskId, controlSeq: command.controlSeq, at: command.at },
+        },
+      ];
+    }
+    case 'StartTool':
+    case 'RequestApproval': {
+      const task = state.active.get(command.taskId);
+      const step = task?.phase === 'running' ? task.steps.at(-1) : undefined;
+      const call =
+        step?.step === command.step ? step.tools.find((t) => t.toolUseId === command.toolUseId) : undefined;
+      if (task === undefined || call === undefined || call.result !== undefined) return [];
+      if (command.type === 'StartTool') {
+        const run = (call.starts ?? 0) + 1;
+        return [
+          {
+            id: eventIds.toolStarted(agent, task.taskId, task.attempt, command.step, call.toolUseId, run),
+            type: 'tool.started',
+            v: 1,
+            data: { taskId: task.taskId, step: command.step, toolUseId: call.toolUseId, run, at: command.at },
+          },
+        ];
+      }
+      if (call.approval?.state === 'pending') return [];
+      const asked = (call.approvals ?? 0) + 1;
+      return [
+        {
+          id: eventIds.approvalRequested(
+            agent,
+            task.taskId,
+            task.attempt,
+            command.step,
+            call.toolUseId,
+            asked,
+          ),
+          type: 'approval.requested',
+          v: 1,
+          data: {
+            taskId: task.taskId,
+            step: command.step,
+            toolUseId: call.toolUseId,
+            name: call.name,
+            input: call.input,
+            reason: command.reason,
+            at: command.at,
+          },
+        },
+      ];
+    }
+    case 'DecideApproval': {
+      if (state.active.get(command.taskId)?.phase !== 'waiting') return [];
+      return [
+        {
+          id: eventIds.control(agent, command.controlSeq),
+          type: 'approval.decided',
+          v: 1,
+          data: {
+            taskId: command.taskId,
+            approved: command.approved,
+            ...(command.reason === undefined ? {} : { reason: command.reason }),
+            controlSeq: command.controlSeq,
+            at: command.at,
+          },
         },
       ];
     }

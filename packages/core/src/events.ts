@@ -141,6 +141,50 @@ const ToolCompletedV1 = z.object({
   }),
 });
 
+/** A non-idempotent tool is about to run: after a crash, it is not re-run without an operator. */
+const ToolStartedV1 = z.object({
+  id: z.string(),
+  type: z.literal('tool.started'),
+  v: z.literal(1),
+  data: z.object({
+    taskId: z.string(),
+    step: z.number().int().nonnegative(),
+    toolUseId: z.string(),
+    run: z.number().int().positive(),
+    at: iso,
+  }),
+});
+
+/** A tool call waits for an operator: the tool requires approval, or a non-idempotent run was interrupted. */
+const ApprovalRequestedV1 = z.object({
+  id: z.string(),
+  type: z.literal('approval.requested'),
+  v: z.literal(1),
+  data: z.object({
+    taskId: z.string(),
+    step: z.number().int().nonnegative(),
+    toolUseId: z.string(),
+    name: z.string(),
+    input: z.unknown(),
+    reason: z.string(),
+    at: iso,
+  }),
+});
+
+/** An operator's answer (`spool approve` / `spool deny`) for the task's waiting tool calls. */
+const ApprovalDecidedV1 = z.object({
+  id: z.string(),
+  type: z.literal('approval.decided'),
+  v: z.literal(1),
+  data: z.object({
+    taskId: z.string(),
+    approved: z.boolean(),
+    reason: z.string().optional(),
+    controlSeq: z.number().int().nonnegative(),
+    at: iso,
+  }),
+});
+
 /** One failed model call, journaled before the retry wait: the backoff survives restarts. */
 const ModelFailedV1 = z.object({
   id: z.string(),
@@ -228,6 +272,9 @@ export const HistoryEventSchema = z.discriminatedUnion('type', [
   ToolRequestedV1,
   ToolCompletedV1,
   SpecChangedV1,
+  ToolStartedV1,
+  ApprovalRequestedV1,
+  ApprovalDecidedV1,
 ]);
 export type HistoryEvent = z.infer<typeof HistoryEventSchema>;
 export type HistoryEventType = HistoryEvent['type'];
@@ -283,6 +330,22 @@ export const eventIds = {
     `${agent}:${taskId}:${attempt}:step-${step}:${toolUseId}:requested`,
   toolCompleted: (agent: string, taskId: string, attempt: number, step: number, toolUseId: string) =>
     `${agent}:${taskId}:${attempt}:step-${step}:${toolUseId}:completed`,
+  toolStarted: (
+    agent: string,
+    taskId: string,
+    attempt: number,
+    step: number,
+    toolUseId: string,
+    run: number,
+  ) => `${agent}:${taskId}:${attempt}:step-${step}:${toolUseId}:started-${run}`,
+  approvalRequested: (
+    agent: string,
+    taskId: string,
+    attempt: number,
+    step: number,
+    toolUseId: string,
+    asked: number,
+  ) => `${agent}:${taskId}:${attempt}:step-${step}:${toolUseId}:approval-${asked}`,
   resumed: (agent: string, taskId: string, attempt: number, interruptions: number) =>
     `${agent}:${taskId}:${attempt}:resumed-${interruptions}`,
   /** A task is cancelled at most once, whoever asked. */

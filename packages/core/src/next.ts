@@ -151,7 +151,7 @@ function byArrival(a: TaskState, b: TaskState): number {
 
 /** The published outcome of a finished task (with its cost when the model's price is known). */
 export function resultOf(state: AgentState, task: TaskState, price?: Price): TaskResult {
-  const status = task.phase === 'queued' || task.phase === 'running' ? 'failed' : task.phase;
+  const status = isFinished(task.phase) ? task.phase : 'failed';
   const tools = task.steps.flatMap((step) => step.tools.map((call) => call.name));
   return {
     taskId: task.taskId,

@@ -10,9 +10,9 @@ import { UsageSchema } from './usage.ts';
  * an event in `evolve` changes: a snapshot of another version is then ignored (full replay),
  * never trusted, since it was folded by different rules.
  */
-export const STATE_VERSION = 6;
+export const STATE_VERSION = 7;
 
-const PhaseSchema = z.enum(['queued', 'running', 'completed', 'failed', 'rejected', 'cancelled']);
+const PhaseSchema = z.enum(['queued', 'running', 'waiting', 'completed', 'failed', 'rejected', 'cancelled']);
 const FinishedPhaseSchema = z.enum(['completed', 'failed', 'rejected', 'cancelled']);
 
 const TaskStateSchema = z.object({
@@ -42,6 +42,11 @@ const TaskStateSchema = z.object({
           input: z.unknown(),
           key: z.string(),
           result: z.object({ content: z.string(), isError: z.boolean() }).optional(),
+          starts: z.number().int().optional(),
+          approvals: z.number().int().optional(),
+          approval: z
+            .object({ state: z.enum(['pending', 'approved']), reason: z.string(), at: z.string() })
+            .optional(),
         }),
       ),
     }),

@@ -6,8 +6,9 @@ import { addUsage, type Usage, zeroUsage } from './usage.ts';
 /** How many finished exchanges the state keeps for memory; requests take a window of them. */
 export const MEMORY_KEEP = 200;
 
-export type TaskPhase = 'queued' | 'running' | 'completed' | 'failed' | 'rejected' | 'cancelled';
-export type FinishedPhase = Exclude<TaskPhase, 'queued' | 'running'>;
+/** `waiting`: a tool call waits for an operator's approval; the task holds no concurrency slot. */
+export type TaskPhase = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'rejected' | 'cancelled';
+export type FinishedPhase = Exclude<TaskPhase, 'queued' | 'running' | 'waiting'>;
 
 export interface ModelStep {
   readonly step: number;
@@ -27,6 +28,13 @@ export interface ToolCall {
   readonly input: unknown;
   readonly key: string;
   result?: { readonly content: string; readonly isError: boolean } | undefined;
+  /** Runs of a non-idempotent tool journaled as started. */
+  starts?: number | undefined;
+  /** Approvals asked for this call, and the state of the latest. */
+  approvals?: number | undefined;
+  approval?:
+    | { readonly state: 'pending' | 'approved'; readonly reason: string; readonly at: string }
+    | undefined;
 }
 
 export interface TaskState {
@@ -198,7 +206,7 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
     }
     case 'task.failed': {
       const task = state.active.get(event.data.taskId);
-      if (task === undefined || (task.phase !== 'running' && task.phase !== 'queued')) return state;
+      if (task === undefined || isFinished(task.phase)) return state;
       task.phase = 'failed';
       task.error = event.data.error;
       task.finishedAt = event.data.at;
@@ -279,6 +287,43 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       );
       if (call === undefined || call.result !== undefined) return state;
       call.result = { content: event.data.content, isError: event.data.isError };
+      return state;
+    }
+    case 'tool.started': {
+      const call = currentStep(state, event.data.taskId, event.data.step)?.tools.find(
+        (t) => t.toolUseId === event.data.toolUseId,
+      );
+      if (call === undefined || call.result !== undefined) return state;
+      call.starts = event.data.run;
+      call.approval = undefined; // an approval covers one run
+      return state;
+    }
+    case 'approval.requested': {
+      const task = state.active.get(event.data.taskId);
+      const call = currentStep(state, event.data.taskId, event.data.step)?.tools.find(
+        (t) => t.toolUseId === event.data.toolUseId,
+      );
+      if (task === undefined || call === undefined || call.result !== undefined) return state;
+      call.approvals = (call.approvals ?? 0) + 1;
+      call.approval = { state: 'pending', reason: event.data.reason, at: event.data.at };
+      task.phase = 'waiting';
+      return state;
+    }
+    case 'approval.decided': {
+      const task = state.active.get(event.data.taskId);
+      if (task === undefined || task.phase !== 'waiting') return state;
+      for (const call of task.steps.at(-1)?.tools ?? []) {
+        if (call.approval?.state !== 'pending') continue;
+        if (event.data.approved) call.approval = { ...call.approval, state: 'approved' };
+        else {
+          call.approval = undefined;
+          call.result = {
+            isError: true,
+            content: `an operator denied this call${event.data.reason ? `: ${event.data.reason}` : ''}; do not call it again for this task`,
+          };
+        }
+      }
+      task.phase = 'running';
       return state;
     }
     case 'task.resumed': {

@@ -17,6 +17,16 @@ export const AgentStatusSchema = z.object({
       receivedAt: z.string().optional(),
     }),
   ),
+  /** Tool calls waiting for an operator (`spool approve` / `spool deny`). */
+  approvals: z.array(
+    z.object({
+      taskId: z.string(),
+      tool: z.string(),
+      input: z.string(),
+      reason: z.string(),
+      requestedAt: z.string(),
+    }),
+  ),
   /** Inbox messages not yet taken by the agent, and taken but not yet acknowledged. */
   queued: z.number(),
   unacked: z.number(),

@@ -20,8 +20,15 @@ export interface Tool<I = unknown> {
   readonly description: string;
   readonly input: z.ZodType<I>;
   readonly handler: (input: I, context: ToolContext) => unknown;
-  /** Safe to run twice for one call (default true). */
+  /**
+   * Safe to run twice for one call (default true). A tool marked false is journaled as
+   * started before it runs; if the agent stops before its result is journaled, the call waits
+   * for an operator (approve: run it again; deny: the model is told it failed) instead of
+   * running again blindly.
+   */
   readonly idempotent?: boolean;
+  /** Every call waits for an operator's approval (`spool approve` / `spool deny`) before it runs. */
+  readonly requiresApproval?: boolean;
 }
 
 /** Typed helper: the handler's input type comes from the schema. */
@@ -31,6 +38,7 @@ export function defineTool<S extends z.ZodType>(tool: {
   readonly input: S;
   readonly handler: (input: z.infer<S>, context: ToolContext) => unknown;
   readonly idempotent?: boolean;
+  readonly requiresApproval?: boolean;
 }): Tool {
   return tool as unknown as Tool;
 }

@@ -361,11 +361,30 @@ export class ActiveAgent {
         maxInterruptions: spec.maxInterruptions,
         at,
       });
-      if (events.some((e) => e.type === 'task.failed'))
+      if (events.some((e) => e.type === 'task.failed')) {
         logger.error(
           { taskId: task.taskId, interruptions: task.interruptions },
           'task failed as a crash loop',
         );
+        continue;
+      }
+      // A non-idempotent tool that was running may or may not have taken effect: ask, do not guess.
+      for (const call of task.steps.at(-1)?.tools ?? []) {
+        if (call.result !== undefined || (call.starts ?? 0) === 0 || call.approval?.state === 'approved')
+          continue;
+        await this.commit({
+          type: 'RequestApproval',
+          taskId: task.taskId,
+          step: task.steps.length - 1,
+          toolUseId: call.toolUseId,
+          reason: `the agent stopped while ${call.name} (not idempotent) was running, so it may have taken effect; approve to run it again, deny to tell the model it failed`,
+          at,
+        });
+        logger.warn(
+          { taskId: task.taskId, tool: call.name, key: call.key },
+          'interrupted non-idempotent tool call waits for an operator',
+        );
+      }
     }
   }
 
@@ -553,6 +572,21 @@ export class ActiveAgent {
   private async runTool(effect: Extract<Effect, { type: 'run-tool' }>, log: Logger): Promise<void> {
     const { clock, spec, name } = this.deps;
     const started = Date.now();
+    const tool = spec.tools.find((t) => t.name === effect.name);
+    const call = this.state.active
+      .get(effect.taskId)
+      ?.steps.at(-1)
+      ?.tools.find((t) => t.toolUseId === effect.toolUseId);
+    const at = clock.now().toISOString();
+    const where = { taskId: effect.taskId, step: effect.step, toolUseId: effect.toolUseId };
+    if (tool?.requiresApproval === true && call?.approval?.state !== 'approved') {
+      const reason = `${tool.name} requires an operator's approval: spool approve ${effect.taskId}, or spool deny ${effect.taskId} --reason "…"`;
+      await this.commit({ type: 'RequestApproval', ...where, reason, at });
+      log.warn({ tool: tool.name, input: effect.input }, 'tool call waits for approval');
+      return;
+    }
+    // Journaled before it runs, so a crash in the middle is known and never re-run blindly.
+    if (tool?.idempotent === false) await this.commit({ type: 'StartTool', ...where, at });
     const signal = this.stopSignal(effect.taskId);
     const outcome = await runTool(spec.tools, effect, { agent: name, taskId: effect.taskId, signal });
     if (signal.aborted) return; // cancelled or stopping: it runs again (same key) if the task goes on

@@ -41,6 +41,42 @@ async function agentCommand(type: 'pause' | 'resume', argv: string[], logger: Lo
   return send(agent, checkedMessage(type, message), values.json === true, logger);
 }
 
+/** `spool approve <taskId> [--agent A]`: the task's tool calls waiting for an operator run. */
+export function approveCommand(argv: string[], logger: Logger): Promise<number> {
+  return decideCommand('approve', argv, logger);
+}
+
+/** `spool deny <taskId> --reason R [--agent A]`: the waiting tool calls fail; the model is told why. */
+export function denyCommand(argv: string[], logger: Logger): Promise<number> {
+  return decideCommand('deny', argv, logger);
+}
+
+async function decideCommand(type: 'approve' | 'deny', argv: string[], logger: Logger): Promise<number> {
+  const { values, positionals } = parseCommand(
+    type,
+    argv,
+    { agent: { type: 'string' }, reason: { type: 'string' }, json: { type: 'boolean' } },
+    { required: ['taskId'] },
+  );
+  const taskId = positionals[0] as string;
+  if (type === 'deny' && (values.reason === undefined || values.reason.trim() === ''))
+    throw new UsageError('spool deny: --reason "…" is required (the model is told why)');
+  if (type === 'approve' && values.reason !== undefined)
+    throw new UsageError('spool approve: --reason applies to deny only');
+  const message = checkedMessage(
+    type,
+    type === 'deny' ? { type, taskId, reason: values.reason as string } : { type, taskId },
+  );
+  const given = values.agent === undefined ? undefined : checkedAgent(type, values.agent);
+  const connection = await openConnection(natsUrl(), `spool-${type}`, logger);
+  try {
+    const agent = given ?? (await agentRunning(connection, taskId));
+    return await publish(connection, agent, message, values.json === true);
+  } finally {
+    await connection.close();
+  }
+}
+
 /** `spool cancel <taskId> [--agent A]`: the task ends `cancelled`, running or not yet arrived. */
 export async function cancelCommand(argv: string[], logger: Logger): Promise<number> {
   const { values, positionals } = parseCommand(
@@ -104,15 +140,13 @@ async function agentRunning(connection: SpoolConnection, taskId: string): Promis
   try {
     reply = await requests(connection).request(subjects.status, '{}', 3_000);
   } catch {
-    throw new UsageError(
-      `spool cancel: no coordinator answered to find the agent of ${taskId}; pass --agent NAME`,
-    );
+    throw new UsageError(`spool: no coordinator answered to find the agent of ${taskId}; pass --agent NAME`);
   }
   const report = StatusReportSchema.parse(JSON.parse(reply));
   const owner = report.agents.find((a) => a.inFlight.some((t) => t.taskId === taskId));
   if (owner === undefined)
     throw new UsageError(
-      `spool cancel: no agent has ${taskId} in flight; if it is still queued or not yet sent, pass --agent NAME`,
+      `spool: no agent has ${taskId} in flight; if it is still queued or not yet sent, pass --agent NAME`,
     );
   return owner.name;
 }

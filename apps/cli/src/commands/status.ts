@@ -46,6 +46,10 @@ function render(report: StatusReport): string {
     );
     for (const t of a.inFlight)
       lines.push(`  ${t.taskId} ${t.phase} (attempt ${t.attempt}, ${t.steps} model call(s))`);
+    for (const w of a.approvals)
+      lines.push(
+        `  waiting for approval: ${w.taskId} wants ${w.tool}(${w.input}) since ${w.requestedAt}; ${w.reason}`,
+      );
   }
   return lines.join('\n');
 }
