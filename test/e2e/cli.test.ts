@@ -76,6 +76,30 @@ describe('spool CLI - end to end against real processes', () => {
     expect(late).toMatchObject({ code: 1, stderr: expect.stringContaining('already finished (cancelled)') });
   });
 
+  it('submit --wait --follow streams the reply text as it arrives; the journal keeps one complete reply', async () => {
+    world.fake.setLatency(300);
+    const run = await runCli(
+      ['submit', 'helper', 'stream this answer please', '--id', 'cli-follow', '--wait', '--follow', '--json'],
+      env,
+    );
+    world.fake.setLatency(0);
+    expect(run.code).toBe(0);
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const chunks = lines.filter((l) => l.type === 'text');
+    const result = TaskResultSchema.parse(lines.at(-1));
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.map((c) => c.text).join('')).toBe(result.output);
+    const replies = (await world.probe.history('helper'))
+      .flatMap((c) => c.events)
+      .filter((e) => e.type === 'model.responded' && e.data.taskId === 'cli-follow');
+    expect(replies).toHaveLength(1);
+    const human = await runCli(['submit', 'helper', 'x', '--follow'], env);
+    expect(human).toMatchObject({ code: 2, stderr: expect.stringContaining('--follow needs --wait') });
+  });
+
   it('the same id submitted twice is one task', async () => {
     const again = await runCli(
       ['submit', 'helper', 'something else', '--id', 'cli-1', '--wait', '--json'],
@@ -95,8 +119,8 @@ describe('spool CLI - end to end against real processes', () => {
       status: 'idle',
       holderAlive: true,
       paused: false,
-      counts: { completed: 2, cancelled: 1 },
-      results: { published: 3 },
+      counts: { completed: 3, cancelled: 1 },
+      results: { published: 4 },
       queued: 0,
       unacked: 0,
     });
@@ -118,7 +142,7 @@ describe('spool CLI - end to end against real processes', () => {
       'task.completed',
       'result.published',
     ]);
-    expect(lines.at(-1).state.counts.completed).toBe(2);
+    expect(lines.at(-1).state.counts.completed).toBe(3);
     const until = await runCli(['replay', 'helper', '--until', String(lines[0].seq), '--json'], env);
     expect(
       until.stdout

@@ -7,7 +7,7 @@ Commands:
   up [--config F]           run the coordinator and every agent of the config (Ctrl-C stops)
   agent <name> [--config F] run one agent until SIGINT/SIGTERM
   coordinator [--config F]  run the coordinator (task registry, status API)
-  submit <agent> <input>    submit a task (input "-" reads stdin) [--id ID] [--wait] [--json]
+  submit <agent> <input>    submit a task (input "-" reads stdin) [--id ID] [--wait [--follow]] [--json]
   replay <agent>            each event of the history and the state it led to [--until SEQ] [--json]
                             [--verify: rebuild from scratch and compare with the latest snapshot]
   status                    agents, tasks in flight and queued, counts [--json]
@@ -57,7 +57,7 @@ Runs the coordinator: rebuilds the task registry from the histories and answers
 status requests on spool.api.status.
 
   --config F   config file (default ./spool.config.json or ./spool.config.ts)`,
-  submit: `Usage: spool submit <agent> <input> [--id ID] [--wait] [--timeout SEC] [--json]
+  submit: `Usage: spool submit <agent> <input> [--id ID] [--wait [--follow]] [--timeout SEC] [--json]
 
 Publishes {"id", "input"} on spool.inbox.<agent>. The id is the idempotency key: the
 same id submitted twice is one task.
@@ -65,6 +65,8 @@ same id submitted twice is one task.
   <input>        the task text; "-" reads it from stdin
   --id ID        task id (default: generated); letters, digits and _ : = @ + -
   --wait         wait for the result and print it (exit 1 if the task failed or was rejected)
+  --follow       with --wait, print the reply text as the model streams it (live only: the
+                 journal records each complete reply once; --json: NDJSON text lines)
   --timeout SEC  with --wait, give up after SEC seconds (default 600)
   --json         print JSON (the submission, or the result with --wait)`,
   replay: `Usage: spool replay <agent> [--until SEQ] [--json] [--verify]

@@ -31,10 +31,16 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
   };
 
   return {
-    async respond(request: ModelRequest, signal?: AbortSignal): Promise<ModelReply> {
+    async respond(
+      request: ModelRequest,
+      signal?: AbortSignal,
+      onText?: (delta: string) => void,
+    ): Promise<ModelReply> {
       const sdk = getClient();
       try {
-        const message = await sdk.messages.create(
+        // Streamed: text shows as it arrives, long replies need no special timeout, and the
+        // final message is assembled by the SDK exactly as a non-streaming call returns it.
+        const stream = sdk.messages.stream(
           {
             model: request.model,
             max_tokens: request.maxTokens,
@@ -46,8 +52,10 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
           },
           signal === undefined ? {} : { signal },
         );
+        if (onText !== undefined) stream.on('text', (delta) => onText(delta));
+        const message = await stream.finalMessage();
         const usage = message.usage;
-        const requestId = (message as { _request_id?: string | null })._request_id;
+        const requestId = stream.request_id ?? undefined;
         return {
           model: message.model,
           content: message.content.map((block) => ({ ...block }) as ContentBlock),

@@ -18,7 +18,8 @@ export interface ModelRequest {
  * said) or TerminalError (400, 401, 403, 404, and anything else that will not get better).
  */
 export interface ModelClient {
-  respond(request: ModelRequest, signal?: AbortSignal): Promise<ModelReply>;
+  /** `onText` gets the reply's text as it streams in (for live display; the reply itself is what counts). */
+  respond(request: ModelRequest, signal?: AbortSignal, onText?: (delta: string) => void): Promise<ModelReply>;
 }
 
 export interface AnthropicModelOptions {

@@ -24,6 +24,8 @@ export const subjects = {
   control: (agent: string) => `spool.control.${agent}`,
   history: (agent: string) => `spool.history.${agent}`,
   result: (agent: string, taskId: string) => `spool.results.${agent}.${taskId}`,
+  /** Core NATS, not stored: a task's reply text as it streams from the model (`spool submit --follow`). */
+  liveText: (agent: string, taskId: string) => `spool.stream.${agent}.${taskId}`,
   /** Wildcards used by provisioning and watchers. */
   allInboxes: 'spool.inbox.>',
   allControls: 'spool.control.>',

@@ -34,3 +34,5 @@ export { watchResults } from './results-watch.ts';
 export { sendControl, submitTask } from './submit.ts';
 export type { SnapshotStore, StoredSnapshot } from './snapshot-store.ts';
 export { SnapshotUnreadableError, snapshotStore } from './snapshot-store.ts';
+export type { LiveText, TextChunk } from './live-text.ts';
+export { liveText } from './live-text.ts';

@@ -19,7 +19,7 @@ import {
   type ToolDefinition,
   toolDefinitions,
 } from '@spool/core';
-import type { HistoryStore, Inbox, InboxMessage, Results } from '@spool/jetstream';
+import type { HistoryStore, Inbox, InboxMessage, LiveText, Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
 import { Journal } from './journal.ts';
@@ -37,6 +37,8 @@ export interface ActiveAgentDeps {
   /** Operator commands (pause, resume, cancel), journaled before they are acknowledged. */
   readonly control: Inbox;
   readonly results: Results;
+  /** Where reply text goes as it streams (for `spool submit --follow`); none: not shown live. */
+  readonly liveText?: Pick<LiveText, 'publish'> | undefined;
   /** Where the state is snapshotted every `spec.snapshotEvery` events; none: always full replay. */
   readonly snapshots?: SnapshotPort | undefined;
   readonly model: ModelClient;
@@ -520,7 +522,9 @@ export class ActiveAgent {
     };
     log.info({ step, messages: request.messages.length }, 'calling the model');
     const stop = this.stopSignal(taskId);
-    const outcome = await callModelOnce(this.deps.model, request, spec.modelTimeoutMs, stop);
+    const live = this.deps.liveText;
+    const onText = live && ((text: string) => live.publish(this.deps.name, taskId, { step, text }));
+    const outcome = await callModelOnce(this.deps.model, request, spec.modelTimeoutMs, stop, onText);
     if (outcome.ok) {
       // Journaled before anything uses it: after a crash this reply is read back, never requested again.
       const { reply } = outcome;

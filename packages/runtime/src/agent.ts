@@ -1,6 +1,6 @@
 import type { ModelClient } from '@spool/claude';
 import { type AgentSpec, type AgentState, ConcurrencyError, ensureError } from '@spool/core';
-import type { HistoryStore, Inbox, Leases, Results } from '@spool/jetstream';
+import type { HistoryStore, Inbox, Leases, LiveText, Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { ActiveAgent } from './active-agent.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -18,6 +18,8 @@ export interface AgentOptions {
   readonly results: Results;
   /** Snapshot storage (`snapshotStore`); without it recovery always replays the whole history. */
   readonly snapshots?: SnapshotPort;
+  /** Live reply text (`liveText`), for `spool submit --follow`. */
+  readonly liveText?: Pick<LiveText, 'publish'>;
   readonly leases: Leases;
   readonly model: ModelClient;
   readonly logger: Logger;
@@ -90,6 +92,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
         inbox: options.inbox,
         control: options.control,
         snapshots: options.snapshots,
+        liveText: options.liveText,
         results: options.results,
         model: options.model,
         logger,

@@ -24,10 +24,11 @@ export async function callModelOnce(
   request: ModelRequest,
   timeoutMs: number,
   stop: AbortSignal,
+  onText?: (delta: string) => void,
 ): Promise<CallOutcome> {
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    return { ok: true, reply: await model.respond(request, AbortSignal.any([stop, timeout])) };
+    return { ok: true, reply: await model.respond(request, AbortSignal.any([stop, timeout]), onText) };
   } catch (err) {
     if (stop.aborted) return { ok: false, abandoned: true };
     if (timeout.aborted) {

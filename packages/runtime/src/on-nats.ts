@@ -3,6 +3,7 @@ import type { AgentSpec } from '@spool/core';
 import {
   historyStore,
   leases,
+  liveText,
   openControl,
   openInbox,
   results,
@@ -13,7 +14,10 @@ import type { Logger } from 'pino';
 import { type AgentHandle, type AgentOptions, startAgent } from './agent.ts';
 
 export interface AgentOnNatsOptions
-  extends Omit<AgentOptions, 'store' | 'inbox' | 'control' | 'results' | 'leases' | 'snapshots'> {
+  extends Omit<
+    AgentOptions,
+    'store' | 'inbox' | 'control' | 'results' | 'leases' | 'snapshots' | 'liveText'
+  > {
   readonly name: string;
   readonly spec: AgentSpec;
   readonly model: ModelClient;
@@ -34,5 +38,6 @@ export async function startAgentOnNats(
     results: results(connection),
     leases: await leases(connection),
     snapshots: await snapshotStore(connection),
+    liveText: liveText(connection),
   });
 }

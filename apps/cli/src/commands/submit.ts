@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AGENT_NAME_PATTERN, type TaskResult, TaskMessageSchema, formatIssues } from '@spool/core';
-import { results, submitTask } from '@spool/jetstream';
+import { liveText, results, type SpoolConnection, submitTask } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
 import { natsUrl } from '../env.ts';
@@ -15,6 +15,7 @@ export async function submitCommand(argv: string[], logger: Logger): Promise<num
     {
       id: { type: 'string' },
       wait: { type: 'boolean' },
+      follow: { type: 'boolean' },
       timeout: { type: 'string' },
       json: { type: 'boolean' },
     },
@@ -32,6 +33,7 @@ export async function submitCommand(argv: string[], logger: Logger): Promise<num
   if (!checked.success)
     throw new UsageError(`spool submit: ${formatIssues(checked.error, task).replace(/^id:/, '--id:')}`);
   const timeoutSec = positiveInt('submit', 'timeout', values.timeout) ?? 600;
+  if (values.follow && !values.wait) throw new UsageError('spool submit: --follow needs --wait');
 
   const connection = await openConnection(natsUrl(), 'spool-submit', logger);
   try {
@@ -39,6 +41,9 @@ export async function submitCommand(argv: string[], logger: Logger): Promise<num
     // Listen before submitting, so a fast result cannot be missed.
     const waiting = values.wait
       ? waitWithTimeout(sink.wait.bind(sink), agent, task.id, timeoutSec)
+      : undefined;
+    const stopFollowing = values.follow
+      ? follow(connection, agent, task.id, values.json === true)
       : undefined;
     const submitted = await submitTask(connection, agent, checked.data);
     if (!values.wait) {
@@ -53,12 +58,26 @@ export async function submitCommand(argv: string[], logger: Logger): Promise<num
       return 0;
     }
     if (!values.json) console.error(`submitted ${task.id} to ${agent}; waiting for the result…`);
-    const result = await (waiting as Promise<TaskResult>);
-    printResult(result, values.json === true);
+    const result = await (waiting as Promise<TaskResult>).finally(() => stopFollowing?.());
+    if (values.follow && !values.json) process.stdout.write('\n');
+    printResult(result, values.json === true, values.follow === true);
     return result.status === 'completed' ? 0 : 1;
   } finally {
     await connection.close();
   }
+}
+
+/** Prints the reply text as it streams: raw text, or NDJSON `{"type": "text", step, text}` lines. */
+function follow(connection: SpoolConnection, agent: string, taskId: string, json: boolean): () => void {
+  let lastStep: number | undefined;
+  return liveText(connection).follow(agent, taskId, (chunk) => {
+    if (json) console.log(JSON.stringify({ type: 'text', ...chunk }));
+    else {
+      if (lastStep !== undefined && chunk.step !== lastStep) process.stdout.write('\n');
+      process.stdout.write(chunk.text);
+    }
+    lastStep = chunk.step;
+  });
 }
 
 async function waitWithTimeout(

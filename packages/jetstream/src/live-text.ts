@@ -1,0 +1,39 @@
+import { subjects } from '@spool/core';
+import { decoder, encoder, internals } from './internal.ts';
+import type { SpoolConnection } from './types.ts';
+
+/** One piece of a task's reply text, as it streams from the model. */
+export interface TextChunk {
+  readonly step: number;
+  readonly text: string;
+}
+
+/**
+ * A task's reply text as it streams, on core NATS (`spool.stream.<agent>.<taskId>`): for
+ * watching live only. It is not stored and may be missed; the journaled reply is the record.
+ */
+export function liveText(connection: SpoolConnection) {
+  const { nc } = internals(connection);
+  return {
+    publish(agent: string, taskId: string, chunk: TextChunk): void {
+      if (!nc.isClosed()) nc.publish(subjects.liveText(agent, taskId), encoder.encode(JSON.stringify(chunk)));
+    },
+    /** Calls `onChunk` for each piece until the returned function is called. */
+    follow(agent: string, taskId: string, onChunk: (chunk: TextChunk) => void): () => void {
+      const sub = nc.subscribe(subjects.liveText(agent, taskId), {
+        callback: (err, msg) => {
+          if (err) return;
+          try {
+            const chunk = JSON.parse(decoder.decode(msg.data)) as TextChunk;
+            if (typeof chunk.text === 'string' && typeof chunk.step === 'number') onChunk(chunk);
+          } catch {
+            // not ours: ignore
+          }
+        },
+      });
+      return () => sub.unsubscribe();
+    },
+  };
+}
+
+export type LiveText = ReturnType<typeof liveText>;
