@@ -30,6 +30,12 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
     return client;
   };
 
+  const systemOf = (request: ModelRequest) => [
+    { type: 'text' as const, text: request.system, cache_control: { type: 'ephemeral' as const } },
+  ];
+  const toolsOf = (request: ModelRequest) =>
+    request.tools === undefined || request.tools.length === 0 ? {} : { tools: cachedTools(request.tools) };
+
   return {
     async respond(
       request: ModelRequest,
@@ -44,11 +50,9 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
           {
             model: request.model,
             max_tokens: request.maxTokens,
-            system: [{ type: 'text', text: request.system, cache_control: { type: 'ephemeral' } }],
+            system: systemOf(request),
             messages: request.messages as Anthropic.MessageParam[],
-            ...(request.tools === undefined || request.tools.length === 0
-              ? {}
-              : { tools: cachedTools(request.tools) }),
+            ...toolsOf(request),
           },
           signal === undefined ? {} : { signal },
         );
@@ -68,6 +72,25 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
           },
           ...(requestId ? { requestId } : {}),
         };
+      } catch (err) {
+        if (signal?.aborted || err instanceof Anthropic.APIUserAbortError) throw err;
+        throw mapSdkError(err);
+      }
+    },
+
+    async countTokens(request: ModelRequest, signal?: AbortSignal): Promise<number> {
+      const sdk = getClient();
+      try {
+        const counted = await sdk.messages.countTokens(
+          {
+            model: request.model,
+            system: systemOf(request),
+            messages: request.messages as Anthropic.MessageParam[],
+            ...toolsOf(request),
+          },
+          signal === undefined ? {} : { signal },
+        );
+        return counted.input_tokens;
       } catch (err) {
         if (signal?.aborted || err instanceof Anthropic.APIUserAbortError) throw err;
         throw mapSdkError(err);

@@ -20,6 +20,8 @@ export interface ModelRequest {
 export interface ModelClient {
   /** `onText` gets the reply's text as it streams in (for live display; the reply itself is what counts). */
   respond(request: ModelRequest, signal?: AbortSignal, onText?: (delta: string) => void): Promise<ModelReply>;
+  /** The request's input tokens as the API counts them (`messages.countTokens`). */
+  countTokens(request: ModelRequest, signal?: AbortSignal): Promise<number>;
 }
 
 export interface AnthropicModelOptions {

@@ -106,8 +106,20 @@ const AgentSpecFields = z.strictObject({
     .strictObject({
       exchanges: z.number().int().min(0).max(10_000).default(DEFAULT_MEMORY_EXCHANGES),
       maxChars: z.number().int().min(0).default(DEFAULT_MEMORY_CHARS),
+      /** The model's context window in tokens (Claude models: 200 000). */
+      contextWindow: z.number().int().min(1_000).default(200_000),
+      /** Compact when a request would pass this share of the context window (0: never). */
+      compactAt: z.number().min(0).max(1).default(0.8),
+      /** Exchanges kept word for word when older ones are summarized. */
+      keepRecent: z.number().int().min(0).max(1_000).default(4),
     })
-    .default({ exchanges: DEFAULT_MEMORY_EXCHANGES, maxChars: DEFAULT_MEMORY_CHARS }),
+    .default({
+      exchanges: DEFAULT_MEMORY_EXCHANGES,
+      maxChars: DEFAULT_MEMORY_CHARS,
+      contextWindow: 200_000,
+      compactAt: 0.8,
+      keepRecent: 4,
+    }),
 });
 /** An agent's spec; a cost limit needs a price for its model. */
 export const AgentSpecSchema = AgentSpecFields.refine(

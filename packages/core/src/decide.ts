@@ -61,6 +61,7 @@ export type Command =
   | { type: 'Retry'; taskId: string; controlSeq: number; at: string }
   | { type: 'Drop'; taskId: string; controlSeq: number; at: string }
   | { type: 'RecordSpec'; specHash: string; at: string }
+  | { type: 'RecordCompaction'; summary: string; upTo: number; tokens: number; reply: ModelReply; at: string }
   | { type: 'StartTool'; taskId: string; step: number; toolUseId: string; at: string }
   | { type: 'RequestApproval'; taskId: string; step: number; toolUseId: string; reason: string; at: string }
   | {
@@ -384,6 +385,24 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
             approved: command.approved,
             ...(command.reason === undefined ? {} : { reason: command.reason }),
             controlSeq: command.controlSeq,
+            at: command.at,
+          },
+        },
+      ];
+    }
+    case 'RecordCompaction': {
+      if (command.upTo <= (state.memorySummary?.upTo ?? 0)) return [];
+      return [
+        {
+          id: eventIds.compacted(agent, command.upTo),
+          type: 'memory.compacted',
+          v: 1,
+          data: {
+            summary: command.summary,
+            upTo: command.upTo,
+            tokens: command.tokens,
+            model: command.reply.model,
+            usage: command.reply.usage,
             at: command.at,
           },
         },

@@ -108,6 +108,22 @@ const SpecChangedV1 = z.object({
   data: z.object({ from: z.string(), to: z.string(), at: iso }),
 });
 
+/** Older memory summarized by a model call: the summary replaces the exchanges numbered below `upTo` in later requests. */
+const MemoryCompactedV1 = z.object({
+  id: z.string(),
+  type: z.literal('memory.compacted'),
+  v: z.literal(1),
+  data: z.object({
+    summary: z.string(),
+    upTo: z.number().int().nonnegative(),
+    /** The request's token count that set it off, and the window it had to fit. */
+    tokens: z.number().int().nonnegative(),
+    model: z.string(),
+    usage: UsageSchema,
+    at: iso,
+  }),
+});
+
 /** A tool call the model asked for, journaled before the tool runs (with its idempotency key). */
 const ToolRequestedV1 = z.object({
   id: z.string(),
@@ -275,6 +291,7 @@ export const HistoryEventSchema = z.discriminatedUnion('type', [
   ToolStartedV1,
   ApprovalRequestedV1,
   ApprovalDecidedV1,
+  MemoryCompactedV1,
 ]);
 export type HistoryEvent = z.infer<typeof HistoryEventSchema>;
 export type HistoryEventType = HistoryEvent['type'];
@@ -353,4 +370,5 @@ export const eventIds = {
   /** Pause and resume are named after the control message that asked for them. */
   control: (agent: string, controlSeq: number) => `${agent}:control:${controlSeq}`,
   specChanged: (agent: string, afterSeq: number) => `${agent}:spec-changed:${afterSeq}`,
+  compacted: (agent: string, upTo: number) => `${agent}:memory-compacted:${upTo}`,
 };

@@ -33,7 +33,7 @@ export type { Commit, EventOf, HistoryEvent, HistoryEventType, StoredCommit } fr
 export { CommitSchema, commitId, eventIds, HistoryEventSchema, parseCommit, taskIdOf } from './events.ts';
 export type { Effect, NextOptions } from './next.ts';
 export { next, resultOf } from './next.ts';
-export { buildMessages, memoryWindow } from './request.ts';
+export { buildMessages, compactionPlan, memoryWindow } from './request.ts';
 export type { TaskError, TaskResult } from './result.ts';
 export { TaskErrorSchema, TaskResultSchema, TaskStatus } from './result.ts';
 export type { AgentState, Exchange, FinishedPhase, ModelStep, TaskPhase, TaskState } from './state.ts';

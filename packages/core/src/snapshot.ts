@@ -10,7 +10,7 @@ import { UsageSchema } from './usage.ts';
  * an event in `evolve` changes: a snapshot of another version is then ignored (full replay),
  * never trusted, since it was folded by different rules.
  */
-export const STATE_VERSION = 7;
+export const STATE_VERSION = 8;
 
 const PhaseSchema = z.enum(['queued', 'running', 'waiting', 'completed', 'failed', 'rejected', 'cancelled']);
 const FinishedPhaseSchema = z.enum(['completed', 'failed', 'rejected', 'cancelled']);
@@ -90,6 +90,7 @@ export const SnapshotSchema = z.object({
   dead: z.array(z.object({ task: TaskStateSchema, resultSeq: z.number().int().nonnegative().optional() })),
   specHash: z.string().optional(),
   model: z.string().optional(),
+  memorySummary: z.object({ text: z.string(), upTo: z.number().int().nonnegative() }).optional(),
   usageByHour: z.array(z.tuple([z.string(), UsageSchema])),
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
@@ -112,6 +113,7 @@ export function toSnapshot(state: AgentState): Snapshot {
       dead: [...state.dead.values()],
       specHash: state.specHash,
       model: state.model,
+      memorySummary: state.memorySummary,
       usageByHour: [...state.usageByHour.entries()],
     }),
   ) as Snapshot;
@@ -153,6 +155,7 @@ export function fromSnapshot(data: unknown, agent: string): { state: AgentState 
       dead: new Map(s.dead.map((letter) => [letter.task.taskId, letter as DeadLetter])),
       specHash: s.specHash,
       model: s.model,
+      memorySummary: s.memorySummary,
       usageByHour: new Map(s.usageByHour),
     },
   };

@@ -102,6 +102,8 @@ export interface AgentState {
   specHash?: string | undefined;
   /** The model of the latest reply (for pricing the usage). */
   model?: string | undefined;
+  /** The summary of exchanges numbered below `upTo` (they are dropped from `memory`). */
+  memorySummary?: { readonly text: string; readonly upTo: number } | undefined;
   /** Token usage by hour (`YYYY-MM-DDTHH` of the reply), the last 25 hours: the daily budget's window. */
   usageByHour: Map<string, Usage>;
 }
@@ -269,6 +271,14 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
         return state;
       task.failedCalls = event.data.call;
       task.retryAt = event.data.retryAt;
+      return state;
+    }
+    case 'memory.compacted': {
+      if (event.data.upTo <= (state.memorySummary?.upTo ?? 0)) return state;
+      state.memorySummary = { text: event.data.summary, upTo: event.data.upTo };
+      state.memory = state.memory.filter((exchange) => exchange.n >= event.data.upTo);
+      state.usage = addUsage(state.usage, event.data.usage);
+      recordHourly(state, event.data.at, event.data.usage);
       return state;
     }
     case 'agent.spec_changed':

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AgentSpecSchema } from './config.ts';
 import { type Command, decide, type ModelReply } from './decide.ts';
 import { next } from './next.ts';
-import { buildMessages } from './request.ts';
+import { buildMessages, compactionPlan } from './request.ts';
 import { fromSnapshot, toSnapshot } from './snapshot.ts';
 import { type AgentState, applyCommit, initialState } from './state.ts';
 import { defineTool, toolDefinitions } from './tools.ts';
@@ -141,5 +141,65 @@ describe('tool definitions', () => {
     expect(AgentSpecSchema.safeParse({ ...base, tools: [mean, mean] }).error?.issues[0]?.message).toBe(
       'tool names must be unique',
     );
+  });
+});
+
+describe('memory compaction', () => {
+  const bounds = { exchanges: 50, maxChars: 1_000_000, contextWindow: 1_000, compactAt: 0.5, keepRecent: 1 };
+  const exchange = (i: number): Command[] => [
+    { type: 'ReceiveTask', task: { id: `x${i}`, input: `q${i}` }, inboxSeq: i + 1, at: AT },
+    { type: 'StartTask', taskId: `x${i}`, specHash: 'h', at: AT },
+    {
+      type: 'RecordReply',
+      taskId: `x${i}`,
+      step: 0,
+      reply: { model: 'm', content: [{ type: 'text', text: `a${i}` }], stopReason: 'end_turn', usage },
+      at: AT,
+    },
+    { type: 'MarkPublished', taskId: `x${i}`, at: AT },
+  ];
+  const history = () =>
+    given(
+      ...[0, 1, 2].flatMap(exchange),
+      { type: 'ReceiveTask', task: { id: 'now', input: 'q3' }, inboxSeq: 9, at: AT },
+      {
+        type: 'StartTask',
+        taskId: 'now',
+        specHash: 'h',
+        at: AT,
+      },
+    );
+
+  it('plans to summarize whole older exchanges, keeping the newest ones', () => {
+    const state = history();
+    const task = state.active.get('now');
+    if (task === undefined) throw new Error('no task');
+    expect(compactionPlan(state, task, bounds)).toEqual({
+      upTo: 2,
+      transcript: 'User: q0\nAssistant: a0\n\nUser: q1\nAssistant: a1',
+    });
+  });
+
+  it('replaces the summarized exchanges with the summary in later requests', () => {
+    const state = history();
+    const compact: Command = {
+      type: 'RecordCompaction',
+      summary: 'S',
+      upTo: 2,
+      tokens: 600,
+      reply: { model: 'm', content: [], stopReason: 'end_turn', usage },
+      at: AT,
+    };
+    applyCommit(state, { seq: 99, events: decide(state, compact) });
+    expect(decide(state, compact)).toEqual([]); // once
+    const task = state.active.get('now');
+    if (task === undefined) throw new Error('no task');
+    expect(buildMessages(state, task, bounds).map((m) => m.content)).toEqual([
+      'A summary of our earlier work:\nS',
+      'Understood; I will use it.',
+      'q2',
+      'a2',
+      'q3',
+    ]);
   });
 });

@@ -16,6 +16,7 @@ import {
   type Price,
   priceFor,
   specHash,
+  type TaskState,
   type ToolDefinition,
   toolDefinitions,
 } from '@spool/core';
@@ -23,6 +24,7 @@ import type { HistoryStore, Inbox, InboxMessage, LiveText, Results } from '@spoo
 import type { Logger } from 'pino';
 import type { Clock } from './clock.ts';
 import { Journal } from './journal.ts';
+import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
 import { callModelOnce, retryDelayMs } from './model-call.ts';
 import { commandFor, DONE, noEffectReason } from './control-commands.ts';
 import { restoreState, type SnapshotPort } from './restore.ts';
@@ -513,15 +515,43 @@ export class ActiveAgent {
     const { spec, clock } = this.deps;
     const task = this.state.active.get(taskId);
     if (task === undefined) return;
-    const request = {
+    const requestFor = (current: TaskState) => ({
       model: spec.model,
       system: spec.instructions,
-      messages: buildMessages(this.state, task, spec.memory),
+      messages: buildMessages(this.state, current, spec.memory),
       maxTokens: spec.maxTokens,
       tools: this.tools,
-    };
-    log.info({ step, messages: request.messages.length }, 'calling the model');
+    });
     const stop = this.stopSignal(taskId);
+    let request = requestFor(task);
+    const compaction = await compactIfNeeded(this.deps.model, spec, this.state, task, request, stop).catch(
+      (err): CompactionOutcome => ({ kind: 'failed', tokens: 0, reason: ensureError(err).message }),
+    );
+    if (stop.aborted) return;
+    if (compaction.kind === 'summarized') {
+      // Journaled before it is used: a replay rebuilds the same memory without calling the model.
+      const { summary, upTo, tokens, reply } = compaction;
+      await this.commit({
+        type: 'RecordCompaction',
+        summary,
+        upTo,
+        tokens,
+        reply,
+        at: clock.now().toISOString(),
+      });
+      log.info(
+        { upTo, tokens, window: spec.memory.contextWindow },
+        'memory compacted: older exchanges summarized',
+      );
+      request = requestFor(this.state.active.get(taskId) ?? task);
+    } else if (compaction.kind === 'failed' || compaction.kind === 'nothing-to-compact') {
+      const why = compaction.kind === 'failed' ? compaction.reason : 'no older memory left to summarize';
+      log.warn(
+        { tokens: compaction.tokens, window: spec.memory.contextWindow },
+        `memory not compacted: ${why}`,
+      );
+    }
+    log.info({ step, messages: request.messages.length }, 'calling the model');
     const live = this.deps.liveText;
     const onText = live && ((text: string) => live.publish(this.deps.name, taskId, { step, text }));
     const outcome = await callModelOnce(this.deps.model, request, spec.modelTimeoutMs, stop, onText);

@@ -187,6 +187,18 @@ function describe(seq: number, time: string, event: HistoryEvent, state: AgentSt
     case 'task.dropped':
       detail = 'removed from the dead-letter view';
       break;
+    case 'memory.compacted':
+      detail = `exchanges below ${event.data.upTo} summarized (request was ${event.data.tokens} tokens): ${clip(event.data.summary, 60)}`;
+      break;
+    case 'approval.requested':
+      detail = `step ${event.data.step}: ${event.data.name} waits: ${clip(event.data.reason, 80)}`;
+      break;
+    case 'approval.decided':
+      detail = event.data.approved ? 'approved' : `denied: ${clip(event.data.reason ?? '', 80)}`;
+      break;
+    case 'tool.started':
+      detail = `step ${event.data.step}: ${event.data.toolUseId} run ${event.data.run} (not idempotent)`;
+      break;
     case 'agent.spec_changed':
       detail = `spec ${event.data.from} → ${event.data.to}`;
       break;
