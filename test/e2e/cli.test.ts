@@ -164,6 +164,9 @@ describe('spool CLI - end to end against real processes', () => {
     [['cancel', 'no spaces allowed'], /"no spaces allowed" is not a task id/],
     [['cancel', 'not-running-anywhere'], /no agent has not-running-anywhere in flight; .* pass --agent NAME/],
     [['replay', 'helper', '--verify', '--until', '3'], /--verify compares at the snapshot's own sequence/],
+    [['deny', 'some-task'], /spool deny: --reason "…" is required/],
+    [['approve', 'some-task', '--reason', 'x'], /--reason applies to deny only/],
+    [['dlq', 'resurrect', 't-1'], /unknown action "resurrect"/],
   ])('refuses bad arguments %j with one line and exit code 2', async (args, message) => {
     const run = await runCli(args, env);
     expect(run.code).toBe(2);

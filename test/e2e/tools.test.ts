@@ -289,14 +289,15 @@ describe('approvals', () => {
     expect(payments).toEqual(['INV-1']);
   });
 
-  it('a denied call fails with the reason, and the model carries on without it', async () => {
-    const agent = await runAgentInProcess(world, 'denied', approvalSpec());
-    running.push(agent);
+  it('a denial sent while the agent is down fails the call with the reason, and the model carries on', async () => {
+    const first = await runAgentInProcess(world, 'denied', approvalSpec());
     world.fake.script({ content: [toolUse('toolu_pay2', 'pay', { invoice: 'INV-2' })] }, 'I did not pay it.');
     const before = world.fake.requests.length;
     await submit('denied', 'pay-2', 'pay INV-2');
-    await waitFor('the approval request', () => phaseOf(agent, 'pay-2') === 'waiting', 10_000);
-    await decide('denied', 'pay-2', false);
+    await waitFor('the approval request', () => phaseOf(first, 'pay-2') === 'waiting', 10_000);
+    await first.stop();
+    await decide('denied', 'pay-2', false); // waits on the control subject until the agent is back
+    running.push(await runAgentInProcess(world, 'denied', approvalSpec()));
     expect(await result('denied', 'pay-2')).toMatchObject({
       status: 'completed',
       output: 'I did not pay it.',
