@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { given } from './given.ts';
 import { type Command, decide, type ModelReply } from './decide.ts';
 import type { HistoryEvent } from './events.ts';
 import { next } from './next.ts';
 import { buildMessages } from './request.ts';
 import { toSnapshot } from './snapshot.ts';
-import { type AgentState, applyCommit, evolve, initialState } from './state.ts';
+import { evolve, initialState } from './state.ts';
 
 const AT = '2026-11-24T12:00:00.000Z';
 const memory = { exchanges: 20, maxChars: 60_000 };
-
-/** Given these commands applied in order (each decided and evolved), the resulting state. */
-function given(...commands: Command[]): AgentState {
-  const state = initialState('analyst');
-  let seq = 0;
-  for (const command of commands) {
-    const events = decide(state, command);
-    if (events.length > 0) applyCommit(state, { seq: ++seq, events });
-  }
-  return state;
-}
 
 const receive = (id: string, input = `input of ${id}`, inboxSeq = 1): Command => ({
   type: 'ReceiveTask',

@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { given } from './given.ts';
 import { AgentSpecSchema } from './config.ts';
 import { type Command, decide, type ModelReply } from './decide.ts';
 import { next } from './next.ts';
 import { costOf, priceFor } from './pricing.ts';
-import { type AgentState, applyCommit, initialState, usageLastDay } from './state.ts';
+import { applyCommit, usageLastDay } from './state.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';
 const sonnet = priceFor('claude-sonnet-4-6');
-
-function given(...commands: Command[]): AgentState {
-  const state = initialState('analyst');
-  let seq = 0;
-  for (const command of commands) {
-    const events = decide(state, command);
-    if (events.length > 0) applyCommit(state, { seq: ++seq, events });
-  }
-  return state;
-}
 
 const receive = (id: string, n = 1): Command => ({
   type: 'ReceiveTask',

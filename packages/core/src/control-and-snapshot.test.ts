@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { given } from './given.ts';
 import { type Command, decide, type ModelReply } from './decide.ts';
 import { next } from './next.ts';
 import { diffSnapshots, fromSnapshot, STATE_VERSION, toSnapshot } from './snapshot.ts';
-import { type AgentState, applyCommit, initialState } from './state.ts';
+import { applyCommit } from './state.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';
-
-function given(...commands: Command[]): AgentState {
-  const state = initialState('analyst');
-  let seq = 0;
-  for (const command of commands) {
-    const events = decide(state, command);
-    if (events.length > 0) applyCommit(state, { seq: ++seq, events });
-  }
-  return state;
-}
 
 const receive = (id: string, inboxSeq = 1): Command => ({
   type: 'ReceiveTask',

@@ -1,25 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { given } from './given.ts';
 import { z } from 'zod';
 import { AgentSpecSchema } from './config.ts';
 import { type Command, decide, type ModelReply } from './decide.ts';
 import { next } from './next.ts';
 import { buildMessages, compactionPlan } from './request.ts';
 import { fromSnapshot, toSnapshot } from './snapshot.ts';
-import { type AgentState, applyCommit, initialState } from './state.ts';
+import { applyCommit } from './state.ts';
 import { defineTool, toolDefinitions } from './tools.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';
 const memory = { exchanges: 20, maxChars: 60_000 };
-
-function given(...commands: Command[]): AgentState {
-  const state = initialState('analyst');
-  let seq = 0;
-  for (const command of commands) {
-    const events = decide(state, command);
-    if (events.length > 0) applyCommit(state, { seq: ++seq, events });
-  }
-  return state;
-}
 
 const usage = { inputTokens: 1, outputTokens: 1, cacheCreationInputTokens: 0, cacheReadInputTokens: 0 };
 const toolReply: ModelReply = {
