@@ -15,11 +15,14 @@ import { UsageSchema } from './usage.ts';
 
 const iso = z.string().min(1);
 
-const TaskReceivedV1 = z.object({
-  id: z.string(),
-  type: z.literal('task.received'),
-  v: z.literal(1),
-  data: z.object({
+/** One event type at version 1: `{ id, type, v: 1, data }`. */
+function eventV1<T extends string, D extends z.ZodRawShape>(type: T, data: z.ZodObject<D>) {
+  return z.object({ id: z.string(), type: z.literal(type), v: z.literal(1), data });
+}
+
+const TaskReceivedV1 = eventV1(
+  'task.received',
+  z.object({
     taskId: z.string(),
     input: z.string(),
     meta: MetaSchema.optional(),
@@ -27,13 +30,11 @@ const TaskReceivedV1 = z.object({
     inboxSeq: z.number().int().nonnegative().optional(),
     at: iso,
   }),
-});
+);
 
-const TaskStartedV1 = z.object({
-  id: z.string(),
-  type: z.literal('task.started'),
-  v: z.literal(1),
-  data: z.object({
+const TaskStartedV1 = eventV1(
+  'task.started',
+  z.object({
     taskId: z.string(),
     attempt: z.number().int().positive(),
     /** Hash of the agent spec the task runs under (instructions, model, limits). */
@@ -42,13 +43,11 @@ const TaskStartedV1 = z.object({
     memoryUpTo: z.number().int().nonnegative(),
     at: iso,
   }),
-});
+);
 
-const ModelRespondedV1 = z.object({
-  id: z.string(),
-  type: z.literal('model.responded'),
-  v: z.literal(1),
-  data: z.object({
+const ModelRespondedV1 = eventV1(
+  'model.responded',
+  z.object({
     taskId: z.string(),
     step: z.number().int().nonnegative(),
     model: z.string(),
@@ -58,27 +57,21 @@ const ModelRespondedV1 = z.object({
     requestId: z.string().optional(),
     at: iso,
   }),
-});
+);
 
-const TaskCompletedV1 = z.object({
-  id: z.string(),
-  type: z.literal('task.completed'),
-  v: z.literal(1),
-  data: z.object({ taskId: z.string(), output: z.string(), at: iso }),
-});
+const TaskCompletedV1 = eventV1(
+  'task.completed',
+  z.object({ taskId: z.string(), output: z.string(), at: iso }),
+);
 
-const TaskFailedV1 = z.object({
-  id: z.string(),
-  type: z.literal('task.failed'),
-  v: z.literal(1),
-  data: z.object({ taskId: z.string(), error: TaskErrorSchema, at: iso }),
-});
+const TaskFailedV1 = eventV1(
+  'task.failed',
+  z.object({ taskId: z.string(), error: TaskErrorSchema, at: iso }),
+);
 
-const TaskRejectedV1 = z.object({
-  id: z.string(),
-  type: z.literal('task.rejected'),
-  v: z.literal(1),
-  data: z.object({
+const TaskRejectedV1 = eventV1(
+  'task.rejected',
+  z.object({
     taskId: z.string(),
     error: TaskErrorSchema,
     inboxSeq: z.number().int().nonnegative(),
@@ -86,34 +79,25 @@ const TaskRejectedV1 = z.object({
     excerpt: z.string(),
     at: iso,
   }),
-});
+);
 
-const ResultPublishedV1 = z.object({
-  id: z.string(),
-  type: z.literal('result.published'),
-  v: z.literal(1),
-  data: z.object({
+const ResultPublishedV1 = eventV1(
+  'result.published',
+  z.object({
     taskId: z.string(),
     /** Stream sequence of the result message: a retried task's next result must follow it. */
     resultSeq: z.number().int().nonnegative().optional(),
     at: iso,
   }),
-});
+);
 
 /** The agent started under a spec (instructions, model, tools, limits) other than the one its last task ran under. */
-const SpecChangedV1 = z.object({
-  id: z.string(),
-  type: z.literal('agent.spec_changed'),
-  v: z.literal(1),
-  data: z.object({ from: z.string(), to: z.string(), at: iso }),
-});
+const SpecChangedV1 = eventV1('agent.spec_changed', z.object({ from: z.string(), to: z.string(), at: iso }));
 
 /** Older memory summarized by a model call: the summary replaces the exchanges numbered below `upTo` in later requests. */
-const MemoryCompactedV1 = z.object({
-  id: z.string(),
-  type: z.literal('memory.compacted'),
-  v: z.literal(1),
-  data: z.object({
+const MemoryCompactedV1 = eventV1(
+  'memory.compacted',
+  z.object({
     summary: z.string(),
     upTo: z.number().int().nonnegative(),
     /** The request's token count that set it off, and the window it had to fit. */
@@ -122,14 +106,12 @@ const MemoryCompactedV1 = z.object({
     usage: UsageSchema,
     at: iso,
   }),
-});
+);
 
 /** A tool call the model asked for, journaled before the tool runs (with its idempotency key). */
-const ToolRequestedV1 = z.object({
-  id: z.string(),
-  type: z.literal('tool.requested'),
-  v: z.literal(1),
-  data: z.object({
+const ToolRequestedV1 = eventV1(
+  'tool.requested',
+  z.object({
     taskId: z.string(),
     step: z.number().int().nonnegative(),
     toolUseId: z.string(),
@@ -139,14 +121,12 @@ const ToolRequestedV1 = z.object({
     key: z.string(),
     at: iso,
   }),
-});
+);
 
 /** A tool call's outcome, journaled before the next model call uses it. */
-const ToolCompletedV1 = z.object({
-  id: z.string(),
-  type: z.literal('tool.completed'),
-  v: z.literal(1),
-  data: z.object({
+const ToolCompletedV1 = eventV1(
+  'tool.completed',
+  z.object({
     taskId: z.string(),
     step: z.number().int().nonnegative(),
     toolUseId: z.string(),
@@ -155,28 +135,24 @@ const ToolCompletedV1 = z.object({
     isError: z.boolean(),
     at: iso,
   }),
-});
+);
 
 /** A non-idempotent tool is about to run: after a crash, it is not re-run without an operator. */
-const ToolStartedV1 = z.object({
-  id: z.string(),
-  type: z.literal('tool.started'),
-  v: z.literal(1),
-  data: z.object({
+const ToolStartedV1 = eventV1(
+  'tool.started',
+  z.object({
     taskId: z.string(),
     step: z.number().int().nonnegative(),
     toolUseId: z.string(),
     run: z.number().int().positive(),
     at: iso,
   }),
-});
+);
 
 /** A tool call waits for an operator: the tool requires approval, or a non-idempotent run was interrupted. */
-const ApprovalRequestedV1 = z.object({
-  id: z.string(),
-  type: z.literal('approval.requested'),
-  v: z.literal(1),
-  data: z.object({
+const ApprovalRequestedV1 = eventV1(
+  'approval.requested',
+  z.object({
     taskId: z.string(),
     step: z.number().int().nonnegative(),
     toolUseId: z.string(),
@@ -185,28 +161,24 @@ const ApprovalRequestedV1 = z.object({
     reason: z.string(),
     at: iso,
   }),
-});
+);
 
 /** An operator's answer (`spool approve` / `spool deny`) for the task's waiting tool calls. */
-const ApprovalDecidedV1 = z.object({
-  id: z.string(),
-  type: z.literal('approval.decided'),
-  v: z.literal(1),
-  data: z.object({
+const ApprovalDecidedV1 = eventV1(
+  'approval.decided',
+  z.object({
     taskId: z.string(),
     approved: z.boolean(),
     reason: z.string().optional(),
     controlSeq: z.number().int().nonnegative(),
     at: iso,
   }),
-});
+);
 
 /** One failed model call, journaled before the retry wait: the backoff survives restarts. */
-const ModelFailedV1 = z.object({
-  id: z.string(),
-  type: z.literal('model.failed'),
-  v: z.literal(1),
-  data: z.object({
+const ModelFailedV1 = eventV1(
+  'model.failed',
+  z.object({
     taskId: z.string(),
     step: z.number().int().nonnegative(),
     /** 1 for the step's first call. */
@@ -217,58 +189,46 @@ const ModelFailedV1 = z.object({
     retryAt: iso.optional(),
     at: iso,
   }),
-});
+);
 
 /** A running task found unfinished when an agent took over its history (the last writer stopped mid-task). */
-const TaskResumedV1 = z.object({
-  id: z.string(),
-  type: z.literal('task.resumed'),
-  v: z.literal(1),
-  data: z.object({ taskId: z.string(), interruptions: z.number().int().positive(), at: iso }),
-});
+const TaskResumedV1 = eventV1(
+  'task.resumed',
+  z.object({ taskId: z.string(), interruptions: z.number().int().positive(), at: iso }),
+);
 
 /** A failed task sent back to work from the dead-letter view: a new attempt, its journal kept. */
-const TaskRetriedV1 = z.object({
-  id: z.string(),
-  type: z.literal('task.retried'),
-  v: z.literal(1),
-  data: z.object({ taskId: z.string(), controlSeq: z.number().int().nonnegative(), at: iso }),
-});
+const TaskRetriedV1 = eventV1(
+  'task.retried',
+  z.object({ taskId: z.string(), controlSeq: z.number().int().nonnegative(), at: iso }),
+);
 
 /** A failed task removed from the dead-letter view. */
-const TaskDroppedV1 = z.object({
-  id: z.string(),
-  type: z.literal('task.dropped'),
-  v: z.literal(1),
-  data: z.object({ taskId: z.string(), controlSeq: z.number().int().nonnegative(), at: iso }),
-});
+const TaskDroppedV1 = eventV1(
+  'task.dropped',
+  z.object({ taskId: z.string(), controlSeq: z.number().int().nonnegative(), at: iso }),
+);
 
-const TaskCancelledV1 = z.object({
-  id: z.string(),
-  type: z.literal('task.cancelled'),
-  v: z.literal(1),
-  data: z.object({
+const TaskCancelledV1 = eventV1(
+  'task.cancelled',
+  z.object({
     taskId: z.string(),
     reason: z.string(),
     /** Stream sequence of the control message that asked for it, when one did. */
     controlSeq: z.number().int().nonnegative().optional(),
     at: iso,
   }),
-});
+);
 
-const AgentPausedV1 = z.object({
-  id: z.string(),
-  type: z.literal('agent.paused'),
-  v: z.literal(1),
-  data: z.object({ reason: z.string().optional(), controlSeq: z.number().int().nonnegative(), at: iso }),
-});
+const AgentPausedV1 = eventV1(
+  'agent.paused',
+  z.object({ reason: z.string().optional(), controlSeq: z.number().int().nonnegative(), at: iso }),
+);
 
-const AgentResumedV1 = z.object({
-  id: z.string(),
-  type: z.literal('agent.resumed'),
-  v: z.literal(1),
-  data: z.object({ controlSeq: z.number().int().nonnegative(), at: iso }),
-});
+const AgentResumedV1 = eventV1(
+  'agent.resumed',
+  z.object({ controlSeq: z.number().int().nonnegative(), at: iso }),
+);
 
 export const HistoryEventSchema = z.discriminatedUnion('type', [
   TaskReceivedV1,
