@@ -60,6 +60,31 @@ const AgentSpecFields = z.strictObject({
     .default({}),
   /** USD per million tokens by model id or family prefix, over the built-in list prices. */
   prices: z.record(z.string(), PriceSchema).default({}),
+  /**
+   * Results of other agents that arrive as tasks: each message on `subject` (under
+   * `spool.results.>`) becomes a task with id `<name>-<stream seq>` and input rendered from
+   * `input` (`{{output}}`, `{{taskId}}`, `{{agent}}`, `{{status}}`, `{{subject}}`).
+   */
+  subscriptions: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be 1-32 lower-case letters, digits and dashes'),
+        subject: z
+          .string()
+          .regex(
+            /^spool\.results\.[a-z0-9-]+\.(>|[A-Za-z0-9_:=@+-]+)$/,
+            'must be spool.results.<agent>.> (or one task id)',
+          ),
+        input: z.string().min(1).default('{{output}}'),
+        /** Skip results that are not `completed` (default true). */
+        onlyCompleted: z.boolean().default(true),
+      }),
+    )
+    .default([])
+    .refine(
+      (subs) => new Set(subs.map((s) => s.name)).size === subs.length,
+      'subscription names must be unique',
+    ),
   /** Model calls per task (the tool loop's limit). */
   maxTurns: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1_000).default(20),
   /** Snapshot the state every this many history events (0: never; recovery then replays everything). */
@@ -171,7 +196,7 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
   );
   let what = issue.message;
   if (issue.code === 'unrecognized_keys') {
-    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, tools, maxTurns, budget, prices, memory)`;
+    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, tools, subscriptions, maxTurns, budget, prices, memory)`;
   } else if (issue.code === 'invalid_key') {
     what = `invalid agent name: ${issue.issues[0]?.message ?? issue.message}`;
   } else if (issue.code === 'invalid_type' && found === undefined) {

@@ -16,7 +16,7 @@ export function openInbox(
   agent: string,
   options: InboxOptions = {},
 ): Promise<Inbox> {
-  return openWorkQueue(connection, inboxConsumerName(agent), subjects.inbox(agent), options);
+  return openDurable(connection, Streams.Inbox, inboxConsumerName(agent), subjects.inbox(agent), options);
 }
 
 /**
@@ -28,34 +28,69 @@ export function openControl(
   agent: string,
   options: InboxOptions = {},
 ): Promise<Inbox> {
-  return openWorkQueue(connection, controlConsumerName(agent), subjects.control(agent), options);
+  return openDurable(connection, Streams.Inbox, controlConsumerName(agent), subjects.control(agent), options);
 }
 
-async function openWorkQueue(
+/**
+ * An agent's durable consumer `sub-<agent>-<name>` on other agents' results (`subject` under
+ * `spool.results.>`): each result published after the subscription first ran is delivered
+ * once, acknowledged when the task made of it is done.
+ */
+export function openSubscription(
   connection: SpoolConnection,
+  agent: string,
+  name: string,
+  subject: string,
+  options: InboxOptions = {},
+): Promise<Inbox> {
+  if (!subject.startsWith('spool.results.'))
+    throw new Error(
+      `subscription ${name}: only spool.results.> subjects can be subscribed to (got ${subject})`,
+    );
+  return openDurable(
+    connection,
+    Streams.Results,
+    `sub-${agent}-${name}`,
+    subject,
+    options,
+    DeliverPolicy.New,
+  );
+}
+
+async function openDurable(
+  connection: SpoolConnection,
+  stream: string,
   name: string,
   subject: string,
   options: InboxOptions,
+  from: DeliverPolicy = DeliverPolicy.All,
 ): Promise<Inbox> {
   const { js, jsm } = internals(connection);
   const config = {
     durable_name: name,
     filter_subject: subject,
     ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
+    deliver_policy: from,
     ack_wait: (options.ackWaitMs ?? 30_000) * 1_000_000,
     max_ack_pending: 1_000,
   };
-  const create = () =>
-    jsm.consumers.add(Streams.Inbox, config).catch((e) => {
-      if (e instanceof JetStreamApiError && CONSUMER_EXISTS.includes(e.code)) return;
-      throw e;
-    });
-  await jsm.consumers.info(Streams.Inbox, name).catch(async (err) => {
+  const create = (startSeq?: number) =>
+    jsm.consumers
+      .add(
+        stream,
+        startSeq === undefined
+          ? config
+          : { ...config, deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq },
+      )
+      .catch((e) => {
+        if (e instanceof JetStreamApiError && CONSUMER_EXISTS.includes(e.code)) return;
+        throw e;
+      });
+  await jsm.consumers.info(stream, name).catch(async (err) => {
     if (!(err instanceof JetStreamApiError && err.code === CONSUMER_NOT_FOUND)) throw err;
     await create();
   });
-  let consumer = await js.consumers.get(Streams.Inbox, name);
+  let consumer = await js.consumers.get(stream, name);
 
   return {
     async fetch(max: number, expiresMs: number, signal?: AbortSignal): Promise<InboxMessage[]> {
@@ -72,20 +107,21 @@ async function openWorkQueue(
       return out;
     },
     async pending() {
-      const info = await jsm.consumers.info(Streams.Inbox, name);
+      const info = await jsm.consumers.info(stream, name);
       return { queued: info.num_pending, unacked: info.num_ack_pending };
     },
     async reclaim() {
-      // nats-server 2.9 cannot reset a consumer's pending acks; the inbox is a work queue, so
-      // an acked message is gone from the stream and a recreated consumer delivers exactly
-      // the unacked ones. Tasks already journaled are recognised by id on redelivery.
-      const info = await jsm.consumers.info(Streams.Inbox, name);
+      // nats-server 2.9 cannot reset a consumer's pending acks: recreate it from the first
+      // unacknowledged sequence. (In the work-queue inbox acked messages are gone anyway.)
+      // Anything delivered twice is recognised by its task id.
+      const info = await jsm.consumers.info(stream, name);
       if (info.num_ack_pending === 0) return 0;
-      await jsm.consumers.delete(Streams.Inbox, name).catch((e) => {
+      await jsm.consumers.delete(stream, name).catch((e) => {
         if (!(e instanceof JetStreamApiError && e.code === CONSUMER_NOT_FOUND)) throw e;
       });
-      await create();
-      consumer = await js.consumers.get(Streams.Inbox, name);
+      // A work-queue stream only takes deliver-all consumers (its acked messages are gone).
+      await create(stream === Streams.Inbox ? undefined : info.ack_floor.stream_seq + 1);
+      consumer = await js.consumers.get(stream, name);
       return info.num_ack_pending;
     },
   };

@@ -24,7 +24,7 @@ export type {
 export { connect, isNatsReachable } from './connection.ts';
 export { historyStore } from './history-store.ts';
 export { watchHistories } from './history-watch.ts';
-export { openControl, openInbox } from './inbox.ts';
+export { openControl, openInbox, openSubscription } from './inbox.ts';
 export { inboxPending } from './inbox-pending.ts';
 export { leases } from './leases.ts';
 export { provision } from './provision.ts';

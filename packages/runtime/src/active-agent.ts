@@ -36,6 +36,8 @@ export interface ActiveAgentDeps {
   readonly spec: AgentSpec;
   readonly store: HistoryStore;
   readonly inbox: Inbox;
+  /** Other agents' results that arrive as tasks (`spec.subscriptions`, in the same order). */
+  readonly subscriptions?: readonly Inbox[] | undefined;
   /** Operator commands (pause, resume, cancel), journaled before they are acknowledged. */
   readonly control: Inbox;
   readonly results: Results;
@@ -72,7 +74,8 @@ export class ActiveAgent {
   private readonly hash: string;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly held = new Map<string, InboxMessage[]>();
-  private wake: (() => void) | undefined;
+  /** Intake loops waiting for room; `nudge` wakes them all. */
+  private readonly waiting = new Set<() => void>();
   /** Effects that failed (NATS down, say) and when they may run again. */
   private readonly retryAt = new Map<string, number>();
   private draining = false;
@@ -137,7 +140,13 @@ export class ActiveAgent {
       await this.obeyWaiting(signal);
       await this.markInterrupted();
       this.reconcile();
-      await Promise.all([this.pump(signal), this.listen(signal)]);
+      const sources = [
+        this.pump(this.deps.inbox, 'inbox', signal),
+        ...(this.deps.subscriptions ?? []).map((source, i) =>
+          this.pump(source, `subscription ${this.deps.spec.subscriptions[i]?.name}`, signal),
+        ),
+      ];
+      await Promise.all([...sources, this.listen(signal)]);
       // Stopping: take nothing new, let work in flight finish (or be abandoned after the grace).
       this.draining = true;
       const grace = setTimeout(stopWork, this.failed ? 0 : graceMs);
@@ -175,8 +184,8 @@ export class ActiveAgent {
   }
 
   /** Pulls inbox messages while there is room for more work. */
-  private async pump(signal: AbortSignal): Promise<void> {
-    const { inbox, logger, spec } = this.deps;
+  private async pump(inbox: Inbox, what: string, signal: AbortSignal): Promise<void> {
+    const { logger, spec } = this.deps;
     while (!signal.aborted && !this.failed) {
       const busy = [...this.state.active.values()].filter(
         (t) => t.phase === 'queued' || t.phase === 'running',
@@ -184,7 +193,7 @@ export class ActiveAgent {
       const room = spec.concurrency - busy;
       if (room <= 0) {
         await new Promise<void>((resolve) => {
-          this.wake = resolve;
+          this.waiting.add(resolve);
         });
         continue;
       }
@@ -193,7 +202,7 @@ export class ActiveAgent {
         messages = await inbox.fetch(room, this.deps.fetchExpiresMs, signal);
       } catch (err) {
         if (signal.aborted) break;
-        logger.warn({ err: ensureError(err).message }, 'inbox pull failed; retrying');
+        logger.warn({ err: ensureError(err).message }, `${what} pull failed; retrying`);
         await this.deps.clock.sleep(EFFECT_RETRY_MS, signal).catch(() => undefined);
         continue;
       }
@@ -329,9 +338,9 @@ export class ActiveAgent {
   }
 
   private nudge(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const wake of waiting) wake();
   }
 
   /** Journals a change of spec since the agent last worked (no drift goes unrecorded). */

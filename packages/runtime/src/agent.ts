@@ -13,6 +13,8 @@ export interface AgentOptions {
   readonly holder: string;
   readonly store: HistoryStore;
   readonly inbox: Inbox;
+  /** Other agents' results as tasks: `subscriptionTasks(openSubscription(…))` per `spec.subscriptions` entry, in order. */
+  readonly subscriptions?: readonly Inbox[];
   /** The agent's control consumer (`openControl`): pause, resume, cancel. */
   readonly control: Inbox;
   readonly results: Results;
@@ -83,6 +85,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
       if (lease.takeover) {
         await reclaim(options.inbox, 'inbox', logger);
         await reclaim(options.control, 'control', logger);
+        for (const source of options.subscriptions ?? []) await reclaim(source, 'subscription', logger);
       }
       const term = AbortSignal.any([stopping.signal, lease.lost]);
       const agent = new ActiveAgent({
@@ -91,6 +94,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
         store: options.store,
         inbox: options.inbox,
         control: options.control,
+        subscriptions: options.subscriptions,
         snapshots: options.snapshots,
         liveText: options.liveText,
         results: options.results,

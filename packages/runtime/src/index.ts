@@ -6,3 +6,4 @@ export type { Restored, SnapshotPort } from './restore.ts';
 export type { AgentOnNatsOptions } from './on-nats.ts';
 export { startAgentOnNats } from './on-nats.ts';
 export { restoreState } from './restore.ts';
+export { subscriptionTasks } from './subscriptions.ts';

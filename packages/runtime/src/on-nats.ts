@@ -6,17 +6,19 @@ import {
   liveText,
   openControl,
   openInbox,
+  openSubscription,
   results,
   type SpoolConnection,
   snapshotStore,
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { type AgentHandle, type AgentOptions, startAgent } from './agent.ts';
+import { subscriptionTasks } from './subscriptions.ts';
 
 export interface AgentOnNatsOptions
   extends Omit<
     AgentOptions,
-    'store' | 'inbox' | 'control' | 'results' | 'leases' | 'snapshots' | 'liveText'
+    'store' | 'inbox' | 'control' | 'subscriptions' | 'results' | 'leases' | 'snapshots' | 'liveText'
   > {
   readonly name: string;
   readonly spec: AgentSpec;
@@ -35,6 +37,14 @@ export async function startAgentOnNats(
     store: historyStore(connection),
     inbox: await openInbox(connection, options.name, ackWait),
     control: await openControl(connection, options.name, ackWait),
+    subscriptions: await Promise.all(
+      options.spec.subscriptions.map(async (sub) =>
+        subscriptionTasks(
+          await openSubscription(connection, options.name, sub.name, sub.subject, ackWait),
+          sub,
+        ),
+      ),
+    ),
     results: results(connection),
     leases: await leases(connection),
     snapshots: await snapshotStore(connection),
