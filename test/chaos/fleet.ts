@@ -73,7 +73,7 @@ export class AgentFleet {
     timeoutMs: number,
   ): Promise<LogLine> {
     return waitFor(
-      `${member.label} to log ${what} (stderr so far: ${member.proc.stderr.slice(-2000)})`,
+      () => `${member.label} to log ${what} (stderr so far: ${member.proc.stderr.slice(-2000)})`,
       () => logLines(member.proc).find(match),
       timeoutMs,
       20,

@@ -47,7 +47,7 @@ export class CliProcess {
   /** Waits until the process logs a line containing `text` (JSON logs on stderr). */
   async waitForLog(text: string, timeoutMs = 30_000): Promise<void> {
     await waitFor(
-      `log "${text}" from spool (stderr so far: ${this.stderr.slice(-2000)})`,
+      () => `log "${text}" from spool (stderr so far: ${this.stderr.slice(-2000)})`,
       () => this.stderr.includes(text),
       timeoutMs,
     );

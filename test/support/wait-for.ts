@@ -1,6 +1,9 @@
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs` with `what`. */
+/**
+ * Polls `check` until it returns a value other than undefined/false, or fails after
+ * `timeoutMs` with `what` (a function is read at the failure, to describe the state then).
+ */
 export async function waitFor<T>(
-  what: string,
+  what: string | (() => string),
   check: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 30_000,
   intervalMs = 50,
@@ -16,7 +19,7 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`,
+        `timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}${last ? ` (last error: ${String(last)})` : ''}`,
       );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

@@ -1,4 +1,4 @@
-import { StorageType } from '@nats-io/jetstream';
+import { jetstream, StorageType } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
 import { Buckets } from '@spool/core';
 import { decoder, encoder, internals } from './internal.ts';
@@ -17,10 +17,14 @@ interface LeaseValue {
  * the key's revision, so two processes can never both take a free or expired lease.
  */
 export async function leases(connection: SpoolConnection): Promise<Leases> {
-  const { nc } = internals(connection);
-  const kv = await new Kvm(nc).create(Buckets.Leases, { history: 1, storage: StorageType.File });
+  const { nc, onReconnect } = internals(connection);
+  // A renewal sent while the connection is down is lost and only fails at its timeout; the
+  // client's default (5 s) would let a short lease lapse after a short outage. Fail fast and
+  // renew again on the next tick, and at once when the connection is back.
+  const js = jetstream(nc, { timeout: RENEW_TIMEOUT_MS });
+  const kv = await new Kvm(js).create(Buckets.Leases, { history: 1, storage: StorageType.File });
   return {
-    acquire: (agent, holder, options) => acquire(kv, agent, holder, options ?? {}),
+    acquire: (agent, holder, options) => acquire(kv, agent, holder, options ?? {}, onReconnect),
     list: async () => {
       const out: LeaseInfo[] = [];
       for await (const key of await kv.keys()) {
@@ -33,7 +37,16 @@ export async function leases(connection: SpoolConnection): Promise<Leases> {
   };
 }
 
-async function acquire(kv: KV, agent: string, holder: string, options: LeaseOptions): Promise<Lease> {
+/** How long one lease read or write may take before it is given up (and tried again). */
+const RENEW_TIMEOUT_MS = 1_000;
+
+async function acquire(
+  kv: KV,
+  agent: string,
+  holder: string,
+  options: LeaseOptions,
+  onReconnect: (listener: () => void) => () => void,
+): Promise<Lease> {
   const ttlMs = options.ttlMs ?? 10_000;
   const value = (): Uint8Array => encoder.encode(JSON.stringify({ holder, renewedAt: Date.now(), ttlMs }));
   let revision: number;
@@ -62,41 +75,39 @@ async function acquire(kv: KV, agent: string, holder: string, options: LeaseOpti
   const lost = new AbortController();
   let lastRenewed = Date.now();
   let renewing = false;
-  const timer = setInterval(
-    async () => {
-      if (renewing || lost.signal.aborted) return;
-      renewing = true;
-      try {
-        revision = await kv.update(agent, value(), revision);
-        lastRenewed = Date.now();
-      } catch (err) {
-        const entry = await kv.get(agent).catch(() => undefined);
-        const current = entry ? parse(entry) : undefined;
-        if (entry && current?.holder === holder) {
-          // Still ours (the connection failed, not a rival): renewing on the revision just read
-          // is a compare-and-swap, so it only succeeds if nobody took the name meanwhile, even
-          // after an outage longer than the ttl.
-          const renewed = await kv.update(agent, value(), entry.revision).catch(() => undefined);
-          if (renewed !== undefined) {
-            revision = renewed;
-            lastRenewed = Date.now();
-            return;
-          }
+  const renew = async () => {
+    if (renewing || lost.signal.aborted) return;
+    renewing = true;
+    try {
+      revision = await kv.update(agent, value(), revision);
+      lastRenewed = Date.now();
+    } catch (err) {
+      const entry = await kv.get(agent).catch(() => undefined);
+      const current = entry ? parse(entry) : undefined;
+      if (entry && current?.holder === holder) {
+        // Still ours (the connection failed, not a rival): renewing on the revision just read
+        // is a compare-and-swap, so it only succeeds if nobody took the name meanwhile, even
+        // after an outage longer than the ttl.
+        const renewed = await kv.update(agent, value(), entry.revision).catch(() => undefined);
+        if (renewed !== undefined) {
+          revision = renewed;
+          lastRenewed = Date.now();
+          return;
         }
-        if ((entry !== undefined && current?.holder !== holder) || Date.now() - lastRenewed > ttlMs) {
-          lost.abort(
-            new Error(`lease on ${agent} lost (${err instanceof Error ? err.message : String(err)})`),
-          );
-          clearInterval(timer);
-        } else if (entry && current?.holder === holder) {
-          revision = entry.revision;
-        }
-      } finally {
-        renewing = false;
       }
-    },
-    Math.max(100, Math.floor(ttlMs / 3)),
-  );
+      if ((entry !== undefined && current?.holder !== holder) || Date.now() - lastRenewed > ttlMs) {
+        lost.abort(new Error(`lease on ${agent} lost (${err instanceof Error ? err.message : String(err)})`));
+        clearInterval(timer);
+        stopRenewingOnReconnect();
+      } else if (entry && current?.holder === holder) {
+        revision = entry.revision;
+      }
+    } finally {
+      renewing = false;
+    }
+  };
+  const timer = setInterval(renew, Math.max(100, Math.floor(ttlMs / 3)));
+  const stopRenewingOnReconnect = onReconnect(() => void renew());
 
   return {
     agent,
@@ -105,6 +116,7 @@ async function acquire(kv: KV, agent: string, holder: string, options: LeaseOpti
     takeover,
     release: async () => {
       clearInterval(timer);
+      stopRenewingOnReconnect();
       if (lost.signal.aborted) return;
       lost.abort(new Error('released'));
       await kv.delete(agent, { previousSeq: revision }).catch(() => undefined);
@@ -135,16 +147,17 @@ function info(agent: string, value: LeaseValue): LeaseInfo {
   };
 }
 
+/** Waits `ms`, or rejects when `signal` aborts; the listener is removed either way (a standby waits for hours). */
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
