@@ -39,6 +39,8 @@ export async function leases(connection: SpoolConnection): Promise<Leases> {
 
 /** How long one lease read or write may take before it is given up (and tried again). */
 const RENEW_TIMEOUT_MS = 1_000;
+/** A holder that cannot reach the lease for this many ttls stops working on its own. */
+const UNREACHABLE_TTLS = 3;
 
 async function acquire(
   kv: KV,
@@ -82,25 +84,35 @@ async function acquire(
       revision = await kv.update(agent, value(), revision);
       lastRenewed = Date.now();
     } catch (err) {
-      const entry = await kv.get(agent).catch(() => undefined);
-      const current = entry ? parse(entry) : undefined;
-      if (entry && current?.holder === holder) {
-        // Still ours (the connection failed, not a rival): renewing on the revision just read
-        // is a compare-and-swap, so it only succeeds if nobody took the name meanwhile, even
-        // after an outage longer than the ttl.
-        const renewed = await kv.update(agent, value(), entry.revision).catch(() => undefined);
-        if (renewed !== undefined) {
-          revision = renewed;
-          lastRenewed = Date.now();
-          return;
-        }
-      }
-      if ((entry !== undefined && current?.holder !== holder) || Date.now() - lastRenewed > ttlMs) {
-        lost.abort(new Error(`lease on ${agent} lost (${err instanceof Error ? err.message : String(err)})`));
+      const loseIt = (why: string) => {
+        lost.abort(new Error(`lease on ${agent} lost (${why})`));
         clearInterval(timer);
         stopRenewingOnReconnect();
-      } else if (entry && current?.holder === holder) {
-        revision = entry.revision;
+      };
+      let entry: KvEntry | null;
+      try {
+        entry = await kv.get(agent);
+      } catch {
+        // Cannot tell (NATS unreachable, or just restarted): keep trying. Our appends are fenced
+        // anyway; only a long silence makes us stop working on our own.
+        if (Date.now() - lastRenewed > UNREACHABLE_TTLS * ttlMs)
+          loseIt(`unreachable for ${UNREACHABLE_TTLS} ttls`);
+        return;
+      }
+      const current = entry ? parse(entry) : undefined;
+      if (entry === null || current?.holder !== holder) {
+        loseIt(
+          `now held by ${current?.holder ?? 'nobody'}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+        return;
+      }
+      // Still ours (the connection failed, not a rival): renewing on the revision just read is
+      // a compare-and-swap, so it only succeeds if nobody took the name meanwhile, even after
+      // an outage longer than the ttl. If it fails, the next tick looks again.
+      const renewed = await kv.update(agent, value(), entry.revision).catch(() => undefined);
+      if (renewed !== undefined) {
+        revision = renewed;
+        lastRenewed = Date.now();
       }
     } finally {
       renewing = false;
