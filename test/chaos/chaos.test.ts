@@ -213,6 +213,18 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
       return at;
     };
 
+    /** Waits for `member` to have replayed the history, and records how long after the kill. */
+    const replayedAfter = async (member: typeof active, killedAt: number) => {
+      const replayed = await f.waitForLine(
+        member,
+        '"history replayed"',
+        (l) => l.msg.startsWith('history replayed'),
+        30_000,
+      );
+      recoveryMs.push(replayed.time - killedAt);
+      return replayed;
+    };
+
     for (const [i, fault] of plan.entries()) {
       await waitFor(
         `${fault.afterRequests} model requests before fault ${i} (${fault.kind})`,
@@ -227,13 +239,7 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
         await sleep(fault.jitterMs);
         const killedAt = await killActive(`kill ${agentKills + 1}`);
         active = f.start(`agent-${f.members.length}`);
-        const replayed = await f.waitForLine(
-          active,
-          '"history replayed"',
-          (l) => l.msg.startsWith('history replayed'),
-          30_000,
-        );
-        recoveryMs.push(replayed.time - killedAt);
+        const replayed = await replayedAfter(active, killedAt);
         note(`${active.label} replayed (${replayed.msg}) ${replayed.time - killedAt} ms after the kill`);
       } else if (fault.kind === 'standby') {
         // chaos: a second process of the same agent while the first is alive: it must stand
@@ -253,13 +259,7 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
         takeoverMs = claimed.time - killedAt;
         note(`${standby.label} took over ${takeoverMs} ms after the kill`);
         active = standby;
-        const replayed = await f.waitForLine(
-          active,
-          '"history replayed"',
-          (l) => l.msg.startsWith('history replayed'),
-          30_000,
-        );
-        recoveryMs.push(replayed.time - killedAt);
+        await replayedAfter(active, killedAt);
       } else {
         // chaos: SIGKILL the broker (no flush) for ~1 s, then restart it on the same port and
         // data; agents and the submitter reconnect on their own.

@@ -3,7 +3,7 @@ import type { ContentBlock } from './content.ts';
 import { ErrorCode } from './errors.ts';
 import { eventIds, type HistoryEvent } from './events.ts';
 import type { TaskError } from './result.ts';
-import { type AgentState, isFinished, isKnownTask } from './state.ts';
+import { type AgentState, isFinished, isKnownTask, openToolCall } from './state.ts';
 import type { TaskMessage } from './task.ts';
 import type { Usage } from './usage.ts';
 
@@ -192,20 +192,13 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
             v: 1,
             data: { taskId: task.taskId, output: outcome.output, at: command.at },
           }
-        : {
-            id: eventIds.failed(agent, task.taskId, task.attempt),
-            type: 'task.failed',
-            v: 1,
-            data: { taskId: task.taskId, error: outcome.error, at: command.at },
-          };
+        : failTask(agent, task.taskId, task.attempt, outcome.error, command.at);
       return [responded, finished];
     }
     case 'RecordToolResult': {
       const task = state.active.get(command.taskId);
-      const step = task?.phase === 'running' ? task.steps.at(-1) : undefined;
-      const call =
-        step?.step === command.step ? step.tools.find((t) => t.toolUseId === command.toolUseId) : undefined;
-      if (task === undefined || call === undefined || call.result !== undefined) return [];
+      const call = openToolCall(state, command.taskId, command.step, command.toolUseId);
+      if (task === undefined || call === undefined) return [];
       return [
         {
           id: eventIds.toolCompleted(agent, task.taskId, task.attempt, command.step, command.toolUseId),
@@ -225,14 +218,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
     case 'FailTask': {
       const task = state.active.get(command.taskId);
       if (task === undefined || isFinished(task.phase)) return [];
-      return [
-        {
-          id: eventIds.failed(agent, task.taskId, task.attempt),
-          type: 'task.failed',
-          v: 1,
-          data: { taskId: task.taskId, error: command.error, at: command.at },
-        },
-      ];
+      return [failTask(agent, task.taskId, task.attempt, command.error, command.at)];
     }
     case 'RejectMessage': {
       if (isKnownTask(state, command.taskId)) return [];
@@ -318,12 +304,14 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       };
       return [resumed, failTask(agent, task.taskId, task.attempt, error, command.at)];
     }
-    case 'Retry': {
+    case 'Retry':
+    case 'Drop': {
+      // Both act on the dead-letter view only; either is one event named after its control message.
       if (!state.dead.has(command.taskId)) return [];
       return [
         {
           id: eventIds.control(agent, command.controlSeq),
-          type: 'task.retried',
+          type: command.type === 'Retry' ? 'task.retried' : 'task.dropped',
           v: 1,
           data: { taskId: command.taskId, controlSeq: command.controlSeq, at: command.at },
         },
@@ -332,10 +320,8 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
     case 'StartTool':
     case 'RequestApproval': {
       const task = state.active.get(command.taskId);
-      const step = task?.phase === 'running' ? task.steps.at(-1) : undefined;
-      const call =
-        step?.step === command.step ? step.tools.find((t) => t.toolUseId === command.toolUseId) : undefined;
-      if (task === undefined || call === undefined || call.result !== undefined) return [];
+      const call = openToolCall(state, command.taskId, command.step, command.toolUseId);
+      if (task === undefined || call === undefined) return [];
       if (command.type === 'StartTool') {
         const run = (call.starts ?? 0) + 1;
         return [
@@ -417,17 +403,6 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
           type: 'agent.spec_changed',
           v: 1,
           data: { from: state.specHash, to: command.specHash, at: command.at },
-        },
-      ];
-    }
-    case 'Drop': {
-      if (!state.dead.has(command.taskId)) return [];
-      return [
-        {
-          id: eventIds.control(agent, command.controlSeq),
-          type: 'task.dropped',
-          v: 1,
-          data: { taskId: command.taskId, controlSeq: command.controlSeq, at: command.at },
         },
       ];
     }

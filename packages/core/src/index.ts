@@ -45,6 +45,7 @@ export {
   isFinished,
   isKnownTask,
   MEMORY_KEEP,
+  openToolCall,
   usageLastDay,
 } from './state.ts';
 export {

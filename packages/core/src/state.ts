@@ -292,28 +292,22 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
       return state;
     }
     case 'tool.completed': {
-      const call = currentStep(state, event.data.taskId, event.data.step)?.tools.find(
-        (t) => t.toolUseId === event.data.toolUseId,
-      );
-      if (call === undefined || call.result !== undefined) return state;
+      const call = openToolCall(state, event.data.taskId, event.data.step, event.data.toolUseId);
+      if (call === undefined) return state;
       call.result = { content: event.data.content, isError: event.data.isError };
       return state;
     }
     case 'tool.started': {
-      const call = currentStep(state, event.data.taskId, event.data.step)?.tools.find(
-        (t) => t.toolUseId === event.data.toolUseId,
-      );
-      if (call === undefined || call.result !== undefined) return state;
+      const call = openToolCall(state, event.data.taskId, event.data.step, event.data.toolUseId);
+      if (call === undefined) return state;
       call.starts = event.data.run;
       call.approval = undefined; // an approval covers one run
       return state;
     }
     case 'approval.requested': {
       const task = state.active.get(event.data.taskId);
-      const call = currentStep(state, event.data.taskId, event.data.step)?.tools.find(
-        (t) => t.toolUseId === event.data.toolUseId,
-      );
-      if (task === undefined || call === undefined || call.result !== undefined) return state;
+      const call = openToolCall(state, event.data.taskId, event.data.step, event.data.toolUseId);
+      if (task === undefined || call === undefined) return state;
       call.approvals = (call.approvals ?? 0) + 1;
       call.approval = { state: 'pending', reason: event.data.reason, at: event.data.at };
       task.phase = 'waiting';
@@ -392,6 +386,17 @@ function currentStep(state: AgentState, taskId: string, step: number): ModelStep
   if (task === undefined || task.phase !== 'running') return undefined;
   const last = task.steps.at(-1);
   return last?.step === step ? last : undefined;
+}
+
+/** A tool call of a running task's current step that has no result yet. */
+export function openToolCall(
+  state: AgentState,
+  taskId: string,
+  step: number,
+  toolUseId: string,
+): ToolCall | undefined {
+  const call = currentStep(state, taskId, step)?.tools.find((t) => t.toolUseId === toolUseId);
+  return call?.result === undefined ? call : undefined;
 }
 
 export function isFinished(phase: TaskPhase): phase is FinishedPhase {

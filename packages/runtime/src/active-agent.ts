@@ -12,6 +12,7 @@ import {
   isKnownTask,
   next,
   parseControlMessage,
+  openToolCall,
   parseTaskMessage,
   type Price,
   priceFor,
@@ -616,10 +617,7 @@ export class ActiveAgent {
     const { clock, spec, name } = this.deps;
     const started = Date.now();
     const tool = spec.tools.find((t) => t.name === effect.name);
-    const call = this.state.active
-      .get(effect.taskId)
-      ?.steps.at(-1)
-      ?.tools.find((t) => t.toolUseId === effect.toolUseId);
+    const call = openToolCall(this.state, effect.taskId, effect.step, effect.toolUseId);
     const at = clock.now().toISOString();
     const where = { taskId: effect.taskId, step: effect.step, toolUseId: effect.toolUseId };
     if (tool?.requiresApproval === true && call?.approval?.state !== 'approved') {

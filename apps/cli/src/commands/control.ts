@@ -67,14 +67,9 @@ async function decideCommand(type: 'approve' | 'deny', argv: string[], logger: L
     type,
     type === 'deny' ? { type, taskId, reason: values.reason as string } : { type, taskId },
   );
-  const given = values.agent === undefined ? undefined : checkedAgent(type, values.agent);
-  const connection = await openConnection(natsUrl(), `spool-${type}`, logger);
-  try {
-    const agent = given ?? (await agentRunning(connection, taskId));
-    return await publish(connection, agent, message, values.json === true);
-  } finally {
-    await connection.close();
-  }
+  return forTask(type, taskId, values.agent, logger, (connection, agent) =>
+    publish(connection, agent, message, values.json === true),
+  );
 }
 
 /** `spool cancel <taskId> [--agent A]`: the task ends `cancelled`, running or not yet arrived. */
@@ -93,16 +88,28 @@ export async function cancelCommand(argv: string[], logger: Logger): Promise<num
     taskId,
     ...(values.reason === undefined ? {} : { reason: values.reason }),
   });
-  const given = values.agent === undefined ? undefined : checkedAgent('cancel', values.agent);
-  const connection = await openConnection(natsUrl(), 'spool-cancel', logger);
-  try {
-    const agent = given ?? (await agentRunning(connection, taskId));
+  return forTask('cancel', taskId, values.agent, logger, async (connection, agent) => {
     const finished = await results(connection).get(agent, taskId);
     if (finished !== undefined) {
       console.error(`task ${taskId} already finished (${finished.status}); nothing to cancel`);
       return 1;
     }
-    return await publish(connection, agent, message, values.json === true);
+    return publish(connection, agent, message, values.json === true);
+  });
+}
+
+/** Runs `body` on a connection with the task's agent: `--agent`, else the one the coordinator says runs it. */
+async function forTask(
+  command: string,
+  taskId: string,
+  agentFlag: string | undefined,
+  logger: Logger,
+  body: (connection: SpoolConnection, agent: string) => Promise<number>,
+): Promise<number> {
+  const given = agentFlag === undefined ? undefined : checkedAgent(command, agentFlag);
+  const connection = await openConnection(natsUrl(), `spool-${command}`, logger);
+  try {
+    return await body(connection, given ?? (await agentRunning(connection, taskId)));
   } finally {
     await connection.close();
   }
