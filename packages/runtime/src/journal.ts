@@ -1,4 +1,4 @@
-import { type AgentState, applyCommit, type Command, decide, type HistoryEvent } from '@spool/core';
+import { type AgentState, applyCommit, type Command, decide, type HistoryEvent, taskIdOf } from '@spool/core';
 import type { HistoryStore } from '@spool/jetstream';
 
 /** Commits above this size are split: a JetStream message is at most 1 MB by default. */
@@ -45,6 +45,11 @@ export class Journal {
     try {
       while (this.queue.length > 0 && this.failed === undefined) {
         const batch: { pending: Pending; events: HistoryEvent[] }[] = [];
+        // Tasks a command of this batch already decided about: a second decision about one of
+        // them waits for the next batch, so it is made against the state the first one led to
+        // (a cancel and a reply of the same task must not both be decided as if the other had
+        // not happened).
+        const touched = new Set<string>();
         let bytes = 0;
         while (this.queue.length > 0) {
           const pending = this.queue[0] as Pending;
@@ -59,9 +64,12 @@ export class Journal {
             pending.reject(err);
             continue;
           }
-          if (batch.length > 0 && bytes + size > MAX_COMMIT_BYTES) break;
+          const tasks = events.flatMap((e) => taskIdOf(e) ?? []);
+          if (batch.length > 0 && (bytes + size > MAX_COMMIT_BYTES || tasks.some((t) => touched.has(t))))
+            break;
           this.queue.shift();
           batch.push({ pending, events });
+          for (const task of tasks) touched.add(task);
           bytes += size;
         }
         await this.write(batch);
@@ -78,14 +86,7 @@ export class Journal {
   }
 
   private async write(batch: { pending: Pending; events: HistoryEvent[] }[]): Promise<void> {
-    // Commands decided against the same state can repeat an event (two deliveries of one
-    // task id in one batch): keep the first, as `evolve` would.
-    const seen = new Set<string>();
-    const events: HistoryEvent[] = [];
-    for (const item of batch) {
-      item.events = item.events.filter((e) => !seen.has(e.id) && seen.add(e.id));
-      events.push(...item.events);
-    }
+    const events = batch.flatMap((item) => item.events);
     if (events.length === 0) {
       for (const item of batch) item.pending.resolve([]);
       return;
