@@ -4,6 +4,7 @@ import { MetaSchema } from './task.ts';
 import { ContentBlockSchema, StopReasonSchema } from './content.ts';
 import { TaskErrorSchema } from './result.ts';
 import { UsageSchema } from './usage.ts';
+import { eventV1, iso } from './event-schema.ts';
 
 /**
  * The agent history: one zod discriminated union, the single source of truth for event
@@ -12,13 +13,6 @@ import { UsageSchema } from './usage.ts';
  * `data`, and old versions stay parseable (upcast in `parseCommit`). Stream position and
  * write time live on the read envelope, not here.
  */
-
-const iso = z.string().min(1);
-
-/** One event type at version 1: `{ id, type, v: 1, data }`. */
-function eventV1<T extends string, D extends z.ZodRawShape>(type: T, data: z.ZodObject<D>) {
-  return z.object({ id: z.string(), type: z.literal(type), v: z.literal(1), data });
-}
 
 const TaskReceivedV1 = eventV1(
   'task.received',
