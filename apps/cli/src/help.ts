@@ -5,15 +5,17 @@ Usage: spool <command> [options]
 Commands:
   demo                      run the example end to end on the embedded default, then exit
   up [--config F]           run the coordinator and every agent of the config (Ctrl-C stops)
-  agent <name> [--config F] run one agent until SIGINT/SIGTERM
+  agent <name> [--config F] run one agent (or a pool, or one replica <name>-<k>) until SIGINT/SIGTERM
   coordinator [--config F]  run the coordinator (task registry, status API)
   submit <agent> <input>    submit a task (input "-" reads stdin) [--id ID] [--wait [--follow]] [--json]
+  run <workflow> <input>    run a workflow of the config (input "-" reads stdin) [--id ID] [--wait] [--json]
+  workflow [<id>]           a workflow's steps (status, attempts, tasks, outputs), or the list [--json]
   replay <agent>            each event of the history and the state it led to [--until SEQ] [--json]
                             [--verify: rebuild from scratch and compare with the latest snapshot]
   status                    agents, tasks in flight and queued, counts [--json]
   pause <agent>             finish the step in flight, start nothing new, keep queueing [--reason R]
   resume <agent>            start work again
-  cancel <taskId>           end a task as cancelled, running or not yet arrived [--agent A] [--reason R]
+  cancel <taskId>           end a task (or a workflow, by its id) as cancelled [--agent A] [--reason R]
   dlq                       failed tasks waiting in the dead-letter view [--json]
   dlq retry|drop <taskId>   run one again as a new attempt, or remove it from the view [--agent A]
   approve <taskId>          let the task's tool calls waiting for an operator run [--agent A]
@@ -45,16 +47,24 @@ nats-server -js with data under .spool/; then runs the coordinator and every age
 the config in this process until Ctrl-C, and stops them all cleanly.
 
   --config F   config file (default ./spool.config.json or ./spool.config.ts)`,
-  agent: `Usage: spool agent <name> [--config F]
+  agent: `Usage: spool agent <name> [--config F] [--replica K]
 
 Runs one agent until SIGINT/SIGTERM. A second process with the same name stands by and
 takes over when the first one stops or dies.
 
-  --config F   config file (default ./spool.config.json or ./spool.config.ts)`,
+An agent with "replicas": N is a pool: N actors <name>-1 … <name>-N, each with its own
+history, share spool.inbox.<name>; a task goes to one of them and its result is published
+on spool.results.<name>.<taskId>. spool agent <name> runs all N here; spool agent <name>-<k>
+(or --replica K) runs one, to spread a pool over processes and machines. A replica whose
+process dies is adopted by a sibling, which finishes its tasks from its history.
+
+  --config F   config file (default ./spool.config.json or ./spool.config.ts)
+  --replica K  run only replica K of the pool <name>`,
   coordinator: `Usage: spool coordinator [--config F]
 
 Runs the coordinator: rebuilds the task registry from the histories and answers
-status requests on spool.api.status.
+status requests on spool.api.status; runs the config's workflows (spool run). One
+coordinator writes at a time: a second one stands by and takes over when the first dies.
 
   --config F   config file (default ./spool.config.json or ./spool.config.ts)`,
   submit: `Usage: spool submit <agent> <input> [--id ID] [--wait [--follow]] [--timeout SEC] [--json]
@@ -69,6 +79,28 @@ same id submitted twice is one task.
                  journal records each complete reply once; --json: NDJSON text lines)
   --timeout SEC  with --wait, give up after SEC seconds (default 600)
   --json         print JSON (the submission, or the result with --wait)`,
+  run: `Usage: spool run <workflow> <input> [--id ID] [--wait] [--timeout SEC] [--json] [--config F]
+
+Publishes {"id", "workflow", "input"} on spool.inbox.coordinator (msg id workflow:<id>):
+the coordinator runs the workflow's steps as tasks of their agents and publishes the
+outcome on spool.results.coordinator.<id>. The same id sent twice is one run.
+
+  <input>        the workflow input ({{input}} in its templates); "-" reads it from stdin
+  --id ID        workflow id (default: generated wf-…); letters, digits and _ = @ + -
+  --wait         wait for the result and print it (exit 1 if the workflow failed, was
+                 cancelled or rejected)
+  --timeout SEC  with --wait, give up after SEC seconds (default 600)
+  --json         print JSON (the submission, or the result with --wait)
+  --config F     check the workflow name against this config (default: ./spool.config.json
+                 or ./spool.config.ts when there is one)`,
+  workflow: `Usage: spool workflow [<id>] [--json] [--timeout SEC]
+
+Asks the coordinator (spool.api.workflows) for one workflow: its status and each step's
+status, attempts, task ids and an excerpt of its output. Without an id: the workflows,
+running first, then newest first (at most 100).
+
+  --json         print the coordinator's view as JSON
+  --timeout SEC  how long to wait for the coordinator (default 3)`,
   replay: `Usage: spool replay <agent> [--until SEQ] [--json] [--verify]
 
 Replays the agent's history: each event and the state it led to. Uses the embedded
@@ -93,11 +125,14 @@ when the agent next starts.
 Publishes {"type": "resume"} on spool.control.<agent>: a paused agent starts work again.`,
   cancel: `Usage: spool cancel <taskId> [--agent A] [--reason R] [--json]
 
-Publishes {"type": "cancel", "taskId"} on spool.control.<agent>. A queued or running task
+Publishes {"type": "cancel", "taskId"} on spool.control.<agent>. When the id is a workflow's
+(the coordinator knows it), it goes to spool.control.coordinator instead: the workflow ends
+"cancelled" and its running tasks are cancelled. A queued or running task
 ends with a "cancelled" result (a model call in flight is abandoned); a task not received
 yet is cancelled when it arrives. A finished task is left as it is (exit 1).
 
-  --agent A    the agent of the task (default: ask the coordinator which agent runs it)
+  --agent A    the agent of the task (default: ask the coordinator which agent runs it);
+               for a pool, the cancel goes to the replica that holds the task
   --reason R   why (kept in the history and in the result's error message)
   --json       print {agent, type, taskId, controlSeq}`,
   dlq: `Usage: spool dlq [--json]

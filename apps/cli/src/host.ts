@@ -1,8 +1,8 @@
 import type { ModelClient } from '@spool/claude';
-import type { SpoolConfig } from '@spool/core';
+import { replicaOf, type SpoolConfig } from '@spool/core';
 import { type CoordinatorHandle, startCoordinator } from '@spool/coordinator';
 import { connect, provision, type SpoolConnection } from '@spool/jetstream';
-import { type AgentHandle, startAgentOnNats } from '@spool/runtime';
+import { type AgentHandle, startAgentOnNats, startPoolOnNats } from '@spool/runtime';
 import type { Logger } from 'pino';
 import { holderId } from './env.ts';
 
@@ -24,9 +24,15 @@ export async function runAgents(
   const holder = holderId();
   return Promise.all(
     names.map(async (name) => {
-      const spec = config.agents[name];
+      // A pool runs all its replicas; one replica (`<pool>-<k>`) runs alone (a pool spread over processes).
+      const replica = config.agents[name] === undefined ? replicaOf(config.agents, name) : undefined;
+      const spec = config.agents[replica?.pool ?? name];
       if (spec === undefined) throw new Error(`no agent ${name} in the config`);
-      return startAgentOnNats(connection, { name, spec, holder, model, logger });
+      const common = { spec, holder, model, logger, ackWaitMs: spec.ackWaitMs };
+      if (replica !== undefined)
+        return startPoolOnNats(connection, { ...common, name: replica.pool, replicas: [replica.index] });
+      if (spec.replicas > 1) return startPoolOnNats(connection, { ...common, name });
+      return startAgentOnNats(connection, { ...common, name });
     }),
   );
 }
@@ -37,7 +43,14 @@ export async function runCoordinator(
   logger: Logger,
 ): Promise<CoordinatorHandle> {
   const prices = Object.fromEntries(Object.entries(config.agents).map(([name, spec]) => [name, spec.prices]));
-  return startCoordinator({ connection, agents: Object.keys(config.agents), prices, logger });
+  return startCoordinator({
+    connection,
+    agents: Object.keys(config.agents),
+    prices,
+    workflows: config.workflows,
+    holder: holderId(),
+    logger,
+  });
 }
 
 /** Resolves on the first SIGINT or SIGTERM. */

@@ -11,9 +11,11 @@ import {
 import { demoCommand } from './commands/demo.ts';
 import { dlqCommand } from './commands/dlq.ts';
 import { replayCommand } from './commands/replay.ts';
+import { runCommand } from './commands/run.ts';
 import { agentCommand, coordinatorCommand, upCommand } from './commands/run-agents.ts';
 import { statusCommand } from './commands/status.ts';
 import { submitCommand } from './commands/submit.ts';
+import { workflowCommand } from './commands/workflow.ts';
 import { COMMAND_HELP, MAIN_HELP } from './help.ts';
 import { createLogger, flushLogger } from './logger.ts';
 import { UsageError } from './usage-error.ts';
@@ -26,6 +28,8 @@ const COMMANDS: Record<string, { run: Command; logLevel: 'info' | 'warn' }> = {
   agent: { run: agentCommand, logLevel: 'info' },
   coordinator: { run: coordinatorCommand, logLevel: 'info' },
   submit: { run: submitCommand, logLevel: 'warn' },
+  run: { run: runCommand, logLevel: 'warn' },
+  workflow: { run: workflowCommand, logLevel: 'warn' },
   replay: { run: replayCommand, logLevel: 'warn' },
   status: { run: statusCommand, logLevel: 'warn' },
   pause: { run: pauseCommand, logLevel: 'warn' },

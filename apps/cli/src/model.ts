@@ -1,5 +1,5 @@
 import { anthropicModel, type ModelClient } from '@spool/claude';
-import { analystResponder, startFakeClaude } from '@spool/testkit';
+import { startFakeClaude, teamResponder } from '@spool/testkit';
 
 export interface ModelChoice {
   readonly model: ModelClient;
@@ -14,7 +14,8 @@ export const OFFLINE_NOTICE =
 /**
  * Claude when ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL, for a gateway) is set, as the SDK
  * reads them; otherwise the built-in offline model: the testkit's fake Messages API with a
- * small rule-based analyst, served on loopback and called through the real SDK.
+ * small rule-based team (the data analyst, and the researcher, writer, reviewer and planner
+ * of the multi-agent examples), served on loopback and called through the real SDK.
  */
 export async function chooseModel(): Promise<ModelChoice> {
   const hasKey = Boolean(process.env.ANTHROPIC_API_KEY?.trim());
@@ -28,7 +29,7 @@ export async function chooseModel(): Promise<ModelChoice> {
       close: async () => undefined,
     };
   }
-  const fake = await startFakeClaude({ responder: analystResponder });
+  const fake = await startFakeClaude({ responder: teamResponder });
   return {
     model: anthropicModel({ baseURL: fake.url, apiKey: 'offline', maxRetries: 0 }),
     offline: true,

@@ -1,4 +1,13 @@
-import { COORDINATOR, ensureError, type Price, subjects } from '@spool/core';
+import { hostname } from 'node:os';
+import {
+  applyCoordinatorCommit,
+  COORDINATOR,
+  ensureError,
+  initialCoordinatorState,
+  type Price,
+  subjects,
+  type WorkflowDef,
+} from '@spool/core';
 import {
   inboxPending,
   leases,
@@ -10,6 +19,8 @@ import {
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { type AgentLiveness, TaskRegistry } from './registry.ts';
+import { startWorkflowActor } from './workflow-actor.ts';
+import { answerWorkflows } from './workflows-api.ts';
 
 export interface CoordinatorOptions {
   readonly connection: SpoolConnection;
@@ -18,6 +29,12 @@ export interface CoordinatorOptions {
   /** Price overrides of each agent's config, for the costs in status reports. */
   readonly prices?: Readonly<Record<string, Readonly<Record<string, Price>>>>;
   readonly logger: Logger;
+  /** The config's workflows, run on `spool.inbox.coordinator` (default: none; every start is rejected). */
+  readonly workflows?: Readonly<Record<string, WorkflowDef>>;
+  /** Identifies this process in the `coordinator` lease (default `<hostname>:<pid>`). */
+  readonly holder?: string;
+  /** Lease ttl of the workflow actor (default 10 s). */
+  readonly leaseTtlMs?: number;
 }
 
 export interface CoordinatorHandle {
@@ -27,9 +44,10 @@ export interface CoordinatorHandle {
 }
 
 /**
- * The coordinator (first cut): folds every agent's history and every published result into
- * a task registry, rebuilt from the streams on each start, and answers status requests on
- * `spool.api.status`.
+ * The coordinator: folds every agent's history and every published result into a task
+ * registry, rebuilt from the streams on each start, and answers `spool.api.status`,
+ * `spool.api.dlq` and `spool.api.workflows`; and runs workflows as an event-sourced actor of
+ * its own (workflow-actor.ts) on `spool.history.coordinator`.
  */
 export async function startCoordinator(options: CoordinatorOptions): Promise<CoordinatorHandle> {
   const { connection, logger } = options;
@@ -39,6 +57,16 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const api = requests(connection);
   const histories = await watchHistories(connection, log);
   const published = await watchResults(connection, log);
+  // The workflow actor: one writer of spool.history.coordinator at a time (a standby waits).
+  const workflows = startWorkflowActor({
+    connection,
+    workflows: options.workflows ?? {},
+    holder: options.holder ?? `${process.env.HOSTNAME ?? hostname()}:${process.pid}`,
+    logger,
+    ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+  });
+  // The coordinator history as a standby sees it, for the workflows API when this process is not the writer.
+  const watched = initialCoordinatorState();
 
   const ready = Promise.all([histories.caughtUp, published.caughtUp]).then(() => {
     log.info({ agents: registry.names().length }, 'task registry rebuilt from histories and results');
@@ -48,7 +76,15 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       for await (const item of watch) apply(item);
     })().catch((err) => log.error({ err: ensureError(err).message }, `${what} watch ended`));
   const consuming = [
-    consume(histories, ({ agent, commit }) => registry.apply(agent, commit), 'history'),
+    consume(
+      histories,
+      ({ agent, commit }) => {
+        if (agent === COORDINATOR) {
+          if (commit.seq > watched.seq) applyCoordinatorCommit(watched, commit);
+        } else registry.apply(agent, commit);
+      },
+      'history',
+    ),
     consume(published, ({ result }) => registry.applyResult(result), 'results'),
   ];
 
@@ -61,7 +97,15 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     await ready;
     return JSON.stringify(registry.deadLetters(new Date()));
   });
-  log.info({ subjects: [subjects.status, subjects.deadLetters] }, 'coordinator answering status requests');
+  const stopServingWorkflows = api.serve(subjects.workflows, async (data) => {
+    await ready;
+    // The writer's own state is the freshest; a standby answers from the history it watches.
+    return answerWorkflows(workflows.state() ?? watched, data);
+  });
+  log.info(
+    { subjects: [subjects.status, subjects.deadLetters, subjects.workflows] },
+    'coordinator answering status requests',
+  );
 
   async function liveness(names: string[]): Promise<Map<string, AgentLiveness>> {
     const holders = new Map((await leaseTable.list()).map((l) => [l.agent, l]));
@@ -87,6 +131,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     stop: async () => {
       stopServing();
       stopServingDlq();
+      stopServingWorkflows();
+      await workflows.stop();
       await Promise.all([histories.stop(), published.stop()]);
       await Promise.all(consuming);
       log.info('coordinator stopped');

@@ -2,3 +2,6 @@ export type { CoordinatorHandle, CoordinatorOptions } from './coordinator.ts';
 export { startCoordinator } from './coordinator.ts';
 export type { AgentLiveness } from './registry.ts';
 export { TaskRegistry } from './registry.ts';
+export type { WorkflowActorHandle, WorkflowActorOptions } from './workflow-actor.ts';
+export { startWorkflowActor } from './workflow-actor.ts';
+export { parseWorkflowStart } from './start-message.ts';

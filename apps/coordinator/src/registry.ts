@@ -2,6 +2,7 @@ import {
   type AgentState,
   type AgentStatus,
   applyCommit,
+  COORDINATOR,
   costOf,
   type Price,
   priceFor,
@@ -38,12 +39,15 @@ export class TaskRegistry {
   }
 
   apply(agent: string, commit: StoredCommit): void {
+    // The coordinator's own history holds workflow events, not an agent's: it is folded elsewhere.
+    if (agent === COORDINATOR) return;
     const state = this.stateOf(agent);
     if (commit.seq > state.seq) applyCommit(state, commit);
   }
 
   /** A result seen on `spool.results.>`: each task id has one, so counting them is exact. */
   applyResult(result: TaskResult): void {
+    if (result.agent === COORDINATOR) return; // workflow results: the coordinator is not an agent
     this.stateOf(result.agent);
     const seen = this.published.get(result.agent) ?? { count: 0 };
     this.published.set(result.agent, { count: seen.count + 1, lastAt: result.finishedAt });

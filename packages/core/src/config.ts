@@ -4,6 +4,15 @@ import { ErrorCode, ValidationError } from './errors.ts';
 import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
 import { PriceSchema, priceFor } from './pricing.ts';
 import { ToolSchema, toolDefinitions } from './tools.ts';
+import { DelegationSchema, describePeers, validateDelegation } from './delegation.ts';
+import { MAX_REPLICAS, validatePools } from './pool.ts';
+import {
+  STEP_FIELDS,
+  validateWorkflows,
+  WORKFLOW_FIELDS,
+  WorkflowNameSchema,
+  WorkflowSchema,
+} from './workflow/config.ts';
 
 export const DEFAULT_MAX_TOKENS = 1024;
 export const DEFAULT_CONCURRENCY = 1;
@@ -23,6 +32,10 @@ export const DEFAULT_MEMORY_CHARS = 60_000;
 const AgentSpecFields = z.strictObject({
   instructions: z.string().trim().min(1, 'must be a non-empty string (the system prompt)'),
   model: z.string().trim().min(1, 'must name a Claude model, for example "claude-sonnet-4-6"'),
+  /** One line on what the agent does: agents that may delegate to it see it in their `delegate` tool. */
+  description: z.string().trim().min(1, 'must be a non-empty string (or left out)').max(1_000).optional(),
+  /** The agent gets the built-in `delegate` tool: it may hand sub-tasks to these agents and wait for them. */
+  delegation: DelegationSchema.optional(),
   maxTokens: z
     .number()
     .int('must be a whole number')
@@ -127,6 +140,23 @@ const AgentSpecFields = z.strictObject({
     .min(1, 'must be at least 1')
     .max(1_000)
     .default(DEFAULT_MAX_INTERRUPTIONS),
+  /** An agent pool: N actors `<name>-1 … <name>-N` sharing the inbox; a task goes to one of them. */
+  replicas: z
+    .number()
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(MAX_REPLICAS, `must be at most ${MAX_REPLICAS}`)
+    .default(1),
+  /**
+   * An inbox message not acknowledged this long is delivered again (to a sibling, in a pool).
+   * Read when the inbox consumer is created; the running agent keeps its messages alive meanwhile.
+   */
+  ackWaitMs: z
+    .number()
+    .int('must be a whole number')
+    .min(1_000, 'must be at least 1000 (ms)')
+    .max(3_600_000, 'must be at most 3600000 (ms)')
+    .default(30_000),
   memory: z
     .strictObject({
       exchanges: z.number().int().min(0).max(10_000).default(DEFAULT_MEMORY_EXCHANGES),
@@ -165,12 +195,19 @@ const AgentNameSchema = z
   .regex(AGENT_NAME_PATTERN, 'agent names use lower-case letters, digits and dashes only')
   .refine((name) => name !== COORDINATOR, `"${COORDINATOR}" is reserved for the coordinator's history`);
 
-export const ConfigSchema = z.strictObject({
-  $schema: z.string().optional(),
-  agents: z
-    .record(AgentNameSchema, AgentSpecSchema)
-    .refine((agents) => Object.keys(agents).length > 0, 'must define at least one agent'),
-});
+export const ConfigSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    agents: z
+      .record(AgentNameSchema, AgentSpecSchema)
+      .refine((agents) => Object.keys(agents).length > 0, 'must define at least one agent'),
+    /** Multi-step workflows the coordinator runs over the agents (see workflow/config.ts). */
+    workflows: z.record(WorkflowNameSchema, WorkflowSchema).default({}),
+  })
+  .superRefine(validateDelegation)
+  .superRefine(validatePools)
+  .superRefine(validateWorkflows)
+  .transform(describePeers);
 export type SpoolConfig = z.infer<typeof ConfigSchema>;
 export type SpoolConfigInput = z.input<typeof ConfigSchema>;
 
@@ -196,11 +233,19 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
   );
   let what = issue.message;
   if (issue.code === 'unrecognized_keys') {
-    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, tools, subscriptions, maxTurns, budget, prices, memory)`;
+    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, replicas, ackWaitMs, tools, subscriptions, maxTurns, budget, prices, memory, description, delegation)`;
   } else if (issue.code === 'invalid_key') {
     what = `invalid agent name: ${issue.issues[0]?.message ?? issue.message}`;
   } else if (issue.code === 'invalid_type' && found === undefined) {
     what = `is required (${issue.message.replace(/^Invalid input: /, '')})`;
+  }
+  // Inside a workflow, name the fields a workflow or a step has (the messages above speak of agents).
+  if (issue.path[0] === 'workflows' && (issue.code === 'unrecognized_keys' || issue.code === 'invalid_key')) {
+    const inStep = issue.path.length >= 4;
+    what =
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (${inStep ? `step fields are ${STEP_FIELDS}` : `workflow fields are ${WORKFLOW_FIELDS}`})`
+        : `invalid ${issue.path.length >= 3 ? 'step' : 'workflow'} name: ${issue.issues[0]?.message ?? issue.message}`;
   }
   const shown =
     found === undefined || issue.code === 'unrecognized_keys' || issue.code === 'invalid_key'
@@ -218,6 +263,7 @@ export function specHash(spec: AgentSpec): string {
     maxTokens: spec.maxTokens,
     memory: spec.memory,
     ...(spec.tools.length === 0 ? {} : { tools: toolDefinitions(spec.tools), maxTurns: spec.maxTurns }),
+    ...(spec.delegation === undefined ? {} : { delegation: spec.delegation, maxTurns: spec.maxTurns }),
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }

@@ -1,5 +1,11 @@
 import { StopReason, textOf } from './content.ts';
 import type { ContentBlock } from './content.ts';
+import {
+  decideDelegationSent,
+  type DelegationOptions,
+  delegationDecisions,
+  type MarkDelegationSent,
+} from './delegation.ts';
 import { ErrorCode } from './errors.ts';
 import { eventIds, type HistoryEvent } from './events.ts';
 import type { TaskError } from './result.ts';
@@ -31,6 +37,8 @@ export type Command =
       maxTurns?: number;
       /** Tool calls per task; a reply that asks for more fails the task with `budget_exceeded`. */
       maxToolCalls?: number;
+      /** The agent may delegate: its `delegate` calls become sub-tasks (or refusals the model reads). */
+      delegation?: DelegationOptions;
       at: string;
     }
   | {
@@ -74,7 +82,8 @@ export type Command =
     }
   | { type: 'Cancel'; taskId: string; reason: string; controlSeq?: number; at: string }
   | { type: 'Pause'; controlSeq: number; reason?: string; at: string }
-  | { type: 'Resume'; controlSeq: number; at: string };
+  | { type: 'Resume'; controlSeq: number; at: string }
+  | MarkDelegationSent;
 
 /**
  * Decides which events a command leads to, from the state alone. Pure. A command that no
@@ -165,6 +174,10 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
                 },
               }),
             ),
+            // In the same commit: a restart never finds a delegate call without its decision.
+            ...(command.delegation === undefined
+              ? []
+              : delegationDecisions(agent, task, command.step, calls, command.delegation, command.at)),
           ];
         }
         const error =
@@ -431,6 +444,10 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
           data: { controlSeq: command.controlSeq, at: command.at },
         },
       ];
+    }
+    case 'MarkDelegationSent': {
+      const call = openToolCall(state, command.taskId, command.step, command.toolUseId);
+      return decideDelegationSent(agent, state.active.get(command.taskId), call, command);
     }
     default:
       return assertNever(command);

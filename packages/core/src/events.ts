@@ -5,6 +5,8 @@ import { ContentBlockSchema, StopReasonSchema } from './content.ts';
 import { TaskErrorSchema } from './result.ts';
 import { UsageSchema } from './usage.ts';
 import { eventV1, iso } from './event-schema.ts';
+import { DelegationRequestedV1, DelegationSentV1 } from './delegation-events.ts';
+import { WorkflowEventSchemas } from './workflow/events.ts';
 
 /**
  * The agent history: one zod discriminated union, the single source of truth for event
@@ -246,6 +248,9 @@ export const HistoryEventSchema = z.discriminatedUnion('type', [
   ApprovalRequestedV1,
   ApprovalDecidedV1,
   MemoryCompactedV1,
+  DelegationRequestedV1,
+  DelegationSentV1,
+  ...WorkflowEventSchemas,
 ]);
 export type HistoryEvent = z.infer<typeof HistoryEventSchema>;
 export type HistoryEventType = HistoryEvent['type'];

@@ -19,7 +19,26 @@ export {
 export type { ContentBlock, Message } from './content.ts';
 export { ContentBlockSchema, MessageSchema, StopReason, textOf } from './content.ts';
 export type { Command, ModelReply } from './decide.ts';
+export type {
+  Delegation,
+  DelegationCall,
+  DelegationEffect,
+  DelegationOptions,
+  MarkDelegationSent,
+} from './delegation.ts';
+export {
+  childMeta,
+  childTaskId,
+  DELEGATE_TOOL,
+  DelegationSchema,
+  delegateTool,
+  delegationOutcome,
+  holdsSlot,
+  isParked,
+  parentChain,
+} from './delegation.ts';
 export { decide } from './decide.ts';
+export { MAX_REPLICAS, replicaNames, replicaOf, validatePools } from './pool.ts';
 export {
   ConcurrencyError,
   ensureError,
@@ -78,3 +97,49 @@ export type { Tool, ToolContext, ToolDefinition } from './tools.ts';
 export { defineTool, ToolSchema, toolDefinitions } from './tools.ts';
 export type { Price } from './pricing.ts';
 export { costOf, DEFAULT_PRICES, PriceSchema, priceFor, totalTokens } from './pricing.ts';
+// Workflows (the coordinator's pure core): config, templates, events, state, decide, next.
+export type { StartWorkflowMessage, WorkflowDef, WorkflowDefInput, WorkflowStep } from './workflow/config.ts';
+export {
+  StartWorkflowMessageSchema,
+  validateWorkflows,
+  WORKFLOW_ID_PATTERN,
+  WORKFLOW_NAME_PATTERN,
+  WorkflowNameSchema,
+  WorkflowSchema,
+  WorkflowStepSchema,
+} from './workflow/config.ts';
+export type { TemplatePart, TemplateValues } from './workflow/template.ts';
+export {
+  dependencies,
+  finalSteps,
+  findCycle,
+  parseArray,
+  parseTemplate,
+  renderTemplate,
+  templateRefs,
+  topologicalOrder,
+} from './workflow/template.ts';
+export type { WorkflowEvent, WorkflowEventType } from './workflow/events.ts';
+export { WorkflowEventSchemas, workflowEventIds, workflowTaskId } from './workflow/events.ts';
+export type {
+  CoordinatorState,
+  StepRun,
+  StepStatus,
+  TaskRef,
+  WorkflowRun,
+  WorkflowStatus,
+  WorkflowTask,
+  WorkflowTaskStatus,
+} from './workflow/state.ts';
+export {
+  applyCoordinatorCommit,
+  cloneCoordinatorState,
+  evolveCoordinator,
+  findTask,
+  initialCoordinatorState,
+  isStepFinished,
+} from './workflow/state.ts';
+export type { CoordinatorCommand } from './workflow/decide.ts';
+export { decideCoordinator, workflowOutput } from './workflow/decide.ts';
+export type { CoordinatorEffect, WorkflowStepView, WorkflowTaskView, WorkflowView } from './workflow/next.ts';
+export { nextCoordinator, workflowResult, workflowView } from './workflow/next.ts';

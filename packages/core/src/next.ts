@@ -1,6 +1,7 @@
 import { ErrorCode } from './errors.ts';
 import type { TaskError, TaskResult } from './result.ts';
 import type { AgentSpec } from './config.ts';
+import { type DelegationEffect, delegationEffect, holdsSlot } from './delegation.ts';
 import { costOf, type Price, totalTokens } from './pricing.ts';
 import { type AgentState, isFinished, type TaskState, usageLastDay } from './state.ts';
 
@@ -25,7 +26,8 @@ export type Effect =
       name: string;
       input: unknown;
       key: string;
-    };
+    }
+  | DelegationEffect;
 
 export interface NextOptions {
   /** Tasks that may run at once. */
@@ -46,7 +48,8 @@ export function next(state: AgentState, options: NextOptions): Effect[] {
   let running = 0;
   for (const task of [...state.active.values()]) {
     if (task.phase === 'running') {
-      running += 1;
+      // A task parked on its delegations waits on other agents, not on this one: no slot.
+      if (holdsSlot(task)) running += 1;
       const overdue = deadlinePassed(task, options);
       const moves = state.paused ? [] : stepEffects(task);
       const over = moves[0]?.type === 'call-model' ? overBudget(state, task, options) : undefined;
@@ -79,15 +82,18 @@ export function next(state: AgentState, options: NextOptions): Effect[] {
 function stepEffects(task: TaskState): Effect[] {
   const pending = task.steps.at(-1)?.tools.filter((call) => call.result === undefined) ?? [];
   if (pending.length > 0) {
-    return pending.map((call) => ({
-      type: 'run-tool',
-      taskId: task.taskId,
-      step: task.steps.length - 1,
-      toolUseId: call.toolUseId,
-      name: call.name,
-      input: call.input,
-      key: call.key,
-    }));
+    return pending.map(
+      (call): Effect =>
+        delegationEffect(task, task.steps.length - 1, call) ?? {
+          type: 'run-tool',
+          taskId: task.taskId,
+          step: task.steps.length - 1,
+          toolUseId: call.toolUseId,
+          name: call.name,
+          input: call.input,
+          key: call.key,
+        },
+    );
   }
   return [
     {

@@ -17,6 +17,8 @@ export type TaskError = z.infer<typeof TaskErrorSchema>;
 export const TaskResultSchema = z.object({
   taskId: z.string(),
   agent: z.string(),
+  /** The replica of the pool `agent` that ran the task (`<agent>-<k>`), for a pool task. */
+  replica: z.string().optional(),
   status: z.enum(['completed', 'failed', 'rejected', 'cancelled']),
   output: z.string().optional(),
   error: TaskErrorSchema.optional(),

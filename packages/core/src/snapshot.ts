@@ -10,7 +10,7 @@ import { UsageSchema } from './usage.ts';
  * an event in `evolve` changes: a snapshot of another version is then ignored (full replay),
  * never trusted, since it was folded by different rules.
  */
-export const STATE_VERSION = 8;
+export const STATE_VERSION = 9;
 
 const PhaseSchema = z.enum(['queued', 'running', 'waiting', 'completed', 'failed', 'rejected', 'cancelled']);
 const FinishedPhaseSchema = z.enum(['completed', 'failed', 'rejected', 'cancelled']);
@@ -46,6 +46,15 @@ const TaskStateSchema = z.object({
           approvals: z.number().int().optional(),
           approval: z
             .object({ state: z.enum(['pending', 'approved']), reason: z.string(), at: z.string() })
+            .optional(),
+          delegation: z
+            .object({
+              agent: z.string(),
+              childTaskId: z.string(),
+              input: z.string(),
+              chain: z.array(z.string()),
+              sent: z.boolean(),
+            })
             .optional(),
         }),
       ),

@@ -1,4 +1,5 @@
 import type { ContentBlock } from './content.ts';
+import type { DelegationCall } from './delegation.ts';
 import type { HistoryEvent } from './events.ts';
 import type { TaskError } from './result.ts';
 import { addUsage, type Usage, zeroUsage } from './usage.ts';
@@ -35,6 +36,8 @@ export interface ToolCall {
   approval?:
     | { readonly state: 'pending' | 'approved'; readonly reason: string; readonly at: string }
     | undefined;
+  /** A `delegate` call accepted as a sub-task of another agent; its result is the sub-task's. */
+  delegation?: DelegationCall | undefined;
 }
 
 export interface TaskState {
@@ -355,6 +358,30 @@ export function evolve(state: AgentState, event: HistoryEvent): AgentState {
     }
     case 'task.dropped':
       state.dead.delete(event.data.taskId);
+      return state;
+    case 'delegation.requested': {
+      const call = openToolCall(state, event.data.taskId, event.data.step, event.data.toolUseId);
+      if (call === undefined || call.delegation !== undefined) return state;
+      const { agent, childTaskId, input, chain } = event.data;
+      call.delegation = { agent, childTaskId, input, chain, sent: false };
+      return state;
+    }
+    case 'delegation.sent': {
+      const call = openToolCall(state, event.data.taskId, event.data.step, event.data.toolUseId);
+      if (call?.delegation !== undefined) call.delegation.sent = true;
+      return state;
+    }
+    // The coordinator's workflow events: never in an agent's history, and nothing to an agent.
+    case 'workflow.started':
+    case 'workflow.rejected':
+    case 'workflow.step_started':
+    case 'workflow.task_dispatched':
+    case 'workflow.task_sent':
+    case 'workflow.task_finished':
+    case 'workflow.cancel_sent':
+    case 'workflow.step_finished':
+    case 'workflow.finished':
+    case 'workflow.published':
       return state;
     default:
       return assertNever(event);

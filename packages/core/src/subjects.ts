@@ -35,6 +35,8 @@ export const subjects = {
   status: 'spool.api.status',
   /** Request/reply: the coordinator answers with a DeadLetterReport (failed tasks not retried or dropped). */
   deadLetters: 'spool.api.dlq',
+  /** Request/reply `{ id?: string }`: the coordinator answers with one workflow's view, or the list of workflows. */
+  workflows: 'spool.api.workflows',
 } as const;
 
 /** The agent name of a history subject, or undefined when it is not one. */

@@ -92,19 +92,33 @@ async function openDurable(
   });
   let consumer = await js.consumers.get(stream, name);
 
+  async function pull(max: number, expiresMs: number, signal?: AbortSignal): Promise<InboxMessage[]> {
+    if (signal?.aborted) return [];
+    const batch = await consumer.fetch({ max_messages: max, expires: Math.max(1_000, expiresMs) });
+    const onAbort = () => batch.stop();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const out: InboxMessage[] = [];
+    try {
+      for await (const m of batch) out.push(wrap(m));
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+    return out;
+  }
+
   return {
     async fetch(max: number, expiresMs: number, signal?: AbortSignal): Promise<InboxMessage[]> {
-      if (signal?.aborted) return [];
-      const batch = await consumer.fetch({ max_messages: max, expires: Math.max(1_000, expiresMs) });
-      const onAbort = () => batch.stop();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const out: InboxMessage[] = [];
-      try {
-        for await (const m of batch) out.push(wrap(m));
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
-      return out;
+      // A pull for `max` stays open until `max` arrive or it expires, so one task arriving at
+      // an idle agent would wait out the expiry. Wait for the first alone, then take what is
+      // already queued behind it (a sibling sharing the consumer may take some: short expiry).
+      const first = await pull(1, expiresMs, signal);
+      if (first.length === 0 || max === 1) return first;
+      const queued = await jsm.consumers.info(stream, name).then(
+        (info) => info.num_pending,
+        () => 0,
+      );
+      const more = Math.min(max - 1, queued);
+      return more === 0 ? first : [...first, ...(await pull(more, 1_000, signal))];
     },
     async pending() {
       const info = await jsm.consumers.info(stream, name);

@@ -21,6 +21,8 @@ export type {
   StreamWatch,
   SubmitOutcome,
 } from './types.ts';
+export type { Claim, Claims, LeaseState } from './claims.ts';
+export { claims, taskOwner } from './claims.ts';
 export { connect, isNatsReachable } from './connection.ts';
 export { historyStore } from './history-store.ts';
 export { watchHistories } from './history-watch.ts';
@@ -31,7 +33,8 @@ export { provision } from './provision.ts';
 export { requests } from './requests.ts';
 export { results } from './results.ts';
 export { watchResults } from './results-watch.ts';
-export { sendControl, submitTask } from './submit.ts';
+export type { WorkflowStart } from './submit.ts';
+export { sendControl, submitTask, submitWorkflow } from './submit.ts';
 export type { SnapshotStore, StoredSnapshot } from './snapshot-store.ts';
 export { SnapshotUnreadableError, snapshotStore } from './snapshot-store.ts';
 export type { LiveText, TextChunk } from './live-text.ts';

@@ -173,3 +173,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** A lease as read from its KV entry: live, expired (the holder stopped renewing) or free. */
+export function leaseStateOf(entry: KvEntry | null): 'live' | 'expired' | 'free' {
+  const value = entry === null ? undefined : parse(entry);
+  if (value === undefined) return 'free';
+  return isExpired(value) ? 'expired' : 'live';
+}

@@ -71,4 +71,6 @@ export async function provision(connection: SpoolConnection): Promise<void> {
     });
   }
   await new Kvm(nc).create(Buckets.Leases, { history: 1, storage: StorageType.File });
+  // Agent pools: which replica holds each task (derived: the replicas' histories are the truth).
+  await new Kvm(nc).create('spool_claims', { history: 1, storage: StorageType.File });
 }

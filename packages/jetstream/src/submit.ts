@@ -1,4 +1,4 @@
-import { type ControlMessage, subjects, type TaskMessage } from '@spool/core';
+import { COORDINATOR, type ControlMessage, subjects, type TaskMessage } from '@spool/core';
 import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { encoder, internals } from './internal.ts';
 import type { SpoolConnection, SubmitOutcome } from './types.ts';
@@ -33,6 +33,31 @@ export async function sendControl(
   const ack = await retryUnknownOutcome(() =>
     js.publish(subjects.control(agent), encoder.encode(JSON.stringify(message)), {
       msgID: `control:${agent}:${id}`,
+      timeout: PUBLISH_ATTEMPT_MS,
+    }),
+  );
+  return { seq: ack.seq, duplicate: ack.duplicate };
+}
+
+/** A workflow run request, as the coordinator reads it on `spool.inbox.coordinator`. */
+export interface WorkflowStart {
+  readonly id: string;
+  readonly workflow: string;
+  readonly input: string;
+}
+
+/**
+ * Asks the coordinator to run a workflow: publishes `{id, workflow, input}` on
+ * `spool.inbox.coordinator` with msg id `workflow:<id>`, so the same id sent twice is one run.
+ */
+export async function submitWorkflow(
+  connection: SpoolConnection,
+  start: WorkflowStart,
+): Promise<SubmitOutcome> {
+  const { js } = internals(connection);
+  const ack = await retryUnknownOutcome(() =>
+    js.publish(subjects.inbox(COORDINATOR), encoder.encode(JSON.stringify(start)), {
+      msgID: `workflow:${start.id}`,
       timeout: PUBLISH_ATTEMPT_MS,
     }),
   );

@@ -4,10 +4,12 @@ import {
   type AgentState,
   buildMessages,
   type Command,
+  delegateTool,
   type Effect,
   ensureError,
   ErrorCode,
   type HistoryEvent,
+  holdsSlot,
   initialState,
   isKnownTask,
   next,
@@ -31,6 +33,14 @@ import { commandFor, DONE, noEffectReason } from './control-commands.ts';
 import { restoreState, type SnapshotPort } from './restore.ts';
 import { Snapshotter } from './snapshotter.ts';
 import { runTool } from './tool-runner.ts';
+import { LATER_MS, type PoolIntake } from './pool.ts';
+import {
+  awaitDelegation,
+  cancelOpenDelegations,
+  type DelegationContext,
+  sendDelegation,
+  type SubmitPort,
+} from './delegation.ts';
 
 export interface ActiveAgentDeps {
   readonly name: string;
@@ -42,6 +52,8 @@ export interface ActiveAgentDeps {
   /** Operator commands (pause, resume, cancel), journaled before they are acknowledged. */
   readonly control: Inbox;
   readonly results: Results;
+  /** Where sub-tasks of `delegate` calls are sent (and cancelled); needed when the spec has `delegation`. */
+  readonly submit?: SubmitPort | undefined;
   /** Where reply text goes as it streams (for `spool submit --follow`); none: not shown live. */
   readonly liveText?: Pick<LiveText, 'publish'> | undefined;
   /** Where the state is snapshotted every `spec.snapshotEvery` events; none: always full replay. */
@@ -55,6 +67,8 @@ export interface ActiveAgentDeps {
   readonly keepAliveMs: number;
   /** Called once the history is replayed and the agent is taking work. */
   readonly onReady?: (state: AgentState) => void;
+  /** A replica of an agent pool: the claims decide which replica journals a task (pool.ts). */
+  readonly pool?: PoolIntake | undefined;
 }
 
 /** Longest excerpt of a refused message kept in the history. */
@@ -75,6 +89,8 @@ export class ActiveAgent {
   private readonly hash: string;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly held = new Map<string, InboxMessage[]>();
+  /** Task ids whose pool claim is being decided (pool siblings asking are told "known"). */
+  private readonly admitting = new Set<string>();
   /** Intake loops waiting for room; `nudge` wakes them all. */
   private readonly waiting = new Set<() => void>();
   /** Effects that failed (NATS down, say) and when they may run again. */
@@ -85,6 +101,8 @@ export class ActiveAgent {
   private alarm: { at: number; timer: NodeJS.Timeout } | undefined;
   /** Aborted when work in flight must stop: stop past the grace period, or the journal failed. */
   private readonly work = new AbortController();
+  /** Aborted when the agent is told to stop: waits on other agents end then, not after the grace. */
+  private stopping: AbortSignal = new AbortController().signal;
   /** Why the term ended on its own: an append lost to another writer, or the store failing. */
   private journalError: unknown;
   /** Aborts what runs for a task (model call, tools) when it is cancelled; dropped once its result is out. */
@@ -98,7 +116,10 @@ export class ActiveAgent {
   constructor(private readonly deps: ActiveAgentDeps) {
     this.state = initialState(deps.name);
     this.hash = specHash(deps.spec);
-    this.tools = toolDefinitions(deps.spec.tools);
+    this.tools = [
+      ...toolDefinitions(deps.spec.tools),
+      ...(deps.spec.delegation === undefined ? [] : [delegateTool(deps.spec.delegation)]),
+    ];
     this.price = priceFor(deps.spec.model, deps.spec.prices);
     this.snapshotter = new Snapshotter(deps.snapshots, deps.spec.snapshotEvery, deps.logger);
   }
@@ -111,6 +132,7 @@ export class ActiveAgent {
   async run(signal: AbortSignal, graceMs: number): Promise<void> {
     const { logger, store, name } = this.deps;
     const started = this.deps.clock.now().getTime();
+    this.stopping = signal;
     const restored = await restoreState(name, store, this.deps.snapshots, logger);
     this.state = restored.state;
     this.snapshotter.restoredWith(restored.events);
@@ -188,9 +210,8 @@ export class ActiveAgent {
   private async pump(inbox: Inbox, what: string, signal: AbortSignal): Promise<void> {
     const { logger, spec } = this.deps;
     while (!signal.aborted && !this.failed) {
-      const busy = [...this.state.active.values()].filter(
-        (t) => t.phase === 'queued' || t.phase === 'running',
-      ).length;
+      // A task parked on delegations holds no slot: its children (maybe this agent's) can run.
+      const busy = [...this.state.active.values()].filter(holdsSlot).length;
       const room = spec.concurrency - busy;
       if (room <= 0) {
         await new Promise<void>((resolve) => {
@@ -239,9 +260,12 @@ export class ActiveAgent {
       this.hold(taskId, message);
       return;
     }
+    const tries = await this.admit(taskId, message);
+    if (tries === false) return;
     // Delivered this often without ever being journaled: something between fetch and journal
     // keeps failing on it (or taking the process down). Refuse it rather than loop forever.
-    const poisoned = message.deliveryCount > MAX_UNJOURNALED_DELIVERIES;
+    // In a pool, siblings hand messages back without failing: count the replicas' tries instead.
+    const poisoned = (tries ?? message.deliveryCount) > MAX_UNJOURNALED_DELIVERIES;
     let command: Command;
     if (parsed.ok && !poisoned) {
       command = { type: 'ReceiveTask', task: parsed.task, inboxSeq: message.seq, at };
@@ -263,6 +287,41 @@ export class ActiveAgent {
     await this.commit(command);
     if (parsed.ok) logger.info({ taskId, inboxSeq: message.seq }, 'task received');
     this.reconcile();
+  }
+
+  /**
+   * A pool replica journals a task only if it holds its claim: returns the claim's tries, or
+   * false when the message was acked (a sibling has the task) or handed back for a moment.
+   * Undefined outside a pool.
+   */
+  private async admit(taskId: string, message: InboxMessage): Promise<number | false | undefined> {
+    const pool = this.deps.pool;
+    if (pool === undefined) return undefined;
+    this.admitting.add(taskId);
+    // Asking a sibling (or adopting it) can take a while: keep the message ours meanwhile.
+    const keep = setInterval(() => message.working(), this.deps.keepAliveMs);
+    try {
+      const admission = await pool.admit(taskId);
+      if (admission.kind === 'run') return admission.tries;
+      const log = { taskId, inboxSeq: message.seq, why: admission.why };
+      if (admission.kind === 'ack') {
+        this.deps.logger.info(log, 'task belongs to another replica of the pool; message acked');
+        await message.ack();
+      } else {
+        this.deps.logger.info(log, 'task claimed by another replica that cannot answer yet; handed back');
+        message.nak(LATER_MS);
+      }
+      return false;
+    } finally {
+      clearInterval(keep);
+      this.admitting.delete(taskId);
+    }
+  }
+
+  /** Whether this writer's history has the task or is about to (pool siblings ask); undefined before replay. */
+  knows(taskId: string): boolean | undefined {
+    if (this.journal === undefined || this.failed) return undefined;
+    return isKnownTask(this.state, taskId) || this.held.has(taskId) || this.admitting.has(taskId);
   }
 
   /** Journals operator commands as they arrive; a bad one is refused in the log and dropped. */
@@ -367,7 +426,8 @@ export class ActiveAgent {
   private async markInterrupted(): Promise<void> {
     const { clock, spec, logger } = this.deps;
     for (const task of [...this.state.active.values()]) {
-      if (task.phase !== 'running') continue;
+      // A task parked on delegations was only waiting: it cannot have taken its writer down.
+      if (task.phase !== 'running' || !holdsSlot(task)) continue;
       const at = clock.now().toISOString();
       const events = await this.commit({
         type: 'ResumeTask',
@@ -420,7 +480,7 @@ export class ActiveAgent {
       const key =
         effect.type === 'call-model'
           ? `${effect.type}:${effect.taskId}:${effect.step}`
-          : effect.type === 'run-tool'
+          : 'toolUseId' in effect // one run (or one waiter) per tool call
             ? `${effect.type}:${effect.taskId}:${effect.toolUseId}`
             : `${effect.type}:${effect.taskId}`;
       if (this.inFlight.has(key) || (this.retryAt.get(key) ?? 0) > now.getTime()) continue;
@@ -485,6 +545,13 @@ export class ActiveAgent {
         return this.callModel(effect.taskId, effect.step, log);
       case 'run-tool':
         return this.runTool(effect, log);
+      case 'send-delegation':
+        return sendDelegation(this.delegationContext(log), effect);
+      case 'await-delegation': {
+        // Not the grace period's signal: a wait on another agent must not hold up a stop.
+        const signal = AbortSignal.any([this.stopping, this.stopSignal(effect.taskId)]);
+        return awaitDelegation(this.delegationContext(log), effect, signal);
+      }
       case 'fail-task': {
         this.taskAborts.get(effect.taskId)?.abort(new Error(effect.error.message));
         await this.commit({
@@ -497,7 +564,12 @@ export class ActiveAgent {
         return;
       }
       case 'publish-result': {
-        const outcome = await this.deps.results.publish(effect.result, effect.previousResultSeq);
+        const ended = this.state.active.get(effect.taskId);
+        if (ended !== undefined) await cancelOpenDelegations(this.delegationContext(log), ended);
+        const pool = this.deps.pool;
+        // A pool's results are the pool's (`spool.results.<pool>.<taskId>`), naming the replica.
+        const result = pool ? { ...effect.result, agent: pool.name, replica: this.deps.name } : effect.result;
+        const outcome = await this.deps.results.publish(result, effect.previousResultSeq);
         await this.commit({
           type: 'MarkPublished',
           taskId: effect.taskId,
@@ -563,7 +635,8 @@ export class ActiveAgent {
     }
     log.info({ step, messages: request.messages.length }, 'calling the model');
     const live = this.deps.liveText;
-    const onText = live && ((text: string) => live.publish(this.deps.name, taskId, { step, text }));
+    const shownAs = this.deps.pool?.name ?? this.deps.name; // a pool's live text is the pool's
+    const onText = live && ((text: string) => live.publish(shownAs, taskId, { step, text }));
     const outcome = await callModelOnce(this.deps.model, request, spec.modelTimeoutMs, stop, onText);
     if (outcome.ok) {
       // Journaled before anything uses it: after a crash this reply is read back, never requested again.
@@ -573,8 +646,18 @@ export class ActiveAgent {
         taskId,
         step,
         reply,
-        toolsEnabled: spec.tools.length > 0,
+        toolsEnabled: spec.tools.length > 0 || spec.delegation !== undefined,
         maxTurns: spec.maxTurns,
+        ...(spec.delegation === undefined
+          ? {}
+          : {
+              delegation: {
+                agents: spec.delegation.agents,
+                maxDepth: spec.delegation.maxDepth,
+                // Results (and so the chain) are the pool's, whichever replica runs the task.
+                self: this.deps.pool?.name ?? this.deps.name,
+              },
+            }),
         ...(spec.budget.maxToolCalls === undefined ? {} : { maxToolCalls: spec.budget.maxToolCalls }),
         at: clock.now().toISOString(),
       });
@@ -644,6 +727,16 @@ export class ActiveAgent {
     if (outcome.isError)
       log.warn({ ...fields, err: outcome.content.slice(0, 300) }, 'tool call failed; the model is told');
     else log.info(fields, 'tool result journaled');
+  }
+
+  private delegationContext(log: Logger): DelegationContext {
+    return {
+      submit: this.deps.submit,
+      results: this.deps.results,
+      commit: (command) => this.commit(command),
+      now: () => this.deps.clock.now().toISOString(),
+      log,
+    };
   }
 
   private async commit(command: Command): Promise<HistoryEvent[]> {

@@ -4,7 +4,9 @@ import type { HistoryStore, Inbox, Leases, LiveText, Results } from '@spool/jets
 import type { Logger } from 'pino';
 import { ActiveAgent } from './active-agent.ts';
 import { type Clock, systemClock } from './clock.ts';
+import type { PoolIntake } from './pool.ts';
 import type { SnapshotPort } from './restore.ts';
+import type { SubmitPort } from './delegation.ts';
 
 export interface AgentOptions {
   readonly name: string;
@@ -18,6 +20,8 @@ export interface AgentOptions {
   /** The agent's control consumer (`openControl`): pause, resume, cancel. */
   readonly control: Inbox;
   readonly results: Results;
+  /** Where `delegate` calls send sub-tasks (`submitTask` / `sendControl`); needed by agents with `delegation`. */
+  readonly submit?: SubmitPort;
   /** Snapshot storage (`snapshotStore`); without it recovery always replays the whole history. */
   readonly snapshots?: SnapshotPort;
   /** Live reply text (`liveText`), for `spool submit --follow`. */
@@ -31,6 +35,16 @@ export interface AgentOptions {
   /** Inbox consumer ack wait, for keep-alive signals (default 30 s). */
   readonly ackWaitMs?: number;
   readonly fetchExpiresMs?: number;
+  /**
+   * A replica of an agent pool: `inbox` (and the subscriptions) are the pool's, shared with the
+   * siblings, and the claims decide which replica journals a task.
+   */
+  readonly pool?: PoolIntake;
+  /**
+   * A dead sibling taken over by its pool (startPool): the name is taken only if free or
+   * expired now (no standing by), and given up for good when the term ends.
+   */
+  readonly adopted?: boolean;
 }
 
 /** A running agent: its state is the fold of its history; `stop()` ends it cleanly. */
@@ -40,6 +54,8 @@ export interface AgentHandle {
   readonly ready: Promise<void>;
   /** The replayed state while this process is the writer. */
   state(): AgentState | undefined;
+  /** Whether the history has the task (or it is being journaled); undefined while not the writer or not replayed. */
+  knows(taskId: string): boolean | undefined;
   stop(): Promise<void>;
   /** Resolves when the agent has stopped. */
   readonly stopped: Promise<void>;
@@ -64,28 +80,34 @@ export function startAgent(options: AgentOptions): AgentHandle {
   async function loop(): Promise<void> {
     while (!stopping.signal.aborted) {
       let lease: Awaited<ReturnType<Leases['acquire']>>;
+      // An adoption never stands by: if the name is held, its pool has it elsewhere.
+      const held = new AbortController();
       try {
         let waiting = false;
         lease = await options.leases.acquire(options.name, options.holder, {
           ttlMs: options.spec.leaseTtlMs,
-          signal: stopping.signal,
+          signal: options.adopted ? AbortSignal.any([stopping.signal, held.signal]) : stopping.signal,
           onWait: (current) => {
+            if (options.adopted) held.abort(new Error(`held by ${current.holder}`));
             if (!waiting)
               logger.info({ holder: current.holder }, 'agent is held by another process; standing by');
             waiting = true;
           },
         });
       } catch (err) {
-        if (stopping.signal.aborted) break;
+        if (stopping.signal.aborted || held.signal.aborted) break;
         logger.warn({ err: ensureError(err).message }, 'could not claim the agent name; retrying');
         await clock.sleep(1_000, stopping.signal).catch(() => undefined);
         continue;
       }
       logger.info({ holder: options.holder, takeover: lease.takeover }, 'agent name claimed');
       if (lease.takeover) {
-        await reclaim(options.inbox, 'inbox', logger);
+        // A pool's inbox is shared: recreating its consumer would redeliver what live siblings
+        // hold. Their ack wait and the claims bring the dead replica's messages back instead.
+        if (options.pool === undefined) await reclaim(options.inbox, 'inbox', logger);
         await reclaim(options.control, 'control', logger);
-        for (const source of options.subscriptions ?? []) await reclaim(source, 'subscription', logger);
+        if (options.pool === undefined)
+          for (const source of options.subscriptions ?? []) await reclaim(source, 'subscription', logger);
       }
       const term = AbortSignal.any([stopping.signal, lease.lost]);
       const agent = new ActiveAgent({
@@ -98,12 +120,14 @@ export function startAgent(options: AgentOptions): AgentHandle {
         snapshots: options.snapshots,
         liveText: options.liveText,
         results: options.results,
+        submit: options.submit,
         model: options.model,
         logger,
         clock,
         fetchExpiresMs: options.fetchExpiresMs ?? 2_000,
         keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
         onReady: () => markReady(),
+        pool: options.pool,
       });
       active = agent;
       try {
@@ -130,6 +154,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
           'history append failed; replaying and resuming',
         );
       }
+      if (options.adopted) break; // its pool adopts it again if it is still needed
       if (!stopping.signal.aborted) await clock.sleep(500, stopping.signal).catch(() => undefined);
     }
   }
@@ -139,6 +164,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
     name: options.name,
     ready,
     state: () => active?.current,
+    knows: (taskId) => active?.knows(taskId),
     stop: async () => {
       stopping.abort(new Error('agent stopping'));
       await stopped;

@@ -8,17 +8,29 @@ import {
   openInbox,
   openSubscription,
   results,
+  sendControl,
   type SpoolConnection,
   snapshotStore,
+  submitTask,
+  taskOwner,
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { type AgentHandle, type AgentOptions, startAgent } from './agent.ts';
+import { noIntake } from './pool.ts';
 import { subscriptionTasks } from './subscriptions.ts';
 
 export interface AgentOnNatsOptions
   extends Omit<
     AgentOptions,
-    'store' | 'inbox' | 'control' | 'subscriptions' | 'results' | 'leases' | 'snapshots' | 'liveText'
+    | 'store'
+    | 'inbox'
+    | 'control'
+    | 'subscriptions'
+    | 'results'
+    | 'leases'
+    | 'snapshots'
+    | 'liveText'
+    | 'submit'
   > {
   readonly name: string;
   readonly spec: AgentSpec;
@@ -32,22 +44,33 @@ export async function startAgentOnNats(
   options: AgentOnNatsOptions,
 ): Promise<AgentHandle> {
   const ackWait = options.ackWaitMs === undefined ? {} : { ackWaitMs: options.ackWaitMs };
+  // A pool replica takes work from the pool's consumers (shared with its siblings); an adopted
+  // one takes none, it only finishes what its history holds.
+  const source = options.pool?.name ?? options.name;
   return startAgent({
     ...options,
     store: historyStore(connection),
-    inbox: await openInbox(connection, options.name, ackWait),
+    inbox: options.adopted ? noIntake() : await openInbox(connection, source, ackWait),
     control: await openControl(connection, options.name, ackWait),
     subscriptions: await Promise.all(
-      options.spec.subscriptions.map(async (sub) =>
-        subscriptionTasks(
-          await openSubscription(connection, options.name, sub.name, sub.subject, ackWait),
-          sub,
-        ),
+      (options.adopted ? [] : options.spec.subscriptions).map(async (sub) =>
+        subscriptionTasks(await openSubscription(connection, source, sub.name, sub.subject, ackWait), sub),
       ),
     ),
     results: results(connection),
     leases: await leases(connection),
     snapshots: await snapshotStore(connection),
     liveText: liveText(connection),
+    submit: {
+      task: (agent, task) => submitTask(connection, agent, task),
+      // A pool's task is cancelled at the replica that holds it.
+      control: async (agent, message, id) =>
+        sendControl(
+          connection,
+          'taskId' in message ? await taskOwner(connection, agent, message.taskId) : agent,
+          message,
+          id,
+        ),
+    },
   });
 }

@@ -4,3 +4,4 @@ export { echoResponder, startFakeClaude } from './fake-claude.ts';
 export type { NatsServer, SpawnNatsOptions } from './nats-server.ts';
 export { findNatsServerBinary, freePort, spawnNatsServer, startNats } from './nats-server.ts';
 export { analystResponder } from './offline-analyst.ts';
+export { teamResponder } from './offline-team.ts';

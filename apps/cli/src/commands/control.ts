@@ -7,12 +7,13 @@ import {
   subjects,
   TASK_ID_PATTERN,
 } from '@spool/core';
-import { requests, results, sendControl, type SpoolConnection } from '@spool/jetstream';
+import { requests, results, sendControl, type SpoolConnection, taskOwner } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
 import { natsUrl } from '../env.ts';
 import { openConnection } from '../host.ts';
 import { UsageError } from '../usage-error.ts';
+import { cancelWorkflowIfKnown } from './workflow.ts';
 
 /** `spool pause <agent>`: finish the step in flight, start nothing new, keep queueing tasks. */
 export function pauseCommand(argv: string[], logger: Logger): Promise<number> {
@@ -88,13 +89,19 @@ export async function cancelCommand(argv: string[], logger: Logger): Promise<num
     taskId,
     ...(values.reason === undefined ? {} : { reason: values.reason }),
   });
+  // A workflow id the coordinator knows: the cancel goes to spool.control.coordinator.
+  if (values.agent === undefined) {
+    const cancelled = await cancelWorkflowIfKnown(taskId, message, values.json === true, logger);
+    if (cancelled !== undefined) return cancelled;
+  }
   return forTask('cancel', taskId, values.agent, logger, async (connection, agent) => {
     const finished = await results(connection).get(agent, taskId);
     if (finished !== undefined) {
       console.error(`task ${taskId} already finished (${finished.status}); nothing to cancel`);
       return 1;
     }
-    return publish(connection, agent, message, values.json === true);
+    // A pool's task: to the replica that holds it (its claim); otherwise the agent itself.
+    return publish(connection, await taskOwner(connection, agent, taskId), message, values.json === true);
   });
 }
 

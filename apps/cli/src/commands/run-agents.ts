@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
+import { replicaNames, replicaOf, type SpoolConfig } from '@spool/core';
 import { agentSpec, loadConfig } from '../config-file.ts';
 import { natsUrl } from '../env.ts';
 import { openConnection, runAgents, runCoordinator, untilSignal } from '../host.ts';
 import { withLocalStack } from '../local-stack.ts';
 import { chooseModel, OFFLINE_NOTICE } from '../model.ts';
+import { UsageError } from '../usage-error.ts';
 
 /** `spool up`: the embedded default, everything in one process until Ctrl-C. */
 export async function upCommand(argv: string[], logger: Logger): Promise<number> {
@@ -18,17 +20,25 @@ export async function upCommand(argv: string[], logger: Logger): Promise<number>
   return 0;
 }
 
-/** `spool agent <name>`: one agent process until SIGINT/SIGTERM. */
+/**
+ * `spool agent <name>`: one agent process until SIGINT/SIGTERM. For a pool, all its replicas;
+ * `spool agent <name>-<k>` (or `--replica k`) runs one, the way to spread a pool over machines.
+ */
 export async function agentCommand(argv: string[], logger: Logger): Promise<number> {
   const { values, positionals } = parseCommand(
     'agent',
     argv,
-    { config: { type: 'string' } },
+    { config: { type: 'string' }, replica: { type: 'string' } },
     { required: ['name'] },
   );
-  const name = positionals[0] as string;
   const { config } = await loadConfig(values.config);
-  agentSpec(config, name);
+  const name = agentToRun(config, positionals[0] as string, values.replica);
+  const pool = config.agents[name];
+  if (pool !== undefined && pool.replicas > 1)
+    logger.info(
+      { agent: name, replicas: replicaNames(name, pool.replicas) },
+      `pool ${name}: running all ${pool.replicas} replicas in this process (spool agent ${name}-<k> runs one)`,
+    );
   const model = await chooseModel();
   if (model.offline) console.error(OFFLINE_NOTICE);
   const connection = await openConnection(natsUrl(), `spool-agent-${name}`, logger);
@@ -39,6 +49,22 @@ export async function agentCommand(argv: string[], logger: Logger): Promise<numb
   await connection.close();
   await model.close();
   return 0;
+}
+
+/** The agent, pool or pool replica (`<pool>-<k>`) that `spool agent` runs, checked against the config. */
+function agentToRun(config: SpoolConfig, name: string, replicaFlag: string | undefined): string {
+  if (replicaFlag !== undefined) {
+    const spec = agentSpec(config, name);
+    const k = Number(replicaFlag);
+    if (!Number.isInteger(k) || k < 1 || k > spec.replicas)
+      throw new UsageError(
+        `spool agent: --replica must be a whole number from 1 to ${spec.replicas} (${name} has replicas: ${spec.replicas}), got "${replicaFlag}"`,
+      );
+    return spec.replicas > 1 ? `${name}-${k}` : name;
+  }
+  if (config.agents[name] !== undefined || replicaOf(config.agents, name) !== undefined) return name;
+  agentSpec(config, name); // throws, listing the agents
+  return name;
 }
 
 /** `spool coordinator`: the task registry and status API until SIGINT/SIGTERM. */

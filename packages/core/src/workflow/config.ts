@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { findCycle, parseTemplate, templateRefs } from './template.ts';
+
+/** Workflow and step names: one token of a task id (`<workflowId>:<step>:<index>:<attempt>`), so no `:`. */
+export const WORKFLOW_NAME_PATTERN = /^[a-z0-9-]{1,32}$/;
+/** Workflow ids: a prefix of their task ids and a subject token of their result, so no `:` or `.`. */
+export const WORKFLOW_ID_PATTERN = /^[A-Za-z0-9_=@+-]{1,64}$/;
+
+export const DEFAULT_STEP_RETRIES = 0;
+
+const NameSchema = (what: string) =>
+  z.string().regex(WORKFLOW_NAME_PATTERN, `${what} names use 1-32 lower-case letters, digits and dashes`);
+
+export const WorkflowStepSchema = z.strictObject({
+  /** The agent (or pool) that runs this step's task(s). */
+  agent: z.string().min(1, 'must name an agent of the config'),
+  /** The task input: `{{input}}`, `{{steps.<name>.output}}`, and in a map step `{{item}}`, `{{index}}`. */
+  input: z.string().min(1, 'must be a non-empty template, for example "Summarize {{input}}"'),
+  /** One task per item of this step's output (a JSON array). */
+  map: z.string().optional(),
+  /** Steps to wait for besides those the input references. */
+  after: z.array(z.string()).optional(),
+  /** Extra attempts of a failed or timed-out task. */
+  retries: z
+    .number()
+    .int('must be a whole number')
+    .min(0, 'must be 0 or more')
+    .max(10, 'must be at most 10')
+    .default(DEFAULT_STEP_RETRIES),
+  /** A task without a result this long after dispatch is cancelled and counts as failed (`timeout`). */
+  timeoutMs: z.number().int('must be a whole number').min(1_000, 'must be at least 1000 (ms)').optional(),
+  /** A failed optional step does not fail the workflow; dependents see its output as "". */
+  optional: z.boolean().default(false),
+});
+export type WorkflowStep = z.infer<typeof WorkflowStepSchema>;
+
+export const WorkflowSchema = z.strictObject({
+  description: z.string().optional(),
+  steps: z
+    .record(NameSchema('step'), WorkflowStepSchema)
+    .refine((steps) => Object.keys(steps).length > 0, 'must define at least one step'),
+  /** The workflow's output; default: the output of the one step nothing depends on (several: a JSON object). */
+  output: z.string().optional(),
+});
+export type WorkflowDef = z.infer<typeof WorkflowSchema>;
+export type WorkflowDefInput = z.input<typeof WorkflowSchema>;
+
+export const WorkflowNameSchema = NameSchema('workflow');
+
+/** What a workflow definition lists, for the "unknown field" message of formatIssues. */
+export const WORKFLOW_FIELDS = 'description, steps, output';
+export const STEP_FIELDS = 'agent, input, map, after, retries, timeoutMs, optional';
+
+/** A start message on `spool.inbox.coordinator`. */
+export const StartWorkflowMessageSchema = z.object({
+  id: z
+    .string()
+    .regex(WORKFLOW_ID_PATTERN, 'must be 1-64 letters, digits and _ = @ + - (it prefixes task ids)'),
+  workflow: WorkflowNameSchema,
+  input: z.string(),
+});
+export type StartWorkflowMessage = z.infer<typeof StartWorkflowMessageSchema>;
+
+/**
+ * Config-wide checks of the workflows (ConfigSchema's superRefine): step agents exist,
+ * templates name existing steps and variables, dependencies exist and have no cycle. Each
+ * problem is one issue whose path points at the field to fix.
+ */
+export function validateWorkflows(
+  config: {
+    readonly agents: Readonly<Record<string, unknown>>;
+    readonly workflows: Readonly<Record<string, WorkflowDef>>;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const agents = Object.keys(config.agents);
+  for (const [name, def] of Object.entries(config.workflows)) {
+    const at = (...path: (string | number)[]) => ['workflows', name, ...path];
+    const steps = Object.keys(def.steps);
+    const stepList = steps.join(', ');
+    let broken = false;
+    const issue = (path: (string | number)[], message: string) => {
+      broken = true;
+      ctx.addIssue({ code: 'custom', path, message });
+    };
+    for (const [stepName, step] of Object.entries(def.steps)) {
+      if (!agents.includes(step.agent))
+        issue(at('steps', stepName, 'agent'), `unknown agent "${step.agent}"; agents: ${agents.join(', ')}`);
+      if (step.map !== undefined && !steps.includes(step.map))
+        issue(at('steps', stepName, 'map'), `unknown step "${step.map}" to map over; steps: ${stepList}`);
+      if (step.map === stepName)
+        issue(at('steps', stepName, 'map'), `step "${stepName}" cannot map over its own output`);
+      for (const [i, other] of (step.after ?? []).entries()) {
+        if (!steps.includes(other))
+          issue(at('steps', stepName, 'after', i), `unknown step "${other}"; steps: ${stepList}`);
+        else if (other === stepName)
+          issue(at('steps', stepName, 'after', i), `step "${stepName}" cannot wait for itself`);
+      }
+      checkTemplate(
+        step.input,
+        at('steps', stepName, 'input'),
+        steps,
+        stepName,
+        step.map !== undefined,
+        issue,
+      );
+    }
+    if (def.output !== undefined) checkTemplate(def.output, at('output'), steps, undefined, false, issue);
+    // A cycle is only meaningful once every name resolves.
+    if (broken) continue;
+    const cycle = findCycle(def);
+    if (cycle !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: at('steps', ...edgeField(def, cycle[0] as string, cycle[1] as string)),
+        message: `cycle: ${cycle.join(' → ')}; a step cannot wait, directly or not, for itself`,
+      });
+    }
+  }
+}
+
+function checkTemplate(
+  template: string,
+  path: (string | number)[],
+  steps: readonly string[],
+  self: string | undefined,
+  inMap: boolean,
+  issue: (path: (string | number)[], message: string) => void,
+): void {
+  for (const part of parseTemplate(template)) {
+    if (part.kind === 'text' || part.kind === 'input') continue;
+    if (part.kind === 'step') {
+      if (!steps.includes(part.step)) issue(path, `unknown step in ${part.raw}; steps: ${steps.join(', ')}`);
+      else if (part.step === self) issue(path, `${part.raw}: a step cannot use its own output`);
+    } else if (part.kind === 'item' || part.kind === 'index') {
+      if (!inMap)
+        issue(
+          path,
+          `${part.raw} is only defined in a map step (add "map": "<step>" to run one task per item of that step's output)`,
+        );
+    } else {
+      issue(
+        path,
+        `unknown template ${part.raw}: use {{input}}, {{steps.<step>.output}}${inMap ? ', {{item}} or {{index}}' : ''}`,
+      );
+    }
+  }
+}
+
+/** The field of `to` that makes it wait for `from`: where a cycle is fixed. */
+function edgeField(def: WorkflowDef, from: string, to: string): (string | number)[] {
+  const step = def.steps[to];
+  if (step === undefined) return [to];
+  if (templateRefs(step.input).includes(from)) return [to, 'input'];
+  if (step.map === from) return [to, 'map'];
+  const i = (step.after ?? []).indexOf(from);
+  return i >= 0 ? [to, 'after', i] : [to];
+}

@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import { jetstream, StorageType } from '@nats-io/jetstream';
+import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import { Buckets } from '@spool/core';
+import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
+import { decoder, encoder, internals } from './internal.ts';
+import { leaseStateOf } from './leases.ts';
+import type { SpoolConnection } from './types.ts';
+
+/** Which replica of a pool holds a task, as written in `spool_claims`. */
+export interface Claim {
+  readonly owner: string;
+  /**
+   * Times a replica set out to journal the task (first claim, re-entry after a crash,
+   * takeovers): a message that keeps taking its replica down is refused as poison on this,
+   * not on its delivery count (siblings hand a message back without it being a failure).
+   */
+  readonly tries: number;
+  readonly revision: number;
+}
+
+/** Whether a replica's name is held right now. `free`: released (a clean stop) or never taken. */
+export type LeaseState = 'live' | 'expired' | 'free';
+
+/**
+ * Task claims of agent pools in the KV bucket `spool_claims`: one key per (pool, task id),
+ * its value the replica that journals the task. Derived data only: the replicas' histories
+ * are the truth, a claim only says in which history to look.
+ */
+export interface Claims {
+  /** Claims the task for `replica` unless it is claimed; returns the claim as stored. */
+  claim(pool: string, taskId: string, replica: string): Promise<Claim & { created: boolean }>;
+  /** Compare-and-swap: `replica` owns the task if the claim is still `current`; undefined when it changed first. */
+  takeOver(pool: string, taskId: string, replica: string, current: Claim): Promise<Claim | undefined>;
+  owner(pool: string, taskId: string): Promise<Claim | undefined>;
+  /** The replica's lease (`spool_leases`): live, expired (its holder died) or free. */
+  lease(replica: string): Promise<LeaseState>;
+  /**
+   * Asks the replica's current writer whether its history has the task (or it is being
+   * journaled): true / false from the writer, undefined when no writer answered in time.
+   */
+  ask(replica: string, taskId: string, timeoutMs?: number): Promise<boolean | undefined>;
+  /**
+   * Answers `ask` for a replica run in this process. `knows` returns undefined while this
+   * process is not (yet) the replica's writer: then it stays silent and another answers.
+   * Returns the function that stops answering.
+   */
+  answer(replica: string, knows: (taskId: string) => boolean | undefined): () => void;
+}
+
+const BUCKET = 'spool_claims';
+const ASK_TIMEOUT_MS = 1_000;
+
+/** Subject on which a replica's writer answers "do you have this task?". */
+export const askSubject = (replica: string) => `spool.api.pool.${replica}`;
+
+/** Opens (creating if needed) the `spool_claims` bucket. */
+export async function claims(connection: SpoolConnection): Promise<Claims> {
+  const { nc } = internals(connection);
+  const js = jetstream(nc, { timeout: PUBLISH_ATTEMPT_MS });
+  const kvm = new Kvm(js);
+  const kv = await kvm.create(BUCKET, { history: 1, storage: StorageType.File });
+  const leaseKv = await kvm.create(Buckets.Leases, { history: 1, storage: StorageType.File });
+
+  const read = async (pool: string, taskId: string): Promise<Claim | undefined> => {
+    const entry = await retryUnknownOutcome(() => kv.get(claimKey(pool, taskId)));
+    return entry === null ? undefined : parse(entry);
+  };
+
+  return {
+    async claim(pool, taskId, replica) {
+      const key = claimKey(pool, taskId);
+      for (;;) {
+        try {
+          const revision = await kv.create(key, value(replica, 1));
+          return { owner: replica, tries: 1, revision, created: true };
+        } catch (err) {
+          // Exists (a sibling, or this replica before a crash, claimed it), or the outcome is
+          // unknown: either way the stored claim says who owns it.
+          const stored = await read(pool, taskId);
+          if (stored !== undefined) return { ...stored, created: false };
+          if (!isTransient(err)) throw err;
+        }
+      }
+    },
+    async takeOver(pool, taskId, replica, current) {
+      const tries = current.tries + 1;
+      try {
+        const revision = await kv.update(claimKey(pool, taskId), value(replica, tries), current.revision);
+        return { owner: replica, tries, revision };
+      } catch {
+        // Changed first by another replica (or unknown outcome): look again.
+        const stored = await read(pool, taskId);
+        return stored?.owner === replica && stored.tries === tries ? stored : undefined;
+      }
+    },
+    owner: read,
+    async lease(replica) {
+      return leaseStateOf(await retryUnknownOutcome(() => leaseKv.get(replica)));
+    },
+    async ask(replica, taskId, timeoutMs = ASK_TIMEOUT_MS) {
+      try {
+        const reply = await nc.request(askSubject(replica), encoder.encode(JSON.stringify({ taskId })), {
+          timeout: timeoutMs,
+        });
+        const parsed = JSON.parse(decoder.decode(reply.data)) as { known?: unknown };
+        return typeof parsed.known === 'boolean' ? parsed.known : undefined;
+      } catch {
+        return undefined; // no responder (nobody runs it) or no answer in time
+      }
+    },
+    answer(replica, knows) {
+      const sub = nc.subscribe(askSubject(replica), {
+        callback: (err, msg) => {
+          if (err) return;
+          let taskId: unknown;
+          try {
+            taskId = (JSON.parse(decoder.decode(msg.data)) as { taskId?: unknown }).taskId;
+          } catch {
+            return;
+          }
+          if (typeof taskId !== 'string') return;
+          const known = knows(taskId);
+          if (known !== undefined) msg.respond(encoder.encode(JSON.stringify({ known })));
+        },
+      });
+      return () => sub.unsubscribe();
+    },
+  };
+}
+
+/**
+ * The replica of pool `agent` that holds `taskId` (claimed it), or `agent` itself when no
+ * replica claimed it (not a pool, or not yet taken): where a cancel for the task goes.
+ */
+export async function taskOwner(connection: SpoolConnection, agent: string, taskId: string): Promise<string> {
+  const { nc } = internals(connection);
+  const kv: KV = await new Kvm(nc).create(BUCKET, { history: 1, storage: StorageType.File });
+  const entry = await retryUnknownOutcome(() => kv.get(claimKey(agent, taskId)));
+  return (entry === null ? undefined : parse(entry))?.owner ?? agent;
+}
+
+/**
+ * KV keys take [-/_=.a-zA-Z0-9]: the task id is base64url-encoded (a very long one hashed),
+ * under the pool's name so one pool's claims are one key prefix.
+ */
+export function claimKey(pool: string, taskId: string): string {
+  const encoded = Buffer.from(taskId, 'utf8').toString('base64url');
+  const id = encoded.length <= 200 ? `t${encoded}` : `h${createHash('sha256').update(taskId).digest('hex')}`;
+  return `${pool}.${id}`;
+}
+
+function value(owner: string, tries: number): Uint8Array {
+  return encoder.encode(JSON.stringify({ owner, tries }));
+}
+
+function parse(entry: KvEntry): Claim | undefined {
+  if (entry.operation !== 'PUT') return undefined;
+  try {
+    const v = JSON.parse(decoder.decode(entry.value)) as { owner?: unknown; tries?: unknown };
+    if (typeof v.owner !== 'string') return undefined;
+    return { owner: v.owner, tries: typeof v.tries === 'number' ? v.tries : 1, revision: entry.revision };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A create that failed without the key existing: a timeout or a lost connection, worth another try. */
+function isTransient(err: unknown): boolean {
+  return !(err instanceof Error && /wrong last sequence|exists/i.test(err.message));
+}
