@@ -22,6 +22,8 @@ const { values } = parseArgs({
 });
 const TASKS = Number(values.tasks);
 const CONCURRENCY = Number(values.concurrency);
+/** Tasks sent one at a time to the idle agent afterwards: what one workflow hop or delegation waits. */
+const IDLE_SAMPLES = 20;
 if (!Number.isInteger(TASKS) || TASKS < 1 || !Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) {
   console.error('bench: --tasks and --concurrency must be positive whole numbers');
   process.exit(2);
@@ -37,8 +39,11 @@ try {
   const raw = await rawJetStream(nats.url, TASKS);
   say(`raw JetStream publish + consume: ${raw.toFixed(0)} msg/s`);
   const agent = await agentThroughput(nats.url, fake.url, TASKS, CONCURRENCY);
-  say(`spool agent (journaled, fake model at zero latency): ${agent.toFixed(0)} tasks/s`);
-  const ratio = agent / raw;
+  say(`spool agent (journaled, fake model at zero latency): ${agent.rate.toFixed(0)} tasks/s`);
+  say(
+    `one task at a time to the idle agent: median ${agent.idleLatencyMs.toFixed(1)} ms from submit to result (${IDLE_SAMPLES} tasks)`,
+  );
+  const ratio = agent.rate / raw;
   say(
     `ratio: ${(ratio * 100).toFixed(1)}% of the raw rate (each task is ~5 journal appends, a model call, a result and an ack)`,
   );
@@ -48,7 +53,8 @@ try {
         tasks: TASKS,
         concurrency: CONCURRENCY,
         rawMsgPerSec: raw,
-        agentTasksPerSec: agent,
+        agentTasksPerSec: agent.rate,
+        idleLatencyMs: agent.idleLatencyMs,
         ratio,
       }),
     );
@@ -92,7 +98,7 @@ async function agentThroughput(
   fakeUrl: string,
   count: number,
   concurrency: number,
-): Promise<number> {
+): Promise<{ rate: number; idleLatencyMs: number }> {
   const logger = pino({ level: 'silent' });
   const connection = await connect({ url, name: 'bench', logger });
   await provision(connection);
@@ -116,7 +122,16 @@ async function agentThroughput(
   );
   await Promise.all(waits);
   const elapsed = (performance.now() - started) / 1000;
+  const latencies: number[] = [];
+  for (let i = 0; i < IDLE_SAMPLES; i++) {
+    const sentAt = performance.now();
+    const done = sink.wait('bench', `idle-${i}`);
+    await submitTask(connection, 'bench', { id: `idle-${i}`, input: `idle task ${i}` });
+    await done;
+    latencies.push(performance.now() - sentAt);
+  }
+  latencies.sort((a, b) => a - b);
   await agent.stop();
   await connection.close();
-  return count / elapsed;
+  return { rate: count / elapsed, idleLatencyMs: latencies[Math.floor(latencies.length / 2)] ?? 0 };
 }
