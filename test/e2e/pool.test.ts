@@ -1,5 +1,5 @@
 import { type HistoryEvent, parseConfig, replicaOf, type TaskResult } from '@spool/core';
-import { claims, inboxPending, results, submitTask, taskOwner } from '@spool/jetstream';
+import { claims, inboxPending, poolReplicas, results, submitTask, taskOwner } from '@spool/jetstream';
 import { startPoolOnNats } from '@spool/runtime';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';
@@ -229,6 +229,61 @@ describe('agent pool - claims', () => {
       });
       const pb2 = (await world.probe.history('pb-2')).flatMap((c) => c.events);
       expect(pb2.filter((e) => e.type === 'task.received')).toEqual([]);
+    } finally {
+      await pool.stop();
+    }
+  });
+});
+
+describe('agent pool - cancel before any replica claimed the task', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(() => world?.close());
+
+  it('spool cancel --agent <pool> reaches every replica; the one the task reaches cancels it', async () => {
+    const start = () =>
+      startPoolOnNats(world.connection, {
+        name: 'pq',
+        spec: analystSpec({ replicas: 2 }),
+        holder: 'test-pool',
+        model: world.model,
+        logger: testLogger,
+        fetchExpiresMs: 500,
+      });
+    // The replicas ran once (their control consumers exist), then stopped: the task waits unclaimed.
+    const first = await start();
+    await first.ready;
+    await first.stop();
+    await submitTask(world.connection, 'pq', { id: 'unclaimed-1', input: 'not needed after all' });
+    expect(await taskOwner(world.connection, 'pq', 'unclaimed-1')).toBe('pq');
+    expect(await poolReplicas(world.connection, 'pq')).toEqual(['pq-1', 'pq-2']);
+    // A name with a control consumer of its own is an agent (here a replica), not a pool.
+    expect(await poolReplicas(world.connection, 'pq-1')).toEqual([]);
+
+    const env = { natsUrl: world.nats.url, anthropicBaseUrl: world.fake.url };
+    const cancel = await runCli(['cancel', 'unclaimed-1', '--agent', 'pq', '--reason', 'changed plans'], env);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toContain('sent to every replica of pool pq (pq-1, pq-2;');
+
+    const pool = await start();
+    try {
+      const result = await results(world.connection).wait('pq', 'unclaimed-1', AbortSignal.timeout(10_000));
+      expect(result).toMatchObject({ agent: 'pq', status: 'cancelled', steps: 0 });
+      expect(result.error?.message).toContain('changed plans');
+      expect(['pq-1', 'pq-2']).toContain(result.replica);
+      // Each replica journaled the request; only the one the task reached received it.
+      for (const replica of ['pq-1', 'pq-2']) {
+        const events = (await world.probe.history(replica)).flatMap((c) => c.events);
+        expect(events.some((e) => e.type === 'task.cancelled' && taskOf(e) === 'unclaimed-1')).toBe(true);
+        expect(events.some((e) => e.type === 'task.received' && taskOf(e) === 'unclaimed-1')).toBe(
+          replica === result.replica,
+        );
+      }
+      expect(
+        world.fake.requests.filter((r) => JSON.stringify(r.body).includes('not needed after all')),
+      ).toEqual([]);
     } finally {
       await pool.stop();
     }

@@ -11,8 +11,9 @@ Commands:
   run <workflow> <input>    run a workflow of the config (input "-" reads stdin) [--id ID] [--wait] [--json]
   workflow [<id>]           a workflow's steps (status, attempts, tasks, outputs), or the list [--json]
   replay <agent>            each event of the history and the state it led to [--until SEQ] [--json]
+                            (replay coordinator: the workflow decisions, dispatches and outcomes)
                             [--verify: rebuild from scratch and compare with the latest snapshot]
-  status                    agents, tasks in flight and queued, counts [--json]
+  status                    agents, pools, workflows, tasks in flight and queued, counts [--json]
   pause <agent>             finish the step in flight, start nothing new, keep queueing [--reason R]
   resume <agent>            start work again
   cancel <taskId>           end a task (or a workflow, by its id) as cancelled [--agent A] [--reason R]
@@ -34,11 +35,14 @@ export const COMMAND_HELP: Record<string, string> = {
 
 Runs the main job on the embedded default: uses NATS_URL when a server answers there,
 else starts nats-server -js with data under .spool/; runs the coordinator and the agents
-of the example config, submits the seed tasks, prints each result, and exits 0.
-Without ANTHROPIC_API_KEY it runs on the built-in offline model.
+of the example config, submits the seed tasks and workflow runs, prints each result,
+and exits 0. Without ANTHROPIC_API_KEY it runs on the built-in offline model.
+The multi-agent examples: --config examples/research/spool.config.json --tasks
+examples/research/tasks.json (a workflow), the same with examples/planner (delegation).
 
   --config F   config (default examples/data-analysis/spool.config.ts: the agent with tools)
-  --tasks F    seed tasks, a JSON array of {"agent"?, "input"} (default examples/data-analysis/tasks.json)
+  --tasks F    seeds, a JSON array of {"agent"?, "input"} tasks (agent: the config's first if
+               left out) and {"workflow", "input"} runs (default examples/data-analysis/tasks.json)
   --json       print each result as one JSON line`,
   up: `Usage: spool up [--config F]
 
@@ -104,13 +108,16 @@ running first, then newest first (at most 100).
   replay: `Usage: spool replay <agent> [--until SEQ] [--json] [--verify]
 
 Replays the agent's history: each event and the state it led to. Uses the embedded
-server's data under .spool/ when no server answers at NATS_URL.
+server's data under .spool/ when no server answers at NATS_URL. "spool replay coordinator"
+replays the workflows' history: each start, step, task dispatched (agent, task id, attempt),
+sent, finished, cancel and result, with the workflows and open tasks after it.
 
   --until SEQ  stop after history sequence SEQ (see the agent as it was then)
   --json       NDJSON: one {seq, time, event, state} object per event
   --verify     rebuild the state from the whole history up to the latest snapshot's
                sequence and compare it with that snapshot; prints each difference and
-               exits 1 when they differ (0 when they match or there is no snapshot)`,
+               exits 1 when they differ (0 when they match or there is no snapshot;
+               the coordinator keeps no snapshots)`,
   pause: `Usage: spool pause <agent> [--reason R] [--json]
 
 Publishes {"type": "pause"} on spool.control.<agent>. The agent journals it: it finishes
@@ -167,7 +174,9 @@ fail, and the model reads the reason in their results and carries on without the
   status: `Usage: spool status [--json] [--timeout SEC]
 
 Asks the coordinator (spool.api.status) for each agent's status (idle, working), who
-holds it, tasks in flight, queued tasks and counts.
+holds it, tasks in flight, queued tasks, counts, and tasks waiting for an approval or for
+a delegated sub-task; each pool with its shared inbox and its replicas; the workflows
+running, with each step's tasks done/total and attempts, and the last 5 finished.
 
   --json         print the status report as JSON
   --timeout SEC  how long to wait for the coordinator (default 3)`,

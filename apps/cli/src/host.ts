@@ -46,6 +46,11 @@ export async function runCoordinator(
   return startCoordinator({
     connection,
     agents: Object.keys(config.agents),
+    pools: Object.fromEntries(
+      Object.entries(config.agents).flatMap(([name, spec]) =>
+        spec.replicas > 1 ? [[name, spec.replicas]] : [],
+      ),
+    ),
     prices,
     workflows: config.workflows,
     holder: holderId(),

@@ -20,12 +20,15 @@ import {
 import type { Logger } from 'pino';
 import { type AgentLiveness, TaskRegistry } from './registry.ts';
 import { startWorkflowActor } from './workflow-actor.ts';
+import { workflowStatus } from './workflow-status.ts';
 import { answerWorkflows } from './workflows-api.ts';
 
 export interface CoordinatorOptions {
   readonly connection: SpoolConnection;
   /** Agents of the config: reported even before they have a history. */
   readonly agents: readonly string[];
+  /** The config's agent pools (name → replicas, > 1): reported as pools with their replicas. */
+  readonly pools?: Readonly<Record<string, number>>;
   /** Price overrides of each agent's config, for the costs in status reports. */
   readonly prices?: Readonly<Record<string, Readonly<Record<string, Price>>>>;
   readonly logger: Logger;
@@ -52,7 +55,7 @@ export interface CoordinatorHandle {
 export async function startCoordinator(options: CoordinatorOptions): Promise<CoordinatorHandle> {
   const { connection, logger } = options;
   const log = logger.child({ agent: COORDINATOR });
-  const registry = new TaskRegistry(options.agents, options.prices);
+  const registry = new TaskRegistry(options.agents, options.prices, options.pools);
   const leaseTable = await leases(connection);
   const api = requests(connection);
   const histories = await watchHistories(connection, log);
@@ -90,8 +93,9 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
 
   const stopServing = api.serve(subjects.status, async () => {
     await ready;
-    const report = registry.report(await liveness(registry.names()), new Date());
-    return JSON.stringify(report);
+    const report = registry.report(await liveness(), new Date());
+    // Workflows from the writer's own state, or the history a standby watches (as spool.api.workflows).
+    return JSON.stringify({ ...report, ...workflowStatus(workflows.state() ?? watched) });
   });
   const stopServingDlq = api.serve(subjects.deadLetters, async () => {
     await ready;
@@ -107,12 +111,17 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     'coordinator answering status requests',
   );
 
-  async function liveness(names: string[]): Promise<Map<string, AgentLiveness>> {
+  /** Lease holders of every actor (agents, replicas); inbox counts of every inbox (agents, pools). */
+  async function liveness(): Promise<Map<string, AgentLiveness>> {
     const holders = new Map((await leaseTable.list()).map((l) => [l.agent, l]));
+    const inboxes = new Set(registry.inboxNames());
+    const names = [...new Set([...registry.names(), ...inboxes])];
     const entries = await Promise.all(
       names.map(async (name): Promise<[string, AgentLiveness]> => {
         const lease = holders.get(name);
-        const pending = await inboxPending(connection, name).catch(() => ({ queued: 0, unacked: 0 }));
+        const pending = inboxes.has(name)
+          ? await inboxPending(connection, name).catch(() => ({ queued: 0, unacked: 0 }))
+          : { queued: 0, unacked: 0 };
         return [
           name,
           {

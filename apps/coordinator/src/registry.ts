@@ -4,15 +4,18 @@ import {
   applyCommit,
   COORDINATOR,
   costOf,
-  type Price,
-  priceFor,
-  usageLastDay,
   type DeadLetterEntry,
   type DeadLetterReport,
+  type DelegationWait,
   initialState,
+  type PoolStatus,
+  type Price,
+  priceFor,
+  replicaNames,
   type StatusReport,
   type StoredCommit,
   type TaskResult,
+  usageLastDay,
 } from '@spool/core';
 
 export interface AgentLiveness {
@@ -29,13 +32,23 @@ export interface AgentLiveness {
  */
 export class TaskRegistry {
   private readonly agents = new Map<string, AgentState>();
+  /** Results by the name they were published under (agent or pool), and by replica. */
   private readonly published = new Map<string, { count: number; lastAt?: string }>();
+  private readonly byReplica = new Map<string, { count: number; lastAt?: string }>();
+  /** Replica name → pool name, for the pools of the config. */
+  private readonly replicaPool = new Map<string, string>();
 
   constructor(
     known: readonly string[] = [],
     private readonly prices: Readonly<Record<string, Readonly<Record<string, Price>>>> = {},
+    /** The config's pools: name → replicas (> 1). Their replicas are reported under the pool. */
+    private readonly pools: Readonly<Record<string, number>> = {},
   ) {
-    for (const name of known) this.agents.set(name, initialState(name));
+    for (const [pool, replicas] of Object.entries(pools))
+      for (const replica of replicaNames(pool, replicas)) this.replicaPool.set(replica, pool);
+    // A pool has no actor (and no history) of its own: its replicas do.
+    for (const name of known) if (pools[name] === undefined) this.agents.set(name, initialState(name));
+    for (const replica of this.replicaPool.keys()) this.agents.set(replica, initialState(replica));
   }
 
   apply(agent: string, commit: StoredCommit): void {
@@ -48,9 +61,10 @@ export class TaskRegistry {
   /** A result seen on `spool.results.>`: each task id has one, so counting them is exact. */
   applyResult(result: TaskResult): void {
     if (result.agent === COORDINATOR) return; // workflow results: the coordinator is not an agent
-    this.stateOf(result.agent);
-    const seen = this.published.get(result.agent) ?? { count: 0 };
-    this.published.set(result.agent, { count: seen.count + 1, lastAt: result.finishedAt });
+    // A pool's results carry the pool's name: the pool is no agent, its replica is named apart.
+    if (this.pools[result.agent] === undefined) this.stateOf(result.agent);
+    count(this.published, result.agent, result.finishedAt);
+    if (result.replica !== undefined) count(this.byReplica, result.replica, result.finishedAt);
   }
 
   private stateOf(agent: string): AgentState {
@@ -84,7 +98,8 @@ export class TaskRegistry {
   }
 
   private costs(state: AgentState, now: Date): { costUsd?: number; costLast24hUsd?: number } {
-    const price = state.model === undefined ? undefined : priceFor(state.model, this.prices[state.agent]);
+    const owner = this.replicaPool.get(state.agent) ?? state.agent;
+    const price = state.model === undefined ? undefined : priceFor(state.model, this.prices[owner]);
     if (price === undefined) return {};
     const rounded = (x: number) => Math.round(x * 1e6) / 1e6;
     return {
@@ -93,66 +108,34 @@ export class TaskRegistry {
     };
   }
 
+  /** Every actor with a history (agents and pool replicas): the names to ask leases for. */
   names(): string[] {
     return [...this.agents.keys()].sort();
   }
 
+  /** The names with an inbox consumer of their own: agents and pools (not replicas). */
+  inboxNames(): string[] {
+    return [...this.names().filter((name) => !this.replicaPool.has(name)), ...Object.keys(this.pools)].sort();
+  }
+
   report(liveness: ReadonlyMap<string, AgentLiveness>, now: Date): StatusReport {
-    const agents: AgentStatus[] = this.names().map((name) => {
-      const state = this.agents.get(name) ?? initialState(name);
-      const live = liveness.get(name);
-      const published = this.published.get(name);
-      const inFlight = [...state.active.values()].map((task) => ({
-        taskId: task.taskId,
-        phase: task.phase,
-        attempt: task.attempt,
-        steps: task.steps.length,
-        ...(task.receivedAt === undefined ? {} : { receivedAt: task.receivedAt }),
-      }));
-      const working = inFlight.some((t) => ['queued', 'running', 'waiting'].includes(t.phase));
-      const approvals = [...state.active.values()].flatMap((task) =>
-        (task.steps.at(-1)?.tools ?? []).flatMap((call) =>
-          call.approval?.state === 'pending'
-            ? [
-                {
-                  taskId: task.taskId,
-                  tool: call.name,
-                  input: (JSON.stringify(call.input) ?? '').slice(0, 200),
-                  reason: call.approval.reason,
-                  requestedAt: call.approval.at,
-                },
-              ]
-            : [],
-        ),
-      );
-      return {
-        name,
-        status: state.seq === 0 && (live?.queued ?? 0) === 0 ? 'unknown' : working ? 'working' : 'idle',
-        ...(live?.holder === undefined ? {} : { holder: live.holder }),
-        ...(live?.holderAlive === undefined ? {} : { holderAlive: live.holderAlive }),
-        inFlight,
-        approvals,
-        queued: live?.queued ?? 0,
-        unacked: live?.unacked ?? 0,
-        counts: { ...state.counts },
-        ...this.costs(state, now),
-        paused: state.paused,
-        usage: { ...state.usage },
-        historySeq: state.seq,
-        results: {
-          published: published?.count ?? 0,
-          ...(published?.lastAt ? { lastAt: published.lastAt } : {}),
-        },
-      };
-    });
-    const sum = (pick: (a: AgentStatus) => number) => agents.reduce((total, a) => total + pick(a), 0);
+    const agents = this.names()
+      .filter((name) => !this.replicaPool.has(name))
+      .map((name) => this.agentStatus(name, liveness.get(name), this.published.get(name), now));
+    const pools = Object.entries(this.pools)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, replicas]) => this.poolStatus(name, replicas, liveness, now));
+    const actors = [...agents, ...pools.flatMap((p) => p.replicas)];
+    const sum = (pick: (a: AgentStatus) => number) => actors.reduce((total, a) => total + pick(a), 0);
     return {
       generatedAt: now.toISOString(),
       agents,
+      pools,
+      workflows: [],
       totals: {
         tasks: sum((a) => a.counts.received + a.counts.rejected),
         inFlight: sum((a) => a.inFlight.filter((t) => t.phase === 'queued' || t.phase === 'running').length),
-        queued: sum((a) => a.queued),
+        queued: sum((a) => a.queued) + pools.reduce((total, p) => total + p.queued, 0),
         completed: sum((a) => a.counts.completed),
         failed: sum((a) => a.counts.failed),
         rejected: sum((a) => a.counts.rejected),
@@ -160,4 +143,131 @@ export class TaskRegistry {
       },
     };
   }
+
+  private poolStatus(
+    name: string,
+    replicas: number,
+    liveness: ReadonlyMap<string, AgentLiveness>,
+    now: Date,
+  ): PoolStatus {
+    // The shared inbox is the pool's: its replicas have no consumer of their own.
+    const live = liveness.get(name);
+    const members = replicaNames(name, replicas).map((replica) => {
+      const own = liveness.get(replica);
+      return this.agentStatus(
+        replica,
+        {
+          ...(own?.holder === undefined ? {} : { holder: own.holder }),
+          ...(own?.holderAlive === undefined ? {} : { holderAlive: own.holderAlive }),
+          queued: 0,
+          unacked: 0,
+        },
+        this.byReplica.get(replica),
+        now,
+      );
+    });
+    const counts = { received: 0, completed: 0, failed: 0, rejected: 0, cancelled: 0 };
+    for (const member of members)
+      for (const key of Object.keys(counts) as (keyof typeof counts)[]) counts[key] += member.counts[key];
+    const queued = live?.queued ?? 0;
+    const published = this.published.get(name);
+    return {
+      name,
+      status: members.some((m) => m.status === 'working')
+        ? 'working'
+        : members.every((m) => m.status === 'unknown') && queued === 0
+          ? 'unknown'
+          : 'idle',
+      replicas: members,
+      queued,
+      unacked: live?.unacked ?? 0,
+      counts,
+      results: {
+        published: published?.count ?? 0,
+        ...(published?.lastAt ? { lastAt: published.lastAt } : {}),
+      },
+    };
+  }
+
+  private agentStatus(
+    name: string,
+    live: AgentLiveness | undefined,
+    published: { count: number; lastAt?: string } | undefined,
+    now: Date,
+  ): AgentStatus {
+    const state = this.agents.get(name) ?? initialState(name);
+    const inFlight = [...state.active.values()].map((task) => ({
+      taskId: task.taskId,
+      phase: task.phase,
+      attempt: task.attempt,
+      steps: task.steps.length,
+      ...(task.receivedAt === undefined ? {} : { receivedAt: task.receivedAt }),
+    }));
+    const working = inFlight.some((t) => ['queued', 'running', 'waiting'].includes(t.phase));
+    const approvals = [...state.active.values()].flatMap((task) =>
+      (task.steps.at(-1)?.tools ?? []).flatMap((call) =>
+        call.approval?.state === 'pending'
+          ? [
+              {
+                taskId: task.taskId,
+                tool: call.name,
+                input: (JSON.stringify(call.input) ?? '').slice(0, 200),
+                reason: call.approval.reason,
+                requestedAt: call.approval.at,
+              },
+            ]
+          : [],
+      ),
+    );
+    return {
+      name,
+      status: state.seq === 0 && (live?.queued ?? 0) === 0 ? 'unknown' : working ? 'working' : 'idle',
+      ...(live?.holder === undefined ? {} : { holder: live.holder }),
+      ...(live?.holderAlive === undefined ? {} : { holderAlive: live.holderAlive }),
+      inFlight,
+      approvals,
+      delegations: delegationsWaiting(state),
+      queued: live?.queued ?? 0,
+      unacked: live?.unacked ?? 0,
+      counts: { ...state.counts },
+      ...this.costs(state, now),
+      paused: state.paused,
+      usage: { ...state.usage },
+      historySeq: state.seq,
+      results: {
+        published: published?.count ?? 0,
+        ...(published?.lastAt ? { lastAt: published.lastAt } : {}),
+      },
+    };
+  }
+}
+
+function count(table: Map<string, { count: number; lastAt?: string }>, key: string, at: string): void {
+  const seen = table.get(key) ?? { count: 0 };
+  table.set(key, { count: seen.count + 1, lastAt: at });
+}
+
+/**
+ * The `delegate` calls of each unfinished task still waiting for their sub-task's result. They
+ * are journaled in the reply's commit, so the reply's time is when the wait began.
+ */
+function delegationsWaiting(state: AgentState): DelegationWait[] {
+  return [...state.active.values()].flatMap((task) => {
+    if (task.phase !== 'running') return [];
+    const step = task.steps.at(-1);
+    return (step?.tools ?? []).flatMap((call) =>
+      call.delegation === undefined || call.result !== undefined
+        ? []
+        : [
+            {
+              taskId: task.taskId,
+              agent: call.delegation.agent,
+              childTaskId: call.delegation.childTaskId,
+              sent: call.delegation.sent,
+              ...(step?.at === undefined ? {} : { since: step.at }),
+              input: call.delegation.input.slice(0, 200),
+            },
+          ],
+    );
+  });
 }

@@ -82,12 +82,23 @@ export type { ParsedTask, TaskMessage } from './task.ts';
 export { MAX_INPUT_CHARS, parseTaskMessage, TaskMessageSchema } from './task.ts';
 export type { Usage } from './usage.ts';
 export { addUsage, UsageSchema, zeroUsage } from './usage.ts';
-export type { AgentStatus, DeadLetterEntry, DeadLetterReport, StatusReport } from './status.ts';
+export type {
+  AgentStatus,
+  DeadLetterEntry,
+  DeadLetterReport,
+  DelegationWait,
+  PoolStatus,
+  StatusReport,
+  WorkflowProgress,
+} from './status.ts';
 export {
   AgentStatusSchema,
   DeadLetterEntrySchema,
   DeadLetterReportSchema,
+  DelegationWaitSchema,
+  PoolStatusSchema,
   StatusReportSchema,
+  WorkflowProgressSchema,
 } from './status.ts';
 export type { Snapshot } from './snapshot.ts';
 export { diffSnapshots, fromSnapshot, SnapshotSchema, STATE_VERSION, toSnapshot } from './snapshot.ts';
@@ -98,9 +109,8 @@ export { defineTool, ToolSchema, toolDefinitions } from './tools.ts';
 export type { Price } from './pricing.ts';
 export { costOf, DEFAULT_PRICES, PriceSchema, priceFor, totalTokens } from './pricing.ts';
 // Workflows (the coordinator's pure core): config, templates, events, state, decide, next.
-export type { StartWorkflowMessage, WorkflowDef, WorkflowDefInput, WorkflowStep } from './workflow/config.ts';
+export type { WorkflowDef, WorkflowDefInput, WorkflowStep } from './workflow/config.ts';
 export {
-  StartWorkflowMessageSchema,
   validateWorkflows,
   WORKFLOW_ID_PATTERN,
   WORKFLOW_NAME_PATTERN,

@@ -1,6 +1,22 @@
 import { z } from 'zod';
 import { UsageSchema } from './usage.ts';
 
+/** A task parked on a `delegate` call: it waits for another agent's sub-task. */
+export const DelegationWaitSchema = z.object({
+  /** The parent task, on this agent. */
+  taskId: z.string(),
+  /** The agent (or pool) doing the sub-task. */
+  agent: z.string(),
+  childTaskId: z.string(),
+  /** On the child's inbox (false: journaled, not yet sent). */
+  sent: z.boolean(),
+  /** When the model asked for it (the reply's time). */
+  since: z.string().optional(),
+  /** The start of the sub-task's text. */
+  input: z.string(),
+});
+export type DelegationWait = z.infer<typeof DelegationWaitSchema>;
+
 /** The coordinator's answer on `spool.api.status`. */
 export const AgentStatusSchema = z.object({
   name: z.string(),
@@ -27,7 +43,9 @@ export const AgentStatusSchema = z.object({
       requestedAt: z.string(),
     }),
   ),
-  /** Inbox messages not yet taken by the agent, and taken but not yet acknowledged. */
+  /** Tasks waiting for sub-tasks they delegated (older reports have none). */
+  delegations: z.array(DelegationWaitSchema).default([]),
+  /** Inbox messages not yet taken by the agent, and taken but not yet acknowledged (0 for a pool's replica: see the pool). */
   queued: z.number(),
   unacked: z.number(),
   counts: z.object({
@@ -49,9 +67,73 @@ export const AgentStatusSchema = z.object({
 });
 export type AgentStatus = z.infer<typeof AgentStatusSchema>;
 
+const CountsSchema = z.object({
+  received: z.number(),
+  completed: z.number(),
+  failed: z.number(),
+  rejected: z.number(),
+  cancelled: z.number(),
+});
+
+/** An agent pool (`replicas` > 1): replicas sharing one inbox (`inbox-<pool>`) and one results subject. */
+export const PoolStatusSchema = z.object({
+  name: z.string(),
+  /** working: a replica is working; idle: none is; unknown: no replica has a history yet and nothing is queued. */
+  status: z.enum(['idle', 'working', 'unknown']),
+  /** Each replica as an agent (its own history, lease, counts); their results count per replica. */
+  replicas: z.array(AgentStatusSchema),
+  /** The shared inbox: messages no replica has taken, and taken but not yet acknowledged. */
+  queued: z.number(),
+  unacked: z.number(),
+  /** The replicas' counts added up. */
+  counts: CountsSchema,
+  /** Results on `spool.results.<pool>.>` (published under the pool's name by any replica). */
+  results: z.object({ published: z.number(), lastAt: z.string().optional() }),
+});
+export type PoolStatus = z.infer<typeof PoolStatusSchema>;
+
+/** One workflow run by the coordinator, with each step's progress. */
+export const WorkflowProgressSchema = z.object({
+  id: z.string(),
+  workflow: z.string(),
+  status: z.enum(['running', 'completed', 'failed', 'cancelled', 'rejected']),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  steps: z.array(
+    z.object({
+      name: z.string(),
+      agent: z.string(),
+      status: z.enum(['pending', 'running', 'completed', 'failed']),
+      /** The step it maps over (one task per item of that step's output). */
+      map: z.string().optional(),
+      /** Its tasks (items of a map step; 1 otherwise), by the current attempt of each. */
+      tasks: z.object({ done: z.number(), running: z.number(), failed: z.number(), total: z.number() }),
+      /** The highest attempt of any of its tasks (0: none dispatched yet). */
+      attempts: z.number(),
+    }),
+  ),
+});
+export type WorkflowProgress = z.infer<typeof WorkflowProgressSchema>;
+
 export const StatusReportSchema = z.object({
   generatedAt: z.string(),
+  /** Agents that are not pools (a pool's replicas are under `pools`). */
   agents: z.array(AgentStatusSchema),
+  pools: z.array(PoolStatusSchema).default([]),
+  /** Workflows in flight, then the last few finished, newest first. */
+  workflows: z.array(WorkflowProgressSchema).default([]),
+  /** Every workflow in the coordinator's history, by status. */
+  workflowCounts: z
+    .object({
+      running: z.number(),
+      completed: z.number(),
+      failed: z.number(),
+      cancelled: z.number(),
+      rejected: z.number(),
+    })
+    .optional(),
+  /** Over agents and pool replicas. */
   totals: z.object({
     tasks: z.number(),
     inFlight: z.number(),

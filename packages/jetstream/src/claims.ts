@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { jetstream, StorageType } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
-import { Buckets } from '@spool/core';
+import { Buckets, controlConsumerName, Streams } from '@spool/core';
 import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import { leaseStateOf } from './leases.ts';
@@ -138,6 +138,24 @@ export async function taskOwner(connection: SpoolConnection, agent: string, task
   const kv: KV = await new Kvm(nc).create(BUCKET, { history: 1, storage: StorageType.File });
   const entry = await retryUnknownOutcome(() => kv.get(claimKey(agent, taskId)));
   return (entry === null ? undefined : parse(entry))?.owner ?? agent;
+}
+
+/**
+ * The replicas of pool `pool` that have run here, by index: those whose durable control
+ * consumer (`control-<pool>-<k>`) exists. Empty when `pool` is no pool: a plain agent has a
+ * control consumer of its own name (a pool's name is no actor), and its `<name>-<k>` would
+ * be other agents. Where a cancel goes for a pool's task that no replica has claimed yet.
+ */
+export async function poolReplicas(connection: SpoolConnection, pool: string): Promise<string[]> {
+  const { jsm } = internals(connection);
+  const own = controlConsumerName(pool);
+  const found = new Map<number, string>();
+  for await (const info of jsm.consumers.list(Streams.Inbox)) {
+    if (info.name === own) return [];
+    const index = info.name.startsWith(`${own}-`) ? info.name.slice(own.length + 1) : '';
+    if (/^[1-9][0-9]*$/.test(index)) found.set(Number(index), `${pool}-${index}`);
+  }
+  return [...found].sort(([a], [b]) => a - b).map(([, name]) => name);
 }
 
 /**

@@ -74,7 +74,8 @@ export function historyStore(connection: SpoolConnection): HistoryStore {
           let got = 0;
           for await (const m of batch) {
             got += 1;
-            if (m.seq > target) break;
+            // Past the target (the subject's first commit may lie beyond it, in the shared stream): done.
+            if (m.seq > target) return;
             seq = m.seq;
             let events: HistoryEvent[];
             try {

@@ -22,7 +22,7 @@ export type {
   SubmitOutcome,
 } from './types.ts';
 export type { Claim, Claims, LeaseState } from './claims.ts';
-export { claims, taskOwner } from './claims.ts';
+export { claims, poolReplicas, taskOwner } from './claims.ts';
 export { connect, isNatsReachable } from './connection.ts';
 export { historyStore } from './history-store.ts';
 export { watchHistories } from './history-watch.ts';

@@ -7,7 +7,14 @@ import {
   subjects,
   TASK_ID_PATTERN,
 } from '@spool/core';
-import { requests, results, sendControl, type SpoolConnection, taskOwner } from '@spool/jetstream';
+import {
+  poolReplicas,
+  requests,
+  results,
+  sendControl,
+  type SpoolConnection,
+  taskOwner,
+} from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
 import { natsUrl } from '../env.ts';
@@ -101,8 +108,37 @@ export async function cancelCommand(argv: string[], logger: Logger): Promise<num
       return 1;
     }
     // A pool's task: to the replica that holds it (its claim); otherwise the agent itself.
-    return publish(connection, await taskOwner(connection, agent, taskId), message, values.json === true);
+    const owner = await taskOwner(connection, agent, taskId);
+    if (owner === agent) {
+      // Not claimed yet: nobody reads spool.control.<pool>, so every replica gets it.
+      const replicas = await poolReplicas(connection, agent);
+      if (replicas.length > 0)
+        return publishToReplicas(connection, agent, replicas, message, values.json === true);
+    }
+    return publish(connection, owner, message, values.json === true);
   });
+}
+
+/**
+ * A cancel for a pool's task no replica has claimed: each replica journals the request, and
+ * the one the task reaches ends it at once (`cancelled`); the others only keep the request.
+ */
+async function publishToReplicas(
+  connection: SpoolConnection,
+  pool: string,
+  replicas: readonly string[],
+  message: ControlMessage,
+  json: boolean,
+): Promise<number> {
+  const id = randomBytes(8).toString('hex');
+  const seqs: number[] = [];
+  for (const replica of replicas) seqs.push((await sendControl(connection, replica, message, id)).seq);
+  if (json) console.log(JSON.stringify({ agent: pool, replicas, ...message, controlSeqs: seqs }));
+  else
+    console.log(
+      `${message.type} ${'taskId' in message ? message.taskId : ''} sent to every replica of pool ${pool} (${replicas.join(', ')}; control messages ${seqs.join(', ')}): no replica has claimed the task yet, so each records the request and the one it reaches cancels it`,
+    );
+  return 0;
 }
 
 /** Runs `body` on a connection with the task's agent: `--agent`, else the one the coordinator says runs it. */
@@ -157,7 +193,9 @@ async function agentRunning(connection: SpoolConnection, taskId: string): Promis
     throw new UsageError(`spool: no coordinator answered to find the agent of ${taskId}; pass --agent NAME`);
   }
   const report = StatusReportSchema.parse(JSON.parse(reply));
-  const owner = report.agents.find((a) => a.inFlight.some((t) => t.taskId === taskId));
+  // A pool's task is held by one of its replicas: the cancel goes to that replica's control subject.
+  const actors = [...report.agents, ...report.pools.flatMap((p) => p.replicas)];
+  const owner = actors.find((a) => a.inFlight.some((t) => t.taskId === taskId));
   if (owner === undefined)
     throw new UsageError(
       `spool: no agent has ${taskId} in flight; if it is still queued or not yet sent, pass --agent NAME`,

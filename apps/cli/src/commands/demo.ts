@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type TaskResult, TaskMessageSchema } from '@spool/core';
-import { results, submitTask } from '@spool/jetstream';
+import { COORDINATOR, replicaNames, type SpoolConfig, type TaskResult, TaskMessageSchema } from '@spool/core';
+import { results, submitTask, submitWorkflow } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { parseCommand } from '../args.ts';
@@ -14,13 +14,29 @@ import { UsageError } from '../usage-error.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../../../examples/data-analysis/', import.meta.url));
 const RESULT_TIMEOUT_MS = 180_000;
+/** A workflow is several tasks in a row (and, on Claude, a fan-out): as long as `spool run --wait`. */
+const WORKFLOW_TIMEOUT_MS = 600_000;
 
-const SeedSchema = z.array(z.strictObject({ agent: z.string().optional(), input: z.string().min(1) })).min(1);
+/** A task for one agent (the config's first when none is named), or a run of one of its workflows. */
+const SeedSchema = z
+  .array(
+    z.union([
+      z.strictObject({ agent: z.string().min(1).optional(), input: z.string().min(1) }),
+      z.strictObject({ workflow: z.string().min(1), input: z.string().min(1) }),
+    ]),
+  )
+  .min(1);
+type Seed = z.infer<typeof SeedSchema>[number];
+
+/** What the demo submitted for one seed: a task on an agent's inbox, or a workflow run. */
+type Submitted =
+  | { readonly kind: 'task'; readonly agent: string; readonly id: string; readonly input: string }
+  | { readonly kind: 'workflow'; readonly workflow: string; readonly id: string; readonly input: string };
 
 /**
  * The main job: the example on the embedded default, end to end. Starts (or reuses) NATS,
- * runs the coordinator and the example's agents in this process, submits the seed tasks in
- * order, prints each result as it arrives, shows how to replay, and exits.
+ * runs the coordinator and the example's agents in this process, submits the seed tasks and
+ * workflow runs in order, prints each result as it arrives, shows how to look at them, and exits.
  */
 export async function demoCommand(argv: string[], logger: Logger): Promise<number> {
   const { values } = parseCommand(
@@ -29,11 +45,11 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
     { config: { type: 'string' }, tasks: { type: 'string' }, json: { type: 'boolean' } },
     { required: [] },
   );
-  const { config } = await loadConfig(values.config ?? `${EXAMPLE}spool.config.ts`);
+  const { config, path: configPath } = await loadConfig(values.config ?? `${EXAMPLE}spool.config.ts`);
   const seedPath = values.tasks ?? `${EXAMPLE}tasks.json`;
   const seeds = readSeeds(seedPath);
   const firstAgent = Object.keys(config.agents)[0] as string;
-  for (const seed of seeds) agentSpec(config, seed.agent ?? firstAgent);
+  checkSeeds(seeds, config, firstAgent, seedPath, configPath);
   const say = (line: string) => {
     if (!values.json) console.log(line);
   };
@@ -59,22 +75,27 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
       await Promise.all(agents.map((a) => a.ready));
       const run = Date.now().toString(36);
       const sink = results(connection);
-      const submitted = seeds.map((seed, i) => ({
-        agent: seed.agent ?? firstAgent,
-        task: { id: `seed-${run}-${i + 1}`, input: seed.input },
-      }));
-      for (const { agent, task } of submitted)
-        await submitTask(connection, agent, TaskMessageSchema.parse(task));
-      say(
-        `Submitted ${submitted.length} task(s) to ${[...new Set(submitted.map((s) => s.agent))].join(', ')}; each runs in order and remembers the ones before.\n`,
+      const submitted: Submitted[] = seeds.map((seed, i) =>
+        'workflow' in seed
+          ? { kind: 'workflow', workflow: seed.workflow, id: `wf-${run}-${i + 1}`, input: seed.input }
+          : { kind: 'task', agent: seed.agent ?? firstAgent, id: `seed-${run}-${i + 1}`, input: seed.input },
       );
+      // Results stay in the results stream: waiting for each after submitting them all misses none.
+      for (const s of submitted) {
+        if (s.kind === 'task')
+          await submitTask(connection, s.agent, TaskMessageSchema.parse({ id: s.id, input: s.input }));
+        else await submitWorkflow(connection, { id: s.id, workflow: s.workflow, input: s.input });
+      }
+      say(`${submittedLine(submitted)}\n`);
       let notCompleted = 0;
-      for (const [i, { agent, task }] of submitted.entries()) {
+      for (const [i, s] of submitted.entries()) {
+        const [agent, timeoutMs] =
+          s.kind === 'task' ? [s.agent, RESULT_TIMEOUT_MS] : [COORDINATOR, WORKFLOW_TIMEOUT_MS];
         const result: TaskResult = await sink
-          .wait(agent, task.id, AbortSignal.timeout(RESULT_TIMEOUT_MS))
+          .wait(agent, s.id, AbortSignal.timeout(timeoutMs))
           .catch((err) => {
             throw new Error(
-              `no result for ${task.id} within ${RESULT_TIMEOUT_MS / 1000}s (${err instanceof Error ? err.message : err}); see the logs above`,
+              `no result for ${s.id} within ${timeoutMs / 1000}s (${err instanceof Error ? err.message : err}); see the logs above`,
             );
           });
         if (result.status !== 'completed') notCompleted += 1;
@@ -82,22 +103,78 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
           console.log(JSON.stringify(result));
           continue;
         }
-        say(`Task ${i + 1} (${task.id}) → ${agent}: ${task.input}`);
-        say(indent(result.output ?? `${result.status}: ${result.error?.code} ${result.error?.message}`));
-        const tools = result.tools === undefined ? '' : `; tools: ${result.tools.join(', ')}`;
         say(
-          `  [${result.status}; ${result.steps} model call(s)${tools}; ${result.usage.inputTokens} input tokens, ${result.usage.outputTokens} output tokens]\n`,
+          s.kind === 'task'
+            ? `Task ${i + 1} (${s.id}) → ${s.agent}: ${s.input}`
+            : `Workflow ${i + 1} (${s.id}) → ${s.workflow}: ${s.input}`,
         );
+        say(indent(result.output ?? `${result.status}: ${result.error?.code} ${result.error?.message}`));
+        say(`  [${s.kind === 'task' ? taskSummary(result) : workflowSummary(result)}]\n`);
       }
-      say('See what each agent knew and did, event by event:');
-      for (const name of new Set(submitted.map((s) => s.agent))) say(`  pnpm spool replay ${name}`);
+      for (const line of lookLines(submitted, config, values.config)) say(line);
       return notCompleted;
     },
   );
   return failures === 0 ? 0 : 1;
 }
 
-function readSeeds(path: string) {
+function submittedLine(submitted: readonly Submitted[]): string {
+  const tasks = submitted.flatMap((s) => (s.kind === 'task' ? [s.agent] : []));
+  const workflows = submitted.flatMap((s) => (s.kind === 'workflow' ? [s.workflow] : []));
+  const taskPart = `${tasks.length} task(s) to ${[...new Set(tasks)].join(', ')}`;
+  if (workflows.length === 0)
+    return `Submitted ${taskPart}; each runs in order and remembers the ones before.`;
+  const workflowPart = `${workflows.length} workflow run(s) of ${[...new Set(workflows)].join(', ')}`;
+  return `Submitted ${tasks.length > 0 ? `${taskPart} and ` : ''}${workflowPart}; the coordinator runs each workflow's steps on the agents.`;
+}
+
+function taskSummary(result: TaskResult): string {
+  const tools = result.tools === undefined ? '' : `; tools: ${result.tools.join(', ')}`;
+  return `${result.status}; ${result.steps} model call(s)${tools}; ${result.usage.inputTokens} input tokens, ${result.usage.outputTokens} output tokens`;
+}
+
+/** The coordinator's result: its meta has `steps: {name: status}`. */
+function workflowSummary(result: TaskResult): string {
+  const meta = result.meta as { steps?: Record<string, unknown> } | undefined;
+  const steps = Object.entries(meta?.steps ?? {})
+    .map(([name, status]) => `${name} ${String(status)}`)
+    .join(', ');
+  return `${result.status}; steps: ${steps || 'none'}`;
+}
+
+/** How to look at what ran: the workflows, then every history involved (a pool's are its replicas'). */
+function lookLines(
+  submitted: readonly Submitted[],
+  config: SpoolConfig,
+  configFlag: string | undefined,
+): string[] {
+  const actors = new Set<string>();
+  const addAgent = (name: string, depth = 0) => {
+    const spec = config.agents[name];
+    if (spec === undefined) return;
+    for (const replica of replicaNames(name, spec.replicas)) actors.add(replica);
+    // A planner's workers run delegated tasks: theirs are histories of this run too.
+    if (depth < 3) for (const worker of spec.delegation?.agents ?? []) addAgent(worker, depth + 1);
+  };
+  const lines: string[] = [];
+  const workflows = submitted.filter((s) => s.kind === 'workflow');
+  if (workflows.length > 0) {
+    const up = `pnpm spool up${configFlag === undefined ? '' : ` --config ${configFlag}`}`;
+    lines.push(
+      `See each workflow's steps, tasks and outputs (needs a coordinator: ${up}, in another terminal):`,
+    );
+    for (const w of workflows) lines.push(`  pnpm spool workflow ${w.id}`);
+    actors.add(COORDINATOR);
+    for (const w of workflows)
+      for (const step of Object.values(config.workflows[w.workflow]?.steps ?? {})) addAgent(step.agent);
+  }
+  for (const s of submitted) if (s.kind === 'task') addAgent(s.agent);
+  lines.push('See what each agent knew and did, event by event:');
+  for (const name of actors) lines.push(`  pnpm spool replay ${name}`);
+  return lines;
+}
+
+function readSeeds(path: string): Seed[] {
   const shown = relative(process.cwd(), path) || path;
   let raw: unknown;
   try {
@@ -111,10 +188,44 @@ function readSeeds(path: string) {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UsageError(
-      `${shown}: ${issue?.path.join('.') || '(top level)'}: ${issue?.message}; expected [{"agent"?: "...", "input": "..."}]`,
+      `${shown}: ${issue?.path.join('.') || '(top level)'}: ${seedIssue(raw, issue)}; expected [{"agent"?: "...", "input": "..."} or {"workflow": "...", "input": "..."}]`,
     );
   }
   return parsed.data;
+}
+
+/** A union's issue says only "Invalid input": name the usual mistakes instead. */
+function seedIssue(raw: unknown, issue: z.core.$ZodIssue | undefined): string {
+  const at = Array.isArray(raw) && typeof issue?.path[0] === 'number' ? raw[issue.path[0]] : undefined;
+  if (issue?.code === 'invalid_union' && typeof at === 'object' && at !== null) {
+    if ('agent' in at && 'workflow' in at) return 'give "agent" or "workflow", not both';
+    if (!('input' in at)) return 'missing "input"';
+    const extra = Object.keys(at).filter((k) => !['agent', 'workflow', 'input'].includes(k));
+    if (extra.length > 0) return `unknown field ${extra.map((k) => `"${k}"`).join(', ')}`;
+    return '"agent", "workflow" and "input" must be non-empty strings';
+  }
+  return issue?.message ?? 'invalid';
+}
+
+/** Every seed names an agent or a workflow of the config: one clear line otherwise, before anything starts. */
+function checkSeeds(
+  seeds: readonly Seed[],
+  config: SpoolConfig,
+  firstAgent: string,
+  seedPath: string,
+  configPath: string,
+): void {
+  for (const [i, seed] of seeds.entries()) {
+    if (!('workflow' in seed)) {
+      agentSpec(config, seed.agent ?? firstAgent);
+      continue;
+    }
+    const names = Object.keys(config.workflows ?? {});
+    if (!names.includes(seed.workflow))
+      throw new UsageError(
+        `${relative(process.cwd(), seedPath) || seedPath}: ${i}.workflow: no workflow "${seed.workflow}" in ${relative(process.cwd(), configPath) || configPath}; ${names.length > 0 ? `workflows: ${names.join(', ')}` : 'it defines none (pass the --config that does)'}`,
+      );
+  }
 }
 
 function indent(text: string): string {

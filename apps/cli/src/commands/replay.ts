@@ -2,6 +2,7 @@ import {
   type AgentState,
   AGENT_NAME_PATTERN,
   applyCommit,
+  COORDINATOR,
   diffSnapshots,
   ensureError,
   evolve,
@@ -17,6 +18,7 @@ import { ensureNats } from '../embedded-nats.ts';
 import { natsUrl } from '../env.ts';
 import { openConnection } from '../host.ts';
 import { UsageError } from '../usage-error.ts';
+import { replayCoordinator, verifyCoordinator } from './replay-coordinator.ts';
 
 /** `spool replay <agent>`: each event and the state it led to, folded with core's evolve. */
 export async function replayCommand(argv: string[], logger: Logger): Promise<number> {
@@ -27,7 +29,7 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
     { required: ['agent'] },
   );
   const agent = positionals[0] as string;
-  if (!AGENT_NAME_PATTERN.test(agent) && agent !== 'coordinator') {
+  if (!AGENT_NAME_PATTERN.test(agent) && agent !== COORDINATOR) {
     throw new UsageError(
       `spool replay: "${agent}" is not a valid agent name (lower-case letters, digits and dashes)`,
     );
@@ -39,6 +41,11 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
   const connection = await openConnection(nats.url, 'spool-replay', logger);
   try {
     const store = historyStore(connection);
+    // The coordinator's history holds workflow events, folded with evolveCoordinator.
+    if (agent === COORDINATOR)
+      return values.verify
+        ? verifyCoordinator(values.json === true)
+        : await replayCoordinator(store, untilSeq, values.json === true);
     if (values.verify) return await verifySnapshot(connection, agent, values.json === true);
     const state = initialState(agent);
     let events = 0;
@@ -208,6 +215,19 @@ function describe(seq: number, time: string, event: HistoryEvent, state: AgentSt
     case 'tool.completed':
       detail = `step ${event.data.step}: ${event.data.isError ? 'error: ' : ''}${clip(event.data.content, 80)}`;
       break;
+    case 'delegation.requested':
+      detail = `step ${event.data.step}: delegates to ${event.data.agent} as task ${event.data.childTaskId}: ${clip(event.data.input, 80)}`;
+      break;
+    case 'delegation.sent': {
+      const d = event.data;
+      const call = state.active
+        .get(d.taskId)
+        ?.steps.find((s) => s.step === d.step)
+        ?.tools.find((t) => t.toolUseId === d.toolUseId)?.delegation;
+      const where = call === undefined ? "the child's inbox" : `${call.agent}'s inbox as ${call.childTaskId}`;
+      detail = `step ${d.step}: sub-task on ${where} (seq ${d.inboxSeq}); waiting for its result`;
+      break;
+    }
   }
   return `${head}  ${detail}\n    → ${oneLine(state)}`;
 }

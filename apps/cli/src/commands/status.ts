@@ -33,23 +33,92 @@ export async function statusCommand(argv: string[], logger: Logger): Promise<num
 }
 
 function render(report: StatusReport): string {
+  const replicas = report.pools.reduce((n, p) => n + p.replicas.length, 0);
+  const poolPart =
+    report.pools.length === 0 ? '' : ` · ${report.pools.length} pool(s) of ${replicas} replica(s)`;
   const lines = [
-    `${report.agents.length} agent(s) · ${report.totals.inFlight} in flight · ${report.totals.queued} queued · ${report.totals.completed} completed · ${report.totals.failed} failed · ${report.totals.rejected} rejected · ${report.totals.cancelled} cancelled`,
+    `${report.agents.length} agent(s)${poolPart} · ${report.totals.inFlight} in flight · ${report.totals.queued} queued · ${report.totals.completed} completed · ${report.totals.failed} failed · ${report.totals.rejected} rejected · ${report.totals.cancelled} cancelled`,
   ];
   for (const a of report.agents) {
-    const holder =
-      a.holder === undefined
-        ? 'no holder'
-        : `held by ${a.holder}${a.holderAlive === false ? ' (lease expired)' : ''}`;
     lines.push(
-      `${a.name.padEnd(20)} ${(a.paused ? 'paused' : a.status).padEnd(8)} ${holder}; ${a.inFlight.length} in flight, ${a.queued} queued; ${a.counts.completed} completed, ${a.counts.failed} failed, ${a.counts.rejected} rejected, ${a.counts.cancelled} cancelled, ${a.results.published} results published; ${a.usage.inputTokens} in / ${a.usage.outputTokens} out tokens${a.costUsd === undefined ? '' : ` ($${a.costUsd.toFixed(4)}; last 24 h $${(a.costLast24hUsd ?? 0).toFixed(4)})`}`,
+      `${a.name.padEnd(20)} ${(a.paused ? 'paused' : a.status).padEnd(8)} ${holderOf(a)}; ${a.inFlight.length} in flight, ${a.queued} queued; ${countsOf(a)}, ${a.results.published} results published; ${usageOf(a)}`,
     );
-    for (const t of a.inFlight)
-      lines.push(`  ${t.taskId} ${t.phase} (attempt ${t.attempt}, ${t.steps} model call(s))`);
-    for (const w of a.approvals)
+    lines.push(...details(a, '  '));
+  }
+  for (const p of report.pools) {
+    const alive = p.replicas.filter((r) => r.holder !== undefined && r.holderAlive !== false).length;
+    lines.push(
+      `${`${p.name} (pool)`.padEnd(20)} ${p.status.padEnd(8)} ${alive}/${p.replicas.length} replicas held; shared inbox ${p.queued} queued, ${p.unacked} unacked; ${countsOf(p)}, ${p.results.published} results published`,
+    );
+    for (const r of p.replicas) {
       lines.push(
-        `  waiting for approval: ${w.taskId} wants ${w.tool}(${w.input}) since ${w.requestedAt}; ${w.reason}`,
+        `  ${r.name.padEnd(18)} ${(r.paused ? 'paused' : r.status).padEnd(8)} ${holderOf(r)}; ${r.inFlight.length} in flight; ${countsOf(r)}, ${r.results.published} results; ${usageOf(r)}`,
       );
+      lines.push(...details(r, '    '));
+    }
+  }
+  if (report.workflowCounts !== undefined) {
+    const c = report.workflowCounts;
+    lines.push(
+      `workflows: ${c.running} running · ${c.completed} completed · ${c.failed} failed · ${c.cancelled} cancelled · ${c.rejected} rejected`,
+    );
+  }
+  for (const w of report.workflows) {
+    const ended = w.finishedAt === undefined ? '' : `, finished ${w.finishedAt}`;
+    const error = w.error === undefined ? '' : `: ${w.error.code}: ${clip(w.error.message, 120)}`;
+    lines.push(`  ${w.id} ${w.workflow} ${w.status} (started ${w.startedAt}${ended})${error}`);
+    // A finished workflow's steps are in `spool workflow <id>`; a running one shows its progress here.
+    if (w.status !== 'running') continue;
+    for (const step of w.steps) {
+      const map = step.map === undefined ? '' : ` (map over ${step.map})`;
+      const failed = step.tasks.failed > 0 ? `, ${step.tasks.failed} failed` : '';
+      const attempts = step.attempts > 1 ? `, attempt ${step.attempts}` : '';
+      lines.push(
+        `    ${step.name.padEnd(16)} ${step.status.padEnd(9)} ${step.agent}${map}: ${step.tasks.done}/${step.tasks.total} done${failed}${attempts}`,
+      );
+    }
   }
   return lines.join('\n');
+}
+
+type Actor = StatusReport['agents'][number];
+
+function holderOf(a: Actor): string {
+  return a.holder === undefined
+    ? 'no holder'
+    : `held by ${a.holder}${a.holderAlive === false ? ' (lease expired)' : ''}`;
+}
+
+function countsOf(a: { counts: Actor['counts'] }): string {
+  return `${a.counts.completed} completed, ${a.counts.failed} failed, ${a.counts.rejected} rejected, ${a.counts.cancelled} cancelled`;
+}
+
+function usageOf(a: Actor): string {
+  const cost =
+    a.costUsd === undefined
+      ? ''
+      : ` ($${a.costUsd.toFixed(4)}; last 24 h $${(a.costLast24hUsd ?? 0).toFixed(4)})`;
+  return `${a.usage.inputTokens} in / ${a.usage.outputTokens} out tokens${cost}`;
+}
+
+/** An actor's tasks in flight, approvals and delegations it waits for, one line each. */
+function details(a: Actor, indent: string): string[] {
+  return [
+    ...a.inFlight.map(
+      (t) => `${indent}${t.taskId} ${t.phase} (attempt ${t.attempt}, ${t.steps} model call(s))`,
+    ),
+    ...a.approvals.map(
+      (w) =>
+        `${indent}waiting for approval: ${w.taskId} wants ${w.tool}(${w.input}) since ${w.requestedAt}; ${w.reason}`,
+    ),
+    ...a.delegations.map(
+      (d) =>
+        `${indent}waiting for delegation: ${d.taskId} → ${d.agent} task ${d.childTaskId}${d.sent ? '' : ' (not sent yet)'}${d.since === undefined ? '' : ` since ${d.since}`}: ${clip(d.input, 80)}`,
+    ),
+  ];
+}
+
+function clip(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }

@@ -51,16 +51,6 @@ export const WorkflowNameSchema = NameSchema('workflow');
 export const WORKFLOW_FIELDS = 'description, steps, output';
 export const STEP_FIELDS = 'agent, input, map, after, retries, timeoutMs, optional';
 
-/** A start message on `spool.inbox.coordinator`. */
-export const StartWorkflowMessageSchema = z.object({
-  id: z
-    .string()
-    .regex(WORKFLOW_ID_PATTERN, 'must be 1-64 letters, digits and _ = @ + - (it prefixes task ids)'),
-  workflow: WorkflowNameSchema,
-  input: z.string(),
-});
-export type StartWorkflowMessage = z.infer<typeof StartWorkflowMessageSchema>;
-
 /**
  * Config-wide checks of the workflows (ConfigSchema's superRefine): step agents exist,
  * templates name existing steps and variables, dependencies exist and have no cycle. Each

@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type HistoryEvent, parseConfig, type TaskResult, TaskResultSchema } from '@spool/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.ts';
+import { type Broker, startBroker } from '../support/world.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const example = (name: string) => ({
+  config: join(ROOT, 'examples', name, 'spool.config.json'),
+  tasks: join(ROOT, 'examples', name, 'tasks.json'),
+});
+
+/** `spool demo --config … --tasks … --json` on the offline model (no key, no base URL): one result per line. */
+async function demo(name: string, broker: Broker): Promise<TaskResult[]> {
+  const { config, tasks } = example(name);
+  const run = await runCli(['demo', '--config', config, '--tasks', tasks, '--json'], {
+    natsUrl: broker.nats.url,
+  });
+  expect(run.stderr).not.toMatch(/at .*\.ts:\d+/);
+  expect(run.code, run.stderr.slice(-3000)).toBe(0);
+  expect(run.stderr).toContain('running on the built-in offline model');
+  return run.stdout
+    .trim()
+    .split('\n')
+    .map((line) => TaskResultSchema.parse(JSON.parse(line)));
+}
+
+const events = async (broker: Broker, actor: string): Promise<HistoryEvent[]> =>
+  (await broker.probe.history(actor)).flatMap((c) => c.events);
+const data = (e: HistoryEvent) => e.data as Record<string, unknown>;
+
+describe('examples/research - spool demo runs the research workflow', () => {
+  let broker: Broker;
+  beforeAll(async () => {
+    broker = await startBroker();
+  });
+  afterAll(() => broker?.close());
+
+  it('fans the outline out over the researcher pool, drafts from the findings, and completes every step', async () => {
+    const config = parseConfig(JSON.parse(readFileSync(example('research').config, 'utf8')));
+    const definition = config.workflows.research;
+    expect(definition).toBeDefined();
+    const [result, ...rest] = await demo('research', broker);
+    expect(rest).toEqual([]);
+    if (result === undefined) throw new Error('spool demo printed no result');
+    expect(result).toMatchObject({ agent: 'coordinator', status: 'completed' });
+    const id = result.taskId;
+    expect(result.meta).toMatchObject({ workflow: 'research' });
+    const steps = (result.meta as { steps: Record<string, string> }).steps;
+    expect(Object.keys(steps).sort()).toEqual(Object.keys(definition?.steps ?? {}).sort());
+    expect(Object.values(steps).every((s) => s === 'completed')).toBe(true);
+
+    // The coordinator's history: the outline's list, and one dig task per item.
+    const history = (await events(broker, 'coordinator')).filter((e) => data(e).workflowId === id);
+    const finished = (step: string) =>
+      history.find((e) => e.type === 'workflow.step_finished' && data(e).step === step);
+    const subtopics = JSON.parse(String(data(finished('outline') as HistoryEvent).output)) as string[];
+    expect(subtopics.length).toBeGreaterThan(1);
+    const digs = history.filter((e) => e.type === 'workflow.task_dispatched' && data(e).step === 'dig');
+    expect(digs.map((e) => data(e).index)).toEqual(subtopics.map((_, i) => i));
+    expect(digs.map((e) => data(e).attempt)).toEqual(subtopics.map(() => 1));
+    subtopics.forEach((topic, i) => {
+      expect(String(data(digs[i] as HistoryEvent).input)).toContain(topic);
+    });
+
+    // The dig tasks ran on the pool's replicas, spread over them.
+    const replicas = config.agents.researcher?.replicas ?? 1;
+    const digResults = (await broker.probe.results('researcher')).filter((r) =>
+      r.taskId.startsWith(`${id}:dig:`),
+    );
+    expect(digResults).toHaveLength(subtopics.length);
+    expect(digResults.every((r) => r.status === 'completed')).toBe(true);
+    if (replicas > 1) {
+      expect(new Set(digResults.map((r) => r.replica)).size).toBe(Math.min(replicas, subtopics.length));
+    }
+
+    // The draft quotes each finding; the workflow's output is the draft, then the review.
+    const findings = JSON.parse(String(data(finished('dig') as HistoryEvent).output)) as string[];
+    expect(findings).toHaveLength(subtopics.length);
+    const draft = String(data(finished('draft') as HistoryEvent).output);
+    // Each note's first sentence, in quotes (what the offline writer does with its notes).
+    for (const finding of findings)
+      expect(draft).toContain(`"${finding.slice(0, finding.indexOf('. ') + 1)}"`);
+    expect(result.output).toContain(draft);
+    expect(result.output).toMatch(/Review: .*Verdict: (approve|revise)/s);
+  }, 30_000);
+});
+
+describe('examples/planner - spool demo runs the planner goal', () => {
+  let broker: Broker;
+  beforeAll(async () => {
+    broker = await startBroker();
+  });
+  afterAll(() => broker?.close());
+
+  it('delegates to the researcher and the writer and combines their results', async () => {
+    const [result, ...rest] = await demo('planner', broker);
+    expect(rest).toEqual([]);
+    expect(result).toMatchObject({ agent: 'planner', status: 'completed', tools: ['delegate', 'delegate'] });
+
+    const planner = (await events(broker, 'planner')).filter((e) => data(e).taskId === result?.taskId);
+    const requested = planner.filter((e) => e.type === 'delegation.requested');
+    expect(requested.map((e) => data(e).agent).sort()).toEqual(['researcher', 'writer']);
+    for (const e of requested) {
+      const agent = String(data(e).agent);
+      const childId = String(data(e).childTaskId);
+      expect(childId).toMatch(/^dlg-[0-9a-f]{24}$/);
+      const child = (await broker.probe.results(agent)).find((r) => r.taskId === childId);
+      expect(child, `${agent}'s result for ${childId}`).toMatchObject({ agent, status: 'completed' });
+      // The combined answer carries each worker's output.
+      expect(result?.output).toContain(`From ${agent}:`);
+      expect(result?.output).toContain(child?.output?.split('\n')[0] as string);
+    }
+  }, 30_000);
+});
