@@ -42,5 +42,24 @@ export async function ensureNats(url: string, logger: Logger): Promise<NatsEndpo
   const port = Number(target.port || 4222);
   logger.info({ url, storeDir }, 'no NATS server answered; starting an embedded nats-server -js');
   const server = await spawnNatsServer({ host: '127.0.0.1', port, storeDir });
-  return { url: server.url, embedded: true, stop: () => server.stop() };
+  // A CLI that dies without stopping it (a closed pipe: `spool replay … | head`) must not leave
+  // the server behind; only SIGKILL of the CLI can, as nothing runs then.
+  const stopOnExit = () => {
+    if (server.pid !== undefined) {
+      try {
+        process.kill(server.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  process.once('exit', stopOnExit);
+  return {
+    url: server.url,
+    embedded: true,
+    stop: async () => {
+      process.removeListener('exit', stopOnExit);
+      await server.stop();
+    },
+  };
 }

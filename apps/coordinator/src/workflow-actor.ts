@@ -220,8 +220,8 @@ class WorkflowTerm {
       await this.advance();
       this.reconcile();
       await Promise.all([
-        this.pumpInbox(this.work.signal),
-        this.pumpControl(this.work.signal),
+        this.pump(this.deps.inbox, 'inbox', (m) => this.accept(m), this.work.signal),
+        this.pump(this.deps.control, 'control', (m) => this.obey(m), this.work.signal),
         this.observe(watch),
       ]);
     } finally {
@@ -285,16 +285,24 @@ class WorkflowTerm {
     }
   }
 
-  /** Takes workflow starts: each is journaled (started or rejected) before it is acked. */
-  private async pumpInbox(signal: AbortSignal): Promise<void> {
-    const { inbox, logger } = this.deps;
+  /**
+   * Pulls one consumer and handles each message in order: workflow starts (journaled as started
+   * or rejected before the ack) or cancels. A message not journaled is handed back for a retry.
+   */
+  private async pump(
+    consumer: Inbox,
+    what: 'inbox' | 'control',
+    handle: (message: InboxMessage) => Promise<void>,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const { logger } = this.deps;
     while (!signal.aborted) {
       let messages: InboxMessage[];
       try {
-        messages = await inbox.fetch(16, this.deps.fetchExpiresMs ?? 2_000, signal);
+        messages = await consumer.fetch(16, this.deps.fetchExpiresMs ?? 2_000, signal);
       } catch (err) {
         if (signal.aborted) break;
-        logger.warn({ err: ensureError(err).message }, 'coordinator inbox pull failed; retrying');
+        logger.warn({ err: ensureError(err).message }, `coordinator ${what} pull failed; retrying`);
         await sleep(EFFECT_RETRY_MS, signal);
         continue;
       }
@@ -303,12 +311,12 @@ class WorkflowTerm {
           message.nak();
           continue;
         }
-        await this.accept(message).catch((err) => {
+        await handle(message).catch((err) => {
           message.nak(EFFECT_RETRY_MS);
           if (!signal.aborted)
             logger.warn(
-              { inboxSeq: message.seq, err: ensureError(err).message },
-              'workflow start not journaled; retried',
+              { [what === 'inbox' ? 'inboxSeq' : 'controlSeq']: message.seq, err: ensureError(err).message },
+              `${what === 'inbox' ? 'workflow start' : 'control message'} not journaled; retried`,
             );
         });
       }
@@ -362,35 +370,6 @@ class WorkflowTerm {
   }
 
   /** Cancels: `{type: "cancel", taskId: <workflowId>}`; anything else is refused in the log. */
-  private async pumpControl(signal: AbortSignal): Promise<void> {
-    const { control, logger } = this.deps;
-    while (!signal.aborted) {
-      let messages: InboxMessage[];
-      try {
-        messages = await control.fetch(16, this.deps.fetchExpiresMs ?? 2_000, signal);
-      } catch (err) {
-        if (signal.aborted) break;
-        logger.warn({ err: ensureError(err).message }, 'coordinator control pull failed; retrying');
-        await sleep(EFFECT_RETRY_MS, signal);
-        continue;
-      }
-      for (const message of messages) {
-        if (signal.aborted) {
-          message.nak();
-          continue;
-        }
-        await this.obey(message).catch((err) => {
-          message.nak(EFFECT_RETRY_MS);
-          if (!signal.aborted)
-            logger.warn(
-              { controlSeq: message.seq, err: ensureError(err).message },
-              'control message not journaled; retried',
-            );
-        });
-      }
-    }
-  }
-
   private async obey(message: InboxMessage): Promise<void> {
     const { logger } = this.deps;
     const parsed = parseControlMessage(message.data);
