@@ -53,6 +53,7 @@ export async function runCoordinator(
     ),
     prices,
     workflows: config.workflows,
+    leaseTtlMs: config.coordinator.leaseTtlMs,
     holder: holderId(),
     logger,
   });

@@ -203,6 +203,17 @@ export const ConfigSchema = z
       .refine((agents) => Object.keys(agents).length > 0, 'must define at least one agent'),
     /** Multi-step workflows the coordinator runs over the agents (see workflow/config.ts). */
     workflows: z.record(WorkflowNameSchema, WorkflowSchema).default({}),
+    /** The coordinator process: a standby takes over this long after the holder stops renewing. */
+    coordinator: z
+      .strictObject({
+        leaseTtlMs: z
+          .number()
+          .int('must be a whole number')
+          .min(1_000, 'must be at least 1000 (ms)')
+          .max(600_000, 'must be at most 600000 (ms)')
+          .default(DEFAULT_LEASE_TTL_MS),
+      })
+      .default({ leaseTtlMs: DEFAULT_LEASE_TTL_MS }),
   })
   .superRefine(validateDelegation)
   .superRefine(validatePools)
@@ -233,7 +244,7 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
   );
   let what = issue.message;
   if (issue.code === 'unrecognized_keys') {
-    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, replicas, ackWaitMs, tools, subscriptions, maxTurns, budget, prices, memory, description, delegation)`;
+    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it${knownFields(issue.path)}`;
   } else if (issue.code === 'invalid_key') {
     what = `invalid agent name: ${issue.issues[0]?.message ?? issue.message}`;
   } else if (issue.code === 'invalid_type' && found === undefined) {
@@ -253,6 +264,15 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
       : ` (got ${JSON.stringify(found)})`;
   const more = error.issues.length > 1 ? ` [and ${error.issues.length - 1} more problem(s)]` : '';
   return `${path || '(top level)'}: ${what}${shown}${more}`;
+}
+
+/** Which fields the object at `path` may have, for the "unknown field" message. */
+function knownFields(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return ' (top-level fields are agents, workflows, coordinator)';
+  if (path.length === 1 && path[0] === 'coordinator') return ' (coordinator fields are leaseTtlMs)';
+  if (path.length === 2 && path[0] === 'agents')
+    return ' (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, replicas, ackWaitMs, tools, subscriptions, maxTurns, budget, prices, memory, description, delegation)';
+  return '';
 }
 
 /** A stable hash of what shapes an agent's behaviour, recorded with each task. */

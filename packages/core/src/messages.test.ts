@@ -53,7 +53,22 @@ describe('parseConfig - one line naming the field and the fix', () => {
       /agents\.analyst\.maxTokens: must be at least 1 \(got 0\)/,
     ],
     [{ agents: { analyst: { model: 'm' } } }, /agents\.analyst\.instructions: is required/],
-    [{ agents: { analyst: { ...agent, temprature: 1 } } }, /unknown field "temprature"/],
+    [
+      { agents: { analyst: { ...agent, temprature: 1 } } },
+      /analyst: unknown field "temprature": remove it \(agent fields are instructions, model/,
+    ],
+    [
+      { agents: { analyst: agent }, workflow: {} },
+      /\(top level\): unknown field "workflow": remove it \(top-level fields are agents, workflows, coordinator\)/,
+    ],
+    [
+      { agents: { analyst: agent }, coordinator: { ttl: 1 } },
+      /coordinator: unknown field "ttl": remove it \(coordinator fields are leaseTtlMs\)/,
+    ],
+    [
+      { agents: { analyst: agent }, coordinator: { leaseTtlMs: 10 } },
+      /coordinator\.leaseTtlMs: must be at least 1000/,
+    ],
     [{ agents: {} }, /agents: must define at least one agent/],
     [{ agents: { coordinator: agent } }, /reserved/],
   ])('refuses %j', (config, message) => {
