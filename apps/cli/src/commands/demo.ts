@@ -139,7 +139,7 @@ function workflowSummary(result: TaskResult): string {
   const steps = Object.entries(meta?.steps ?? {})
     .map(([name, status]) => `${name} ${String(status)}`)
     .join(', ');
-  return `${result.status}; steps: ${steps || 'none'}`;
+  return `${result.status}; steps: ${steps || 'none'}; ${result.usage.inputTokens} input tokens, ${result.usage.outputTokens} output tokens over all its tasks`;
 }
 
 /** How to look at what ran: the workflows, then every history involved (a pool's are its replicas'). */

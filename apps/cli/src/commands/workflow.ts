@@ -92,6 +92,11 @@ function renderWorkflow(view: WorkflowView): string {
   const lines = [summaryLine(view).replace(/\s+/g, ' ')];
   const error = view.error as { code?: string; message?: string } | undefined;
   if (error?.message !== undefined) lines.push(`error ${error.code ?? ''}: ${error.message}`);
+  const usage = view.usage as { inputTokens?: number; outputTokens?: number } | undefined;
+  if (usage !== undefined)
+    lines.push(
+      `tokens: ${usage.inputTokens ?? 0} in / ${usage.outputTokens ?? 0} out${typeof view.costUsd === 'number' ? ` ($${view.costUsd.toFixed(4)})` : ''} over every task and attempt`,
+    );
   const steps = view.steps as Record<string, Record<string, unknown>> | Record<string, unknown>[] | undefined;
   const entries: [string, Record<string, unknown>][] = Array.isArray(steps)
     ? steps.map((s) => [String((s as Record<string, unknown>).name ?? '?'), s as Record<string, unknown>])

@@ -336,6 +336,26 @@ describe('coordinator - failures', () => {
     });
   });
 
+  it("sums every attempt's usage and cost into the run's result", () => {
+    const c = new Coordinator();
+    c.run(start(flaky));
+    const spent = (r: TaskResult, inputTokens: number, costUsd?: number): TaskResult => ({
+      ...r,
+      usage: { ...zeroUsage(), inputTokens, outputTokens: inputTokens / 10 },
+      ...(costUsd === undefined ? {} : { costUsd }),
+    });
+    c.run(observe(spent(result('wf-1:plan:0:1', { error: 'overloaded' }), 100, 0.001)));
+    c.run(observe(spent(result('wf-1:plan:0:2', { output: 'ok' }), 200, 0.002)));
+    c.run(observe(spent(result('wf-1:draft:0:1', { output: 'done' }, 'writer'), 300)));
+    expect(c.wf.status).toBe('completed');
+    expect(workflowResult(c.wf)).toMatchObject({
+      usage: { inputTokens: 600, outputTokens: 60 },
+      costUsd: 0.003,
+    });
+    expect(workflowView(c.wf).usage).toEqual(workflowResult(c.wf).usage);
+    expect(c.replayed()).toEqual(c.state);
+  });
+
   it('times a task out only after its timeout, then retries it and cancels the timed-out attempt', () => {
     const c = new Coordinator();
     c.run(start(flaky));

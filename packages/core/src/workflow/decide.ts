@@ -1,6 +1,7 @@
 import { ErrorCode } from '../errors.ts';
 import type { HistoryEvent } from '../events.ts';
 import type { TaskError, TaskResult } from '../result.ts';
+import type { Usage } from '../usage.ts';
 import type { WorkflowDef } from './config.ts';
 import { workflowEventIds as ids, workflowTaskId } from './events.ts';
 import {
@@ -108,6 +109,8 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
           status === 'completed' ? (result.output ?? '') : undefined,
           error,
           at,
+          false,
+          { usage: result.usage, costUsd: result.costUsd },
         ),
       );
       // A finished workflow only records the result (its cancel is no longer needed).
@@ -398,6 +401,7 @@ function taskFinished(
   error: TaskError | undefined,
   at: string,
   timedOut = false,
+  spent?: { usage: Usage; costUsd?: number | undefined },
 ): HistoryEvent {
   return {
     id: ids.taskFinished(task.taskId),
@@ -410,6 +414,8 @@ function taskFinished(
       ...(output === undefined ? {} : { output }),
       ...(error === undefined ? {} : { error }),
       ...(timedOut ? { timedOut } : {}),
+      ...(spent === undefined ? {} : { usage: spent.usage }),
+      ...(spent?.costUsd === undefined ? {} : { costUsd: spent.costUsd }),
       at,
     },
   };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UsageSchema } from '../usage.ts';
 import { eventV1, iso } from '../event-schema.ts';
 import { TaskErrorSchema } from '../result.ts';
 import { WorkflowSchema } from './config.ts';
@@ -77,6 +78,9 @@ export const WorkflowTaskFinishedV1 = eventV1(
     error: TaskErrorSchema.optional(),
     /** Ended by the step's timeout, not by a result: the agent still has to be told to cancel it. */
     timedOut: z.boolean().optional(),
+    /** What the task's model calls used and cost (from its result), summed into the run's. */
+    usage: UsageSchema.optional(),
+    costUsd: z.number().nonnegative().optional(),
     at: iso,
   }),
 );

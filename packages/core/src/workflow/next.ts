@@ -1,6 +1,6 @@
 import { COORDINATOR } from '../subjects.ts';
 import type { TaskError, TaskResult } from '../result.ts';
-import { zeroUsage } from '../usage.ts';
+import type { Usage } from '../usage.ts';
 import { dependencies } from './template.ts';
 import {
   type CoordinatorState,
@@ -109,7 +109,8 @@ export function workflowResult(run: WorkflowRun): TaskResult {
     status,
     ...(run.output === undefined ? {} : { output: run.output }),
     ...(run.error === undefined ? {} : { error: run.error }),
-    usage: zeroUsage(),
+    usage: run.usage,
+    ...(run.costUsd === undefined ? {} : { costUsd: run.costUsd }),
     steps: run.steps.size,
     attempts: 1,
     receivedAt: run.startedAt,
@@ -161,6 +162,9 @@ export interface WorkflowView {
   output?: string;
   error?: TaskError;
   published: boolean;
+  /** What the run's tasks used (every attempt), and cost when their prices are known. */
+  usage: Usage;
+  costUsd?: number;
   steps: WorkflowStepView[];
 }
 
@@ -196,6 +200,8 @@ export function workflowView(run: WorkflowRun): WorkflowView {
     ...(run.output === undefined ? {} : { output: run.output }),
     ...(run.error === undefined ? {} : { error: run.error }),
     published: run.published,
+    usage: run.usage,
+    ...(run.costUsd === undefined ? {} : { costUsd: run.costUsd }),
     steps,
   };
 }

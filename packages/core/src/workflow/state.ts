@@ -1,5 +1,6 @@
 import type { HistoryEvent } from '../events.ts';
 import type { TaskError } from '../result.ts';
+import { addUsage, type Usage, zeroUsage } from '../usage.ts';
 import type { WorkflowDef } from './config.ts';
 
 export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'rejected';
@@ -59,6 +60,9 @@ export interface WorkflowRun {
   finishedAt?: string | undefined;
   /** Its TaskResult is on `spool.results.coordinator.<id>`. */
   published: boolean;
+  /** What its tasks' model calls used (every attempt), and cost when their prices are known. */
+  usage: Usage;
+  costUsd?: number | undefined;
   resultSeq?: number | undefined;
 }
 
@@ -123,6 +127,7 @@ export function evolveCoordinator(state: CoordinatorState, event: HistoryEvent):
         steps,
         startedAt: d.at,
         published: false,
+        usage: zeroUsage(),
       });
       return state;
     }
@@ -141,6 +146,7 @@ export function evolveCoordinator(state: CoordinatorState, event: HistoryEvent):
         startedAt: d.at,
         finishedAt: d.at,
         published: false,
+        usage: zeroUsage(),
       });
       return state;
     }
@@ -202,6 +208,9 @@ export function evolveCoordinator(state: CoordinatorState, event: HistoryEvent):
       task.error = event.data.error;
       task.finishedAt = event.data.at;
       if (event.data.timedOut === true) task.timedOut = true;
+      if (event.data.usage !== undefined) found.run.usage = addUsage(found.run.usage, event.data.usage);
+      if (event.data.costUsd !== undefined)
+        found.run.costUsd = Math.round(((found.run.costUsd ?? 0) + event.data.costUsd) * 1e6) / 1e6;
       return state;
     }
     case 'workflow.cancel_sent': {
