@@ -1,7 +1,7 @@
 import type { ModelClient } from '@spool/claude';
 import { replicaOf, type SpoolConfig } from '@spool/core';
 import { type CoordinatorHandle, startCoordinator } from '@spool/coordinator';
-import { connect, provision, type SpoolConnection } from '@spool/jetstream';
+import { connect, NatsUnreachableError, provision, type SpoolConnection } from '@spool/jetstream';
 import { type AgentHandle, startAgentOnNats, startPoolOnNats } from '@spool/runtime';
 import type { Logger } from 'pino';
 import { holderId } from './env.ts';
@@ -11,6 +11,36 @@ export async function openConnection(url: string, name: string, logger: Logger):
   const connection = await connect({ url, name, logger });
   await provision(connection);
   return connection;
+}
+
+/** How often a long-running process tries NATS again while none answers at start. */
+const NATS_WAIT_RETRY_MS = 2_000;
+
+/**
+ * For long-running processes (agent, coordinator): a NATS server that is down when they start
+ * is waited for, as one that goes down later is (a supervisor restarting them during an
+ * outage must not see them fail). Resolves undefined when `stopped` (SIGINT/SIGTERM) comes first.
+ */
+export async function openConnectionWhenUp(
+  url: string,
+  name: string,
+  logger: Logger,
+  stopped: Promise<unknown>,
+): Promise<SpoolConnection | undefined> {
+  let gaveUp = false;
+  void stopped.then(() => {
+    gaveUp = true;
+  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openConnection(url, name, logger);
+    } catch (err) {
+      if (!(err instanceof NatsUnreachableError)) throw err;
+      if (attempt === 1) logger.warn({ url }, `${err.message}; waiting for it (Ctrl-C to give up)`);
+    }
+    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, NATS_WAIT_RETRY_MS))]);
+    if (gaveUp) return undefined;
+  }
 }
 
 /** Starts agents of the config in this process, sharing one connection. */

@@ -4,6 +4,11 @@ import { connect as natsConnect } from '@nats-io/transport-node';
 import { encoder, register } from './internal.ts';
 import type { ConnectOptions, SpoolConnection } from './types.ts';
 
+/** No NATS server answered the first connect (as opposed to one that answers without JetStream). */
+export class NatsUnreachableError extends Error {
+  override readonly name = 'NatsUnreachableError';
+}
+
 /**
  * Connects with reconnect-forever (a broker restart never ends an agent), checks that
  * JetStream is enabled, and reports connection changes through the logger.
@@ -20,7 +25,7 @@ export async function connect(options: ConnectOptions): Promise<SpoolConnection>
       timeout: options.connectTimeoutMs ?? 5_000,
     });
   } catch (err) {
-    throw new Error(
+    throw new NatsUnreachableError(
       `no NATS server answers at ${url} (${err instanceof Error ? err.message : String(err)}): start one (nats-server -js) or set NATS_URL`,
     );
   }

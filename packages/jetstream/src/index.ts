@@ -23,7 +23,7 @@ export type {
 } from './types.ts';
 export type { Claim, Claims, LeaseState } from './claims.ts';
 export { claims, poolReplicas, taskOwner } from './claims.ts';
-export { connect, isNatsReachable } from './connection.ts';
+export { connect, isNatsReachable, NatsUnreachableError } from './connection.ts';
 export { historyStore } from './history-store.ts';
 export { watchHistories } from './history-watch.ts';
 export { openControl, openInbox, openSubscription } from './inbox.ts';

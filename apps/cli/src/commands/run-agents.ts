@@ -3,7 +3,7 @@ import { parseCommand } from '../args.ts';
 import { replicaNames, replicaOf, type SpoolConfig } from '@spool/core';
 import { agentSpec, loadConfig } from '../config-file.ts';
 import { natsUrl } from '../env.ts';
-import { openConnection, runAgents, runCoordinator, untilSignal } from '../host.ts';
+import { openConnectionWhenUp, runAgents, runCoordinator, untilSignal } from '../host.ts';
 import { withLocalStack } from '../local-stack.ts';
 import { chooseModel, OFFLINE_NOTICE } from '../model.ts';
 import { UsageError } from '../usage-error.ts';
@@ -41,9 +41,14 @@ export async function agentCommand(argv: string[], logger: Logger): Promise<numb
     );
   const model = await chooseModel();
   if (model.offline) console.error(OFFLINE_NOTICE);
-  const connection = await openConnection(natsUrl(), `spool-agent-${name}`, logger);
+  const stop = untilSignal();
+  const connection = await openConnectionWhenUp(natsUrl(), `spool-agent-${name}`, logger, stop);
+  if (connection === undefined) {
+    await model.close();
+    return 0;
+  }
   const [agent] = await runAgents(connection, config, [name], model.model, logger);
-  const signal = await untilSignal();
+  const signal = await stop;
   logger.info({ agent: name, signal }, 'stopping');
   await agent?.stop();
   await connection.close();
@@ -71,9 +76,11 @@ function agentToRun(config: SpoolConfig, name: string, replicaFlag: string | und
 export async function coordinatorCommand(argv: string[], logger: Logger): Promise<number> {
   const { values } = parseCommand('coordinator', argv, { config: { type: 'string' } }, { required: [] });
   const { config } = await loadConfig(values.config);
-  const connection = await openConnection(natsUrl(), 'spool-coordinator', logger);
+  const stop = untilSignal();
+  const connection = await openConnectionWhenUp(natsUrl(), 'spool-coordinator', logger, stop);
+  if (connection === undefined) return 0;
   const coordinator = await runCoordinator(connection, config, logger);
-  const signal = await untilSignal();
+  const signal = await stop;
   logger.info({ signal }, 'stopping');
   await coordinator.stop();
   await connection.close();
