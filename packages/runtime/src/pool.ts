@@ -142,7 +142,11 @@ export function startPool(options: PoolOptions): AgentHandle {
         continue;
       }
       if (running !== undefined || adopting.has(sibling)) continue;
-      if ((await claims.lease(sibling)) === 'expired') await adopt(sibling);
+      if ((await claims.lease(sibling)) !== 'expired') continue;
+      // A lease also looks expired right after a NATS outage longer than its ttl, before its live
+      // holder renews: a replica that still answers its siblings is alive, not adopted.
+      if ((await claims.ask(sibling, '')) !== undefined) continue;
+      await adopt(sibling);
     }
   };
   let watching = Promise.resolve();
