@@ -84,6 +84,18 @@ describe('examples/research - spool demo runs the research workflow', () => {
       expect(draft).toContain(`"${finding.slice(0, finding.indexOf('. ') + 1)}"`);
     expect(result.output).toContain(draft);
     expect(result.output).toMatch(/Review: .*Verdict: (approve|revise)/s);
+
+    // After the demo no coordinator runs: `spool workflow` folds the same view from its history.
+    const shown = await runCli(['workflow', id, '--json'], { natsUrl: broker.nats.url });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stderr).toContain('folded from its history');
+    const view = JSON.parse(shown.stdout) as {
+      status: string;
+      output: string;
+      usage: { inputTokens: number };
+    };
+    expect(view).toMatchObject({ id, status: 'completed', output: result.output, usage: result.usage });
+    expect(view.usage.inputTokens).toBeGreaterThan(0);
   }, 30_000);
 });
 

@@ -99,9 +99,11 @@ outcome on spool.results.coordinator.<id>. The same id sent twice is one run.
                  or ./spool.config.ts when there is one)`,
   workflow: `Usage: spool workflow [<id>] [--json] [--timeout SEC]
 
-Asks the coordinator (spool.api.workflows) for one workflow: its status and each step's
-status, attempts, task ids and an excerpt of its output. Without an id: the workflows,
-running first, then newest first (at most 100).
+Asks the coordinator (spool.api.workflows) for one workflow: its status, what its tasks
+used, and each step's status, attempts, task ids and an excerpt of its output. Without an
+id: the workflows, running first, then newest first (at most 100). When no coordinator
+answers, the same view is folded from its history (spool.history.coordinator), using the
+embedded server's data under .spool/ when no server answers at NATS_URL.
 
   --json         print the coordinator's view as JSON
   --timeout SEC  how long to wait for the coordinator (default 3)`,

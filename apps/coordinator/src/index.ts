@@ -5,3 +5,4 @@ export { TaskRegistry } from './registry.ts';
 export type { WorkflowActorHandle, WorkflowActorOptions } from './workflow-actor.ts';
 export { startWorkflowActor } from './workflow-actor.ts';
 export { parseWorkflowStart } from './start-message.ts';
+export { answerWorkflows } from './workflows-api.ts';

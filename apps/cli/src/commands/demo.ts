@@ -111,7 +111,7 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
         say(indent(result.output ?? `${result.status}: ${result.error?.code} ${result.error?.message}`));
         say(`  [${s.kind === 'task' ? taskSummary(result) : workflowSummary(result)}]\n`);
       }
-      for (const line of lookLines(submitted, config, values.config)) say(line);
+      for (const line of lookLines(submitted, config)) say(line);
       return notCompleted;
     },
   );
@@ -143,11 +143,7 @@ function workflowSummary(result: TaskResult): string {
 }
 
 /** How to look at what ran: the workflows, then every history involved (a pool's are its replicas'). */
-function lookLines(
-  submitted: readonly Submitted[],
-  config: SpoolConfig,
-  configFlag: string | undefined,
-): string[] {
+function lookLines(submitted: readonly Submitted[], config: SpoolConfig): string[] {
   const actors = new Set<string>();
   const addAgent = (name: string, depth = 0) => {
     const spec = config.agents[name];
@@ -159,10 +155,7 @@ function lookLines(
   const lines: string[] = [];
   const workflows = submitted.filter((s) => s.kind === 'workflow');
   if (workflows.length > 0) {
-    const up = `pnpm spool up${configFlag === undefined ? '' : ` --config ${configFlag}`}`;
-    lines.push(
-      `See each workflow's steps, tasks and outputs (needs a coordinator: ${up}, in another terminal):`,
-    );
+    lines.push("See each workflow's steps, tasks and outputs:");
     for (const w of workflows) lines.push(`  pnpm spool workflow ${w.id}`);
     actors.add(COORDINATOR);
     for (const w of workflows)

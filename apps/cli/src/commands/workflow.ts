@@ -1,8 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { COORDINATOR, type ControlMessage, subjects, WORKFLOW_ID_PATTERN } from '@spool/core';
-import { requests, type SpoolConnection, sendControl } from '@spool/jetstream';
+import {
+  applyCoordinatorCommit,
+  COORDINATOR,
+  type ControlMessage,
+  initialCoordinatorState,
+  subjects,
+  WORKFLOW_ID_PATTERN,
+} from '@spool/core';
+import { answerWorkflows } from '@spool/coordinator';
+import { historyStore, requests, type SpoolConnection, sendControl } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
+import { ensureNats } from '../embedded-nats.ts';
 import { natsUrl } from '../env.ts';
 import { openConnection } from '../host.ts';
 import { UsageError } from '../usage-error.ts';
@@ -24,9 +33,21 @@ export async function workflowCommand(argv: string[], logger: Logger): Promise<n
   );
   const id = positionals[0] === undefined ? undefined : checkedWorkflowId('workflow', positionals[0]);
   const timeoutSec = positiveInt('workflow', 'timeout', values.timeout) ?? 3;
-  const connection = await openConnection(natsUrl(), 'spool-workflow', logger);
+  // Like `spool replay`, it reads the embedded server's data when no server answers.
+  const nats = await ensureNats(natsUrl(), logger);
+  const connection = await openConnection(nats.url, 'spool-workflow', logger);
   try {
-    const answer = await askWorkflows(connection, id, timeoutSec * 1000);
+    const asked = nats.embedded
+      ? undefined
+      : await askWorkflows(connection, id, timeoutSec * 1000).catch((err) => {
+          if (err instanceof NoCoordinatorError) return undefined;
+          throw err;
+        });
+    if (asked === undefined)
+      console.error(
+        'no coordinator answered: this view is folded from its history (spool.history.coordinator)',
+      );
+    const answer = asked ?? (await fromHistory(connection, id));
     if ('error' in answer) throw new Error(`coordinator refused the request: ${answer.error.message}`);
     if ('workflow' in answer) {
       if (answer.workflow === null) {
@@ -44,8 +65,21 @@ export async function workflowCommand(argv: string[], logger: Logger): Promise<n
     return 0;
   } finally {
     await connection.close();
+    await nats.stop();
   }
 }
+
+/** What the coordinator would answer, folded here from its history (read-only; no coordinator runs). */
+async function fromHistory(connection: SpoolConnection, id: string | undefined): Promise<WorkflowsAnswer> {
+  const state = initialCoordinatorState();
+  for await (const commit of historyStore(connection).replay(COORDINATOR))
+    applyCoordinatorCommit(state, commit);
+  return JSON.parse(
+    answerWorkflows(state, JSON.stringify(id === undefined ? {} : { id })),
+  ) as WorkflowsAnswer;
+}
+
+class NoCoordinatorError extends Error {}
 
 /** Asks the coordinator; no answer is one clear error saying what to run. */
 export async function askWorkflows(
@@ -61,7 +95,7 @@ export async function askWorkflows(
       timeoutMs,
     );
   } catch {
-    throw new Error(
+    throw new NoCoordinatorError(
       `no coordinator answered on ${subjects.workflows} within ${Math.round(timeoutMs / 1000)}s: start one with "spool coordinator" or "spool up"`,
     );
   }
