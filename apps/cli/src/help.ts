@@ -8,7 +8,7 @@ Commands:
   agent <name> [--config F] run one agent (or a pool, or one replica <name>-<k>) until SIGINT/SIGTERM
   coordinator [--config F]  run the coordinator (task registry, status API)
   submit <agent> <input>    submit a task (input "-" reads stdin) [--id ID] [--wait [--follow]] [--json]
-  run <workflow> <input>    run a workflow of the config (input "-" reads stdin) [--id ID] [--wait] [--json]
+  run <workflow> <input>    run a workflow of the config (input "-" reads stdin) [--id ID] [--wait [--quiet|--follow]] [--json]
   workflow [<id>]           a workflow's steps (status, attempts, tasks, outputs), or the list [--json]
   replay <agent>            each event of the history and the state it led to [--until SEQ] [--json]
                             (replay coordinator: the workflow decisions, dispatches and outcomes)
@@ -83,7 +83,7 @@ same id submitted twice is one task.
                  journal records each complete reply once; --json: NDJSON text lines)
   --timeout SEC  with --wait, give up after SEC seconds (default 600)
   --json         print JSON (the submission, or the result with --wait)`,
-  run: `Usage: spool run <workflow> <input> [--id ID] [--wait] [--timeout SEC] [--json] [--config F]
+  run: `Usage: spool run <workflow> <input> [--id ID] [--wait [--quiet|--follow]] [--timeout SEC] [--json] [--config F]
 
 Publishes {"id", "workflow", "input"} on spool.inbox.coordinator (msg id workflow:<id>):
 the coordinator runs the workflow's steps as tasks of their agents and publishes the
@@ -92,7 +92,12 @@ outcome on spool.results.coordinator.<id>. The same id sent twice is one run.
   <input>        the workflow input ({{input}} in its templates); "-" reads it from stdin
   --id ID        workflow id (default: generated wf-…); letters, digits and _ = @ + -
   --wait         wait for the result and print it (exit 1 if the workflow failed, was
-                 cancelled or rejected)
+                 cancelled or rejected); meanwhile print its progress on stderr as the
+                 coordinator journals it: a line per step started/finished and task
+                 dispatched/finished, with the time since the start ("  +1.2s plan: ...")
+  --quiet        with --wait, no progress lines
+  --follow       with --wait --json, progress as NDJSON {"type": "progress", "event"} lines
+                 on stdout before the result line
   --timeout SEC  with --wait, give up after SEC seconds (default 600)
   --json         print JSON (the submission, or the result with --wait)
   --config F     check the workflow name against this config (default: ./spool.config.json

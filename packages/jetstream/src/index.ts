@@ -3,6 +3,7 @@ export type {
   AppendResult,
   ConnectionLogger,
   ConnectOptions,
+  HistoryFollow,
   HistoryStore,
   HistoryWatch,
   Inbox,
@@ -25,7 +26,7 @@ export type { Claim, Claims, LeaseState } from './claims.ts';
 export { claims, poolReplicas, taskOwner } from './claims.ts';
 export { connect, isNatsReachable, NatsUnreachableError } from './connection.ts';
 export { historyStore } from './history-store.ts';
-export { watchHistories } from './history-watch.ts';
+export { followHistory, watchHistories } from './history-watch.ts';
 export { openControl, openInbox, openSubscription } from './inbox.ts';
 export { inboxPending } from './inbox-pending.ts';
 export { leases } from './leases.ts';

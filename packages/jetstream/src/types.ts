@@ -177,5 +177,12 @@ export interface StreamWatch<T> {
 /** Every history commit of every agent (`spool.history.>`). */
 export type HistoryWatch = StreamWatch<{ agent: string; commit: StoredCommit }>;
 
+/** One agent's history commits from a given sequence on, live (`followHistory`); ends only on `stop()`. */
+export interface HistoryFollow {
+  /** Yields each commit in order as it is stored. */
+  [Symbol.asyncIterator](): AsyncIterator<StoredCommit>;
+  stop(): Promise<void>;
+}
+
 /** Every task result of every agent (`spool.results.>`). */
 export type ResultsWatch = StreamWatch<{ seq: number; result: TaskResult }>;

@@ -10,11 +10,14 @@ import { DEFAULT_CONFIG_FILES, loadConfig } from '../config-file.ts';
 import { natsUrl } from '../env.ts';
 import { openConnection } from '../host.ts';
 import { UsageError } from '../usage-error.ts';
+import { followRun, type RunProgress } from './run-progress.ts';
 
 /**
  * `spool run <workflow> <input|->`: asks the coordinator to run a workflow of the config by
  * publishing `{id, workflow, input}` on `spool.inbox.coordinator` (msg id `workflow:<id>`);
- * with --wait, prints its result from `spool.results.coordinator.<id>`.
+ * with --wait, prints its result from `spool.results.coordinator.<id>`, and meanwhile the run's
+ * progress as the coordinator journals it on `spool.history.coordinator` (stderr lines; with
+ * --json only with --follow, as NDJSON `{"type": "progress", event}` lines on stdout).
  */
 export async function runCommand(argv: string[], logger: Logger): Promise<number> {
   const { values, positionals } = parseCommand(
@@ -23,6 +26,8 @@ export async function runCommand(argv: string[], logger: Logger): Promise<number
     {
       id: { type: 'string' },
       wait: { type: 'boolean' },
+      follow: { type: 'boolean' },
+      quiet: { type: 'boolean' },
       timeout: { type: 'string' },
       json: { type: 'boolean' },
       config: { type: 'string' },
@@ -43,6 +48,14 @@ export async function runCommand(argv: string[], logger: Logger): Promise<number
   if (!checked.ok) throw new UsageError(`spool run: ${checked.error.message.replace(/; send .*$/, '')}`);
   const timeoutSec = positiveInt('run', 'timeout', values.timeout) ?? 600;
   if (values.timeout !== undefined && !values.wait) throw new UsageError('spool run: --timeout needs --wait');
+  if (values.follow && !values.wait) throw new UsageError('spool run: --follow needs --wait');
+  if (values.quiet && !values.wait) throw new UsageError('spool run: --quiet needs --wait');
+  if (values.follow && values.quiet)
+    throw new UsageError('spool run: --follow and --quiet contradict each other');
+  // Text: progress on stderr unless --quiet; JSON: NDJSON progress on stdout only with --follow.
+  let progressMode: 'text' | 'json' | undefined;
+  if (values.wait && values.json && values.follow) progressMode = 'json';
+  else if (values.wait && !values.json && !values.quiet) progressMode = 'text';
 
   const connection = await openConnection(natsUrl(), 'spool-run', logger);
   try {
@@ -58,7 +71,16 @@ export async function runCommand(argv: string[], logger: Logger): Promise<number
         })
       : undefined;
     waiting?.catch(() => undefined);
-    const sent = await submitWorkflow(connection, start);
+    // From the coordinator's last commit before the start message: all of this run, nothing older.
+    const progress: RunProgress | undefined =
+      progressMode === undefined ? undefined : await followRun(connection, id, progressMode, Date.now());
+    let sent: Awaited<ReturnType<typeof submitWorkflow>>;
+    try {
+      sent = await submitWorkflow(connection, start);
+    } catch (err) {
+      await progress?.stop();
+      throw err;
+    }
     if (waiting === undefined) {
       if (values.json)
         console.log(JSON.stringify({ workflowId: id, workflow, seq: sent.seq, duplicate: sent.duplicate }));
@@ -69,7 +91,22 @@ export async function runCommand(argv: string[], logger: Logger): Promise<number
       return 0;
     }
     if (!values.json) console.error(`started workflow ${id} (${workflow}); waiting for the result…`);
-    const result = await waiting;
+    if (sent.duplicate && progress !== undefined) {
+      // The run was started before: its progress so far is not replayed here, only its result.
+      await progress.stop();
+      console.error(
+        `workflow ${id} was already started (duplicate id: same run): no progress shown; waiting for its result…`,
+      );
+    } else progress?.show();
+    let result: TaskResult;
+    try {
+      result = await waiting;
+    } catch (err) {
+      await progress?.stop();
+      throw err;
+    }
+    // The result and the journal arrive apart: let the run's last event be shown before it.
+    await progress?.stop(2_000);
     printWorkflowResult(result, values.json === true);
     return result.status === 'completed' ? 0 : 1;
   } finally {
