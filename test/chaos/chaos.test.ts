@@ -16,7 +16,7 @@
  */
 import { type HistoryEvent, taskIdOf } from '@spool/core';
 import { submitTask } from '@spool/jetstream';
-import type { RecordedRequest } from '@spool/testkit';
+import { lastUserText } from '@spool/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';
 import { writeConfig } from '../support/cli.ts';
@@ -60,17 +60,6 @@ interface Fault {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The text of the last user message of a recorded Messages request: the task's own input. */
-function lastUserText(request: RecordedRequest): string | undefined {
-  const body = request.body as { messages?: { role: string; content: unknown }[] };
-  const last = body.messages?.filter((m) => m.role === 'user').at(-1);
-  if (last === undefined) return undefined;
-  if (typeof last.content === 'string') return last.content;
-  if (Array.isArray(last.content))
-    return last.content.map((b: { text?: unknown }) => (typeof b.text === 'string' ? b.text : '')).join('');
-  return undefined;
-}
 
 describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', () => {
   let world: World | undefined;
@@ -344,8 +333,8 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
     const callsOf = new Map<string, number[]>();
     const unmapped: string[] = [];
     for (const request of requests) {
-      const text = lastUserText(request);
-      const taskId = text === undefined ? undefined : taskOfInput.get(text);
+      const text = lastUserText(request.body);
+      const taskId = taskOfInput.get(text);
       if (taskId === undefined) unmapped.push(`${rel(request.at)} ${String(text)}`);
       else callsOf.set(taskId, [...(callsOf.get(taskId) ?? []), request.at]);
     }

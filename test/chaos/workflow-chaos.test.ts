@@ -24,7 +24,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { COORDINATOR, type HistoryEvent, type StoredCommit, type TaskResult } from '@spool/core';
 import { historyStore, submitWorkflow, taskOwner } from '@spool/jetstream';
-import type { MessagesBody, RecordedRequest } from '@spool/testkit';
+import { lastUserText, type MessagesBody, type RecordedRequest } from '@spool/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';
 import { writeConfig } from '../support/cli.ts';
@@ -84,19 +84,6 @@ interface Fault {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function textOf(content: unknown): string {
-  if (typeof content === 'string') return content;
-  if (Array.isArray(content))
-    return content.map((b: { text?: unknown }) => (typeof b.text === 'string' ? b.text : '')).join('');
-  return '';
-}
-
-/** The text of the last user message of a Messages request: the task's own input. */
-function lastUserText(body: unknown): string {
-  const last = (body as MessagesBody).messages?.filter((m) => m.role === 'user').at(-1);
-  return last === undefined ? '' : textOf(last.content);
-}
 
 /** A run's items: `<runId>/<k>`; the plan step's input names the run and how many items it has. */
 const itemsOf = (runId: string, count: number) => Array.from({ length: count }, (_, k) => `${runId}/${k}`);

@@ -6,22 +6,12 @@ import {
   WorkflowSchema,
 } from '@spool/core';
 import { historyStore, results, submitTask, submitWorkflow } from '@spool/jetstream';
-import type { MessagesBody } from '@spool/testkit';
+import { lastUserText, type MessagesBody } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';
 import { type CliProcess, startCli, writeConfig } from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startWorld, type World } from '../support/world.ts';
-
-function lastUserText(body: MessagesBody): string {
-  const last = body.messages?.filter((m) => m.role === 'user').at(-1);
-  if (last === undefined) return '';
-  return typeof last.content === 'string'
-    ? last.content
-    : last.content
-        .map((b) => (typeof (b as { text?: unknown }).text === 'string' ? (b as { text: string }).text : ''))
-        .join('');
-}
 
 function responder(body: MessagesBody) {
   const text = lastUserText(body);

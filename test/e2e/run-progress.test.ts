@@ -1,19 +1,8 @@
 import type { TaskResult } from '@spool/core';
-import type { MessagesBody } from '@spool/testkit';
+import { lastUserText, type MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, runCli, startCli, writeConfig } from '../support/cli.ts';
+import { type CliProcess, runCli, writeConfig, printLogOnFailure, startUp } from '../support/cli.ts';
 import { startWorld, type World } from '../support/world.ts';
-
-/** The text of the last user message: the task's input. */
-function lastUserText(body: MessagesBody): string {
-  const last = body.messages?.filter((m) => m.role === 'user').at(-1);
-  if (last === undefined) return '';
-  return typeof last.content === 'string'
-    ? last.content
-    : last.content
-        .map((b) => (typeof (b as { text?: unknown }).text === 'string' ? (b as { text: string }).text : ''))
-        .join('');
-}
 
 const flakyCalls = new Map<string, number>();
 
@@ -61,14 +50,9 @@ const env = () => ({ natsUrl: world.nats.url, anthropicBaseUrl: world.fake.url }
 
 beforeAll(async () => {
   world = await startWorld({ responder, latencyMs: 200 });
-  up = startCli(['up', '--config', writeConfig(CONFIG)], env());
-  await up.waitForLog('coordinator history replayed');
-  await up.waitForLog('spool is up');
+  up = await startUp(writeConfig(CONFIG), env());
 }, 60_000);
-afterEach((context) => {
-  if (context.task.result?.state === 'fail')
-    console.error(up.stderr.split('\n').slice(-60).join('\n').slice(-20_000));
-});
+afterEach((context) => printLogOnFailure(context, up));
 afterAll(async () => {
   await up?.kill('SIGTERM');
   await world?.close();

@@ -2,7 +2,7 @@ import { type HistoryEvent, type StatusReport, StatusReportSchema, type TaskResu
 import { results, submitTask } from '@spool/jetstream';
 import type { MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, runCli, startCli, writeConfig } from '../support/cli.ts';
+import { type CliProcess, runCli, writeConfig, printLogOnFailure, startUp } from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startWorld, type World } from '../support/world.ts';
 
@@ -78,14 +78,9 @@ beforeAll(async () => {
       }
     },
   });
-  up = startCli(['up', '--config', writeConfig(CONFIG)], env());
-  await up.waitForLog('coordinator history replayed');
-  await up.waitForLog('spool is up');
+  up = await startUp(writeConfig(CONFIG), env());
 }, 60_000);
-afterEach((context) => {
-  if (context.task.result?.state === 'fail')
-    console.error(up.stderr.split('\n').slice(-60).join('\n').slice(-20_000));
-});
+afterEach((context) => printLogOnFailure(context, up));
 afterAll(async () => {
   await up?.kill('SIGTERM');
   await world?.close();

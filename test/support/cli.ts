@@ -97,3 +97,20 @@ export function writeConfig(config: unknown): string {
   writeFileSync(path, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
   return path;
 }
+
+/** `spool up --config <config>` in a child process, once its coordinator and agents are up. */
+export async function startUp(config: string, env: CliEnv): Promise<CliProcess> {
+  const up = startCli(['up', '--config', config], env);
+  await up.waitForLog('coordinator history replayed');
+  await up.waitForLog('spool is up');
+  return up;
+}
+
+/** For afterEach: on a failed test, what the processes said is the first thing to read. */
+export function printLogOnFailure(
+  context: { task: { result?: { state?: string } } },
+  process: CliProcess | undefined,
+): void {
+  if (context.task.result?.state === 'fail' && process !== undefined)
+    console.error(process.stderr.split('\n').slice(-60).join('\n').slice(-20_000));
+}

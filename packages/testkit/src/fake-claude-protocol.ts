@@ -39,6 +39,14 @@ export function textOfContent(content: string | readonly { text?: unknown }[]): 
   return content.map((b) => (typeof b.text === 'string' ? b.text : '')).join('');
 }
 
+/** The text of the last user message of a Messages request (a task's own input); '' when none. */
+export function lastUserText(body: unknown): string {
+  const messages = (body as MessagesBody | undefined)?.messages;
+  const last = Array.isArray(messages) ? messages.filter((m) => m.role === 'user').at(-1) : undefined;
+  if (last === undefined || (typeof last.content !== 'string' && !Array.isArray(last.content))) return '';
+  return textOfContent(last.content);
+}
+
 /**
  * Usage for a request: a system prompt (and tools) marked with cache_control is written to
  * the cache the first time its prefix is seen and read from it afterwards, as the API does.
