@@ -12,6 +12,8 @@ export interface StreamWatchSpec<T> {
   readonly parse: (subject: string, seq: number, time: Date, data: unknown) => T | undefined;
   /** What the skipped messages are, for the warning. */
   readonly what: string;
+  /** Start at this stream sequence instead of the first message (then `caughtUp` means nothing). */
+  readonly fromSeq?: number;
 }
 
 /**
@@ -33,10 +35,16 @@ export async function watchStream<T>(
     markCaughtUp = resolve;
   });
   if (!hasAny) markCaughtUp();
-  const consumer = await js.consumers.get(spec.stream, {
-    filter_subjects: spec.filter,
-    deliver_policy: DeliverPolicy.All,
-  });
+  const consumer = await js.consumers.get(
+    spec.stream,
+    spec.fromSeq === undefined
+      ? { filter_subjects: spec.filter, deliver_policy: DeliverPolicy.All }
+      : {
+          filter_subjects: spec.filter,
+          deliver_policy: DeliverPolicy.StartSequence,
+          opt_start_seq: Math.max(1, spec.fromSeq),
+        },
+  );
   // A pull made just before a broker restart is lost with it, and the client only pulls again
   // when that pull expires (30 s by default): keep pulls short so a watch resumes within seconds.
   const messages = await consumer.consume({ max_messages: 1_000, expires: PULL_EXPIRES_MS });
