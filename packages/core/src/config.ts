@@ -29,6 +29,14 @@ export const DEFAULT_MEMORY_EXCHANGES = 20;
 /** Characters of memory carried into one request at most, oldest dropped first. */
 export const DEFAULT_MEMORY_CHARS = 60_000;
 
+/** How long a holder's lease lives without renewal (an agent's, or the coordinator's). */
+const LeaseTtlSchema = z
+  .number()
+  .int('must be a whole number')
+  .min(1_000, 'must be at least 1000 (ms)')
+  .max(600_000, 'must be at most 600000 (ms)')
+  .default(DEFAULT_LEASE_TTL_MS);
+
 const AgentSpecFields = z.strictObject({
   instructions: z.string().trim().min(1, 'must be a non-empty string (the system prompt)'),
   model: z.string().trim().min(1, 'must name a Claude model, for example "claude-sonnet-4-6"'),
@@ -49,12 +57,7 @@ const AgentSpecFields = z.strictObject({
     .max(256, 'must be at most 256')
     .default(DEFAULT_CONCURRENCY),
   /** A standby takes over this long after the holder stops renewing (it died or hung). */
-  leaseTtlMs: z
-    .number()
-    .int('must be a whole number')
-    .min(1_000, 'must be at least 1000 (ms)')
-    .max(600_000, 'must be at most 600000 (ms)')
-    .default(DEFAULT_LEASE_TTL_MS),
+  leaseTtlMs: LeaseTtlSchema,
   /** Tools the model may call (a spool.config.ts: `defineTool`). */
   tools: z
     .array(ToolSchema)
@@ -206,12 +209,7 @@ export const ConfigSchema = z
     /** The coordinator process: a standby takes over this long after the holder stops renewing. */
     coordinator: z
       .strictObject({
-        leaseTtlMs: z
-          .number()
-          .int('must be a whole number')
-          .min(1_000, 'must be at least 1000 (ms)')
-          .max(600_000, 'must be at most 600000 (ms)')
-          .default(DEFAULT_LEASE_TTL_MS),
+        leaseTtlMs: LeaseTtlSchema,
       })
       .default({ leaseTtlMs: DEFAULT_LEASE_TTL_MS }),
   })
