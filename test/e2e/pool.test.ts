@@ -48,16 +48,24 @@ describe('agent pool - three replicas in three processes, one SIGKILLed mid-run'
     for (let i = 0; i < TASKS; i++)
       await submitTask(world.connection, 'crew', { id: `pool-${i}`, input: `pool job ${i}` });
 
-    // Kill crew-2 once it has journaled replies and has calls in flight.
+    // Kill crew-2 once it has journaled replies and has calls in flight. The model slows down
+    // first: at 150 ms a loaded machine can drain crew-2's share between a check and the kill.
     const victim = procs[1] as CliProcess;
-    await waitFor('crew-2 to have work done and more in flight', async () => {
+    const crew2Counts = async () => {
       const events = (await world.probe.history('crew-2')).flatMap((c) => c.events);
       const received = events.filter((e) => e.type === 'task.received').length;
       const completed = events.filter((e) => e.type === 'task.completed').length;
-      return completed >= 3 && received > completed;
+      return { received, completed };
+    };
+    await waitFor('crew-2 to have journaled some replies', async () => (await crew2Counts()).completed >= 3);
+    world.fake.setLatency(3_000);
+    await waitFor('crew-2 to have tasks in flight', async () => {
+      const { received, completed } = await crew2Counts();
+      return received > completed;
     });
     await victim.kill('SIGKILL');
     const killedAt = Date.now();
+    world.fake.setLatency(150);
     const atKill = (await world.probe.history('crew-2')).flatMap((c) => c.events);
     const unfinishedAtKill = new Set(atKill.filter((e) => e.type === 'task.received').map(taskOf));
     for (const e of atKill) if (e.type === 'task.completed') unfinishedAtKill.delete(taskOf(e));
