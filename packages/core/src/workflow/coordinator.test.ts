@@ -336,6 +336,20 @@ describe('coordinator - failures', () => {
     });
   });
 
+  it('does not retry a task the agent rejected: the step fails at once, whatever retries are left', () => {
+    const c = new Coordinator();
+    c.run(start(flaky));
+    const events = c.run(observe(result('wf-1:plan:0:1', { error: 'input too large', status: 'rejected' })));
+    expect(types(events)).toEqual(['workflow.task_finished', 'workflow.step_finished', 'workflow.finished']);
+    expect(events[0]?.type === 'workflow.task_finished' && events[0].data).toMatchObject({
+      status: 'failed',
+      rejected: true,
+    });
+    expect(dispatchedIds(events)).toEqual([]);
+    expect(c.wf.error?.message).toBe('step "plan" failed: input too large');
+    expect(c.replayed()).toEqual(c.state);
+  });
+
   it("sums every attempt's usage and cost into the run's result", () => {
     const c = new Coordinator();
     c.run(start(flaky));

@@ -109,8 +109,12 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
           status === 'completed' ? (result.output ?? '') : undefined,
           error,
           at,
-          false,
-          { usage: result.usage, costUsd: result.costUsd },
+          {
+            // A rejection is the agent refusing this input (too large, poison): another attempt would be refused too.
+            ...(result.status === 'rejected' ? { rejected: true } : {}),
+            usage: result.usage,
+            costUsd: result.costUsd,
+          },
         ),
       );
       // A finished workflow only records the result (its cancel is no longer needed).
@@ -128,7 +132,7 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
         code: ErrorCode.Timeout,
         message: `no result from agent "${found.task.agent}" within ${timeoutMs} ms (task ${found.task.taskId})`,
       };
-      draft.emit(taskFinished(found.run.id, found.task, 'failed', undefined, error, at, true));
+      draft.emit(taskFinished(found.run.id, found.task, 'failed', undefined, error, at, { timedOut: true }));
       draft.advance(found.run.id, at);
       return draft.events;
     }
@@ -353,9 +357,12 @@ class Draft {
   }
 }
 
-/** Failed for a reason worth another attempt: an error result or the step's timeout (not an operator's cancel). */
+/**
+ * Failed for a reason worth another attempt: an error result or the step's timeout. Not an
+ * operator's cancel, and not the agent rejecting the task (it would reject the same input again).
+ */
 function retryable(task: WorkflowTask): boolean {
-  return task.status === 'failed';
+  return task.status === 'failed' && task.rejected !== true;
 }
 
 /** Outputs of completed steps; a failed (optional) step has none and renders as "". */
@@ -400,8 +407,7 @@ function taskFinished(
   output: string | undefined,
   error: TaskError | undefined,
   at: string,
-  timedOut = false,
-  spent?: { usage: Usage; costUsd?: number | undefined },
+  how: { timedOut?: boolean; rejected?: boolean; usage?: Usage; costUsd?: number | undefined } = {},
 ): HistoryEvent {
   return {
     id: ids.taskFinished(task.taskId),
@@ -413,9 +419,10 @@ function taskFinished(
       status,
       ...(output === undefined ? {} : { output }),
       ...(error === undefined ? {} : { error }),
-      ...(timedOut ? { timedOut } : {}),
-      ...(spent === undefined ? {} : { usage: spent.usage }),
-      ...(spent?.costUsd === undefined ? {} : { costUsd: spent.costUsd }),
+      ...(how.timedOut === true ? { timedOut: true } : {}),
+      ...(how.rejected === true ? { rejected: true } : {}),
+      ...(how.usage === undefined ? {} : { usage: how.usage }),
+      ...(how.costUsd === undefined ? {} : { costUsd: how.costUsd }),
       at,
     },
   };

@@ -78,6 +78,8 @@ export const WorkflowTaskFinishedV1 = eventV1(
     error: TaskErrorSchema.optional(),
     /** Ended by the step's timeout, not by a result: the agent still has to be told to cancel it. */
     timedOut: z.boolean().optional(),
+    /** The agent rejected the task (its result was `rejected`): failed, and not retried. */
+    rejected: z.boolean().optional(),
     /** What the task's model calls used and cost (from its result), summed into the run's. */
     usage: UsageSchema.optional(),
     costUsd: z.number().nonnegative().optional(),

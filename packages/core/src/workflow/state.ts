@@ -24,6 +24,8 @@ export interface WorkflowTask {
   status: WorkflowTaskStatus;
   /** Ended by the step's timeout rather than a result. */
   timedOut?: boolean | undefined;
+  /** The agent rejected it: failed for good, whatever retries are left. */
+  rejected?: boolean | undefined;
   output?: string | undefined;
   error?: TaskError | undefined;
   finishedAt?: string | undefined;
@@ -208,6 +210,7 @@ export function evolveCoordinator(state: CoordinatorState, event: HistoryEvent):
       task.error = event.data.error;
       task.finishedAt = event.data.at;
       if (event.data.timedOut === true) task.timedOut = true;
+      if (event.data.rejected === true) task.rejected = true;
       if (event.data.usage !== undefined) found.run.usage = addUsage(found.run.usage, event.data.usage);
       if (event.data.costUsd !== undefined)
         found.run.costUsd = Math.round(((found.run.costUsd ?? 0) + event.data.costUsd) * 1e6) / 1e6;
