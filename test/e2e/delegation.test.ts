@@ -282,4 +282,47 @@ describe('delegation', () => {
     expect(childResult.error?.message).toContain('the parent task d-1 of planner-d ended cancelled');
     expect(requestsOf('Worker D.')).toHaveLength(0);
   }, 60_000);
+
+  it('a parent cancelled while its sub-task is being published still cancels that sub-task', async () => {
+    routes.set('Planner F.', () => ({ content: [delegate('tu_f', 'worker-f', 'Never mind.')] }));
+    routes.set('Worker F.', () => 'should not run');
+    // The sub-task's publication is held until the parent has been cancelled and has ended.
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let publication: Promise<unknown> | undefined;
+    const port = submitPort();
+    const slowPort: SubmitPort = {
+      ...port,
+      task: (to, task) => {
+        const published = held.then(() => port.task(to, task));
+        publication = published;
+        return published;
+      },
+    };
+    const planner = await runAgentInProcess(
+      world,
+      'planner-f',
+      analystSpec({ instructions: 'Planner F.', delegation: { agents: ['worker-f'] } }),
+      { submit: slowPort },
+    );
+    running.push(planner);
+    await submitTask(world.connection, 'planner-f', { id: 'f-1', input: 'Start.' });
+    await waitFor('the sub-task publication to start', () => publication !== undefined);
+    await sendControl(world.connection, 'planner-f', { type: 'cancel', taskId: 'f-1' }, 'f');
+    expect(await resultOf('planner-f', 'f-1')).toMatchObject({ status: 'cancelled' });
+    release();
+    await publication;
+
+    // The sub-task reached the worker after its parent ended; the cancel sent at the end applies to it.
+    const [child] = await childrenOf('planner-f', 'f-1');
+    await agent('worker-f', { instructions: 'Worker F.' });
+    const childResult = await resultOf('worker-f', child?.childTaskId ?? '?');
+    expect(childResult).toMatchObject({ status: 'cancelled' });
+    expect(childResult.error?.message).toContain('the parent task f-1 of planner-f ended cancelled');
+    expect(requestsOf('Worker F.')).toHaveLength(0);
+    // The ended parent journaled no `delegation.sent` for it.
+    expect((await eventsOf('planner-f', 'f-1')).some((e) => e.type === 'delegation.sent')).toBe(false);
+  }, 60_000);
 });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { delegationEventIds } from './delegation-events.ts';
 import { eventIds, type HistoryEvent } from './events.ts';
 import type { TaskResult } from './result.ts';
-import type { TaskState, ToolCall } from './state.ts';
+import { isFinished, type TaskState, type ToolCall } from './state.ts';
 import { AGENT_NAME_PATTERN } from './subjects.ts';
 import { MAX_INPUT_CHARS } from './task.ts';
 import type { ToolDefinition } from './tools.ts';
@@ -256,7 +256,9 @@ export function decideDelegationSent(
   call: ToolCall | undefined,
   command: MarkDelegationSent,
 ): HistoryEvent[] {
-  if (task === undefined || call?.delegation === undefined || call.delegation.sent) return [];
+  // A parent that ended meanwhile keeps no record: it already cancelled the child (see the runtime).
+  if (task === undefined || isFinished(task.phase) || call?.delegation === undefined || call.delegation.sent)
+    return [];
   return [
     {
       id: delegationEventIds.sent(agent, task.taskId, task.attempt, command.step, command.toolUseId),

@@ -55,17 +55,21 @@ export async function sendDelegation(ctx: DelegationContext, effect: Send): Prom
     input: effect.input,
     meta: effect.meta,
   });
-  await ctx.commit({ type: 'MarkDelegationSent', ...where, inboxSeq: outcome.seq, at: ctx.now() });
-  ctx.log.info(
-    {
-      step: effect.step,
-      toolUseId: effect.toolUseId,
-      child: { agent: effect.agent, taskId: effect.childTaskId },
-      inboxSeq: outcome.seq,
-      duplicate: outcome.duplicate,
-    },
-    'sub-task delegated; waiting for its result',
-  );
+  const sent = await ctx.commit({
+    type: 'MarkDelegationSent',
+    ...where,
+    inboxSeq: outcome.seq,
+    at: ctx.now(),
+  });
+  const fields = {
+    step: effect.step,
+    toolUseId: effect.toolUseId,
+    child: { agent: effect.agent, taskId: effect.childTaskId },
+    inboxSeq: outcome.seq,
+    duplicate: outcome.duplicate,
+  };
+  if (sent.length > 0) ctx.log.info(fields, 'sub-task delegated; waiting for its result');
+  else ctx.log.info(fields, 'sub-task sent after its parent ended; the cancel sent at the end applies to it');
 }
 
 /**
@@ -107,14 +111,16 @@ export async function awaitDelegation(
 }
 
 /**
- * A parent that ended without the results of its sent sub-tasks (cancelled, failed, past its
+ * A parent that ended without the results of its sub-tasks (cancelled, failed, past its
  * deadline) cancels them: nobody waits for them any more. Each cancel is named after the
  * sub-task, so doing this again (a retried publication, a restart) sends nothing new.
+ * Sub-tasks not journaled as sent are cancelled too: a publication may be in flight (or done
+ * before a crash), and an agent keeps a cancel that comes first until its task arrives.
  */
 export async function cancelOpenDelegations(ctx: DelegationContext, task: TaskState): Promise<void> {
   if (task.phase === 'completed' || ctx.submit === undefined) return;
   const open = (task.steps.at(-1)?.tools ?? []).filter(
-    (call) => call.result === undefined && call.delegation?.sent === true,
+    (call) => call.result === undefined && call.delegation !== undefined,
   );
   for (const call of open) {
     const child = call.delegation;
