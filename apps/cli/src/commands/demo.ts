@@ -86,7 +86,7 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
           await submitTask(connection, s.agent, TaskMessageSchema.parse({ id: s.id, input: s.input }));
         else await submitWorkflow(connection, { id: s.id, workflow: s.workflow, input: s.input });
       }
-      say(`${submittedLine(submitted)}\n`);
+      say(`${submittedLine(submitted, config)}\n`);
       let notCompleted = 0;
       for (const [i, s] of submitted.entries()) {
         const [agent, timeoutMs] =
@@ -118,12 +118,15 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
   return failures === 0 ? 0 : 1;
 }
 
-function submittedLine(submitted: readonly Submitted[]): string {
+function submittedLine(submitted: readonly Submitted[], config: SpoolConfig): string {
   const tasks = submitted.flatMap((s) => (s.kind === 'task' ? [s.agent] : []));
   const workflows = submitted.flatMap((s) => (s.kind === 'workflow' ? [s.workflow] : []));
   const taskPart = `${tasks.length} task(s) to ${[...new Set(tasks)].join(', ')}`;
-  if (workflows.length === 0)
-    return `Submitted ${taskPart}; each runs in order and remembers the ones before.`;
+  if (workflows.length === 0) {
+    // Only an agent with memory carries earlier tasks into later ones (the planner example has none).
+    const remembers = tasks.every((agent) => (config.agents[agent]?.memory.exchanges ?? 0) > 0);
+    return `Submitted ${taskPart}; each runs in order${remembers ? ' and remembers the ones before' : ''}.`;
+  }
   const workflowPart = `${workflows.length} workflow run(s) of ${[...new Set(workflows)].join(', ')}`;
   return `Submitted ${tasks.length > 0 ? `${taskPart} and ` : ''}${workflowPart}; the coordinator runs each workflow's steps on the agents.`;
 }
