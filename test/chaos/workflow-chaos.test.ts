@@ -299,7 +299,11 @@ describe('workflow chaos - coordinator, pool replicas and the broker SIGKILLed w
           (l) => l.msg === 'coordinator name claimed',
           30_000,
         );
-        if (claimed.takeover === true) coordinatorTakeoverMs.push(claimed.time - at);
+        // Measured from when the name could first be claimed: the lease's expiry, or the new
+        // process's first log line when it came up later (a loaded machine starts it slowly).
+        const up = await f.waitForLine(coordinator, 'its first line', () => true, 30_000);
+        if (claimed.takeover === true)
+          coordinatorTakeoverMs.push(claimed.time - Math.max(at + LEASE_TTL_MS, up.time));
         const replayed = await f.waitForLine(
           coordinator,
           '"coordinator history replayed"',
@@ -307,7 +311,7 @@ describe('workflow chaos - coordinator, pool replicas and the broker SIGKILLed w
           30_000,
         );
         note(
-          `${coordinator.label} claimed the name (takeover ${String(claimed.takeover)}) ${claimed.time - at} ms after the kill; ${replayed.msg}`,
+          `${coordinator.label} up ${up.time - at} ms and claimed the name (takeover ${String(claimed.takeover)}) ${claimed.time - at} ms after the kill; ${replayed.msg}`,
         );
         // A coordinator kill interrupts no model call: it explains no repeat.
         faults.push({
@@ -611,9 +615,9 @@ describe('workflow chaos - coordinator, pool replicas and the broker SIGKILLed w
       .map((l) => `${l.taskId} published ${rel(l.from)}, journaled ${l.ms} ms later`);
     expect(lagged).toEqual([]);
 
-    // Each coordinator kill was a takeover after the lease ttl.
+    // Each coordinator kill was a takeover, soon after the lease expired (or the process was up).
     expect(coordinatorTakeoverMs).toHaveLength(2);
-    expect(coordinatorTakeoverMs.filter((ms) => ms > LEASE_TTL_MS + 8_000)).toEqual([]);
+    expect(coordinatorTakeoverMs.filter((ms) => ms > 8_000)).toEqual([]);
 
     const lines = f.allLines();
     const adoptions = lines.filter((l) =>

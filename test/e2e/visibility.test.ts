@@ -1,6 +1,6 @@
 import { type HistoryEvent, type StatusReport, StatusReportSchema, type TaskResult } from '@spool/core';
 import { results, submitTask } from '@spool/jetstream';
-import type { MessagesBody } from '@spool/testkit';
+import { lastUserText, type MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CliProcess, runCli, writeConfig, printLogOnFailure, startUp } from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -14,15 +14,6 @@ import { startWorld, type World } from '../support/world.ts';
 
 const systemOf = (body: MessagesBody) =>
   typeof body.system === 'string' ? body.system : (body.system ?? []).map((b) => b.text).join('');
-const lastUserText = (body: MessagesBody) => {
-  const last = body.messages?.filter((m) => m.role === 'user').at(-1)?.content;
-  if (last === undefined) return '';
-  return typeof last === 'string'
-    ? last
-    : last
-        .map((b) => (typeof (b as { text?: unknown }).text === 'string' ? (b as { text: string }).text : ''))
-        .join('');
-};
 const hasToolResult = (body: MessagesBody) => {
   const last = body.messages?.at(-1)?.content;
   return Array.isArray(last) && last.some((b) => b.type === 'tool_result');
@@ -257,5 +248,5 @@ describe('visibility', () => {
     });
     expect(after.workflowCounts).toMatchObject({ running: 0, cancelled: 1 });
     expect(after.agents.find((a) => a.name === 'planner')?.delegations).toEqual([]);
-  }, 40_000);
+  }, 120_000);
 });
