@@ -106,14 +106,14 @@ describe('examples/planner - spool demo runs the planner goal', () => {
   });
   afterAll(() => broker?.close());
 
-  it('delegates to the researcher and the writer and combines their results', async () => {
+  it('delegates to the scout and the scribe and combines their results', async () => {
     const [result, ...rest] = await demo('planner', broker);
     expect(rest).toEqual([]);
     expect(result).toMatchObject({ agent: 'planner', status: 'completed', tools: ['delegate', 'delegate'] });
 
     const planner = (await events(broker, 'planner')).filter((e) => data(e).taskId === result?.taskId);
     const requested = planner.filter((e) => e.type === 'delegation.requested');
-    expect(requested.map((e) => data(e).agent).sort()).toEqual(['researcher', 'writer']);
+    expect(requested.map((e) => data(e).agent).sort()).toEqual(['scout', 'scribe']);
     for (const e of requested) {
       const agent = String(data(e).agent);
       const childId = String(data(e).childTaskId);

@@ -181,6 +181,26 @@ describe('the offline team model', () => {
     );
   });
 
+  it("as a planner, reads each worker's role from the delegate tool's description, not only from its name", () => {
+    const peers = {
+      ...delegateTool,
+      description: [
+        'Hands a sub-task to another agent. The agents:',
+        "- scout: The team's researcher: finds the facts.",
+        "- scribe: The team's writer: turns notes into text.",
+      ].join('\n'),
+      input_schema: {
+        ...delegateTool.input_schema,
+        properties: { agent: { type: 'string', enum: ['scout', 'scribe'] }, task: { type: 'string' } },
+      },
+    };
+    const reply = teamResponder(ask('You are the planner.', 'A short memo on tides', [peers])) as FakeReply;
+    expect((reply.content ?? []).filter((b) => b.type === 'tool_use').map((b) => b.input)).toEqual([
+      { agent: 'scout', task: 'Research the key facts about: tides. Answer in two or three sentences.' },
+      { agent: 'scribe', task: 'Write a short memo on tides.' },
+    ]);
+  });
+
   it('answers the task, not the memory carried before it', () => {
     const body = request('You are the researcher.', [
       { role: 'user', content: 'Research volcanoes' },

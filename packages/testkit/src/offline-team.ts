@@ -203,7 +203,7 @@ function plan(body: MessagesBody, goal: string, turn: readonly Message[]): FakeR
           type: 'tool_use',
           id: `toolu_offline_d${i + 1}`,
           name: 'delegate',
-          input: { agent, task: pieceFor(agent, wanted) },
+          input: { agent, task: pieceFor(roleOfPeer(body, agent), wanted) },
         })),
       ],
     };
@@ -226,13 +226,25 @@ function deliverable(goal: string): { subject: string; text?: string } {
   return { subject: found[2], text: inSentence(found[1]) };
 }
 
-function pieceFor(agent: string, wanted: { subject: string; text?: string }): string {
-  const role = roleOf(agent);
+function pieceFor(role: Role | undefined, wanted: { subject: string; text?: string }): string {
   if (role === 'researcher')
     return `Research the key facts about: ${wanted.subject}. Answer in two or three sentences.`;
   if (role === 'writer') return `Write ${wanted.text ?? `a short article about: ${wanted.subject}`}.`;
   if (role === 'reviewer') return `Review a plan for: ${wanted.subject}.`;
   return `Help with this part of the goal: ${wanted.subject}.`;
+}
+
+/**
+ * What an agent the planner may delegate to does: read, as a model would, from its line in the
+ * `delegate` tool's description (`- scout: The team's researcher: …`), else from its name.
+ */
+function roleOfPeer(body: MessagesBody, agent: string): Role | undefined {
+  const tool = (body.tools ?? []).find((t) => (t as { name?: unknown }).name === 'delegate') as
+    | { description?: unknown }
+    | undefined;
+  const description = typeof tool?.description === 'string' ? tool.description : '';
+  const line = description.split('\n').find((l) => l.startsWith(`- ${agent}: `));
+  return (line === undefined ? undefined : roleOf(line.slice(agent.length + 4))) ?? roleOf(agent);
 }
 
 /** The agents the `delegate` tool allows (its input schema's enum), in order. */
