@@ -1,6 +1,7 @@
 import { type HistoryEvent, parseConfig, replicaOf, type TaskResult } from '@spool/core';
 import { claims, inboxPending, poolReplicas, results, submitTask, taskOwner } from '@spool/jetstream';
 import { startPoolOnNats } from '@spool/runtime';
+import { echoResponder } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';
 import { type CliProcess, runCli, startCli, writeConfig } from '../support/cli.ts';
@@ -8,6 +9,7 @@ import { waitFor } from '../support/wait-for.ts';
 import { analystSpec, startWorld, testLogger, type World } from '../support/world.ts';
 
 const TASKS = 100;
+const FAST_REPLIES = 30;
 const REPLICAS = ['crew-1', 'crew-2', 'crew-3'];
 
 /** The task a model request is for: the user text of its last message (the task input). */
@@ -20,8 +22,19 @@ function inputOf(body: unknown): string {
 describe('agent pool - three replicas in three processes, one SIGKILLed mid-run', () => {
   let world: World;
   const procs: CliProcess[] = [];
+  const messageRequests = () => world.fake.requests.filter((r) => r.path === '/v1/messages').length;
   beforeAll(async () => {
-    world = await startWorld({ latencyMs: 150 });
+    // Fast replies for the first FAST_REPLIES, slow ones after (until the kill): the pool cannot
+    // drain its inbox before the test sees crew-2 busy, however loaded the machine is.
+    let answered = 0;
+    world = await startWorld({
+      latencyMs: 150,
+      responder: (body) => {
+        answered += 1;
+        if (answered === FAST_REPLIES) world.fake.setLatency(3_000);
+        return echoResponder(body);
+      },
+    });
   });
   afterAll(async () => {
     await Promise.all(procs.map((p) => (p.child.exitCode === null ? p.kill('SIGKILL') : undefined)));
@@ -48,20 +61,14 @@ describe('agent pool - three replicas in three processes, one SIGKILLed mid-run'
     for (let i = 0; i < TASKS; i++)
       await submitTask(world.connection, 'crew', { id: `pool-${i}`, input: `pool job ${i}` });
 
-    // Kill crew-2 once it has journaled replies and has calls in flight. The model slows down
-    // first: at 150 ms a loaded machine can drain crew-2's share between a check and the kill.
+    // Kill crew-2 once it has journaled replies and has calls in flight (slow ones by then:
+    // they cannot finish between this check and the kill).
     const victim = procs[1] as CliProcess;
-    const crew2Counts = async () => {
+    await waitFor('crew-2 to have work done and more in flight, after the fast replies', async () => {
       const events = (await world.probe.history('crew-2')).flatMap((c) => c.events);
       const received = events.filter((e) => e.type === 'task.received').length;
       const completed = events.filter((e) => e.type === 'task.completed').length;
-      return { received, completed };
-    };
-    await waitFor('crew-2 to have journaled some replies', async () => (await crew2Counts()).completed >= 3);
-    world.fake.setLatency(3_000);
-    await waitFor('crew-2 to have tasks in flight', async () => {
-      const { received, completed } = await crew2Counts();
-      return received > completed;
+      return messageRequests() > FAST_REPLIES && completed >= 3 && received > completed;
     });
     await victim.kill('SIGKILL');
     const killedAt = Date.now();
