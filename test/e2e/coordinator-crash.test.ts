@@ -5,7 +5,7 @@ import {
   initialCoordinatorState,
   WorkflowSchema,
 } from '@spool/core';
-import { historyStore, results, submitTask, submitWorkflow } from '@spool/jetstream';
+import { historyStore, results, sendControl, submitTask, submitWorkflow } from '@spool/jetstream';
 import { lastUserText, type MessagesBody } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';
@@ -140,57 +140,92 @@ describe('coordinator process - SIGKILL mid-workflow, then restart', () => {
     expect(await world.probe.results('coordinator')).toHaveLength(1);
   });
 
-  it('a task journaled as dispatched but never marked sent is sent again with its id, and runs once', async () => {
-    // The coordinator of the test above still runs: stop it cleanly (it releases the name).
+  /**
+   * What a coordinator killed between its publish and its MarkSent leaves behind: the dispatch
+   * journaled, and the task already in the agent's inbox. Stops the running coordinator first.
+   */
+  async function leaveUnsent(
+    workflowId: string,
+    workflowInput: string,
+  ): Promise<{ taskId: string; input: string; inboxSeq: number }> {
     const running = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
     const coordinators = running.filter((p) => p.child.spawnargs.includes('coordinator'));
     await Promise.all(coordinators.map((p) => p.kill('SIGTERM')));
-
-    // What a coordinator killed between its publish and its MarkSent leaves behind: the dispatch
-    // journaled, and the task already in the agent's inbox.
     const store = historyStore(world.connection);
     const state = initialCoordinatorState();
     for await (const commit of store.replay('coordinator')) applyCoordinatorCommit(state, commit);
     const events = decideCoordinator(state, {
       type: 'StartWorkflow',
-      workflowId: 'wf-unsent-1',
+      workflowId,
       workflow: 'chain',
-      input: 'letters',
+      input: workflowInput,
       definition: WorkflowSchema.parse(CONFIG.workflows.chain),
       at: new Date().toISOString(),
     });
     const dispatch = events.find((e) => e.type === 'workflow.task_dispatched')?.data as
       | { taskId: string; input: string }
       | undefined;
-    expect(dispatch?.taskId).toBe('wf-unsent-1:plan:0:1');
+    expect(dispatch?.taskId).toBe(`${workflowId}:plan:0:1`);
     await store.append('coordinator', events, state.seq);
-    const first = await submitTask(world.connection, 'planner', {
-      id: 'wf-unsent-1:plan:0:1',
-      input: dispatch?.input ?? '',
-      meta: { workflow: { id: 'wf-unsent-1', name: 'chain', step: 'plan', index: 0, attempt: 1 } },
+    const taskId = dispatch?.taskId ?? '?';
+    const input = dispatch?.input ?? '';
+    const sent = await submitTask(world.connection, 'planner', {
+      id: taskId,
+      input,
+      meta: { workflow: { id: workflowId, name: 'chain', step: 'plan', index: 0, attempt: 1 } },
     });
+    return { taskId, input, inboxSeq: sent.seq };
+  }
+
+  const callsFor = (input: string) =>
+    world.fake.requests.filter((r) => lastUserText(r.body as MessagesBody) === input);
+  const receivedBy = async (agent: string, taskId: string) =>
+    (await events_(world, agent)).filter(
+      (e) => e.type === 'task.received' && (e.data as { taskId: string }).taskId === taskId,
+    );
+
+  it('a task journaled as dispatched but never marked sent is sent again with its id, and runs once', async () => {
+    // The planner holds its tasks: the task is still unfinished when the coordinator comes back.
+    await sendControl(world.connection, 'planner', { type: 'pause' }, 'unsent-pause');
+    await waitFor('the planner to be paused', async () =>
+      (await events_(world, 'planner')).some((e) => e.type === 'agent.paused'),
+    );
+    const unsent = await leaveUnsent('wf-unsent-1', 'letters');
 
     const next = start(['coordinator']);
+    // Sent again on replay: the inbox recognised the id (one stored message, the first one).
+    await waitFor('the task to be sent again', () =>
+      /"taskId":"wf-unsent-1:plan:0:1"[^\n]*"duplicate":true[^\n]*step task sent/.test(next.stderr),
+    );
+    await sendControl(world.connection, 'planner', { type: 'resume' }, 'unsent-resume');
     const result = await results(world.connection).wait(
       'coordinator',
       'wf-unsent-1',
       AbortSignal.timeout(60_000),
     );
     expect(result.status).toBe('completed');
-    await next.waitForLog('step task sent');
-    // Sent again on replay: the inbox recognised the id (one stored message, the first one).
-    expect(next.stderr).toMatch(/"taskId":"wf-unsent-1:plan:0:1"[^\n]*"duplicate":true[^\n]*step task sent/);
     const sent = (await events_(world, 'coordinator')).find(
-      (e) =>
-        e.type === 'workflow.task_sent' && (e.data as { taskId: string }).taskId === 'wf-unsent-1:plan:0:1',
+      (e) => e.type === 'workflow.task_sent' && (e.data as { taskId: string }).taskId === unsent.taskId,
     );
-    expect((sent?.data as { inboxSeq: number } | undefined)?.inboxSeq).toBe(first.seq);
-    const received = (await events_(world, 'planner')).filter(
-      (e) => e.type === 'task.received' && (e.data as { taskId: string }).taskId === 'wf-unsent-1:plan:0:1',
+    expect((sent?.data as { inboxSeq: number } | undefined)?.inboxSeq).toBe(unsent.inboxSeq);
+    expect(await receivedBy('planner', unsent.taskId)).toHaveLength(1);
+    expect(callsFor(unsent.input)).toHaveLength(1);
+  });
+
+  it('a result published while no coordinator ran is found by task id at the next start, and nothing is sent again', async () => {
+    const unsent = await leaveUnsent('wf-unsent-2', 'digits');
+    await results(world.connection).wait('planner', unsent.taskId, AbortSignal.timeout(30_000));
+
+    const next = start(['coordinator']);
+    const result = await results(world.connection).wait(
+      'coordinator',
+      'wf-unsent-2',
+      AbortSignal.timeout(60_000),
     );
-    expect(received).toHaveLength(1);
-    expect(
-      world.fake.requests.filter((r) => lastUserText(r.body as MessagesBody) === dispatch?.input),
-    ).toHaveLength(1);
+    expect(result.status).toBe('completed');
+    expect(next.stderr).toMatch(/"results":1[^\n]*results published while no coordinator watched journaled/);
+    expect(next.stderr).not.toMatch(/"taskId":"wf-unsent-2:plan:0:1"[^\n]*step task sent/);
+    expect(await receivedBy('planner', unsent.taskId)).toHaveLength(1);
+    expect(callsFor(unsent.input)).toHaveLength(1);
   });
 });

@@ -74,6 +74,24 @@ describe('results', () => {
       await consuming;
     }
   });
+
+  it("watchResults from 'now' skips stored results and delivers new ones", async () => {
+    const store = results(broker.connection);
+    await store.publish(completed('watched-now', 'n-1', 'old'));
+    const watch = await watchResults(broker.connection, undefined, { from: 'now' });
+    const seen: string[] = [];
+    const consuming = (async () => {
+      for await (const { result } of watch) if (result.agent === 'watched-now') seen.push(result.taskId);
+    })();
+    try {
+      await store.publish(completed('watched-now', 'n-2', 'new'));
+      await waitFor('the new result', () => seen.includes('n-2'), 10_000);
+      expect(seen).toEqual(['n-2']);
+    } finally {
+      await watch.stop();
+      await consuming;
+    }
+  });
 });
 
 describe('leases', () => {

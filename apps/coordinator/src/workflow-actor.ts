@@ -10,6 +10,7 @@ import {
   initialCoordinatorState,
   nextCoordinator,
   parseControlMessage,
+  type TaskResult,
   type WorkflowDef,
   type WorkflowRun,
 } from '@spool/core';
@@ -211,11 +212,13 @@ class WorkflowTerm {
 
     const stopWork = () => this.work.abort(signal.reason);
     signal.addEventListener('abort', stopWork, { once: true });
-    // From the stream's start: results published while no coordinator ran are seen too.
-    const watch = await watchResults(this.deps.connection, logger);
+    // Results from now on; those published while no coordinator watched are looked up by task
+    // id below, so a term's start does not read the whole results stream (it only grows).
+    const watch = await watchResults(this.deps.connection, logger, { from: 'now' });
     const stopWatch = () => void watch.stop();
     this.work.signal.addEventListener('abort', stopWatch, { once: true });
     try {
+      await this.catchUpResults();
       // Journaled but unfinished effects (a send not marked sent, a result not published) resume first.
       await this.advance();
       this.reconcile();
@@ -395,6 +398,24 @@ class WorkflowTerm {
     this.reconcile();
   }
 
+  /**
+   * The stored results of tasks still running in the replayed state: published while no
+   * coordinator watched (or before this term's watch began). Seen twice is harmless: decide
+   * ignores a result already journaled.
+   */
+  private async catchUpResults(): Promise<void> {
+    let found = 0;
+    for (const run of this.state.workflows.values())
+      for (const step of run.steps.values())
+        for (const task of step.tasks) {
+          if (task.status !== 'running' || this.work.signal.aborted) continue;
+          const result = await this.publisher.get(task.agent, task.taskId);
+          if (result !== undefined && (await this.record(result))) found += 1;
+        }
+    if (found > 0)
+      this.deps.logger.info({ results: found }, 'results published while no coordinator watched journaled');
+  }
+
   /** Task results of the workflows' tasks, journaled as they are seen (replayed ones are ignored by decide). */
   private async observe(watch: ResultsWatch): Promise<void> {
     const { logger } = this.deps;
@@ -402,30 +423,36 @@ class WorkflowTerm {
       for await (const { result } of watch) {
         if (this.work.signal.aborted) break;
         if (result.agent === COORDINATOR || !this.state.tasks.has(result.taskId)) continue;
-        for (;;) {
-          try {
-            const events = await this.commit({ type: 'ObserveResult', result, at: now() });
-            if (events.length > 0)
-              logger.info(
-                { taskId: result.taskId, agent: result.agent, status: result.status },
-                'step task result journaled',
-              );
-            break;
-          } catch (err) {
-            if (this.work.signal.aborted) return;
-            logger.warn(
-              { taskId: result.taskId, err: ensureError(err).message },
-              'task result not journaled; retrying',
-            );
-            await sleep(EFFECT_RETRY_MS, this.work.signal);
-          }
-        }
+        await this.record(result);
         this.reconcile();
       }
     } catch (err) {
       if (!this.work.signal.aborted)
         logger.error({ err: ensureError(err).message }, 'results watch ended; the term stops and replays');
       this.work.abort(err);
+    }
+  }
+
+  /** Journals one step task's result, retrying a failed append; true when it was new. */
+  private async record(result: TaskResult): Promise<boolean> {
+    const { logger } = this.deps;
+    for (;;) {
+      try {
+        const events = await this.commit({ type: 'ObserveResult', result, at: now() });
+        if (events.length > 0)
+          logger.info(
+            { taskId: result.taskId, agent: result.agent, status: result.status },
+            'step task result journaled',
+          );
+        return events.length > 0;
+      } catch (err) {
+        if (this.work.signal.aborted) return false;
+        logger.warn(
+          { taskId: result.taskId, err: ensureError(err).message },
+          'task result not journaled; retrying',
+        );
+        await sleep(EFFECT_RETRY_MS, this.work.signal);
+      }
     }
   }
 
