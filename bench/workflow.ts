@@ -117,7 +117,9 @@ try {
   };
 
   // One task at a time, then one chain at a time, both warmed up once first.
-  await timed('alpha', 'warm-task', () => submitTask(connection, 'alpha', { id: 'warm-task', input: 'warm' }));
+  await timed('alpha', 'warm-task', () =>
+    submitTask(connection, 'alpha', { id: 'warm-task', input: 'warm' }),
+  );
   await timed(COORDINATOR, 'warm-chain', () =>
     submitWorkflow(connection, { id: 'warm-chain', workflow: 'chain', input: 'warm' }),
   );
@@ -125,7 +127,9 @@ try {
   const chain: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const agent = i % 2 === 0 ? 'alpha' : 'beta';
-    task.push(await timed(agent, `t-${i}`, () => submitTask(connection, agent, { id: `t-${i}`, input: `t ${i}` })));
+    task.push(
+      await timed(agent, `t-${i}`, () => submitTask(connection, agent, { id: `t-${i}`, input: `t ${i}` })),
+    );
     chain.push(
       await timed(COORDINATOR, `c-${i}`, () =>
         submitWorkflow(connection, { id: `c-${i}`, workflow: 'chain', input: `c ${i}` }),
@@ -142,7 +146,9 @@ try {
     submitWorkflow(connection, { id: 'fan-1', workflow: 'fan', input: 'x' }),
   );
   const fanRate = (ITEMS + 1) / (fanMs / 1000);
-  say(`a map step over ${ITEMS} items: ${fanMs.toFixed(0)} ms for the run, ${fanRate.toFixed(0)} step tasks/s`);
+  say(
+    `a map step over ${ITEMS} items: ${fanMs.toFixed(0)} ms for the run, ${fanRate.toFixed(0)} step tasks/s`,
+  );
 
   const catchUp = await resultsCatchUp(connection, RESULTS);
   say(

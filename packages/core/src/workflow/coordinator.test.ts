@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
 import { CommitSchema, type HistoryEvent } from '../events.ts';
@@ -595,5 +596,127 @@ describe('coordinator - determinism and replay', () => {
         dispatchedAt: at(5),
       },
     ]);
+  });
+});
+
+describe('coordinator - random result orders', () => {
+  // plan → a map over its items, with retries → an optional review of one item → a fan-in.
+  const shape = (retries: number) =>
+    definition({
+      steps: {
+        plan: { agent: 'researcher', input: 'plan {{input}}' },
+        dig: { agent: 'researcher', map: 'plan', input: 'dig {{item}}', retries },
+        check: { agent: 'reviewer', input: 'check {{steps.plan.output}}', optional: true },
+        draft: { agent: 'writer', input: 'draft {{steps.dig.output}} {{steps.check.output}}' },
+      },
+    });
+
+  /** Results recorded without being decided (no advance with them), as a crash-free but older writer could leave them. */
+  const recordOnly = (c: Coordinator, outcomes: Record<string, { output: string } | { error: string }>) => {
+    const events: HistoryEvent[] = Object.entries(outcomes).map(([taskId, outcome]) => ({
+      id: `coordinator:${taskId}:finished`,
+      type: 'workflow.task_finished',
+      v: 1,
+      data: {
+        workflowId: 'wf-1',
+        taskId,
+        ...('output' in outcome
+          ? { status: 'completed', output: outcome.output }
+          : { status: 'failed', error: { code: 'model_refused', message: outcome.error } }),
+        at: at(3),
+      },
+    }));
+    const commit = { seq: c.log.length + 1, events };
+    c.log.push(commit);
+    applyCoordinatorCommit(c.state, commit);
+  };
+  const toTheMap = (retries: number) => {
+    const c = new Coordinator();
+    c.run(start(shape(retries)));
+    c.run(observe(result('wf-1:plan:0:1', { output: '["a", "b"]' })));
+    c.run(observe(result('wf-1:check:0:1', { output: 'fine' }, 'reviewer')));
+    return c;
+  };
+
+  it('Advance ends a step whose tasks all finished, and starts what waited for it', () => {
+    const c = toTheMap(0);
+    recordOnly(c, { 'wf-1:dig:0:1': { output: 'A' }, 'wf-1:dig:1:1': { output: 'B' } });
+    const events = c.run({ type: 'Advance', at: at(4) });
+    expect(types(events)).toEqual([
+      'workflow.step_finished',
+      'workflow.step_started',
+      'workflow.task_dispatched',
+    ]);
+    expect(c.wf.steps.get('dig')).toMatchObject({ status: 'completed', output: '["A","B"]' });
+    expect(dispatchedIds(events)).toEqual(['wf-1:draft:0:1']);
+
+    // A step recorded as finished without its dependents started: Advance starts them.
+    const d = toTheMap(0);
+    recordOnly(d, { 'wf-1:dig:0:1': { output: 'A' }, 'wf-1:dig:1:1': { output: 'B' } });
+    const stepDone: HistoryEvent = {
+      id: 'coordinator:wf-1:step:dig:finished',
+      type: 'workflow.step_finished',
+      v: 1,
+      data: { workflowId: 'wf-1', step: 'dig', status: 'completed', output: '["A","B"]', at: at(3) },
+    };
+    d.log.push({ seq: d.log.length + 1, events: [stepDone] });
+    evolveCoordinator(d.state, stepDone);
+    expect(dispatchedIds(d.run({ type: 'Advance', at: at(4) }))).toEqual(['wf-1:draft:0:1']);
+  });
+
+  it('Advance retries a failed task with attempts left, and fails the run once none are left', () => {
+    const c = toTheMap(1);
+    recordOnly(c, { 'wf-1:dig:1:1': { error: 'no' } });
+    expect(dispatchedIds(c.run({ type: 'Advance', at: at(4) }))).toEqual(['wf-1:dig:1:2']);
+    recordOnly(c, { 'wf-1:dig:1:2': { error: 'no again' } });
+    const events = c.run({ type: 'Advance', at: at(5) });
+    expect(types(events)).toEqual(['workflow.step_finished', 'workflow.finished']);
+    expect(c.wf.error?.message).toBe('step "dig" failed: item 1: no again (after 2 attempts)');
+    expect(decideCoordinator(c.state, { type: 'Advance', at: at(6) })).toEqual([]);
+  });
+
+  it('ends every run, whatever order results come in and whichever fail, as the process drives it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 2 }),
+        // For each result in turn: which running task answers (an index into them), and whether it fails.
+        fc.array(fc.record({ pick: fc.nat(), fails: fc.boolean() }), { minLength: 1, maxLength: 80 }),
+        (items, retries, answers) => {
+          const c = new Coordinator();
+          // As the process does: each command, then Advance until nothing more happens.
+          const drive = (command: CoordinatorCommand) => {
+            if (c.run(command).length === 0) return;
+            while (c.run({ type: 'Advance', at: at(1) }).length > 0);
+          };
+          drive(start(shape(retries)));
+          const list = JSON.stringify(Array.from({ length: items }, (_, i) => `i${i}`));
+          let answered = 0;
+          for (let turn = 0; c.wf.status === 'running'; turn += 1) {
+            const running = [...c.wf.steps.values()].flatMap((step) =>
+              step.tasks.filter((task) => task.status === 'running'),
+            );
+            // A running workflow with nothing running would wait forever: what this test is for.
+            expect(running.length, `stalled: ${JSON.stringify(workflowView(c.wf).steps)}`).toBeGreaterThan(0);
+            const answer = answers[turn % answers.length] ?? { pick: 0, fails: false };
+            const task = running[answer.pick % running.length];
+            if (task === undefined) break;
+            const fails = answer.fails && turn < answers.length;
+            const output = task.taskId.includes(':plan:') ? list : `out ${task.taskId}`;
+            drive(observe(result(task.taskId, fails ? { error: 'no' } : { output }, task.agent)));
+            answered += 1;
+            expect(answered).toBeLessThan(1_000);
+          }
+          expect(['completed', 'failed']).toContain(c.wf.status);
+          if (c.wf.status === 'completed') {
+            const dig = c.wf.steps.get('dig');
+            expect(JSON.parse(dig?.output ?? '[]')).toHaveLength(items);
+            expect(dig?.tasks.map((task) => task.index)).toEqual([...Array(items).keys()]);
+          }
+          expect(c.replayed()).toEqual(c.state);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

@@ -91,7 +91,6 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
       const found = findTask(state, result.taskId);
       if (found === undefined || found.task.status !== 'running' || found.task.agent !== result.agent)
         return [];
-      const draft = new Draft(state, found.run);
       const status: Exclude<WorkflowTaskStatus, 'running'> =
         result.status === 'completed' ? 'completed' : result.status === 'cancelled' ? 'cancelled' : 'failed';
       const error =
@@ -101,24 +100,28 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
             (status === 'cancelled'
               ? { code: ErrorCode.Cancelled, message: 'the task was cancelled' }
               : { code: 'failed', message: `the task ended ${result.status} without an error` }));
-      draft.emit(
-        taskFinished(
-          found.run.id,
-          found.task,
-          status,
-          status === 'completed' ? (result.output ?? '') : undefined,
-          error,
-          at,
-          {
-            // A rejection is the agent refusing this input (too large, poison): another attempt would be refused too.
-            ...(result.status === 'rejected' ? { rejected: true } : {}),
-            usage: result.usage,
-            costUsd: result.costUsd,
-          },
-        ),
+      const event = taskFinished(
+        found.run.id,
+        found.task,
+        status,
+        status === 'completed' ? (result.output ?? '') : undefined,
+        error,
+        at,
+        {
+          // A rejection is the agent refusing this input (too large, poison): another attempt would be refused too.
+          ...(result.status === 'rejected' ? { rejected: true } : {}),
+          usage: result.usage,
+          costUsd: result.costUsd,
+        },
       );
-      // A finished workflow only records the result (its cancel is no longer needed).
-      if (found.run.status === 'running') draft.advance(found.run.id, at);
+      // A finished workflow only records the result (its cancel is no longer needed). So does
+      // one item of a map step whose other items still run: nothing can move on yet, and
+      // copying the run for every item of a large map would cost O(items²).
+      const siblingsRun = found.step.tasks.some((task) => task !== found.task && task.status === 'running');
+      if (found.run.status !== 'running' || (status === 'completed' && siblingsRun)) return [event];
+      const draft = new Draft(state, found.run);
+      draft.emit(event);
+      draft.advance(found.run.id, at);
       return draft.events;
     }
     case 'TimeOut': {
@@ -186,7 +189,7 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
     case 'Advance': {
       const events: HistoryEvent[] = [];
       for (const run of state.workflows.values()) {
-        if (run.status !== 'running') continue;
+        if (run.status !== 'running' || !mayAdvance(run)) continue;
         const draft = new Draft(state, run);
         draft.advance(run.id, at);
         events.push(...draft.events);
@@ -196,6 +199,36 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
     default:
       return assertNever(command);
   }
+}
+
+/**
+ * Whether `Draft.advance` could emit anything for a running workflow, checked on the run as it
+ * is (it is asked after every command, and copying a large run each time is what costs). It
+ * mirrors advance: a running step with a failed or cancelled task (a retry, or the step fails)
+ * or with all its tasks completed (it ends); a failed step (the run fails); a pending step whose
+ * dependencies have all finished (it starts); every step finished (the run ends).
+ */
+function mayAdvance(run: WorkflowRun): boolean {
+  const steps = [...run.steps.values()];
+  if (steps.every(isStepFinished)) return true;
+  return steps.some((step) => {
+    switch (step.status) {
+      case 'failed':
+        return true;
+      case 'running':
+        return (
+          step.tasks.some((task) => task.status === 'failed' || task.status === 'cancelled') ||
+          step.tasks.every((task) => task.status === 'completed')
+        );
+      case 'pending':
+        return dependencies(run.definition, step.name).every((dep) => {
+          const other = run.steps.get(dep);
+          return other === undefined || isStepFinished(other);
+        });
+      default:
+        return false;
+    }
+  });
 }
 
 /**
