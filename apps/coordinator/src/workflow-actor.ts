@@ -58,6 +58,8 @@ export interface WorkflowActorHandle {
 const EFFECT_RETRY_MS = 1_000;
 /** Advance decisions in a row after one command (each dispatch can make more steps ready). */
 const MAX_ADVANCES = 50;
+/** Stored results looked up in parallel when a term starts (one per task still running). */
+const LOOKUPS_AT_ONCE = 32;
 
 /**
  * The coordinator as an event-sourced actor that runs workflows, exactly like an agent: one
@@ -404,14 +406,16 @@ class WorkflowTerm {
    * ignores a result already journaled.
    */
   private async catchUpResults(): Promise<void> {
+    const running = [...this.state.workflows.values()].flatMap((run) =>
+      [...run.steps.values()].flatMap((step) => step.tasks.filter((task) => task.status === 'running')),
+    );
     let found = 0;
-    for (const run of this.state.workflows.values())
-      for (const step of run.steps.values())
-        for (const task of step.tasks) {
-          if (task.status !== 'running' || this.work.signal.aborted) continue;
-          const result = await this.publisher.get(task.agent, task.taskId);
-          if (result !== undefined && (await this.record(result))) found += 1;
-        }
+    for (let i = 0; i < running.length && !this.work.signal.aborted; i += LOOKUPS_AT_ONCE) {
+      const stored = await Promise.all(
+        running.slice(i, i + LOOKUPS_AT_ONCE).map((task) => this.publisher.get(task.agent, task.taskId)),
+      );
+      for (const result of stored) if (result !== undefined && (await this.record(result))) found += 1;
+    }
     if (found > 0)
       this.deps.logger.info({ results: found }, 'results published while no coordinator watched journaled');
   }
