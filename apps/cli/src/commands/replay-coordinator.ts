@@ -117,7 +117,13 @@ export function describeCoordinatorEvent(
       const d = event.data;
       const what =
         d.error === undefined ? clip(d.output ?? '', 80) : `${d.error.code}: ${clip(d.error.message, 80)}`;
-      detail = `task ${d.taskId} ${d.status}${d.timedOut === true ? ' (timed out)' : ''}: ${what}`;
+      const how =
+        d.timedOut === true
+          ? ' (timed out)'
+          : d.rejected === true
+            ? ' (rejected by the agent; not retried)'
+            : '';
+      detail = `task ${d.taskId} ${d.status}${how}: ${what}`;
       break;
     }
     case 'workflow.cancel_sent':

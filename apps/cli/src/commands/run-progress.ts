@@ -112,7 +112,8 @@ export class ProgressDescriber {
         const d = event.data;
         const label = this.tasks.get(d.taskId) ?? labelOf(d.workflowId, d.taskId);
         const why = d.timedOut === true ? ', timed out' : d.error === undefined ? '' : `: ${d.error.code}`;
-        return `${label}: ${d.status}${why} (${d.taskId})`;
+        const rejected = d.rejected === true ? ', rejected by the agent (not retried)' : '';
+        return `${label}: ${d.status}${why}${rejected} (${d.taskId})`;
       }
       case 'workflow.step_finished': {
         const d = event.data;

@@ -259,6 +259,20 @@ describe('coordinator - map and fan-in', () => {
     });
   });
 
+  it('fails the run when the map step that cannot start is the last step (it used to complete)', () => {
+    const last = definition({
+      steps: {
+        plan: { agent: 'researcher', input: 'plan {{input}}' },
+        dig: { agent: 'researcher', map: 'plan', input: 'dig {{item}}' },
+      },
+    });
+    const c = new Coordinator();
+    c.run(start(last));
+    c.run(observe(result('wf-1:plan:0:1', { output: 'no list' })));
+    expect(c.wf.status).toBe('failed');
+    expect(c.wf.error?.code).toBe('invalid_map_input');
+  });
+
   it('completes a map step over an empty array at once, with output "[]"', () => {
     const c = new Coordinator();
     c.run(start());
@@ -349,6 +363,47 @@ describe('coordinator - failures', () => {
     expect(dispatchedIds(events)).toEqual([]);
     expect(c.wf.error?.message).toBe('step "plan" failed: input too large');
     expect(c.replayed()).toEqual(c.state);
+  });
+
+  it('fails a step whose rendered input is larger than an agent takes, naming its size, without sending it', () => {
+    const doubled = definition({
+      steps: {
+        plan: { agent: 'researcher', input: 'plan {{input}}' },
+        draft: { agent: 'writer', input: '{{steps.plan.output}}{{steps.plan.output}}', retries: 2 },
+      },
+    });
+    const c = new Coordinator();
+    c.run(start(doubled));
+    const events = c.run(observe(result('wf-1:plan:0:1', { output: 'x'.repeat(150_000) })));
+    // plan completes, draft fails without a task, the run fails.
+    expect(types(events)).toEqual([
+      'workflow.task_finished',
+      'workflow.step_finished',
+      'workflow.step_finished',
+      'workflow.finished',
+    ]);
+    expect(dispatchedIds(events)).toEqual([]);
+    expect(c.wf.error).toEqual({
+      code: 'input_too_large',
+      message:
+        'step "draft" failed: its input is 300000 characters once rendered; an agent takes at most 200000 (pass less of the steps it names, or map over smaller parts)',
+    });
+
+    // In a map step, the item whose input is too large is named.
+    const mapped = definition({
+      steps: {
+        plan: { agent: 'researcher', input: 'plan {{input}}' },
+        dig: { agent: 'researcher', map: 'plan', input: 'dig {{item}}', optional: true },
+      },
+    });
+    const m = new Coordinator();
+    m.run(start(mapped));
+    const items = JSON.stringify(['small', 'y'.repeat(200_000)]);
+    const after = m.run(observe(result('wf-1:plan:0:1', { output: items })));
+    expect(dispatchedIds(after)).toEqual([]);
+    expect(m.wf.steps.get('dig')?.error?.message).toMatch(/^the input of item 1 is 200004 characters/);
+    expect(m.wf.status).toBe('completed');
+    expect(m.replayed()).toEqual(m.state);
   });
 
   it("sums every attempt's usage and cost into the run's result", () => {

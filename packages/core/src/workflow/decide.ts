@@ -1,6 +1,7 @@
 import { ErrorCode } from '../errors.ts';
 import type { HistoryEvent } from '../events.ts';
 import type { TaskError, TaskResult } from '../result.ts';
+import { MAX_INPUT_CHARS } from '../task.ts';
 import type { Usage } from '../usage.ts';
 import type { WorkflowDef } from './config.ts';
 import { workflowEventIds as ids, workflowTaskId } from './events.ts';
@@ -201,6 +202,13 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
   }
 }
 
+/** A step that failed and is not optional: the run fails with it. */
+function failedRequiredStep(run: WorkflowRun): StepRun | undefined {
+  return [...run.steps.values()].find(
+    (step) => step.status === 'failed' && run.definition.steps[step.name]?.optional !== true,
+  );
+}
+
 /**
  * Whether `Draft.advance` could emit anything for a running workflow, checked on the run as it
  * is (it is asked after every command, and copying a large run each time is what costs). It
@@ -268,9 +276,7 @@ class Draft {
       if (run.status !== 'running') return;
       const before = this.events.length;
       for (const step of run.steps.values()) if (step.status === 'running') this.settle(run, step, at);
-      const failed = [...run.steps.values()].find(
-        (step) => step.status === 'failed' && run.definition.steps[step.name]?.optional !== true,
-      );
+      const failed = failedRequiredStep(run);
       if (failed !== undefined) {
         const cause = failed.error ?? { code: 'failed', message: 'failed' };
         this.emit(
@@ -297,7 +303,8 @@ class Draft {
         });
         if (ready) this.start(run, step, at);
       }
-      if ([...run.steps.values()].every(isStepFinished)) {
+      // A step that failed as it started (no usable input) fails the run on the next round.
+      if ([...run.steps.values()].every(isStepFinished) && failedRequiredStep(run) === undefined) {
         this.emit(finished(run.id, 'completed', workflowOutput(run), undefined, at));
         return;
       }
@@ -353,9 +360,22 @@ class Draft {
       v: 1,
       data: { workflowId: run.id, step: step.name, ...(items === undefined ? {} : { items }), at },
     });
+    // An input no agent accepts fails the step here, with its size, instead of being sent to be rejected.
+    const oversized = (inputs: readonly string[]): boolean => {
+      const bad = inputs.findIndex((input) => input.length > MAX_INPUT_CHARS);
+      if (bad < 0) return false;
+      const which = spec.map === undefined ? 'its input' : `the input of item ${bad}`;
+      const message = `${which} is ${inputs[bad]?.length} characters once rendered; an agent takes at most ${MAX_INPUT_CHARS} (pass less of the steps it names, or map over smaller parts)`;
+      this.emit(
+        stepFinished(run.id, step.name, 'failed', undefined, { code: 'input_too_large', message }, at),
+      );
+      return true;
+    };
     if (spec.map === undefined) {
+      const input = renderTemplate(spec.input, values);
+      if (oversized([input])) return;
       this.emit(started());
-      this.emit(dispatched(run.id, step.name, 0, 1, spec.agent, renderTemplate(spec.input, values), at));
+      this.emit(dispatched(run.id, step.name, 0, 1, spec.agent, input, at));
       return;
     }
     const source = run.steps.get(spec.map);
@@ -370,23 +390,15 @@ class Draft {
       );
       return;
     }
+    const inputs = parsed.items.map((item, index) => renderTemplate(spec.input, { ...values, item, index }));
+    if (oversized(inputs)) return;
     this.emit(started(parsed.items));
     if (parsed.items.length === 0) {
       this.emit(stepFinished(run.id, step.name, 'completed', '[]', undefined, at));
       return;
     }
-    for (const [index, item] of parsed.items.entries())
-      this.emit(
-        dispatched(
-          run.id,
-          step.name,
-          index,
-          1,
-          spec.agent,
-          renderTemplate(spec.input, { ...values, item, index }),
-          at,
-        ),
-      );
+    for (const [index, input] of inputs.entries())
+      this.emit(dispatched(run.id, step.name, index, 1, spec.agent, input, at));
   }
 }
 
