@@ -24,6 +24,10 @@ function responder(body: MessagesBody) {
       return `right(${tail})`;
     case 'JOIN':
       return `joined: ${tail}`;
+    case 'BIG':
+      // 400 000 characters: fits an agent's commit and result, but not the coordinator's
+      // decision that carries it three times (the task's output, the step's, the run's).
+      return 'x'.repeat(400_000);
     case 'REFUSE':
       return { text: 'I will not.', stopReason: 'refusal' };
     case 'FLAKY': {
@@ -38,7 +42,12 @@ function responder(body: MessagesBody) {
 
 const agent = { instructions: 'Work.', model: 'claude-sonnet-4-6', concurrency: 4 };
 const CONFIG = {
-  agents: { planner: agent, researcher: agent, writer: agent },
+  agents: {
+    planner: agent,
+    researcher: agent,
+    writer: agent,
+    bulky: { ...agent, memory: { exchanges: 0 } },
+  },
   workflows: {
     research: {
       description: 'plan, dig into each part, two views, then join them',
@@ -71,6 +80,9 @@ const CONFIG = {
     },
     long: {
       steps: { wait: { agent: 'writer', input: 'long {{input}}' } },
+    },
+    huge: {
+      steps: { big: { agent: 'bulky', input: 'BIG {{input}}' } },
     },
   },
 };
@@ -275,6 +287,16 @@ describe('workflows run by the coordinator under spool up', () => {
     expect(noSuch.error?.message).toContain('nope');
     // Still working.
     const after = await run('optional', 'y', 'wf-after-bad-1');
+    expect(after.result?.status).toBe('completed');
+  });
+
+  it('a decision too large to journal fails its workflow with what to do, and the coordinator keeps going', async () => {
+    const huge = await run('huge', 'go', 'wf-huge-1');
+    expect(huge.result?.status).toBe('failed');
+    expect(huge.result?.error?.code).toBe('commit_too_large');
+    expect(huge.result?.error?.message).toMatch(/KiB, more than one NATS message holds.*make them smaller/);
+    expect(up.stderr).not.toContain('history append failed');
+    const after = await run('optional', 'z', 'wf-after-huge-1');
     expect(after.result?.status).toBe('completed');
   });
 

@@ -1,12 +1,28 @@
 import {
   applyCoordinatorCommit,
   COORDINATOR,
+  CommitTooLargeError,
   type CoordinatorCommand,
   type CoordinatorState,
   decideCoordinator,
   type HistoryEvent,
 } from '@spool/core';
 import type { HistoryStore } from '@spool/jetstream';
+
+/**
+ * A decision whose events do not fit in one commit (NATS's max_payload): nothing was written,
+ * and the journal goes on. Its owner fails the workflows it was about, so the others go on too.
+ */
+export class DecisionTooLargeError extends Error {
+  override readonly name = 'DecisionTooLargeError';
+  constructor(
+    readonly workflowIds: readonly string[],
+    readonly bytes: number,
+    options?: ErrorOptions,
+  ) {
+    super(`a decision about ${workflowIds.join(', ')} is ${bytes} bytes, too large for one commit`, options);
+  }
+}
 
 /**
  * The single writer of `spool.history.coordinator`. Commands are decided one at a time against
@@ -55,6 +71,10 @@ export class CoordinatorJournal {
       }
       return events;
     } catch (err) {
+      if (err instanceof CommitTooLargeError) {
+        const ids = new Set(events.map((e) => String((e.data as { workflowId?: unknown }).workflowId)));
+        throw new DecisionTooLargeError([...ids], err.bytes, { cause: err });
+      }
       this.failedWith = err;
       throw err;
     }

@@ -6,6 +6,7 @@ import {
   type CoordinatorEffect,
   type CoordinatorState,
   ensureError,
+  ErrorCode,
   type HistoryEvent,
   initialCoordinatorState,
   nextCoordinator,
@@ -30,7 +31,7 @@ import {
   watchResults,
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
-import { CoordinatorJournal } from './coordinator-journal.ts';
+import { CoordinatorJournal, DecisionTooLargeError } from './coordinator-journal.ts';
 import { parseWorkflowStart } from './start-message.ts';
 
 export interface WorkflowActorOptions {
@@ -247,16 +248,58 @@ class WorkflowTerm {
       if (events.length > 0 && command.type !== 'Advance') await this.advance();
       return events;
     } catch (err) {
+      if (
+        err instanceof DecisionTooLargeError &&
+        command.type !== 'FailWorkflow' &&
+        command.type !== 'RejectWorkflow'
+      )
+        return this.failTooLarge(command, err);
       if (this.journal.failure !== undefined) this.work.abort(err);
       throw err;
     }
+  }
+
+  /**
+   * A decision too large to journal (its step outputs are too big to carry) fails the
+   * workflow it is about, with what happened; the other workflows go on. An Advance about
+   * several workflows is tried again for each alone, so only the one too large fails.
+   */
+  private async failTooLarge(
+    command: CoordinatorCommand,
+    err: DecisionTooLargeError,
+  ): Promise<HistoryEvent[]> {
+    if (command.type === 'Advance' && command.workflowId === undefined && err.workflowIds.length > 1) {
+      const events: HistoryEvent[] = [];
+      for (const workflowId of err.workflowIds)
+        events.push(...(await this.commit({ type: 'Advance', workflowId, at: now() })));
+      return events;
+    }
+    const message = `what the coordinator decided next (${command.type}) takes ${Math.round(err.bytes / 1024)} KiB, more than one NATS message holds (the server's max_payload): the inputs and outputs it carries are too large; make them smaller (fewer map items, shorter outputs) or raise max_payload`;
+    const error = { code: ErrorCode.CommitTooLarge, message };
+    for (const workflowId of err.workflowIds) {
+      this.deps.logger.error({ workflowId, bytes: err.bytes }, `workflow failed: ${message}`);
+      // A start too large to journal is rejected (its sender gets a result); a running workflow fails.
+      await this.commit(
+        command.type === 'StartWorkflow'
+          ? {
+              type: 'RejectWorkflow',
+              workflowId,
+              workflow: command.workflow,
+              error,
+              inboxSeq: command.inboxSeq,
+              at: now(),
+            }
+          : { type: 'FailWorkflow', workflowId, error, at: now() },
+      );
+    }
+    return [];
   }
 
   /** Dispatches whatever became ready, until nothing more does. */
   private async advance(): Promise<void> {
     if (this.journal === undefined) return;
     for (let i = 0; i < MAX_ADVANCES; i++) {
-      const events = await this.journal.commit({ type: 'Advance', at: now() });
+      const events = await this.commit({ type: 'Advance', at: now() });
       if (events.length === 0) return;
       this.logEvents(events);
     }

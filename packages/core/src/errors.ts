@@ -10,6 +10,7 @@ export const ErrorCode = {
   InvalidConfig: 'invalid_config',
   InvalidArgument: 'invalid_argument',
   ConcurrencyConflict: 'concurrency_conflict',
+  CommitTooLarge: 'commit_too_large',
   RateLimited: 'rate_limited',
   Overloaded: 'overloaded',
   ServerError: 'server_error',
@@ -71,6 +72,20 @@ export class RetryableError extends SpoolError {
  * (JetStream's expected-last-subject-sequence did not match). The writer must catch up
  * or step back; it must never retry the same append blindly.
  */
+/** A commit larger than one NATS message may be (the server's max_payload): nothing was written. */
+export class CommitTooLargeError extends SpoolError {
+  override readonly name: string = 'CommitTooLargeError';
+  readonly bytes: number;
+  constructor(subject: string, bytes: number, opts: { cause?: unknown } = {}) {
+    super(
+      ErrorCode.CommitTooLarge,
+      `a commit of ${bytes} bytes to ${subject} is larger than the server's max_payload allows`,
+      { ...opts, retryable: false },
+    );
+    this.bytes = bytes;
+  }
+}
+
 export class ConcurrencyError extends SpoolError {
   override readonly name: string = 'ConcurrencyError';
   readonly expectedSeq: number;

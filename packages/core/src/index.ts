@@ -40,6 +40,7 @@ export {
 export { decide } from './decide.ts';
 export { MAX_REPLICAS, replicaNames, replicaOf, validatePools } from './pool.ts';
 export {
+  CommitTooLargeError,
   ConcurrencyError,
   ensureError,
   ErrorCode,

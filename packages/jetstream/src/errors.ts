@@ -49,3 +49,8 @@ export async function retryUnknownOutcome<T>(op: () => Promise<T>, totalMs = 60_
 function isClientRefusal(err: unknown): boolean {
   return err instanceof Error && (err.name === 'InvalidArgumentError' || err.name === 'InvalidSubjectError');
 }
+
+/** The client refused a publish larger than the server's max_payload. */
+export function isPayloadTooLarge(err: unknown): boolean {
+  return isClientRefusal(err) && /max_payload/.test((err as Error).message);
+}

@@ -1,5 +1,6 @@
 import { DeliverPolicy } from '@nats-io/jetstream';
 import {
+  CommitTooLargeError,
   ConcurrencyError,
   commitId,
   type HistoryEvent,
@@ -8,7 +9,13 @@ import {
   type StoredCommit,
   subjects,
 } from '@spool/core';
-import { isNotFound, isWrongLastSequence, PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
+import {
+  isNotFound,
+  isPayloadTooLarge,
+  isWrongLastSequence,
+  PUBLISH_ATTEMPT_MS,
+  retryUnknownOutcome,
+} from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import type { AppendResult, HistoryStore, ReplayOptions, SpoolConnection } from './types.ts';
 
@@ -46,6 +53,7 @@ export function historyStore(connection: SpoolConnection): HistoryStore {
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
         if (isWrongLastSequence(err)) throw new ConcurrencyError(subject, expectedSeq, { cause: err });
+        if (isPayloadTooLarge(err)) throw new CommitTooLargeError(subject, payload.length, { cause: err });
         throw err;
       }
     },

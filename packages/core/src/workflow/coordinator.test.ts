@@ -582,6 +582,31 @@ describe('coordinator - cancel and publish', () => {
   });
 });
 
+describe('coordinator - failing a workflow from outside its steps', () => {
+  it('FailWorkflow fails a running run with the error given, once; Advance can be asked for one run', () => {
+    const c = new Coordinator();
+    c.run(start());
+    c.run(start(research, 'dogs', 'wf-2'));
+    c.sendAll();
+    const error = { code: 'commit_too_large', message: 'too big' };
+    const events = c.run({ type: 'FailWorkflow', workflowId: 'wf-1', error, at: at(2) });
+    expect(types(events)).toEqual(['workflow.finished']);
+    expect(c.wf).toMatchObject({ status: 'failed', error });
+    expect(c.run({ type: 'FailWorkflow', workflowId: 'wf-1', error, at: at(3) })).toEqual([]);
+    expect(c.state.workflows.get('wf-2')?.status).toBe('running');
+    // The running tasks of the failed run get cancelled; the other run's do not.
+    const cancels = nextCoordinator(c.state, new Date(T0 + 4000)).effects.filter(
+      (e) => e.type === 'cancel-task',
+    );
+    expect(cancels.map((e) => e.taskId)).toEqual(['wf-1:plan:0:1']);
+
+    c.run(observe(result('wf-2:plan:0:1', { output: '["a"]' })));
+    expect(decideCoordinator(c.state, { type: 'Advance', workflowId: 'wf-2', at: at(5) })).toEqual([]);
+    expect(decideCoordinator(c.state, { type: 'Advance', workflowId: 'nope', at: at(5) })).toEqual([]);
+    expect(c.replayed()).toEqual(c.state);
+  });
+});
+
 describe('coordinator - determinism and replay', () => {
   it('gives the same events for the same command on the same state, and none once applied', () => {
     const c = new Coordinator();

@@ -45,8 +45,16 @@ export type CoordinatorCommand =
   | { type: 'TimeOut'; taskId: string; at: string }
   | { type: 'CancelWorkflow'; workflowId: string; reason: string; at: string }
   | { type: 'MarkPublished'; workflowId: string; resultSeq?: number | undefined; at: string }
-  /** Dispatches whatever became ready (steps, retries, step and workflow ends). Normally a no-op: every command already advances. */
-  | { type: 'Advance'; at: string };
+  /**
+   * Fails a running workflow that cannot go on for a reason outside its steps (a decision of it
+   * too large to journal).
+   */
+  | { type: 'FailWorkflow'; workflowId: string; error: TaskError; at: string }
+  /**
+   * Dispatches whatever became ready (steps, retries, step and workflow ends), in every running
+   * workflow or in one. Normally a no-op: every command already advances.
+   */
+  | { type: 'Advance'; workflowId?: string | undefined; at: string };
 
 /**
  * Decides the events a command leads to, from the state alone. Pure and deterministic: the
@@ -187,9 +195,18 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
         },
       ];
     }
+    case 'FailWorkflow': {
+      const run = state.workflows.get(command.workflowId);
+      if (run === undefined || run.status !== 'running') return [];
+      return [finished(run.id, 'failed', undefined, command.error, at)];
+    }
     case 'Advance': {
       const events: HistoryEvent[] = [];
-      for (const run of state.workflows.values()) {
+      const runs =
+        command.workflowId === undefined
+          ? state.workflows.values()
+          : [state.workflows.get(command.workflowId)].filter((run) => run !== undefined);
+      for (const run of runs) {
         if (run.status !== 'running' || !mayAdvance(run)) continue;
         const draft = new Draft(state, run);
         draft.advance(run.id, at);
