@@ -68,6 +68,24 @@ describe('model failures', () => {
     expect(failures.every((e) => e.type === 'model.failed' && e.data.retryAt !== undefined)).toBe(true);
   });
 
+  it('fails a task whose reply is too large for one journal commit, saying what to do, and goes on', async () => {
+    const { messages } = await run('verbose', { memory: { exchanges: 0 } });
+    world.fake.script('x'.repeat(600_000)); // journaled as the reply and as the output: over 1 MB
+    await submit('verbose', 'v-1', 'say a lot');
+    const failed = await result('verbose', 'v-1');
+    expect(failed.status).toBe('failed');
+    expect(failed.error?.code).toBe('commit_too_large');
+    expect(failed.error?.message).toMatch(
+      /KiB in one commit, more than one NATS message holds.*lower maxTokens/,
+    );
+    await submit('verbose', 'v-2', 'say a little');
+    expect((await result('verbose', 'v-2')).status).toBe('completed');
+    // One call, no replay loop: the journal went on.
+    expect(requestsFor('say a lot')).toHaveLength(1);
+    expect(messages.some((m) => m.includes('history append failed'))).toBe(false);
+    expect(messages.some((m) => m.startsWith('task failed: RecordReply would journal'))).toBe(true);
+  });
+
   it('fails the task once the attempts are used up, saying so', async () => {
     await run('exhausted');
     world.fake.failNext(500, { count: 3 });

@@ -125,15 +125,18 @@ export function startWorkflowActor(options: WorkflowActorOptions): WorkflowActor
       }
       const current = new WorkflowTerm({ ...options, logger, store, inbox, control }, () => markReady());
       term = current;
+      let lostInTerm = false;
       try {
         await current.run(AbortSignal.any([stopping.signal, lease.lost]));
       } catch (err) {
         logger.error({ err: ensureError(err).message }, 'coordinator term ended on an error; it will replay');
       } finally {
         term = undefined;
+        // Read before the release, which ends `lost` too: a term that ended on its own did not lose it.
+        lostInTerm = lease.lost.aborted;
         await lease.release().catch(() => undefined);
       }
-      if (lease.lost.aborted && !stopping.signal.aborted)
+      if (lostInTerm && !stopping.signal.aborted)
         logger.warn(
           { reason: ensureError(lease.lost.reason).message },
           'coordinator lease lost; stepping back',

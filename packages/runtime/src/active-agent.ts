@@ -4,6 +4,7 @@ import {
   type AgentState,
   buildMessages,
   type Command,
+  CommitTooLargeError,
   delegateTool,
   type Effect,
   ensureError,
@@ -746,6 +747,10 @@ export class ActiveAgent {
       this.snapshotter.journaled(events.length, this.state);
       return events;
     } catch (err) {
+      if (err instanceof CommitTooLargeError && 'taskId' in command && command.type !== 'FailTask') {
+        await this.failTooLarge(command.type, command.taskId, err);
+        throw err;
+      }
       this.journalError ??= err;
       // Another writer owns the history now (or the store failed): nothing more may be written on this view.
       this.work.abort(err);
@@ -754,7 +759,24 @@ export class ActiveAgent {
     }
   }
 
+  /**
+   * What a task produced does not fit in one NATS message (a reply or tool result of hundreds
+   * of KB, journaled with the output it makes): the task fails saying so, and the agent goes on.
+   */
+  private async failTooLarge(what: string, taskId: string, err: CommitTooLargeError): Promise<void> {
+    const message = `${what} would journal ${Math.round(err.bytes / 1024)} KiB in one commit, more than one NATS message holds (the server's max_payload): lower maxTokens, ask for shorter output or make the tool return less, or raise max_payload`;
+    this.deps.logger.error({ taskId, bytes: err.bytes }, `task failed: ${message}`);
+    await this.commit({
+      type: 'FailTask',
+      taskId,
+      error: { code: ErrorCode.CommitTooLarge, message },
+      at: this.deps.clock.now().toISOString(),
+    });
+  }
+
   private effectFailed(key: string, err: unknown): void {
+    // A commit too large has failed its task already (failTooLarge): nothing to retry.
+    if (err instanceof CommitTooLargeError) return;
     if (this.failed || this.work.signal.aborted) return;
     this.deps.logger.warn({ effect: key, err: ensureError(err).message }, 'step failed; it will be retried');
     this.retryAt.set(key, this.deps.clock.now().getTime() + EFFECT_RETRY_MS);

@@ -130,6 +130,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
         pool: options.pool,
       });
       active = agent;
+      let lostInTerm = false;
       try {
         await agent.run(term, options.stopGraceMs ?? options.spec.shutdownGraceMs);
       } catch (err) {
@@ -139,9 +140,11 @@ export function startAgent(options: AgentOptions): AgentHandle {
         );
       } finally {
         active = undefined;
+        // Read before the release, which ends `lost` too: a term that ended on its own did not lose it.
+        lostInTerm = lease.lost.aborted;
         await lease.release().catch(() => undefined);
       }
-      if (lease.lost.aborted && !stopping.signal.aborted) {
+      if (lostInTerm && !stopping.signal.aborted) {
         logger.warn(
           { reason: ensureError(lease.lost.reason).message },
           'lease lost (another process took the name, or it could not be renewed in time); stepping back',

@@ -1,4 +1,12 @@
-import { type AgentState, applyCommit, type Command, decide, type HistoryEvent, taskIdOf } from '@spool/core';
+import {
+  type AgentState,
+  applyCommit,
+  type Command,
+  CommitTooLargeError,
+  decide,
+  type HistoryEvent,
+  taskIdOf,
+} from '@spool/core';
 import type { HistoryStore } from '@spool/jetstream';
 
 /** Commits above this size are split: a JetStream message is at most 1 MB by default. */
@@ -21,6 +29,8 @@ export class Journal {
   private readonly queue: Pending[] = [];
   private flushing = false;
   private failed: unknown;
+  /** Commands of a batch too large for one message, written one per commit. */
+  private oneAtATime = 0;
 
   constructor(
     private readonly store: HistoryStore,
@@ -65,13 +75,17 @@ export class Journal {
             continue;
           }
           const tasks = events.flatMap((e) => taskIdOf(e) ?? []);
-          if (batch.length > 0 && (bytes + size > MAX_COMMIT_BYTES || tasks.some((t) => touched.has(t))))
+          if (
+            batch.length > 0 &&
+            (this.oneAtATime > 0 || bytes + size > MAX_COMMIT_BYTES || tasks.some((t) => touched.has(t)))
+          )
             break;
           this.queue.shift();
           batch.push({ pending, events });
           for (const task of tasks) touched.add(task);
           bytes += size;
         }
+        if (this.oneAtATime > 0) this.oneAtATime -= 1;
         await this.write(batch);
       }
     } finally {
@@ -103,6 +117,15 @@ export class Journal {
       }
       for (const item of batch) item.pending.resolve(item.events);
     } catch (err) {
+      if (err instanceof CommitTooLargeError) {
+        // Nothing was written. Several commands: each again in a commit of its own. One: it alone
+        // is refused (its owner fails the task), and the journal goes on.
+        if (batch.length > 1) {
+          this.queue.unshift(...batch.map((item) => item.pending));
+          this.oneAtATime = batch.length;
+        } else for (const item of batch) item.pending.reject(err);
+        return;
+      }
       this.failed = err;
       for (const item of batch) item.pending.reject(err);
       for (const pending of this.queue.splice(0)) pending.reject(err);
