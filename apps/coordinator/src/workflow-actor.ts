@@ -1,7 +1,6 @@
 import {
   applyCoordinatorCommit,
   COORDINATOR,
-  ConcurrencyError,
   type CoordinatorCommand,
   type CoordinatorEffect,
   type CoordinatorState,
@@ -23,7 +22,9 @@ import {
   openControl,
   openInbox,
   type ResultsWatch,
+  reclaimUnacked,
   results,
+  runLeaseTerms,
   type SpoolConnection,
   sendControl,
   submitTask,
@@ -86,70 +87,30 @@ export function startWorkflowActor(options: WorkflowActorOptions): WorkflowActor
     const ackWaitMs = 30_000;
     const inbox = await openInbox(options.connection, COORDINATOR, { ackWaitMs });
     const control = await openControl(options.connection, COORDINATOR, { ackWaitMs });
-    while (!stopping.signal.aborted) {
-      let lease: Awaited<ReturnType<typeof table.acquire>>;
-      try {
-        let waiting = false;
-        lease = await table.acquire(COORDINATOR, options.holder, {
-          ttlMs: options.leaseTtlMs ?? 10_000,
-          signal: stopping.signal,
-          onWait: (current) => {
-            if (!waiting)
-              logger.info({ holder: current.holder }, 'coordinator is held by another process; standing by');
-            waiting = true;
-          },
-        });
-      } catch (err) {
-        if (stopping.signal.aborted) break;
-        logger.warn({ err: ensureError(err).message }, 'could not claim the coordinator name; retrying');
-        await sleep(1_000, stopping.signal);
-        continue;
-      }
-      logger.info({ holder: options.holder, takeover: lease.takeover }, 'coordinator name claimed');
-      if (lease.takeover) {
-        // What the crashed holder pulled and never acked is redelivered now, not after the ack wait.
-        for (const [what, consumer] of [
-          ['inbox', inbox],
-          ['control', control],
-        ] as const) {
-          const reclaimed = await consumer.reclaim().catch((err) => {
-            logger.warn({ err: ensureError(err).message }, `could not reclaim unacked ${what} messages`);
-            return 0;
-          });
-          if (reclaimed > 0)
-            logger.info(
-              { reclaimed },
-              `previous holder left unacked ${what} messages; redelivering them now`,
-            );
+    await runLeaseTerms({
+      leases: table,
+      name: COORDINATOR,
+      holder: options.holder,
+      ttlMs: options.leaseTtlMs ?? 10_000,
+      signal: stopping.signal,
+      logger,
+      role: 'coordinator',
+      sleep,
+      afterTakeover: async () => {
+        await reclaimUnacked(inbox, 'inbox', logger);
+        await reclaimUnacked(control, 'control', logger);
+      },
+      term: async (signal) => {
+        const current = new WorkflowTerm({ ...options, logger, store, inbox, control }, () => markReady());
+        term = current;
+        try {
+          await current.run(signal);
+        } finally {
+          term = undefined;
         }
-      }
-      const current = new WorkflowTerm({ ...options, logger, store, inbox, control }, () => markReady());
-      term = current;
-      let lostInTerm = false;
-      try {
-        await current.run(AbortSignal.any([stopping.signal, lease.lost]));
-      } catch (err) {
-        logger.error({ err: ensureError(err).message }, 'coordinator term ended on an error; it will replay');
-      } finally {
-        term = undefined;
-        // Read before the release, which ends `lost` too: a term that ended on its own did not lose it.
-        lostInTerm = lease.lost.aborted;
-        await lease.release().catch(() => undefined);
-      }
-      if (lostInTerm && !stopping.signal.aborted)
-        logger.warn(
-          { reason: ensureError(lease.lost.reason).message },
-          'coordinator lease lost; stepping back',
-        );
-      else if (current.failure instanceof ConcurrencyError)
-        logger.warn(
-          { err: current.failure.message },
-          'another coordinator appended to the history; stepping back',
-        );
-      else if (current.failure !== undefined)
-        logger.warn({ err: ensureError(current.failure).message }, 'history append failed; replaying');
-      if (!stopping.signal.aborted) await sleep(500, stopping.signal);
-    }
+        return { journalFailure: current.failure };
+      },
+    });
   }
 
   const stopped = loop()

@@ -29,6 +29,8 @@ export { historyStore } from './history-store.ts';
 export { followHistory, watchHistories } from './history-watch.ts';
 export { openControl, openInbox, openSubscription } from './inbox.ts';
 export { inboxPending } from './inbox-pending.ts';
+export type { LeaseTermsLogger, LeaseTermsOptions } from './lease-terms.ts';
+export { reclaimUnacked, runLeaseTerms } from './lease-terms.ts';
 export { leases } from './leases.ts';
 export { provision } from './provision.ts';
 export { requests } from './requests.ts';

@@ -1,6 +1,14 @@
 import type { ModelClient } from '@spool/claude';
-import { type AgentSpec, type AgentState, ConcurrencyError, ensureError } from '@spool/core';
-import type { HistoryStore, Inbox, Leases, LiveText, Results } from '@spool/jetstream';
+import type { AgentSpec, AgentState } from '@spool/core';
+import {
+  type HistoryStore,
+  type Inbox,
+  type Leases,
+  type LiveText,
+  reclaimUnacked,
+  type Results,
+  runLeaseTerms,
+} from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { ActiveAgent } from './active-agent.ts';
 import { type Clock, systemClock } from './clock.ts';
@@ -77,90 +85,57 @@ export function startAgent(options: AgentOptions): AgentHandle {
     markReady = resolve;
   });
 
-  async function loop(): Promise<void> {
-    while (!stopping.signal.aborted) {
-      let lease: Awaited<ReturnType<Leases['acquire']>>;
-      // An adoption never stands by: if the name is held, its pool has it elsewhere.
-      const held = new AbortController();
-      try {
-        let waiting = false;
-        lease = await options.leases.acquire(options.name, options.holder, {
-          ttlMs: options.spec.leaseTtlMs,
-          signal: options.adopted ? AbortSignal.any([stopping.signal, held.signal]) : stopping.signal,
-          onWait: (current) => {
-            if (options.adopted) held.abort(new Error(`held by ${current.holder}`));
-            if (!waiting)
-              logger.info({ holder: current.holder }, 'agent is held by another process; standing by');
-            waiting = true;
-          },
-        });
-      } catch (err) {
-        if (stopping.signal.aborted || held.signal.aborted) break;
-        logger.warn({ err: ensureError(err).message }, 'could not claim the agent name; retrying');
-        await clock.sleep(1_000, stopping.signal).catch(() => undefined);
-        continue;
-      }
-      logger.info({ holder: options.holder, takeover: lease.takeover }, 'agent name claimed');
-      if (lease.takeover) {
+  const loop = () =>
+    runLeaseTerms({
+      leases: options.leases,
+      name: options.name,
+      holder: options.holder,
+      ttlMs: options.spec.leaseTtlMs,
+      signal: stopping.signal,
+      logger,
+      role: 'agent',
+      // An adoption never stands by: if the name is held, its pool has it elsewhere. Its pool
+      // adopts it again if it is still needed.
+      once: options.adopted === true,
+      sleep: (ms, signal) => clock.sleep(ms, signal),
+      afterTakeover: async () => {
         // A pool's inbox is shared: recreating its consumer would redeliver what live siblings
         // hold. Their ack wait and the claims bring the dead replica's messages back instead.
-        if (options.pool === undefined) await reclaim(options.inbox, 'inbox', logger);
-        await reclaim(options.control, 'control', logger);
+        if (options.pool === undefined) await reclaimUnacked(options.inbox, 'inbox', logger);
+        await reclaimUnacked(options.control, 'control', logger);
         if (options.pool === undefined)
-          for (const source of options.subscriptions ?? []) await reclaim(source, 'subscription', logger);
-      }
-      const term = AbortSignal.any([stopping.signal, lease.lost]);
-      const agent = new ActiveAgent({
-        name: options.name,
-        spec: options.spec,
-        store: options.store,
-        inbox: options.inbox,
-        control: options.control,
-        subscriptions: options.subscriptions,
-        snapshots: options.snapshots,
-        liveText: options.liveText,
-        results: options.results,
-        submit: options.submit,
-        model: options.model,
-        logger,
-        clock,
-        fetchExpiresMs: options.fetchExpiresMs ?? 2_000,
-        keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
-        onReady: () => markReady(),
-        pool: options.pool,
-      });
-      active = agent;
-      let lostInTerm = false;
-      try {
-        await agent.run(term, options.stopGraceMs ?? options.spec.shutdownGraceMs);
-      } catch (err) {
-        logger.error(
-          { err: ensureError(err).message },
-          'agent stopped on an error; it will replay and resume',
-        );
-      } finally {
-        active = undefined;
-        // Read before the release, which ends `lost` too: a term that ended on its own did not lose it.
-        lostInTerm = lease.lost.aborted;
-        await lease.release().catch(() => undefined);
-      }
-      if (lostInTerm && !stopping.signal.aborted) {
-        logger.warn(
-          { reason: ensureError(lease.lost.reason).message },
-          'lease lost (another process took the name, or it could not be renewed in time); stepping back',
-        );
-      } else if (agent.failure instanceof ConcurrencyError) {
-        logger.warn({ err: agent.failure.message }, 'another writer appended to this history; stepping back');
-      } else if (agent.failure !== undefined) {
-        logger.warn(
-          { err: ensureError(agent.failure).message },
-          'history append failed; replaying and resuming',
-        );
-      }
-      if (options.adopted) break; // its pool adopts it again if it is still needed
-      if (!stopping.signal.aborted) await clock.sleep(500, stopping.signal).catch(() => undefined);
-    }
-  }
+          for (const source of options.subscriptions ?? [])
+            await reclaimUnacked(source, 'subscription', logger);
+      },
+      term: async (term) => {
+        const agent = new ActiveAgent({
+          name: options.name,
+          spec: options.spec,
+          store: options.store,
+          inbox: options.inbox,
+          control: options.control,
+          subscriptions: options.subscriptions,
+          snapshots: options.snapshots,
+          liveText: options.liveText,
+          results: options.results,
+          submit: options.submit,
+          model: options.model,
+          logger,
+          clock,
+          fetchExpiresMs: options.fetchExpiresMs ?? 2_000,
+          keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
+          onReady: () => markReady(),
+          pool: options.pool,
+        });
+        active = agent;
+        try {
+          await agent.run(term, options.stopGraceMs ?? options.spec.shutdownGraceMs);
+        } finally {
+          active = undefined;
+        }
+        return { journalFailure: agent.failure };
+      },
+    });
 
   const stopped = loop().finally(() => logger.info('agent stopped'));
   return {
@@ -174,16 +149,4 @@ export function startAgent(options: AgentOptions): AgentHandle {
     },
     stopped,
   };
-}
-
-/** After a takeover, what the previous holder had pulled and not acked is redelivered now. */
-async function reclaim(consumer: Inbox, what: string, logger: Logger): Promise<void> {
-  try {
-    const reclaimed = await consumer.reclaim();
-    if (reclaimed > 0)
-      logger.info({ reclaimed }, `previous holder left unacked ${what} messages; redelivering them now`);
-  } catch (err) {
-    // Not fatal: the server redelivers them after the ack wait anyway.
-    logger.warn({ err: ensureError(err).message }, `could not reclaim unacked ${what} messages`);
-  }
 }
