@@ -44,7 +44,7 @@ export function followHistory(
       stream: Streams.History,
       filter: subjects.history(agent),
       what: 'history commit',
-      fromSeq,
+      from: fromSeq,
       parse: (_subject, seq, time, data) => ({
         seq,
         time: time.toISOString(),

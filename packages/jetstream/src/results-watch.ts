@@ -1,5 +1,4 @@
 import { Streams, subjects, type TaskResult, TaskResultSchema } from '@spool/core';
-import { internals } from './internal.ts';
 import { watchStream } from './stream-watch.ts';
 import type { ConnectionLogger, ResultsWatch, SpoolConnection } from './types.ts';
 
@@ -9,15 +8,11 @@ import type { ConnectionLogger, ResultsWatch, SpoolConnection } from './types.ts
  * it needs by task id, instead of reading a stream that only grows). A result that does not
  * match the schema (someone else published on the subject) is skipped with a warning.
  */
-export async function watchResults(
+export function watchResults(
   connection: SpoolConnection,
   logger?: ConnectionLogger,
   options: { from?: 'start' | 'now' } = {},
 ): Promise<ResultsWatch> {
-  const fromSeq =
-    options.from === 'now'
-      ? (await internals(connection).jsm.streams.info(Streams.Results)).state.last_seq + 1
-      : undefined;
   return watchStream<{ seq: number; result: TaskResult }>(
     connection,
     {
@@ -25,7 +20,7 @@ export async function watchResults(
       filter: subjects.allResults,
       what: 'result',
       parse: (_subject, seq, _time, data) => ({ seq, result: TaskResultSchema.parse(data) }),
-      ...(fromSeq === undefined ? {} : { fromSeq }),
+      ...(options.from === 'now' ? { from: 'now' as const } : {}),
     },
     logger,
   );

@@ -12,8 +12,11 @@ export interface StreamWatchSpec<T> {
   readonly parse: (subject: string, seq: number, time: Date, data: unknown) => T | undefined;
   /** What the skipped messages are, for the warning. */
   readonly what: string;
-  /** Start at this stream sequence instead of the first message (then `caughtUp` means nothing). */
-  readonly fromSeq?: number;
+  /**
+   * Start at this stream sequence, or after the stream's last message (`'now'`), instead of
+   * the first message: then nothing older is delivered and `caughtUp` resolves at once.
+   */
+  readonly from?: number | 'now';
 }
 
 /**
@@ -26,23 +29,31 @@ export async function watchStream<T>(
   logger?: ConnectionLogger,
 ): Promise<StreamWatch<T>> {
   const { js, jsm } = internals(connection);
-  const info = await jsm.streams.info(spec.stream, { subjects_filter: spec.filter });
-  // The last sequence of the whole stream bounds the catch-up: later messages are live.
-  const lastAtStart = info.state.last_seq;
-  const hasAny = Object.keys(info.state.subjects ?? {}).length > 0;
   let markCaughtUp: () => void = () => undefined;
   const caughtUp = new Promise<void>((resolve) => {
     markCaughtUp = resolve;
   });
-  if (!hasAny) markCaughtUp();
+  // With a start given there is no catch-up, so no per-subject counts to ask for (on the
+  // results stream, one subject per task ever: a reply that only grows).
+  let lastAtStart = 0;
+  let startSeq: number | undefined;
+  if (spec.from === undefined) {
+    const info = await jsm.streams.info(spec.stream, { subjects_filter: spec.filter });
+    // The last sequence of the whole stream bounds the catch-up: later messages are live.
+    lastAtStart = info.state.last_seq;
+    if (Object.keys(info.state.subjects ?? {}).length === 0) markCaughtUp();
+  } else {
+    startSeq = spec.from === 'now' ? (await jsm.streams.info(spec.stream)).state.last_seq + 1 : spec.from;
+    markCaughtUp();
+  }
   const consumer = await js.consumers.get(
     spec.stream,
-    spec.fromSeq === undefined
+    startSeq === undefined
       ? { filter_subjects: spec.filter, deliver_policy: DeliverPolicy.All }
       : {
           filter_subjects: spec.filter,
           deliver_policy: DeliverPolicy.StartSequence,
-          opt_start_seq: Math.max(1, spec.fromSeq),
+          opt_start_seq: Math.max(1, startSeq),
         },
   );
   // A pull made just before a broker restart is lost with it, and the client only pulls again
