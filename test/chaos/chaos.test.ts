@@ -16,12 +16,12 @@
  */
 import { type HistoryEvent, taskIdOf } from '@spool/core';
 import { submitTask } from '@spool/jetstream';
-import { lastUserText } from '@spool/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';
 import { writeConfig } from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startWorld, type World } from '../support/world.ts';
+import { auditCalls } from './call-audit.ts';
 import { AgentFleet, type Member } from './fleet.ts';
 import { chaosSeed, envInt, Rng } from './prng.ts';
 
@@ -330,39 +330,20 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
       }
     }
     const requests = messagesRequests();
-    const callsOf = new Map<string, number[]>();
-    const unmapped: string[] = [];
-    for (const request of requests) {
-      const text = lastUserText(request.body);
-      const taskId = taskOfInput.get(text);
-      if (taskId === undefined) unmapped.push(`${rel(request.at)} ${String(text)}`);
-      else callsOf.set(taskId, [...(callsOf.get(taskId) ?? []), request.at]);
-    }
-    expect(unmapped).toEqual([]);
-    // Never a request for a step whose reply was already in the history.
-    const afterJournal = [...callsOf.entries()].flatMap(([taskId, times]) => {
-      const at = journaledAt.get(taskId);
-      return times.filter((t) => at === undefined || t > at).map((t) => `${taskId} asked ${rel(t)}`);
+    // Never a request for a step whose reply was already in the history. Every repeat is
+    // explained by a fault between the task's previous call and the repeat, and a fault
+    // explains at most one call per task that could be in flight (concurrency).
+    const { unmapped, afterJournal, unexplained, repeatedCalls, tasksRepeated } = auditCalls({
+      requests,
+      taskOfInput,
+      journaledAt,
+      faults,
+      rel,
     });
+    expect(unmapped).toEqual([]);
     expect(afterJournal).toEqual([]);
-    // Every repeat is explained by a fault between the task's previous call and the repeat,
-    // and a fault explains at most one call per task that could be in flight (concurrency).
-    const unexplained: string[] = [];
-    let repeatedCalls = 0;
-    for (const [taskId, times] of callsOf) {
-      times.sort((a, b) => a - b);
-      for (let k = 1; k < times.length; k++) {
-        const previous = times[k - 1] as number;
-        const repeat = times[k] as number;
-        repeatedCalls += 1;
-        const cause = faults.filter((x) => x.from <= repeat && x.to >= previous).at(-1);
-        if (cause === undefined) unexplained.push(`${taskId}: ${rel(previous)} then ${rel(repeat)}`);
-        else cause.repeats += 1;
-      }
-    }
     expect(unexplained).toEqual([]);
     expect(faults.filter((x) => x.repeats > concurrency)).toEqual([]);
-    const tasksRepeated = [...callsOf.values()].filter((t) => t.length > 1).length;
 
     // The standby took over within the lease ttl plus a few polls.
     expect(takeoverMs).toBeDefined();

@@ -30,6 +30,7 @@ import { countBy } from '../support/broker.ts';
 import { writeConfig } from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startWorld, type World } from '../support/world.ts';
+import { auditCalls } from './call-audit.ts';
 import { AgentFleet, type Member } from './fleet.ts';
 import { chaosSeed, envInt, Rng } from './prng.ts';
 
@@ -556,41 +557,21 @@ describe('workflow chaos - coordinator, pool replicas and the broker SIGKILLed w
     // (a replica or broker kill: a coordinator kill interrupts no call), within its bound.
     const taskOfInput = new Map(dispatched.map((d) => [d.input, d.taskId]));
     const requests = messagesRequests();
-    const callsOf = new Map<string, number[]>();
-    const unmapped: string[] = [];
-    for (const request of requests) {
-      const text = lastUserText(request.body);
-      const taskId = taskOfInput.get(text);
-      if (taskId === undefined) unmapped.push(`${rel(request.at)} ${text}`);
-      else callsOf.set(taskId, [...(callsOf.get(taskId) ?? []), request.at]);
-    }
+    const { callsOf, unmapped, afterJournal, unexplained, repeatedCalls, tasksRepeated } = auditCalls({
+      requests,
+      taskOfInput,
+      journaledAt,
+      faults,
+      rel,
+      explains: (x, taskId) =>
+        x.bound > 0 && (x.kind === 'nats' || replicaOfTask.get(taskId)?.startsWith('worker-') === true),
+      label: (taskId) => `${taskId} (${replicaOfTask.get(taskId)})`,
+    });
     expect(unmapped).toEqual([]);
     expect([...callsOf.keys()].sort()).toEqual([...expectedTasks].sort());
-    const afterJournal = [...callsOf].flatMap(([taskId, times]) => {
-      const at = journaledAt.get(taskId);
-      return times.filter((t) => at === undefined || t > at).map((t) => `${taskId} asked ${rel(t)}`);
-    });
     expect(afterJournal).toEqual([]);
-    const unexplained: string[] = [];
-    let repeatedCalls = 0;
-    for (const [taskId, times] of callsOf) {
-      times.sort((a, b) => a - b);
-      for (let k = 1; k < times.length; k++) {
-        const previous = times[k - 1] as number;
-        const repeat = times[k] as number;
-        repeatedCalls += 1;
-        const cause = faults
-          .filter((x) => x.bound > 0 && x.from <= repeat && x.to >= previous)
-          .filter((x) => x.kind === 'nats' || replicaOfTask.get(taskId)?.startsWith('worker-'))
-          .at(-1);
-        if (cause === undefined)
-          unexplained.push(`${taskId} (${replicaOfTask.get(taskId)}): ${rel(previous)} then ${rel(repeat)}`);
-        else cause.repeats += 1;
-      }
-    }
     expect(unexplained).toEqual([]);
     expect(faults.filter((x) => x.repeats > x.bound)).toEqual([]);
-    const tasksRepeated = [...callsOf.values()].filter((t) => t.length > 1).length;
 
     // Liveness: each step task's result was journaled by the coordinator within RESULT_LAG_MS of
     // its publication (the agent's result.published commit to the coordinator's task_finished).
