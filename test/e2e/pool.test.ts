@@ -22,7 +22,7 @@ function inputOf(body: unknown): string {
 describe('agent pool - three replicas in three processes, one SIGKILLed mid-run', () => {
   let world: World;
   const procs: CliProcess[] = [];
-  const messageRequests = () => world.fake.requests.filter((r) => r.path === '/v1/messages').length;
+  const messageRequests = () => world.fake.requests.filter((r) => r.path === '/v1/messages');
   beforeAll(async () => {
     // Fast replies for the first FAST_REPLIES, slow ones after (until the kill): the pool cannot
     // drain its inbox before the test sees crew-2 busy, however loaded the machine is.
@@ -68,7 +68,7 @@ describe('agent pool - three replicas in three processes, one SIGKILLed mid-run'
       const events = (await world.probe.history('crew-2')).flatMap((c) => c.events);
       const received = events.filter((e) => e.type === 'task.received').length;
       const completed = events.filter((e) => e.type === 'task.completed').length;
-      return messageRequests() > FAST_REPLIES && completed >= 3 && received > completed;
+      return messageRequests().length > FAST_REPLIES && completed >= 3 && received > completed;
     });
     await victim.kill('SIGKILL');
     const killedAt = Date.now();
@@ -108,10 +108,7 @@ describe('agent pool - three replicas in three processes, one SIGKILLed mid-run'
       expect([...journaledIn.values()].filter((w) => w[0] === replica).length).toBeGreaterThan(0);
 
     // No model step requested twice for one task, except a call in flight at the kill (its reply never journaled).
-    const perInput = countBy(
-      world.fake.requests.filter((r) => r.path === '/v1/messages'),
-      (r) => inputOf(r.body),
-    );
+    const perInput = countBy(messageRequests(), (r) => inputOf(r.body));
     const repeated = [...perInput].filter(([, n]) => n > 1).map(([input]) => input);
     const inFlightAtKill = new Set(
       [...unfinishedAtKill].filter(

@@ -234,25 +234,33 @@ function pieceFor(role: Role | undefined, wanted: { subject: string; text?: stri
   return `Help with this part of the goal: ${wanted.subject}.`;
 }
 
+/** The `delegate` tool the request offers, as far as the planner reads it. */
+interface DelegateToolView {
+  readonly description?: unknown;
+  readonly input_schema?: { properties?: { agent?: { enum?: unknown } } };
+}
+
+function delegateTool(body: MessagesBody): DelegateToolView | undefined {
+  return (body.tools ?? []).find((t) => (t as { name?: unknown }).name === 'delegate') as
+    | DelegateToolView
+    | undefined;
+}
+
 /**
  * What an agent the planner may delegate to does: read, as a model would, from its line in the
  * `delegate` tool's description (`- scout: The team's researcher: …`), else from its name.
  */
 function roleOfPeer(body: MessagesBody, agent: string): Role | undefined {
-  const tool = (body.tools ?? []).find((t) => (t as { name?: unknown }).name === 'delegate') as
-    | { description?: unknown }
-    | undefined;
-  const description = typeof tool?.description === 'string' ? tool.description : '';
-  const line = description.split('\n').find((l) => l.startsWith(`- ${agent}: `));
+  const description = delegateTool(body)?.description;
+  const line = (typeof description === 'string' ? description : '')
+    .split('\n')
+    .find((l) => l.startsWith(`- ${agent}: `));
   return (line === undefined ? undefined : roleOf(line.slice(agent.length + 4))) ?? roleOf(agent);
 }
 
 /** The agents the `delegate` tool allows (its input schema's enum), in order. */
 function delegateAgents(body: MessagesBody): string[] {
-  const tool = (body.tools ?? []).find((t) => (t as { name?: unknown }).name === 'delegate') as
-    | { input_schema?: { properties?: { agent?: { enum?: unknown } } } }
-    | undefined;
-  const names = tool?.input_schema?.properties?.agent?.enum;
+  const names = delegateTool(body)?.input_schema?.properties?.agent?.enum;
   return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
 }
 
