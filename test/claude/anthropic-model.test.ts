@@ -28,7 +28,7 @@ describe('anthropicModel', () => {
     const reply = await model.respond(request('What is the mean of [1,2,3]?'));
     expect(reply.content).toEqual([{ type: 'text', text: 'fake reply to: What is the mean of [1,2,3]?' }]);
     expect(reply.stopReason).toBe('end_turn');
-    expect(reply.requestId).toMatch(/^req_fake_/);
+    expect(reply.requestId).toMatch(/^req_[0-9a-f]{16}$/);
     expect(reply.usage.inputTokens).toBeGreaterThan(0);
     expect(reply.usage.outputTokens).toBeGreaterThan(0);
 

@@ -48,7 +48,7 @@ describe('spool up - the embedded default when no NATS server answers', () => {
     const up = startCli(['up', '--config', config], { natsUrl, cwd });
     try {
       await up.waitForLog('spool is up');
-      expect(up.stderr).toContain('starting an embedded nats-server');
+      expect(up.stderr).toContain('started an embedded nats-server');
       expect(existsSync(join(cwd, '.spool/nats/jetstream'))).toBe(true);
 
       const submit = await runCli(

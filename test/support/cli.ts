@@ -9,7 +9,7 @@ const MAIN = join(ROOT, 'apps/cli/src/main.ts');
 
 export interface CliEnv {
   readonly natsUrl: string;
-  /** The fake Messages API; without it the CLI runs on its built-in offline model. */
+  /** The fake Messages API; without it the CLI runs on its built-in offline model (SPOOL_OFFLINE=1). */
   readonly anthropicBaseUrl?: string;
   /** Working directory (default: the repository root). */
   readonly cwd?: string;
@@ -24,6 +24,7 @@ function envFor(env: CliEnv): NodeJS.ProcessEnv {
     NATS_URL: env.natsUrl,
     ANTHROPIC_BASE_URL: env.anthropicBaseUrl ?? '',
     ANTHROPIC_API_KEY: env.anthropicBaseUrl === undefined ? '' : 'test-key',
+    SPOOL_OFFLINE: env.anthropicBaseUrl === undefined ? '1' : '',
     SPOOL_LOG_LEVEL: process.env.SPOOL_TEST_LOG_LEVEL ?? 'info',
   };
 }

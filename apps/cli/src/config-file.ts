@@ -26,7 +26,7 @@ export async function loadConfig(flag: string | undefined): Promise<{ config: Sp
       );
     }
   } else if (['.ts', '.mts', '.js', '.mjs'].includes(extname(path))) {
-    const mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    const mod = (await importConfigModule(path)) as { default?: unknown };
     raw = mod.default;
   } else {
     throw new UsageError(`${shown}: unsupported config type; use a .json or .ts file`);
@@ -39,14 +39,33 @@ export async function loadConfig(flag: string | undefined): Promise<{ config: Sp
   }
 }
 
+/** spool.config.json or spool.config.ts in the current directory, if there is one. */
+export function findConfigFile(): string | undefined {
+  return DEFAULT_CONFIG_FILES.map((name) => resolve(name)).find((path) => existsSync(path));
+}
+
 function findDefault(): string {
-  for (const name of DEFAULT_CONFIG_FILES) {
-    const path = resolve(name);
-    if (existsSync(path)) return path;
-  }
+  const found = findConfigFile();
+  if (found !== undefined) return found;
   throw new UsageError(
-    'no spool.config.json in this directory; pass --config <file> (try --config examples/data-analysis/spool.config.json)',
+    'no spool.config.json or spool.config.ts in this directory; pass --config <file>, or create a project with "spool init"',
   );
+}
+
+let typeScriptLoader: Promise<void> | undefined;
+
+/**
+ * Imports a TypeScript config. From source (this file is .ts) a loader already runs; the
+ * installed CLI registers tsx's, which it carries, so users need no TypeScript tooling to run.
+ */
+async function importConfigModule(path: string): Promise<unknown> {
+  if (/\.[mc]?ts$/.test(path) && !import.meta.url.endsWith('.ts')) {
+    typeScriptLoader ??= import('tsx/esm/api').then(({ register }) => {
+      register();
+    });
+    await typeScriptLoader;
+  }
+  return import(pathToFileURL(path).href);
 }
 
 /** The spec of one agent, or a UsageError listing the agents there are. */

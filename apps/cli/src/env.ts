@@ -10,3 +10,9 @@ export function natsUrl(): string {
 export function holderId(): string {
   return `${process.env.HOSTNAME ?? 'local'}:${process.pid}`;
 }
+
+/**
+ * How the user runs `spool` here, for the commands we suggest: `pnpm spool` from a checkout of
+ * Spool (the CLI runs from its .ts sources), else `npx spool` (an installed package).
+ */
+export const SPOOL_COMMAND = import.meta.url.endsWith('.ts') ? 'pnpm spool' : 'npx spool';

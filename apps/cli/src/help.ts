@@ -3,6 +3,7 @@ export const MAIN_HELP = `spool: persistent Claude agents as event-sourced actor
 Usage: spool <command> [options]
 
 Commands:
+  init [dir]                create a project: spool.config.ts with an agent and a tool, package.json
   demo                      run the example end to end on the embedded default, then exit
   up [--config F]           run the coordinator and every agent of the config (Ctrl-C stops)
   agent <name> [--config F] run one agent (or a pool, or one replica <name>-<k>) until SIGINT/SIGTERM
@@ -21,37 +22,62 @@ Commands:
   dlq retry|drop <taskId>   run one again as a new attempt, or remove it from the view [--agent A]
   approve <taskId>          let the task's tool calls waiting for an operator run [--agent A]
   deny <taskId> --reason R  refuse them: the model is told they failed, and why [--agent A]
+  schema [--out F]          the config's JSON Schema (for "$schema" in a spool.config.json)
 
 Environment:
   NATS_URL            NATS server (default nats://127.0.0.1:4222)
-  ANTHROPIC_API_KEY   Claude API key; without it, agents run on the built-in offline model
+  ANTHROPIC_API_KEY   Claude API key; up and agent refuse to start without it unless --offline
+  SPOOL_OFFLINE       1: run agents on the built-in offline model (as --offline); its results
+                      and history say model "offline"
   ANTHROPIC_BASE_URL  Messages API base URL (as the Anthropic SDK reads it)
   SPOOL_LOG_LEVEL     fatal|error|warn|info|debug|trace|silent (logs go to stderr)
 
-Run "spool <command> --help" for a command's options. Exit codes: 0 ok, 1 failed, 2 bad usage.`;
+Run "spool <command> --help" for a command's options. Exit codes: 0 ok, 1 failed, 2 bad usage.
+SIGTERM or Ctrl-C stops up, agent and coordinator gracefully (exit 0); a second one at once.`;
 
 export const COMMAND_HELP: Record<string, string> = {
-  demo: `Usage: spool demo [--config F] [--tasks F] [--json]
+  init: `Usage: spool init [dir] [--json]
+
+Creates a project in dir (default: the current directory): spool.config.ts with one agent
+and one tool, tsconfig.json, tasks.json (the demo's seed tasks), a package.json whose
+scripts run it (npm run demo: offline, on an embedded NATS; npm run up: on Claude) and a
+.gitignore. Refuses to overwrite: if any of these files exists, nothing is written.
+
+  --json       write spool.config.json instead (with "$schema" for editors; no tools,
+               which are code)`,
+  schema: `Usage: spool schema [--out F]
+
+Prints the JSON Schema of the config (generated from the schema spool validates with).
+A spool.config.json names it for editors: "$schema":
+"./node_modules/@spool/core/schema/spool.config.schema.json".
+
+  --out F      write it to F instead of stdout`,
+  demo: `Usage: spool demo [--config F] [--tasks F] [--offline] [--json]
 
 Runs the main job on the embedded default: uses NATS_URL when a server answers there,
 else starts nats-server -js with data under .spool/; runs the coordinator and the agents
-of the example config, submits the seed tasks and workflow runs, prints each result,
-and exits 0. Without ANTHROPIC_API_KEY it runs on the built-in offline model.
-The multi-agent examples: --config examples/research/spool.config.json --tasks
-examples/research/tasks.json (a workflow), the same with examples/planner (delegation).
+of the config, submits the seed tasks and workflow runs, prints each result, and exits 0.
+Without ANTHROPIC_API_KEY (or with --offline) it runs on the built-in offline model.
+The multi-agent examples: --config examples/research/spool.config.json (a workflow), the
+same with examples/planner (delegation).
 
-  --config F   config (default examples/data-analysis/spool.config.ts: the agent with tools)
+  --config F   config (default ./spool.config.ts or ./spool.config.json; in a checkout of
+               Spool without one, examples/data-analysis/spool.config.ts)
   --tasks F    seeds, a JSON array of {"agent"?, "input"} tasks (agent: the config's first if
-               left out) and {"workflow", "input"} runs (default examples/data-analysis/tasks.json)
+               left out) and {"workflow", "input"} runs (default tasks.json beside the config)
+  --offline    the built-in offline model even when ANTHROPIC_API_KEY is set
   --json       print each result as one JSON line`,
-  up: `Usage: spool up [--config F]
+  up: `Usage: spool up [--config F] [--offline]
 
 The embedded default: uses NATS_URL when a server answers there, else starts
 nats-server -js with data under .spool/; then runs the coordinator and every agent of
-the config in this process until Ctrl-C, and stops them all cleanly.
+the config in this process until Ctrl-C or SIGTERM, and stops them all cleanly (exit 0),
+the embedded nats-server too. One left running by a spool that was SIGKILLed is adopted.
 
-  --config F   config file (default ./spool.config.json or ./spool.config.ts)`,
-  agent: `Usage: spool agent <name> [--config F] [--replica K]
+  --config F   config file (default ./spool.config.json or ./spool.config.ts)
+  --offline    run the agents on the built-in offline model (also SPOOL_OFFLINE=1); without
+               it, ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) must be set`,
+  agent: `Usage: spool agent <name> [--config F] [--replica K] [--offline]
 
 Runs one agent until SIGINT/SIGTERM. A second process with the same name stands by and
 takes over when the first one stops or dies.
@@ -63,7 +89,9 @@ on spool.results.<name>.<taskId>. spool agent <name> runs all N here; spool agen
 process dies is adopted by a sibling, which finishes its tasks from its history.
 
   --config F   config file (default ./spool.config.json or ./spool.config.ts)
-  --replica K  run only replica K of the pool <name>`,
+  --replica K  run only replica K of the pool <name>
+  --offline    run on the built-in offline model (also SPOOL_OFFLINE=1); without it,
+               ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) must be set`,
   coordinator: `Usage: spool coordinator [--config F]
 
 Runs the coordinator: rebuilds the task registry from the histories and answers

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { ensureNats, type NatsEndpoint } from './embedded-nats.ts';
 import { natsUrl } from './env.ts';
 import { openConnection, runAgents, runCoordinator } from './host.ts';
-import { chooseModel, type ModelChoice, OFFLINE_NOTICE } from './model.ts';
+import { chooseModel, type ModelChoice, OFFLINE_NOTICE, offlineConfig, type WithoutKey } from './model.ts';
 
 /** Everything `spool up` and `spool demo` run in one process. */
 export interface LocalStack {
@@ -16,8 +16,8 @@ export interface LocalStack {
 }
 
 /**
- * Runs `body` with the embedded default up: NATS (the server at NATS_URL, or an embedded
- * one), the model (Claude, or the offline one, said in one line on stderr), the coordinator
+ * Runs `body` with the embedded default up: the model (Claude, or the offline one, said in
+ * one line on stderr), NATS (the server at NATS_URL, or an embedded one), the coordinator
  * and every agent of the config. Stops it all afterwards, in reverse order, whatever happens;
  * an embedded server never outlives the command.
  */
@@ -25,20 +25,27 @@ export async function withLocalStack<T>(
   config: SpoolConfig,
   clientName: string,
   logger: Logger,
-  hooks: { onNats?: (nats: NatsEndpoint) => void; onModel?: (model: ModelChoice) => void },
+  options: {
+    offline: boolean;
+    withoutKey: WithoutKey;
+    onNats?: (nats: NatsEndpoint) => void;
+    onModel?: (model: ModelChoice) => void;
+  },
   body: (stack: LocalStack) => Promise<T>,
 ): Promise<T> {
-  const nats = await ensureNats(natsUrl(), logger);
+  // The model first: a missing key is refused before anything starts.
+  const model = await chooseModel(options);
   try {
-    hooks.onNats?.(nats);
-    const model = await chooseModel();
+    if (model.offline) console.error(OFFLINE_NOTICE);
+    const running = model.offline ? offlineConfig(config) : config;
+    options.onModel?.(model);
+    const nats = await ensureNats(natsUrl(), logger);
     try {
-      if (model.offline) console.error(OFFLINE_NOTICE);
-      hooks.onModel?.(model);
+      options.onNats?.(nats);
       const connection = await openConnection(nats.url, clientName, logger);
       try {
-        const coordinator = await runCoordinator(connection, config, logger);
-        const agents = await runAgents(connection, config, Object.keys(config.agents), model.model, logger);
+        const coordinator = await runCoordinator(connection, running, logger);
+        const agents = await runAgents(connection, running, Object.keys(running.agents), model.model, logger);
         try {
           return await body({ nats, model, connection, agents });
         } finally {
@@ -49,9 +56,9 @@ export async function withLocalStack<T>(
         await connection.close();
       }
     } finally {
-      await model.close();
+      await nats.stop();
     }
   } finally {
-    await nats.stop();
+    await model.close();
   }
 }

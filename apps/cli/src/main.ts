@@ -1,43 +1,36 @@
-#!/usr/bin/env -S npx tsx
-import { ConcurrencyError, SpoolError, ValidationError } from '@spool/core';
+#!/usr/bin/env node
 import type { Logger } from 'pino';
-import {
-  approveCommand,
-  cancelCommand,
-  denyCommand,
-  pauseCommand,
-  resumeCommand,
-} from './commands/control.ts';
-import { demoCommand } from './commands/demo.ts';
-import { dlqCommand } from './commands/dlq.ts';
-import { replayCommand } from './commands/replay.ts';
-import { runCommand } from './commands/run.ts';
-import { agentCommand, coordinatorCommand, upCommand } from './commands/run-agents.ts';
-import { statusCommand } from './commands/status.ts';
-import { submitCommand } from './commands/submit.ts';
-import { workflowCommand } from './commands/workflow.ts';
 import { COMMAND_HELP, MAIN_HELP } from './help.ts';
-import { createLogger, flushLogger } from './logger.ts';
+import { handleSignals } from './signals.ts';
 import { UsageError } from './usage-error.ts';
 
 type Command = (argv: string[], logger: Logger) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; logLevel: 'info' | 'warn' }> = {
-  demo: { run: demoCommand, logLevel: 'warn' },
-  up: { run: upCommand, logLevel: 'info' },
-  agent: { run: agentCommand, logLevel: 'info' },
-  coordinator: { run: coordinatorCommand, logLevel: 'info' },
-  submit: { run: submitCommand, logLevel: 'warn' },
-  run: { run: runCommand, logLevel: 'warn' },
-  workflow: { run: workflowCommand, logLevel: 'warn' },
-  replay: { run: replayCommand, logLevel: 'warn' },
-  status: { run: statusCommand, logLevel: 'warn' },
-  pause: { run: pauseCommand, logLevel: 'warn' },
-  resume: { run: resumeCommand, logLevel: 'warn' },
-  cancel: { run: cancelCommand, logLevel: 'warn' },
-  dlq: { run: dlqCommand, logLevel: 'warn' },
-  approve: { run: approveCommand, logLevel: 'warn' },
-  deny: { run: denyCommand, logLevel: 'warn' },
+/**
+ * Each command's module is loaded when it runs, so `spool --help` and short commands do not
+ * load the NATS client, the SDK and the runtime they do not use.
+ */
+const COMMANDS: Record<string, { load: () => Promise<Command>; logLevel: 'info' | 'warn' }> = {
+  init: { load: () => import('./commands/init.ts').then((m) => m.initCommand), logLevel: 'warn' },
+  demo: { load: () => import('./commands/demo.ts').then((m) => m.demoCommand), logLevel: 'warn' },
+  up: { load: () => import('./commands/run-agents.ts').then((m) => m.upCommand), logLevel: 'info' },
+  agent: { load: () => import('./commands/run-agents.ts').then((m) => m.agentCommand), logLevel: 'info' },
+  coordinator: {
+    load: () => import('./commands/run-agents.ts').then((m) => m.coordinatorCommand),
+    logLevel: 'info',
+  },
+  submit: { load: () => import('./commands/submit.ts').then((m) => m.submitCommand), logLevel: 'warn' },
+  run: { load: () => import('./commands/run.ts').then((m) => m.runCommand), logLevel: 'warn' },
+  workflow: { load: () => import('./commands/workflow.ts').then((m) => m.workflowCommand), logLevel: 'warn' },
+  replay: { load: () => import('./commands/replay.ts').then((m) => m.replayCommand), logLevel: 'warn' },
+  status: { load: () => import('./commands/status.ts').then((m) => m.statusCommand), logLevel: 'warn' },
+  pause: { load: () => import('./commands/control.ts').then((m) => m.pauseCommand), logLevel: 'warn' },
+  resume: { load: () => import('./commands/control.ts').then((m) => m.resumeCommand), logLevel: 'warn' },
+  cancel: { load: () => import('./commands/control.ts').then((m) => m.cancelCommand), logLevel: 'warn' },
+  dlq: { load: () => import('./commands/dlq.ts').then((m) => m.dlqCommand), logLevel: 'warn' },
+  approve: { load: () => import('./commands/control.ts').then((m) => m.approveCommand), logLevel: 'warn' },
+  deny: { load: () => import('./commands/control.ts').then((m) => m.denyCommand), logLevel: 'warn' },
+  schema: { load: () => import('./commands/schema.ts').then((m) => m.schemaCommand), logLevel: 'warn' },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -57,32 +50,28 @@ async function main(argv: string[]): Promise<number> {
     console.log(COMMAND_HELP[name]);
     return 0;
   }
+  handleSignals();
+  const { createLogger, flushLogger } = await import('./logger.ts');
   const logger = createLogger(command.logLevel);
   try {
-    return await command.run(rest, logger);
+    const run = await command.load();
+    return await run(rest, logger);
   } catch (err) {
-    return report(err);
+    return await report(err);
   } finally {
     await flushLogger(logger);
   }
 }
 
 /** One line for the user: what was wrong and what to do; never a stack trace (SPOOL_DEBUG=1 shows it). */
-function report(err: unknown): number {
+async function report(err: unknown): Promise<number> {
   if (process.env.SPOOL_DEBUG) console.error(err);
-  if (err instanceof UsageError || err instanceof ValidationError) {
-    console.error(`error: ${err.message}`);
-    return 2;
-  }
-  if (err instanceof ConcurrencyError || err instanceof SpoolError || err instanceof Error) {
-    console.error(`error: ${err.message}`);
-    return 1;
-  }
-  console.error(`error: ${String(err)}`);
-  return 1;
+  const { ValidationError } = await import('@spool/core');
+  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+  return err instanceof UsageError || err instanceof ValidationError ? 2 : 1;
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
-  (err) => process.exit(report(err)),
+  async (err) => process.exit(await report(err)),
 );

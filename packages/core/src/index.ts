@@ -16,6 +16,7 @@ export {
   parseConfig,
   specHash,
 } from './config.ts';
+export { CONFIG_SCHEMA_PATH, configJsonSchema } from './config-json-schema.ts';
 export type { ContentBlock, Message } from './content.ts';
 export { ContentBlockSchema, MessageSchema, StopReason, textOf } from './content.ts';
 export type { Command, ModelReply } from './decide.ts';

@@ -159,6 +159,7 @@ function byArrival(a: TaskState, b: TaskState): number {
 export function resultOf(state: AgentState, task: TaskState, price?: Price): TaskResult {
   const status = isFinished(task.phase) ? task.phase : 'failed';
   const tools = task.steps.flatMap((step) => step.tools.map((call) => call.name));
+  const model = task.steps.at(-1)?.model;
   return {
     taskId: task.taskId,
     agent: state.agent,
@@ -166,6 +167,7 @@ export function resultOf(state: AgentState, task: TaskState, price?: Price): Tas
     ...(task.output === undefined ? {} : { output: task.output }),
     ...(task.error === undefined ? {} : { error: task.error }),
     usage: task.usage,
+    ...(model === undefined ? {} : { model }),
     ...(price === undefined ? {} : { costUsd: Math.round(costOf(task.usage, price) * 1e6) / 1e6 }),
     steps: task.steps.length,
     ...(tools.length === 0 ? {} : { tools }),

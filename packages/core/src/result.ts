@@ -23,6 +23,8 @@ export const TaskResultSchema = z.object({
   output: z.string().optional(),
   error: TaskErrorSchema.optional(),
   usage: UsageSchema,
+  /** The model that wrote the task's last reply, as the API named it (`offline`: the built-in offline model, not Claude). */
+  model: z.string().optional(),
   /** What the task's model calls cost, in USD, when the model's price is known. */
   costUsd: z.number().nonnegative().optional(),
   /** Model calls made for the task (each a journaled step). */

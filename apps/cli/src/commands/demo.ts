@@ -1,18 +1,22 @@
-import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COORDINATOR, replicaNames, type SpoolConfig, type TaskResult, TaskMessageSchema } from '@spool/core';
 import { results, submitTask, submitWorkflow } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { parseCommand } from '../args.ts';
-import { agentSpec, loadConfig } from '../config-file.ts';
+import { agentSpec, findConfigFile, loadConfig } from '../config-file.ts';
+import { SPOOL_COMMAND } from '../env.ts';
 import type { NatsEndpoint } from '../embedded-nats.ts';
 import { withLocalStack } from '../local-stack.ts';
-import type { ModelChoice } from '../model.ts';
+import { type ModelChoice, offlineAsked } from '../model.ts';
 import { UsageError } from '../usage-error.ts';
 
-const EXAMPLE = fileURLToPath(new URL('../../../../examples/data-analysis/', import.meta.url));
+/** The repository's example: what `spool demo` runs from a checkout with no config of its own. */
+const EXAMPLE_CONFIG = fileURLToPath(
+  new URL('../../../../examples/data-analysis/spool.config.ts', import.meta.url),
+);
 const RESULT_TIMEOUT_MS = 180_000;
 /** A workflow is several tasks in a row (and, on Claude, a fan-out): as long as `spool run --wait`. */
 const WORKFLOW_TIMEOUT_MS = 600_000;
@@ -42,11 +46,16 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
   const { values } = parseCommand(
     'demo',
     argv,
-    { config: { type: 'string' }, tasks: { type: 'string' }, json: { type: 'boolean' } },
+    {
+      config: { type: 'string' },
+      tasks: { type: 'string' },
+      json: { type: 'boolean' },
+      offline: { type: 'boolean' },
+    },
     { required: [] },
   );
-  const { config, path: configPath } = await loadConfig(values.config ?? `${EXAMPLE}spool.config.ts`);
-  const seedPath = values.tasks ?? `${EXAMPLE}tasks.json`;
+  const { config, path: configPath } = await loadConfig(values.config ?? demoConfig());
+  const seedPath = values.tasks ?? join(dirname(configPath), 'tasks.json');
   const seeds = readSeeds(seedPath);
   const firstAgent = Object.keys(config.agents)[0] as string;
   checkSeeds(seeds, config, firstAgent, seedPath, configPath);
@@ -55,6 +64,9 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
   };
 
   const hooks = {
+    // A demo may run without a key: on the offline model, said in one line.
+    offline: offlineAsked(values.offline),
+    withoutKey: 'offline' as const,
     onNats: (nats: NatsEndpoint) =>
       say(
         nats.embedded
@@ -118,6 +130,16 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
   return failures === 0 ? 0 : 1;
 }
 
+/** The config in this directory, else (in a checkout) the repository's example. */
+function demoConfig(): string {
+  const own = findConfigFile();
+  if (own !== undefined) return own;
+  if (existsSync(EXAMPLE_CONFIG)) return EXAMPLE_CONFIG;
+  throw new UsageError(
+    'no spool.config.ts or spool.config.json in this directory: pass --config <file>, or create a project with "spool init"',
+  );
+}
+
 function submittedLine(submitted: readonly Submitted[], config: SpoolConfig): string {
   const tasks = submitted.flatMap((s) => (s.kind === 'task' ? [s.agent] : []));
   const workflows = submitted.flatMap((s) => (s.kind === 'workflow' ? [s.workflow] : []));
@@ -159,14 +181,14 @@ function lookLines(submitted: readonly Submitted[], config: SpoolConfig): string
   const workflows = submitted.filter((s) => s.kind === 'workflow');
   if (workflows.length > 0) {
     lines.push("See each workflow's steps, tasks and outputs:");
-    for (const w of workflows) lines.push(`  pnpm spool workflow ${w.id}`);
+    for (const w of workflows) lines.push(`  ${SPOOL_COMMAND} workflow ${w.id}`);
     actors.add(COORDINATOR);
     for (const w of workflows)
       for (const step of Object.values(config.workflows[w.workflow]?.steps ?? {})) addAgent(step.agent);
   }
   for (const s of submitted) if (s.kind === 'task') addAgent(s.agent);
   lines.push('See what each agent knew and did, event by event:');
-  for (const name of actors) lines.push(`  pnpm spool replay ${name}`);
+  for (const name of actors) lines.push(`  ${SPOOL_COMMAND} replay ${name}`);
   return lines;
 }
 
@@ -177,7 +199,7 @@ function readSeeds(path: string): Seed[] {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
     throw new UsageError(
-      `${shown}: cannot read seed tasks (${err instanceof Error ? err.message : err}); pass --tasks <file>`,
+      `${shown}: cannot read seed tasks (${err instanceof Error ? err.message : err}); write a JSON array of {"input": "..."} there, or pass --tasks <file>`,
     );
   }
   const parsed = SeedSchema.safeParse(raw);

@@ -3,18 +3,27 @@ import { parseCommand } from '../args.ts';
 import { replicaNames, replicaOf, type SpoolConfig } from '@spool/core';
 import { agentSpec, loadConfig } from '../config-file.ts';
 import { natsUrl } from '../env.ts';
-import { openConnectionWhenUp, runAgents, runCoordinator, untilSignal } from '../host.ts';
+import { openConnectionWhenUp, runAgents, runCoordinator } from '../host.ts';
 import { withLocalStack } from '../local-stack.ts';
-import { chooseModel, OFFLINE_NOTICE } from '../model.ts';
+import { chooseModel, OFFLINE_NOTICE, offlineAsked, offlineConfig } from '../model.ts';
+import { untilSignal } from '../signals.ts';
 import { UsageError } from '../usage-error.ts';
 
 /** `spool up`: the embedded default, everything in one process until Ctrl-C. */
 export async function upCommand(argv: string[], logger: Logger): Promise<number> {
-  const { values } = parseCommand('up', argv, { config: { type: 'string' } }, { required: [] });
+  const { values } = parseCommand(
+    'up',
+    argv,
+    { config: { type: 'string' }, offline: { type: 'boolean' } },
+    { required: [] },
+  );
   const { config } = await loadConfig(values.config);
-  await withLocalStack(config, 'spool-up', logger, {}, async ({ nats, agents }) => {
+  // Waited for from the start: a SIGTERM while starting up stops it once it is up.
+  const stop = untilSignal();
+  const options = { offline: offlineAsked(values.offline), withoutKey: 'refuse' } as const;
+  await withLocalStack(config, 'spool-up', logger, options, async ({ nats, agents }) => {
     logger.info({ url: nats.url, agents: agents.map((a) => a.name) }, 'spool is up; Ctrl-C stops it');
-    const signal = await untilSignal();
+    const signal = await stop;
     logger.info({ signal }, 'stopping');
   });
   return 0;
@@ -28,19 +37,20 @@ export async function agentCommand(argv: string[], logger: Logger): Promise<numb
   const { values, positionals } = parseCommand(
     'agent',
     argv,
-    { config: { type: 'string' }, replica: { type: 'string' } },
+    { config: { type: 'string' }, replica: { type: 'string' }, offline: { type: 'boolean' } },
     { required: ['name'] },
   );
-  const { config } = await loadConfig(values.config);
-  const name = agentToRun(config, positionals[0] as string, values.replica);
+  const loaded = await loadConfig(values.config);
+  const name = agentToRun(loaded.config, positionals[0] as string, values.replica);
+  const model = await chooseModel({ offline: offlineAsked(values.offline), withoutKey: 'refuse' });
+  if (model.offline) console.error(OFFLINE_NOTICE);
+  const config = model.offline ? offlineConfig(loaded.config) : loaded.config;
   const pool = config.agents[name];
   if (pool !== undefined && pool.replicas > 1)
     logger.info(
       { agent: name, replicas: replicaNames(name, pool.replicas) },
       `pool ${name}: running all ${pool.replicas} replicas in this process (spool agent ${name}-<k> runs one)`,
     );
-  const model = await chooseModel();
-  if (model.offline) console.error(OFFLINE_NOTICE);
   const stop = untilSignal();
   const connection = await openConnectionWhenUp(natsUrl(), `spool-agent-${name}`, logger, stop);
   if (connection === undefined) {

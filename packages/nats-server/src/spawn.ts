@@ -1,8 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { findNatsServerBinary, NATS_INSTALL_HINT } from './binary.ts';
+import { canConnect } from './ports.ts';
 
 /** A real nats-server child process with JetStream, on a port and data directory of its own. */
 export interface NatsServer {
@@ -31,44 +29,13 @@ export interface SpawnNatsOptions {
   readonly readyTimeoutMs?: number;
 }
 
-const INSTALL_HINT = 'install it with "apt-get install nats-server" (or set NATS_SERVER_BIN to its path)';
-
-/** The nats-server binary: NATS_SERVER_BIN, else PATH, /usr/sbin and /usr/local/bin; undefined if none. */
-export function findNatsServerBinary(): string | undefined {
-  const fromEnv = process.env.NATS_SERVER_BIN?.trim();
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/bin', '/usr/bin'];
-  const candidates = fromEnv ? [fromEnv] : dirs.filter(Boolean).map((dir) => join(dir, 'nats-server'));
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-/** A free TCP port on the host (bound and released; the server binds it right after). */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /**
  * Spawns `nats-server -js` on `host:port` with its store in `storeDir` and waits until it
  * accepts connections. The handle can stop, kill and restart it on the same port and data.
  */
 export async function spawnNatsServer(options: SpawnNatsOptions): Promise<NatsServer> {
   const binary = findNatsServerBinary();
-  if (binary === undefined) throw new Error(`nats-server not found: ${INSTALL_HINT}`);
+  if (binary === undefined) throw new Error(`nats-server not found: ${NATS_INSTALL_HINT}`);
   const host = options.host ?? '127.0.0.1';
   const { port, storeDir } = options;
   let child: ChildProcess | undefined;
@@ -135,34 +102,6 @@ export async function spawnNatsServer(options: SpawnNatsOptions): Promise<NatsSe
   };
 }
 
-/** Starts a throwaway nats-server for a test: free port, temporary store, removed on close. */
-export async function startNats(
-  options: { storeDir?: string; port?: number; args?: string[] } = {},
-): Promise<NatsServer> {
-  const ownDir = options.storeDir === undefined;
-  const storeDir = options.storeDir ?? mkdtempSync(join(tmpdir(), 'spool-nats-'));
-  const port = options.port ?? (await freePort());
-  const server = await spawnNatsServer({ port, storeDir, ...(options.args ? { args: options.args } : {}) });
-  const close = async () => {
-    await server.stop();
-    if (ownDir) rmSync(storeDir, { recursive: true, force: true });
-  };
-  return {
-    url: server.url,
-    host: server.host,
-    port: server.port,
-    storeDir,
-    get pid() {
-      return server.pid;
-    },
-    stop: () => server.stop(),
-    kill: () => server.kill(),
-    restart: () => server.restart(),
-    close,
-    [Symbol.asyncDispose]: close,
-  };
-}
-
 async function waitReady(host: string, port: number, timeoutMs: number, log: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -171,21 +110,4 @@ async function waitReady(host: string, port: number, timeoutMs: number, log: () 
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`nats-server on ${host}:${port} not ready after ${timeoutMs} ms:\n${log()}`);
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.setTimeout(500);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.connect(port, host);
-  });
 }

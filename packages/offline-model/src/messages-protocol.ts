@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
-/** What the fake answers with: text, or blocks as the API would return them. */
-export interface FakeReply {
+/** What the server answers with: text, or blocks as the API would return them. */
+export interface Reply {
   readonly text?: string;
   readonly content?: readonly Record<string, unknown>[];
   readonly stopReason?: string;
@@ -25,7 +25,7 @@ export interface MessagesBody {
   stream?: boolean;
 }
 
-export type Responder = (body: MessagesBody) => FakeReply | string;
+export type Responder = (body: MessagesBody) => Reply | string;
 
 /** Rough token count, as the API's would be for English text: ~4 characters a token. */
 export function estimateTokens(value: unknown): number {
@@ -76,7 +76,7 @@ export function usageFor(body: MessagesBody, cache: Set<string>, outputText: str
 }
 
 /** A full Message object for a reply. */
-export function messageFor(body: MessagesBody, reply: FakeReply, cache: Set<string>, id: string) {
+export function messageFor(body: MessagesBody, reply: Reply, cache: Set<string>, id: string) {
   const content = reply.content ?? [{ type: 'text', text: reply.text ?? '' }];
   const text = content
     .map((b) => (typeof b.text === 'string' ? b.text : JSON.stringify(b.input ?? '')))

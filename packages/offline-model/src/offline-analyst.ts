@@ -1,4 +1,4 @@
-import { type FakeReply, type MessagesBody, type Responder, textOfContent } from './fake-claude-protocol.ts';
+import { type Reply, type MessagesBody, type Responder, textOfContent } from './messages-protocol.ts';
 
 type Message = NonNullable<MessagesBody['messages']>[number];
 
@@ -6,11 +6,11 @@ type Message = NonNullable<MessagesBody['messages']>[number];
  * The built-in offline model of the demo: a small, deterministic, rule-based data analyst.
  * It reads the whole conversation it is sent, so what it can answer depends on the memory
  * the runtime carried into the request: asked for a standard deviation with no dataset in
- * the request, it says it has none. When the request offers tools named `mean` and
- * `standard_deviation`, it works as Claude would: it first asks for the tool calls it needs,
+ * the request, it says it has none. When the request offers a tool named `mean` (or
+ * `standard_deviation`), it works as Claude would: it first asks for the tool calls it needs,
  * then answers from their results.
  */
-export const analystResponder: Responder = (body: MessagesBody): FakeReply | string => {
+export const analystResponder: Responder = (body: MessagesBody): Reply | string => {
   const messages = body.messages ?? [];
   const taskAt = messages.findLastIndex((m) => m.role === 'user' && !isToolResults(m));
   const question = taskAt < 0 ? '' : textOfContent(messages[taskAt]?.content ?? '');
@@ -30,8 +30,8 @@ export const analystResponder: Responder = (body: MessagesBody): FakeReply | str
   const fromTools = toolOutputs(messages.slice(taskAt + 1));
 
   // With tools and no results yet for this task: ask for the computations first.
-  if (fromTools === undefined && tools.has('mean') && tools.has('standard_deviation')) {
-    const needed = wantsStd ? ['mean', 'standard_deviation'] : ['mean'];
+  const needed = (wantsStd ? ['mean', 'standard_deviation'] : ['mean']).filter((name) => tools.has(name));
+  if (fromTools === undefined && needed.length > 0) {
     return {
       content: [
         { type: 'text', text: `I'll compute ${needed.join(' and ')} of [${data.join(',')}] with the tools.` },

@@ -1,4 +1,4 @@
-import { type FakeReply, type MessagesBody, type Responder, textOfContent } from './fake-claude-protocol.ts';
+import { type Reply, type MessagesBody, type Responder, textOfContent } from './messages-protocol.ts';
 import { analystResponder } from './offline-analyst.ts';
 
 type Message = NonNullable<MessagesBody['messages']>[number];
@@ -21,7 +21,7 @@ type Role = 'researcher' | 'writer' | 'reviewer' | 'planner' | 'analyst';
  *
  * It reads only the request (no state), so the same request always gets the same reply.
  */
-export const teamResponder: Responder = (body: MessagesBody): FakeReply | string => {
+export const teamResponder: Responder = (body: MessagesBody): Reply | string => {
   const system = systemText(body);
   const messages = body.messages ?? [];
   const taskAt = messages.findLastIndex((m) => m.role === 'user' && !isToolResults(m));
@@ -187,7 +187,7 @@ function review(task: string): string {
 // --- planner -----------------------------------------------------------------------------
 
 /** With no results yet: delegate a piece to each allowed agent; with results: combine them. */
-function plan(body: MessagesBody, goal: string, turn: readonly Message[]): FakeReply | string {
+function plan(body: MessagesBody, goal: string, turn: readonly Message[]): Reply | string {
   const results = toolResults(turn);
   if (results.length === 0) {
     const agents = delegateAgents(body).slice(0, 3);

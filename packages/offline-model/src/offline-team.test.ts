@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigSchema } from '@spool/core';
 import { describe, expect, it } from 'vitest';
-import type { FakeReply, MessagesBody } from './fake-claude-protocol.ts';
+import type { Reply, MessagesBody } from './messages-protocol.ts';
 import { analystResponder } from './offline-analyst.ts';
 import { teamResponder } from './offline-team.ts';
 
@@ -20,7 +20,7 @@ function request(
 }
 const ask = (instructions: string, task: string, tools: unknown[] = []) =>
   request(instructions, [{ role: 'user', content: task }], tools);
-const text = (reply: FakeReply | string) => (typeof reply === 'string' ? reply : (reply.text ?? ''));
+const text = (reply: Reply | string) => (typeof reply === 'string' ? reply : (reply.text ?? ''));
 
 const delegateTool = {
   name: 'delegate',
@@ -116,7 +116,7 @@ describe('the offline team model', () => {
     const goal = 'A one-page brief on heat pumps';
     const first = teamResponder(ask('You are the planner.', goal, [delegateTool]));
     expect(typeof first).toBe('object');
-    const blocks = (first as FakeReply).content ?? [];
+    const blocks = (first as Reply).content ?? [];
     const calls = blocks.filter((b) => b.type === 'tool_use');
     expect(calls).toEqual([
       {
@@ -149,7 +149,7 @@ describe('the offline team model', () => {
     );
     expect(brief).toMatch(/^# Heat pumps\n/);
     // A goal that names no text to write: the writer gets an article on the goal itself.
-    const plain = teamResponder(ask('You are the planner.', 'Tidal power', [delegateTool])) as FakeReply;
+    const plain = teamResponder(ask('You are the planner.', 'Tidal power', [delegateTool])) as Reply;
     expect(plain.content?.at(-1)).toMatchObject({
       input: { agent: 'writer', task: 'Write a short article about: Tidal power.' },
     });
@@ -194,7 +194,7 @@ describe('the offline team model', () => {
         properties: { agent: { type: 'string', enum: ['scout', 'scribe'] }, task: { type: 'string' } },
       },
     };
-    const reply = teamResponder(ask('You are the planner.', 'A short memo on tides', [peers])) as FakeReply;
+    const reply = teamResponder(ask('You are the planner.', 'A short memo on tides', [peers])) as Reply;
     expect((reply.content ?? []).filter((b) => b.type === 'tool_use').map((b) => b.input)).toEqual([
       { agent: 'scout', task: 'Research the key facts about: tides. Answer in two or three sentences.' },
       { agent: 'scribe', task: 'Write a short memo on tides.' },

@@ -1,0 +1,7 @@
+export { findNatsServerBinary, NATS_INSTALL_HINT } from './binary.ts';
+export type { EmbeddedNats, EmbeddedNatsOptions } from './embedded.ts';
+export { findOrphan, startEmbeddedNats } from './embedded.ts';
+export type { OwnerRecord } from './owner-record.ts';
+export { canConnect, freePort } from './ports.ts';
+export type { NatsServer, SpawnNatsOptions } from './spawn.ts';
+export { spawnNatsServer } from './spawn.ts';
