@@ -2,31 +2,21 @@
  * pnpm bench (second part): recovery time of an agent with a long history, with and without a
  * snapshot, on a real nats-server. Writes a history of --events events (default 100 000) as an
  * agent would, --group tasks per commit (default 1), then restores the state three times each way.
- * Usage: tsx bench/recovery.ts [--events N] [--group G] [--json]
+ * Options: bench/args.ts (pnpm bench --help).
  */
-import { parseArgs } from 'node:util';
 import { type AgentState, applyCommit, type Command, decide, initialState, toSnapshot } from '@spool/core';
 import { connect, historyStore, provision, snapshotStore } from '@spool/jetstream';
 import { restoreState } from '@spool/runtime';
 import { startNats } from '@spool/testkit';
 import { pino } from 'pino';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({
-  options: {
-    events: { type: 'string', default: '100000' },
-    group: { type: 'string', default: '1' },
-    json: { type: 'boolean' },
-  },
-});
-const EVENTS = Number(values.events);
+const { values: args, json } = benchArgs('recovery');
+const EVENTS = args.events;
 /** Tasks whose commands share one commit, as concurrent tasks do (1: an agent with concurrency 1, the most commits). */
-const GROUP = Number(values.group);
-if (!Number.isInteger(EVENTS) || EVENTS < 2000 || !Number.isInteger(GROUP) || GROUP < 1) {
-  console.error('bench: --events must be a whole number of at least 2000, --group a positive whole number');
-  process.exit(2);
-}
+const GROUP = args.group;
 const say = (line: string) => {
-  if (!values.json) console.log(line);
+  if (!json) console.log(line);
 };
 const AGENT = 'recovering';
 /** Events after the snapshot: a snapshot every 1000 events leaves at most this tail. */
@@ -59,7 +49,7 @@ try {
   say(
     `recovery with a snapshot:    ${fast.ms.toFixed(0)} ms (median of 3; ${fast.commits} commits replayed after it)`,
   );
-  if (values.json)
+  if (json)
     console.log(
       JSON.stringify({
         events: EVENTS,

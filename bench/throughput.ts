@@ -1,9 +1,8 @@
 /**
  * pnpm bench: tasks/s through one agent with the fake model at zero latency, and, in the
  * same run and on the same server, the raw JetStream publish + consume rate for the same
- * message count; prints both and their ratio. Usage: pnpm bench [--tasks N] [--concurrency C] [--json]
+ * message count; prints both and their ratio. Options: bench/args.ts (pnpm bench --help).
  */
-import { parseArgs } from 'node:util';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { anthropicModel } from '@spool/claude';
@@ -12,24 +11,15 @@ import { connect, provision, results, submitTask } from '@spool/jetstream';
 import { startAgentOnNats } from '@spool/runtime';
 import { startFakeClaude, startNats } from '@spool/testkit';
 import { pino } from 'pino';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({
-  options: {
-    tasks: { type: 'string', default: '2000' },
-    concurrency: { type: 'string', default: '32' },
-    json: { type: 'boolean' },
-  },
-});
-const TASKS = Number(values.tasks);
-const CONCURRENCY = Number(values.concurrency);
+const { values: args, json } = benchArgs('throughput');
+const TASKS = args.tasks;
+const CONCURRENCY = args.concurrency;
 /** Tasks sent one at a time to the idle agent afterwards: what one workflow hop or delegation waits. */
 const IDLE_SAMPLES = 20;
-if (!Number.isInteger(TASKS) || TASKS < 1 || !Number.isInteger(CONCURRENCY) || CONCURRENCY < 1) {
-  console.error('bench: --tasks and --concurrency must be positive whole numbers');
-  process.exit(2);
-}
 const say = (line: string) => {
-  if (!values.json) console.log(line);
+  if (!json) console.log(line);
 };
 
 const nats = await startNats();
@@ -47,7 +37,7 @@ try {
   say(
     `ratio: ${(ratio * 100).toFixed(1)}% of the raw rate (each task is ~5 journal appends, a model call, a result and an ack)`,
   );
-  if (values.json)
+  if (json)
     console.log(
       JSON.stringify({
         tasks: TASKS,

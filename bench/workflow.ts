@@ -8,9 +8,8 @@
  *   stream read from its start (how a term started before) against a watch from now plus a
  *   lookup by id of each running task (how it starts now), in the same run;
  * - the replay of the coordinator's history written by the runs above.
- * Usage: tsx bench/workflow.ts [--runs N] [--items N] [--results N] [--json]
+ * Options: bench/args.ts (pnpm bench --help).
  */
-import { parseArgs } from 'node:util';
 import { anthropicModel } from '@spool/claude';
 import { startCoordinator } from '@spool/coordinator';
 import {
@@ -34,24 +33,14 @@ import {
 import { startAgentOnNats } from '@spool/runtime';
 import { startFakeClaude, startNats } from '@spool/testkit';
 import { pino } from 'pino';
+import { benchArgs } from './args.ts';
 
-const { values } = parseArgs({
-  options: {
-    runs: { type: 'string', default: '20' },
-    items: { type: 'string', default: '200' },
-    results: { type: 'string', default: '20000' },
-    json: { type: 'boolean' },
-  },
-});
-const RUNS = Number(values.runs);
-const ITEMS = Number(values.items);
-const RESULTS = Number(values.results);
-if (![RUNS, ITEMS, RESULTS].every((n) => Number.isInteger(n) && n >= 1)) {
-  console.error('bench: --runs, --items and --results must be positive whole numbers');
-  process.exit(2);
-}
+const { values: args, json } = benchArgs('workflow');
+const RUNS = args.runs;
+const ITEMS = args.items;
+const RESULTS = args.results;
 const say = (line: string) => {
-  if (!values.json) console.log(line);
+  if (!json) console.log(line);
 };
 const logger = pino({ level: 'silent' });
 /** Running tasks a restarted coordinator looks up by id in the catch-up comparison. */
@@ -163,7 +152,7 @@ try {
   await coordinator.stop();
   await Promise.all(agents.map((a) => a.stop()));
   await connection.close();
-  if (values.json)
+  if (json)
     console.log(
       JSON.stringify({
         runs: RUNS,

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { extname, relative, resolve } from 'node:path';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseConfig, type SpoolConfig, ValidationError } from '@spool/core';
 import { UsageError } from './usage-error.ts';
@@ -25,7 +25,7 @@ export async function loadConfig(flag: string | undefined): Promise<{ config: Sp
         `${shown}: not valid JSON (${err instanceof Error ? err.message : String(err)}); fix the syntax`,
       );
     }
-  } else if (['.ts', '.mts', '.js', '.mjs'].includes(extname(path))) {
+  } else if (['.ts', '.mts', '.cts', '.js', '.mjs'].includes(extname(path))) {
     const mod = (await importConfigModule(path)) as { default?: unknown };
     raw = mod.default;
   } else {
@@ -52,20 +52,42 @@ function findDefault(): string {
   );
 }
 
-let typeScriptLoader: Promise<void> | undefined;
+let esmLoader: Promise<void> | undefined;
 
 /**
  * Imports a TypeScript config. From source (this file is .ts) a loader already runs; the
- * installed CLI registers tsx's, which it carries, so users need no TypeScript tooling to run.
+ * installed CLI uses tsx's, which it carries, so users need no TypeScript tooling to run.
+ * The config is the module format Node gives it (its package.json "type", or .mts/.cts): a
+ * CommonJS one is required, as importing it would require(esm) @spool/core in a cycle.
  */
 async function importConfigModule(path: string): Promise<unknown> {
-  if (/\.[mc]?ts$/.test(path) && !import.meta.url.endsWith('.ts')) {
-    typeScriptLoader ??= import('tsx/esm/api').then(({ register }) => {
-      register();
-    });
-    await typeScriptLoader;
+  if (!/\.[mc]?ts$/.test(path) || import.meta.url.endsWith('.ts')) return import(pathToFileURL(path).href);
+  if (isCommonJs(path)) {
+    const { require: tsxRequire } = await import('tsx/cjs/api');
+    return tsxRequire(path, import.meta.url) as unknown;
   }
+  esmLoader ??= import('tsx/esm/api').then(({ register }) => {
+    register();
+  });
+  await esmLoader;
   return import(pathToFileURL(path).href);
+}
+
+/** True when Node reads this file as CommonJS: .cts, or .ts under a package.json without "type": "module". */
+function isCommonJs(path: string): boolean {
+  if (path.endsWith('.cts')) return true;
+  if (path.endsWith('.mts')) return false;
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        return (JSON.parse(readFileSync(manifest, 'utf8')) as { type?: unknown }).type !== 'module';
+      } catch {
+        return true;
+      }
+    }
+    if (dirname(dir) === dir) return true;
+  }
 }
 
 /** The spec of one agent, or a UsageError listing the agents there are. */
