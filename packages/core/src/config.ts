@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
 import { ErrorCode, ValidationError } from './errors.ts';
 import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
 import { PriceSchema, priceFor } from './pricing.ts';
@@ -212,6 +213,10 @@ export const ConfigSchema = z
         leaseTtlMs: LeaseTtlSchema,
       })
       .default({ leaseTtlMs: DEFAULT_LEASE_TTL_MS }),
+    /** How to reach NATS (the environment wins; see nats-config.ts). */
+    nats: NatsConfigSchema.default({}),
+    /** Prefixes every subject and suffixes every stream and bucket name (SPOOL_NAMESPACE wins). */
+    namespace: NamespaceSchema.optional(),
   })
   .superRefine(validateDelegation)
   .superRefine(validatePools)
@@ -266,7 +271,9 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
 
 /** Which fields the object at `path` may have, for the "unknown field" message. */
 function knownFields(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return ' (top-level fields are agents, workflows, coordinator)';
+  if (path.length === 0) return ' (top-level fields are agents, workflows, coordinator, nats, namespace)';
+  if (path.length === 1 && path[0] === 'nats')
+    return ' (nats fields are servers, user, password, token, creds, nkey, tls, replicas)';
   if (path.length === 1 && path[0] === 'coordinator') return ' (coordinator fields are leaseTtlMs)';
   if (path.length === 2 && path[0] === 'agents')
     return ' (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, replicas, ackWaitMs, tools, subscriptions, maxTurns, budget, prices, memory, description, delegation)';

@@ -17,6 +17,8 @@ export {
   specHash,
 } from './config.ts';
 export { CONFIG_SCHEMA_PATH, configJsonSchema } from './config-json-schema.ts';
+export type { NatsConfig } from './nats-config.ts';
+export { NAMESPACE_PATTERN, NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
 export type { ContentBlock, Message } from './content.ts';
 export { ContentBlockSchema, MessageSchema, StopReason, textOf } from './content.ts';
 export type { Command, ModelReply } from './decide.ts';
