@@ -18,7 +18,8 @@ export async function connect(options: ConnectOptions): Promise<SpoolConnection>
   let nc: Awaited<ReturnType<typeof natsConnect>>;
   try {
     nc = await natsConnect({
-      servers: url,
+      // NATS_URL may list a cluster's servers, comma-separated, as the NATS tools read it.
+      servers: url.split(',').map((server) => server.trim()).filter(Boolean),
       name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
