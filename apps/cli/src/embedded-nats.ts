@@ -1,10 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { isNatsReachable } from '@spool/jetstream';
+import { isNatsReachable, redactUrl } from '@spool/jetstream';
 import { findNatsServerBinary, findOrphan, startEmbeddedNats } from '@spool/nats-server';
 import type { Logger } from 'pino';
+import type { NatsTarget } from './env.ts';
 
 export interface NatsEndpoint {
+  /** Where to connect: the target, or the embedded server that now serves it. */
+  readonly target: NatsTarget;
+  /** The servers, safe to show (no userinfo). */
   readonly url: string;
   /** True when this process runs the server (it started it, or adopted one left behind) and stops it on exit. */
   readonly embedded: boolean;
@@ -23,18 +27,19 @@ const LOCAL_HOSTS = ['127.0.0.1', 'localhost', '::1', '[::1]'];
  * A server an earlier `spool` left behind on that data (it was SIGKILLed) is adopted when it
  * serves `url`, and stopped otherwise: never two servers on one data directory.
  */
-export async function ensureNats(url: string, logger: Logger): Promise<NatsEndpoint> {
+export async function ensureNats(target: NatsTarget, logger: Logger): Promise<NatsEndpoint> {
+  const url = redactUrl(target.url);
   const storeDir = resolve(EMBEDDED_DATA_DIR);
-  const target = new URL(url.replace(/^nats:/, 'http:'));
-  const host = target.hostname || '127.0.0.1';
-  const port = Number(target.port || 4222);
+  const first = new URL((target.url.split(',')[0] ?? '').trim().replace(/^[a-z]+:/i, 'http:'));
+  const host = first.hostname || '127.0.0.1';
+  const port = Number(first.port || 4222);
   const orphan = findOrphan(storeDir);
-  if (await isNatsReachable(url, 1_500)) {
+  if (await isNatsReachable(target.url, 1_500)) {
     if (orphan === undefined || orphan.url !== `nats://127.0.0.1:${port}`) {
       logger.debug({ url }, 'using the NATS server that answers at NATS_URL');
-      return { url, embedded: false, stop: async () => undefined };
+      return { target, url, embedded: false, stop: async () => undefined };
     }
-  } else if (!LOCAL_HOSTS.includes(host)) {
+  } else if (target.url.includes(',') || !LOCAL_HOSTS.includes(host)) {
     throw new Error(
       `no NATS server answers at ${url}; start it there, or unset NATS_URL to use a local embedded one`,
     );
@@ -71,6 +76,7 @@ export async function ensureNats(url: string, logger: Logger): Promise<NatsEndpo
   };
   process.once('exit', stopOnExit);
   return {
+    target: { ...target, url: server.url },
     url: server.url,
     embedded: true,
     stop: async () => {

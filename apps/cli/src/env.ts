@@ -1,9 +1,52 @@
+import { NAMESPACE_PATTERN, type SpoolConfig } from '@spool/core';
+import type { NatsCredentials } from '@spool/jetstream';
+import { UsageError } from './usage-error.ts';
+
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 
-/** NATS_URL, defaulting to the local server. */
-export function natsUrl(): string {
-  const url = process.env.NATS_URL?.trim();
-  return url === undefined || url === '' ? DEFAULT_NATS_URL : url;
+/** Where and how to reach NATS: the environment over the config's `nats` section. */
+export interface NatsTarget {
+  /** One server or several, comma-separated; may carry userinfo: never shown as is (redactUrl). */
+  readonly url: string;
+  readonly credentials: NatsCredentials;
+  /** SPOOL_NAMESPACE, else the config's `namespace`. */
+  readonly namespace?: string | undefined;
+}
+
+function env(name: string): string | undefined {
+  const value = process.env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/**
+ * The NATS settings as the NATS tools read them: NATS_URL (comma-separated servers, maybe
+ * with user:pass@), NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS, NATS_NKEY, NATS_CA,
+ * NATS_CERT, NATS_KEY; each over the same field of the config's `nats` section.
+ */
+export function natsTarget(config?: SpoolConfig): NatsTarget {
+  const nats = config?.nats ?? {};
+  const servers = Array.isArray(nats.servers) ? nats.servers.join(',') : nats.servers;
+  const namespace = env('SPOOL_NAMESPACE') ?? config?.namespace;
+  if (namespace !== undefined && !NAMESPACE_PATTERN.test(namespace))
+    throw new UsageError(
+      `SPOOL_NAMESPACE: "${namespace}" is not a namespace: 1-32 lower-case letters, digits, "-" and "_", starting with a letter or digit`,
+    );
+  return {
+    url: env('NATS_URL') ?? servers ?? DEFAULT_NATS_URL,
+    credentials: {
+      user: env('NATS_USER') ?? nats.user,
+      password: env('NATS_PASSWORD') ?? nats.password,
+      token: env('NATS_TOKEN') ?? nats.token,
+      credsFile: env('NATS_CREDS') ?? nats.creds,
+      nkeySeedFile: env('NATS_NKEY') ?? nats.nkey,
+      tls: {
+        caFile: env('NATS_CA') ?? nats.tls?.ca,
+        certFile: env('NATS_CERT') ?? nats.tls?.cert,
+        keyFile: env('NATS_KEY') ?? nats.tls?.key,
+      },
+    },
+    namespace,
+  };
 }
 
 /** Identifies this process in leases and logs. */

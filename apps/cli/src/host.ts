@@ -4,11 +4,15 @@ import { type CoordinatorHandle, startCoordinator } from '@spool/coordinator';
 import { connect, NatsUnreachableError, provision, type SpoolConnection } from '@spool/jetstream';
 import { type AgentHandle, startAgentOnNats, startPoolOnNats } from '@spool/runtime';
 import type { Logger } from 'pino';
-import { holderId } from './env.ts';
+import { holderId, type NatsTarget } from './env.ts';
 
 /** Connects with reconnect-forever and makes sure the streams and buckets exist. */
-export async function openConnection(url: string, name: string, logger: Logger): Promise<SpoolConnection> {
-  const connection = await connect({ url, name, logger });
+export async function openConnection(
+  target: NatsTarget,
+  name: string,
+  logger: Logger,
+): Promise<SpoolConnection> {
+  const connection = await connect({ url: target.url, credentials: target.credentials, name, logger });
   await provision(connection);
   return connection;
 }
@@ -18,11 +22,11 @@ const NATS_WAIT_RETRY_MS = 2_000;
 
 /**
  * For long-running processes (agent, coordinator): a NATS server that is down when they start
- * is waited for, as one that goes down later is (a supervisor restarting them during an
+ * is waited for (refused credentials are not), as one that goes down later is (a supervisor restarting them during an
  * outage must not see them fail). Resolves undefined when `stopped` (SIGINT/SIGTERM) comes first.
  */
 export async function openConnectionWhenUp(
-  url: string,
+  target: NatsTarget,
   name: string,
   logger: Logger,
   stopped: Promise<unknown>,
@@ -33,10 +37,11 @@ export async function openConnectionWhenUp(
   });
   for (let attempt = 1; ; attempt++) {
     try {
-      return await openConnection(url, name, logger);
+      return await openConnection(target, name, logger);
     } catch (err) {
+      // Refused credentials or a failed TLS handshake end the process at once: waiting will not help.
       if (!(err instanceof NatsUnreachableError)) throw err;
-      if (attempt === 1) logger.warn({ url }, `${err.message}; waiting for it (Ctrl-C to give up)`);
+      if (attempt === 1) logger.warn(`${err.message}; waiting for it (Ctrl-C to give up)`);
     }
     await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, NATS_WAIT_RETRY_MS))]);
     if (gaveUp) return undefined;

@@ -3,7 +3,7 @@ import type { SpoolConnection } from '@spool/jetstream';
 import type { AgentHandle } from '@spool/runtime';
 import type { Logger } from 'pino';
 import { ensureNats, type NatsEndpoint } from './embedded-nats.ts';
-import { natsUrl } from './env.ts';
+import { natsTarget } from './env.ts';
 import { openConnection, runAgents, runCoordinator } from './host.ts';
 import { chooseModel, type ModelChoice, OFFLINE_NOTICE, offlineConfig, type WithoutKey } from './model.ts';
 
@@ -39,10 +39,10 @@ export async function withLocalStack<T>(
     if (model.offline) console.error(OFFLINE_NOTICE);
     const running = model.offline ? offlineConfig(config) : config;
     options.onModel?.(model);
-    const nats = await ensureNats(natsUrl(), logger);
+    const nats = await ensureNats(natsTarget(config), logger);
     try {
       options.onNats?.(nats);
-      const connection = await openConnection(nats.url, clientName, logger);
+      const connection = await openConnection(nats.target, clientName, logger);
       try {
         const coordinator = await runCoordinator(connection, running, logger);
         const agents = await runAgents(connection, running, Object.keys(running.agents), model.model, logger);

@@ -66,9 +66,13 @@ async function main(argv: string[]): Promise<number> {
 /** One line for the user: what was wrong and what to do; never a stack trace (SPOOL_DEBUG=1 shows it). */
 async function report(err: unknown): Promise<number> {
   if (process.env.SPOOL_DEBUG) console.error(err);
-  const { ValidationError } = await import('@spool/core');
+  const [{ ValidationError }, { NatsSettingsError }] = await Promise.all([
+    import('@spool/core'),
+    import('@spool/jetstream'),
+  ]);
   console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-  return err instanceof UsageError || err instanceof ValidationError ? 2 : 1;
+  const badUsage = [UsageError, ValidationError, NatsSettingsError].some((type) => err instanceof type);
+  return badUsage ? 2 : 1;
 }
 
 main(process.argv.slice(2)).then(

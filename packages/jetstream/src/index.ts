@@ -24,7 +24,9 @@ export type {
 } from './types.ts';
 export type { Claim, Claims, LeaseState } from './claims.ts';
 export { claims, poolReplicas, taskOwner } from './claims.ts';
-export { connect, isNatsReachable, NatsUnreachableError } from './connection.ts';
+export type { NatsCredentials } from './connect-settings.ts';
+export { NatsSettingsError, redactUrl } from './connect-settings.ts';
+export { connect, isNatsReachable, NatsAuthError, NatsTlsError, NatsUnreachableError } from './connection.ts';
 export { historyStore } from './history-store.ts';
 export { followHistory, watchHistories } from './history-watch.ts';
 export { openControl, openInbox, openSubscription } from './inbox.ts';

@@ -1,4 +1,5 @@
 import type { HistoryEvent, StoredCommit, TaskResult } from '@spool/core';
+import type { NatsCredentials } from './connect-settings.ts';
 
 /**
  * The contract of the jetstream package: everything the runtime, coordinator and CLI
@@ -12,8 +13,12 @@ export interface ConnectionLogger {
 }
 
 export interface ConnectOptions {
-  /** e.g. nats://127.0.0.1:4222 */
+  /** e.g. nats://127.0.0.1:4222, or a cluster's servers comma-separated; may carry user:pass@ or token@. */
   readonly url: string;
+  /** Credentials and TLS files (over any userinfo of the URL). */
+  readonly credentials?: NatsCredentials;
+  /** The prefix of this client's reply subjects (default _INBOX): a role's own, so no other user can read its replies. */
+  readonly inboxPrefix?: string;
   /** Client name shown by the server (e.g. `spool-agent-analyst`). */
   readonly name: string;
   readonly logger?: ConnectionLogger;
@@ -23,6 +28,7 @@ export interface ConnectOptions {
 
 /** An open connection to NATS with JetStream; `close()` drains it. */
 export interface SpoolConnection {
+  /** The servers, with any userinfo replaced by *** (safe to show). */
   readonly url: string;
   /** e.g. "2.9.10" */
   readonly serverVersion: string;

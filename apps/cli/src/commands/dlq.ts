@@ -2,7 +2,7 @@ import { type DeadLetterReport, DeadLetterReportSchema, subjects, TASK_ID_PATTER
 import { requests, type SpoolConnection } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
-import { natsUrl } from '../env.ts';
+import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
 import { UsageError } from '../usage-error.ts';
 import { checkedAgent, publish } from './control.ts';
@@ -34,7 +34,7 @@ export async function dlqCommand(argv: string[], logger: Logger): Promise<number
     throw new UsageError('spool dlq: --agent applies to "dlq retry" and "dlq drop"');
   const json = values.json === true;
 
-  const connection = await openConnection(natsUrl(), 'spool-dlq', logger);
+  const connection = await openConnection(natsTarget(), 'spool-dlq', logger);
   try {
     if (action === undefined || taskId === undefined) {
       const report = await fetchReport(connection);

@@ -15,7 +15,7 @@ import { historyStore, type SnapshotStore, type SpoolConnection, snapshotStore }
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
 import { ensureNats } from '../embedded-nats.ts';
-import { natsUrl } from '../env.ts';
+import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
 import { UsageError } from '../usage-error.ts';
 import { replayCoordinator, verifyCoordinator } from './replay-coordinator.ts';
@@ -37,8 +37,8 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
   const untilSeq = positiveInt('replay', 'until', values.until);
   if (values.verify && untilSeq !== undefined)
     throw new UsageError("spool replay: --verify compares at the snapshot's own sequence; drop --until");
-  const nats = await ensureNats(natsUrl(), logger);
-  const connection = await openConnection(nats.url, 'spool-replay', logger);
+  const nats = await ensureNats(natsTarget(), logger);
+  const connection = await openConnection(nats.target, 'spool-replay', logger);
   try {
     const store = historyStore(connection);
     // The coordinator's history holds workflow events, folded with evolveCoordinator.

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
 import { replicaNames, replicaOf, type SpoolConfig } from '@spool/core';
 import { agentSpec, loadConfig } from '../config-file.ts';
-import { natsUrl } from '../env.ts';
+import { natsTarget } from '../env.ts';
 import { openConnectionWhenUp, runAgents, runCoordinator } from '../host.ts';
 import { withLocalStack } from '../local-stack.ts';
 import { chooseModel, OFFLINE_NOTICE, offlineAsked, offlineConfig } from '../model.ts';
@@ -52,7 +52,7 @@ export async function agentCommand(argv: string[], logger: Logger): Promise<numb
       `pool ${name}: running all ${pool.replicas} replicas in this process (spool agent ${name}-<k> runs one)`,
     );
   const stop = untilSignal();
-  const connection = await openConnectionWhenUp(natsUrl(), `spool-agent-${name}`, logger, stop);
+  const connection = await openConnectionWhenUp(natsTarget(config), `spool-agent-${name}`, logger, stop);
   if (connection === undefined) {
     await model.close();
     return 0;
@@ -87,7 +87,7 @@ export async function coordinatorCommand(argv: string[], logger: Logger): Promis
   const { values } = parseCommand('coordinator', argv, { config: { type: 'string' } }, { required: [] });
   const { config } = await loadConfig(values.config);
   const stop = untilSignal();
-  const connection = await openConnectionWhenUp(natsUrl(), 'spool-coordinator', logger, stop);
+  const connection = await openConnectionWhenUp(natsTarget(config), 'spool-coordinator', logger, stop);
   if (connection === undefined) return 0;
   const coordinator = await runCoordinator(connection, config, logger);
   const signal = await stop;

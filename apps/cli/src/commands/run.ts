@@ -7,7 +7,7 @@ import { results, submitWorkflow } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
 import { DEFAULT_CONFIG_FILES, loadConfig } from '../config-file.ts';
-import { natsUrl } from '../env.ts';
+import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
 import { UsageError } from '../usage-error.ts';
 import { followRun, type RunProgress } from './run-progress.ts';
@@ -57,7 +57,7 @@ export async function runCommand(argv: string[], logger: Logger): Promise<number
   if (values.wait && values.json && values.follow) progressMode = 'json';
   else if (values.wait && !values.json && !values.quiet) progressMode = 'text';
 
-  const connection = await openConnection(natsUrl(), 'spool-run', logger);
+  const connection = await openConnection(natsTarget(), 'spool-run', logger);
   try {
     const sink = results(connection);
     // Listen before publishing, so a fast result cannot be missed.

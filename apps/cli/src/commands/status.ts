@@ -2,7 +2,7 @@ import { type StatusReport, StatusReportSchema, subjects } from '@spool/core';
 import { requests } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
-import { natsUrl } from '../env.ts';
+import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
 
 export async function statusCommand(argv: string[], logger: Logger): Promise<number> {
@@ -13,7 +13,7 @@ export async function statusCommand(argv: string[], logger: Logger): Promise<num
     { required: [] },
   );
   const timeoutSec = positiveInt('status', 'timeout', values.timeout) ?? 3;
-  const connection = await openConnection(natsUrl(), 'spool-status', logger);
+  const connection = await openConnection(natsTarget(), 'spool-status', logger);
   try {
     let reply: string;
     try {

@@ -3,7 +3,7 @@ import { AGENT_NAME_PATTERN, type TaskResult, TaskMessageSchema, formatIssues } 
 import { liveText, results, type SpoolConnection, submitTask } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
-import { natsUrl } from '../env.ts';
+import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
 import { UsageError } from '../usage-error.ts';
 import { printResult } from './print-result.ts';
@@ -35,7 +35,7 @@ export async function submitCommand(argv: string[], logger: Logger): Promise<num
   const timeoutSec = positiveInt('submit', 'timeout', values.timeout) ?? 600;
   if (values.follow && !values.wait) throw new UsageError('spool submit: --follow needs --wait');
 
-  const connection = await openConnection(natsUrl(), 'spool-submit', logger);
+  const connection = await openConnection(natsTarget(), 'spool-submit', logger);
   try {
     const sink = results(connection);
     // Listen before submitting, so a fast result cannot be missed.

@@ -12,7 +12,7 @@ import { historyStore, requests, type SpoolConnection, sendControl } from '@spoo
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
 import { ensureNats } from '../embedded-nats.ts';
-import { natsUrl } from '../env.ts';
+import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
 import { UsageError } from '../usage-error.ts';
 
@@ -34,8 +34,8 @@ export async function workflowCommand(argv: string[], logger: Logger): Promise<n
   const id = positionals[0] === undefined ? undefined : checkedWorkflowId('workflow', positionals[0]);
   const timeoutSec = positiveInt('workflow', 'timeout', values.timeout) ?? 3;
   // Like `spool replay`, it reads the embedded server's data when no server answers.
-  const nats = await ensureNats(natsUrl(), logger);
-  const connection = await openConnection(nats.url, 'spool-workflow', logger);
+  const nats = await ensureNats(natsTarget(), logger);
+  const connection = await openConnection(nats.target, 'spool-workflow', logger);
   try {
     const asked = nats.embedded
       ? undefined
@@ -170,7 +170,7 @@ export async function cancelWorkflowIfKnown(
   logger: Logger,
 ): Promise<number | undefined> {
   if (!WORKFLOW_ID_PATTERN.test(id)) return undefined; // task ids of steps contain ":"
-  const connection = await openConnection(natsUrl(), 'spool-cancel', logger);
+  const connection = await openConnection(natsTarget(), 'spool-cancel', logger);
   try {
     const answer = await askWorkflows(connection, id, 2_000).catch(() => undefined);
     if (answer === undefined || !('workflow' in answer) || answer.workflow === null) return undefined;
