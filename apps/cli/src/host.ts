@@ -12,7 +12,13 @@ export async function openConnection(
   name: string,
   logger: Logger,
 ): Promise<SpoolConnection> {
-  const connection = await connect({ url: target.url, credentials: target.credentials, name, logger });
+  const connection = await connect({
+    url: target.url,
+    credentials: target.credentials,
+    namespace: target.namespace,
+    name,
+    logger,
+  });
   await provision(connection);
   return connection;
 }

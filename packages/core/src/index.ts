@@ -17,6 +17,8 @@ export {
   specHash,
 } from './config.ts';
 export { CONFIG_SCHEMA_PATH, configJsonSchema } from './config-json-schema.ts';
+export type { Namespacing } from './namespacing.ts';
+export { namespacing } from './namespacing.ts';
 export type { NatsConfig } from './nats-config.ts';
 export { NAMESPACE_PATTERN, NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
 export type { ContentBlock, Message } from './content.ts';

@@ -9,6 +9,10 @@ export const Streams = {
 export const Buckets = {
   /** Who holds each agent name (single writer): derived coordination data only. */
   Leases: 'spool_leases',
+  /** Agents' state snapshots (derived: the histories rebuild them). */
+  Snapshots: 'spool_snapshots',
+  /** Which replica of a pool took each task (derived: the replicas' histories are the truth). */
+  Claims: 'spool_claims',
 } as const;
 
 /** The coordinator's own history lives beside the agents'; no agent may take its name. */
@@ -37,6 +41,8 @@ export const subjects = {
   deadLetters: 'spool.api.dlq',
   /** Request/reply `{ id?: string }`: the coordinator answers with one workflow's view, or the list of workflows. */
   workflows: 'spool.api.workflows',
+  /** Request/reply: pool siblings ask a replica whether it journaled a task. */
+  poolAsk: (replica: string) => `spool.api.pool.${replica}`,
 } as const;
 
 /** The agent name of a history subject, or undefined when it is not one. */

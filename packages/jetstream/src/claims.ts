@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { jetstream, StorageType } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
-import { Buckets, controlConsumerName, Streams } from '@spool/core';
+import { Buckets, controlConsumerName, Streams, subjects } from '@spool/core';
 import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import { leaseStateOf } from './leases.ts';
@@ -48,19 +48,15 @@ export interface Claims {
   answer(replica: string, knows: (taskId: string) => boolean | undefined): () => void;
 }
 
-const BUCKET = 'spool_claims';
 const ASK_TIMEOUT_MS = 1_000;
-
-/** Subject on which a replica's writer answers "do you have this task?". */
-export const askSubject = (replica: string) => `spool.api.pool.${replica}`;
 
 /** Opens (creating if needed) the `spool_claims` bucket. */
 export async function claims(connection: SpoolConnection): Promise<Claims> {
-  const { nc } = internals(connection);
+  const { nc, ns } = internals(connection);
   const js = jetstream(nc, { timeout: PUBLISH_ATTEMPT_MS });
   const kvm = new Kvm(js);
-  const kv = await kvm.create(BUCKET, { history: 1, storage: StorageType.File });
-  const leaseKv = await kvm.create(Buckets.Leases, { history: 1, storage: StorageType.File });
+  const kv = await kvm.create(ns.bucket(Buckets.Claims), { history: 1, storage: StorageType.File });
+  const leaseKv = await kvm.create(ns.bucket(Buckets.Leases), { history: 1, storage: StorageType.File });
 
   const read = async (pool: string, taskId: string): Promise<Claim | undefined> => {
     const entry = await retryUnknownOutcome(() => kv.get(claimKey(pool, taskId)));
@@ -100,9 +96,13 @@ export async function claims(connection: SpoolConnection): Promise<Claims> {
     },
     async ask(replica, taskId, timeoutMs = ASK_TIMEOUT_MS) {
       try {
-        const reply = await nc.request(askSubject(replica), encoder.encode(JSON.stringify({ taskId })), {
-          timeout: timeoutMs,
-        });
+        const reply = await nc.request(
+          ns.subject(subjects.poolAsk(replica)),
+          encoder.encode(JSON.stringify({ taskId })),
+          {
+            timeout: timeoutMs,
+          },
+        );
         const parsed = JSON.parse(decoder.decode(reply.data)) as { known?: unknown };
         return typeof parsed.known === 'boolean' ? parsed.known : undefined;
       } catch {
@@ -110,7 +110,7 @@ export async function claims(connection: SpoolConnection): Promise<Claims> {
       }
     },
     answer(replica, knows) {
-      const sub = nc.subscribe(askSubject(replica), {
+      const sub = nc.subscribe(ns.subject(subjects.poolAsk(replica)), {
         callback: (err, msg) => {
           if (err) return;
           let taskId: unknown;
@@ -134,8 +134,11 @@ export async function claims(connection: SpoolConnection): Promise<Claims> {
  * replica claimed it (not a pool, or not yet taken): where a cancel for the task goes.
  */
 export async function taskOwner(connection: SpoolConnection, agent: string, taskId: string): Promise<string> {
-  const { nc } = internals(connection);
-  const kv: KV = await new Kvm(nc).create(BUCKET, { history: 1, storage: StorageType.File });
+  const { nc, ns } = internals(connection);
+  const kv: KV = await new Kvm(nc).create(ns.bucket(Buckets.Claims), {
+    history: 1,
+    storage: StorageType.File,
+  });
   const entry = await retryUnknownOutcome(() => kv.get(claimKey(agent, taskId)));
   return (entry === null ? undefined : parse(entry))?.owner ?? agent;
 }
@@ -147,10 +150,10 @@ export async function taskOwner(connection: SpoolConnection, agent: string, task
  * be other agents. Where a cancel goes for a pool's task that no replica has claimed yet.
  */
 export async function poolReplicas(connection: SpoolConnection, pool: string): Promise<string[]> {
-  const { jsm } = internals(connection);
+  const { jsm, ns } = internals(connection);
   const own = controlConsumerName(pool);
   const found = new Map<number, string>();
-  for await (const info of jsm.consumers.list(Streams.Inbox)) {
+  for await (const info of jsm.consumers.list(ns.stream(Streams.Inbox))) {
     if (info.name === own) return [];
     const index = info.name.startsWith(`${own}-`) ? info.name.slice(own.length + 1) : '';
     if (/^[1-9][0-9]*$/.test(index)) found.set(Number(index), `${pool}-${index}`);

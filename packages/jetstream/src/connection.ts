@@ -1,6 +1,7 @@
 import { Socket } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { errors, connect as natsConnect } from '@nats-io/transport-node';
+import { namespacing } from '@spool/core';
 import { clientAuthOptions, redactUrl } from './connect-settings.ts';
 import { encoder, register } from './internal.ts';
 import type { ConnectOptions, SpoolConnection } from './types.ts';
@@ -63,6 +64,7 @@ export async function connect(options: ConnectOptions): Promise<SpoolConnection>
   })().catch(() => undefined);
   const connection: SpoolConnection = {
     url,
+    namespace: options.namespace,
     serverVersion: nc.info?.version ?? 'unknown',
     closed: nc.closed().then(() => undefined),
     close: async () => {
@@ -73,7 +75,7 @@ export async function connect(options: ConnectOptions): Promise<SpoolConnection>
     reconnectListeners.add(listener);
     return () => reconnectListeners.delete(listener);
   };
-  register(connection, { nc, js, jsm, onReconnect });
+  register(connection, { nc, js, jsm, onReconnect, ns: namespacing(options.namespace) });
   return connection;
 }
 

@@ -23,12 +23,13 @@ import type { AppendResult, HistoryStore, ReplayOptions, SpoolConnection } from 
 const REPLAY_BATCH = 2_000;
 
 export function historyStore(connection: SpoolConnection): HistoryStore {
-  const { js, jsm } = internals(connection);
+  const { js, jsm, ns } = internals(connection);
+  const stream = ns.stream(Streams.History);
 
   async function lastSeq(agent: string): Promise<number> {
-    const subject = subjects.history(agent);
+    const subject = ns.subject(subjects.history(agent));
     const last = await retryUnknownOutcome(() =>
-      jsm.direct.getMessage(Streams.History, { last_by_subj: subject }).catch((err) => {
+      jsm.direct.getMessage(stream, { last_by_subj: subject }).catch((err) => {
         if (isNotFound(err)) return null;
         throw err;
       }),
@@ -44,7 +45,7 @@ export function historyStore(connection: SpoolConnection): HistoryStore {
       try {
         // Same msgID on every try: a retry of a commit that was stored is answered as a duplicate.
         const ack = await retryUnknownOutcome(() =>
-          js.publish(subject, payload, {
+          js.publish(ns.subject(subject), payload, {
             msgID,
             expect: { lastSubjectSequence: expectedSeq },
             timeout: PUBLISH_ATTEMPT_MS,
@@ -64,9 +65,9 @@ export function historyStore(connection: SpoolConnection): HistoryStore {
       const fromSeq = Math.max(1, options.fromSeq ?? 1);
       const target = options.untilSeq ?? (await lastSeq(agent));
       if (target < fromSeq) return;
-      const subject = subjects.history(agent);
+      const subject = ns.subject(subjects.history(agent));
       // An ephemeral pull consumer on the one subject, deleted afterwards so none pile up.
-      const info = await jsm.consumers.add(Streams.History, {
+      const info = await jsm.consumers.add(stream, {
         filter_subject: subject,
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: fromSeq,
@@ -74,7 +75,7 @@ export function historyStore(connection: SpoolConnection): HistoryStore {
         inactive_threshold: 60_000_000_000,
         mem_storage: true,
       });
-      const consumer = await js.consumers.get(Streams.History, info.name);
+      const consumer = await js.consumers.get(stream, info.name);
       try {
         let seq = fromSeq - 1;
         while (seq < target) {
@@ -108,9 +109,9 @@ export function historyStore(connection: SpoolConnection): HistoryStore {
     },
 
     async agents(): Promise<string[]> {
-      const info = await jsm.streams.info(Streams.History, { subjects_filter: subjects.allHistories });
+      const info = await jsm.streams.info(stream, { subjects_filter: ns.subject(subjects.allHistories) });
       return Object.keys(info.state.subjects ?? {})
-        .map((s) => s.slice('spool.history.'.length))
+        .map((s) => ns.logical(s).slice('spool.history.'.length))
         .sort();
     },
   };

@@ -13,14 +13,15 @@ export async function inboxPending(
   connection: SpoolConnection,
   agent: string,
 ): Promise<{ queued: number; unacked: number }> {
-  const { jsm } = internals(connection);
+  const { jsm, ns } = internals(connection);
+  const stream = ns.stream(Streams.Inbox);
   try {
-    const info = await jsm.consumers.info(Streams.Inbox, inboxConsumerName(agent));
+    const info = await jsm.consumers.info(stream, inboxConsumerName(agent));
     return { queued: info.num_pending, unacked: info.num_ack_pending };
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === CONSUMER_NOT_FOUND)) throw err;
-    const subject = subjects.inbox(agent);
-    const info = await jsm.streams.info(Streams.Inbox, { subjects_filter: subject });
+    const subject = ns.subject(subjects.inbox(agent));
+    const info = await jsm.streams.info(stream, { subjects_filter: subject });
     return { queued: info.state.subjects?.[subject] ?? 0, unacked: 0 };
   }
 }

@@ -59,16 +59,17 @@ export function openSubscription(
 
 async function openDurable(
   connection: SpoolConnection,
-  stream: string,
+  logicalStream: string,
   name: string,
   subject: string,
   options: InboxOptions,
   from: DeliverPolicy = DeliverPolicy.All,
 ): Promise<Inbox> {
-  const { js, jsm } = internals(connection);
+  const { js, jsm, ns } = internals(connection);
+  const stream = ns.stream(logicalStream);
   const config = {
     durable_name: name,
-    filter_subject: subject,
+    filter_subject: ns.subject(subject),
     ack_policy: AckPolicy.Explicit,
     deliver_policy: from,
     ack_wait: (options.ackWaitMs ?? 30_000) * 1_000_000,
@@ -134,7 +135,7 @@ async function openDurable(
         if (!(e instanceof JetStreamApiError && e.code === CONSUMER_NOT_FOUND)) throw e;
       });
       // A work-queue stream only takes deliver-all consumers (its acked messages are gone).
-      await create(stream === Streams.Inbox ? undefined : info.ack_floor.stream_seq + 1);
+      await create(logicalStream === Streams.Inbox ? undefined : info.ack_floor.stream_seq + 1);
       consumer = await js.consumers.get(stream, name);
       return info.num_ack_pending;
     },

@@ -1,5 +1,6 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { Namespacing } from '@spool/core';
 import type { SpoolConnection } from './types.ts';
 
 /** The NATS objects behind a SpoolConnection; never exported from the package. */
@@ -7,6 +8,8 @@ export interface Internals {
   readonly nc: NatsConnection;
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
+  /** The connection's namespace: logical subjects, stream and bucket names ↔ the wire. */
+  readonly ns: Namespacing;
   /** Calls `listener` after each reconnect; returns the function that removes it. */
   readonly onReconnect: (listener: () => void) => () => void;
 }

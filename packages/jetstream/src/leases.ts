@@ -17,12 +17,12 @@ interface LeaseValue {
  * the key's revision, so two processes can never both take a free or expired lease.
  */
 export async function leases(connection: SpoolConnection): Promise<Leases> {
-  const { nc, onReconnect } = internals(connection);
+  const { nc, onReconnect, ns } = internals(connection);
   // A renewal sent while the connection is down is lost and only fails at its timeout; the
   // client's default (5 s) would let a short lease lapse after a short outage. Fail fast and
   // renew again on the next tick, and at once when the connection is back.
   const js = jetstream(nc, { timeout: RENEW_TIMEOUT_MS });
-  const kv = await new Kvm(js).create(Buckets.Leases, { history: 1, storage: StorageType.File });
+  const kv = await new Kvm(js).create(ns.bucket(Buckets.Leases), { history: 1, storage: StorageType.File });
   return {
     acquire: (agent, holder, options) => acquire(kv, agent, holder, options ?? {}, onReconnect),
     list: async () => {

@@ -13,14 +13,15 @@ export interface TextChunk {
  * watching live only. It is not stored and may be missed; the journaled reply is the record.
  */
 export function liveText(connection: SpoolConnection) {
-  const { nc } = internals(connection);
+  const { nc, ns } = internals(connection);
   return {
     publish(agent: string, taskId: string, chunk: TextChunk): void {
-      if (!nc.isClosed()) nc.publish(subjects.liveText(agent, taskId), encoder.encode(JSON.stringify(chunk)));
+      if (!nc.isClosed())
+        nc.publish(ns.subject(subjects.liveText(agent, taskId)), encoder.encode(JSON.stringify(chunk)));
     },
     /** Calls `onChunk` for each piece until the returned function is called. */
     follow(agent: string, taskId: string, onChunk: (chunk: TextChunk) => void): () => void {
-      const sub = nc.subscribe(subjects.liveText(agent, taskId), {
+      const sub = nc.subscribe(ns.subject(subjects.liveText(agent, taskId)), {
         callback: (err, msg) => {
           if (err) return;
           try {

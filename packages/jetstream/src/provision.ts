@@ -54,9 +54,10 @@ const STREAM_EXISTS = 10058;
  * processes start at once; an existing stream is left as it is (its operator may have tuned it).
  */
 export async function provision(connection: SpoolConnection): Promise<void> {
-  const { nc, jsm } = internals(connection);
-  for (const config of STREAM_CONFIGS) {
-    const name = config.name;
+  const { nc, jsm, ns } = internals(connection);
+  for (const logical of STREAM_CONFIGS) {
+    const name = ns.stream(logical.name);
+    const config = { ...logical, name, subjects: logical.subjects?.map((s) => ns.subject(s)) };
     const exists = await jsm.streams.info(name).then(
       () => true,
       (err) => {
@@ -70,7 +71,7 @@ export async function provision(connection: SpoolConnection): Promise<void> {
       throw err;
     });
   }
-  await new Kvm(nc).create(Buckets.Leases, { history: 1, storage: StorageType.File });
+  await new Kvm(nc).create(ns.bucket(Buckets.Leases), { history: 1, storage: StorageType.File });
   // Agent pools: which replica holds each task (derived: the replicas' histories are the truth).
-  await new Kvm(nc).create('spool_claims', { history: 1, storage: StorageType.File });
+  await new Kvm(nc).create(ns.bucket(Buckets.Claims), { history: 1, storage: StorageType.File });
 }

@@ -4,10 +4,10 @@ import type { Requests, SpoolConnection } from './types.ts';
 
 /** Core NATS request/reply (the coordinator's status API). */
 export function requests(connection: SpoolConnection): Requests {
-  const { nc } = internals(connection);
+  const { nc, ns } = internals(connection);
   return {
     serve(subject, handler) {
-      const sub = nc.subscribe(subject, {
+      const sub = nc.subscribe(ns.subject(subject), {
         callback: (err, msg) => {
           if (err) return;
           Promise.resolve()
@@ -22,7 +22,7 @@ export function requests(connection: SpoolConnection): Requests {
       return () => sub.unsubscribe();
     },
     async request(subject, data, timeoutMs) {
-      const reply = await nc.request(subject, data, { timeout: timeoutMs });
+      const reply = await nc.request(ns.subject(subject), data, { timeout: timeoutMs });
       return decoder.decode(reply.data);
     },
   };

@@ -9,12 +9,13 @@ import type { PublishResultOutcome, Results, SpoolConnection } from './types.ts'
  * even after the dedup window.
  */
 export function results(connection: SpoolConnection): Results {
-  const { nc, js, jsm, onReconnect } = internals(connection);
+  const { nc, js, jsm, onReconnect, ns } = internals(connection);
+  const stream = ns.stream(Streams.Results);
 
   async function get(agent: string, taskId: string): Promise<TaskResult | undefined> {
     const stored = await retryUnknownOutcome(() =>
       jsm.direct
-        .getMessage(Streams.Results, { last_by_subj: subjects.result(agent, taskId) })
+        .getMessage(stream, { last_by_subj: ns.subject(subjects.result(agent, taskId)) })
         .catch((err) => {
           if (isNotFound(err)) return null;
           throw err;
@@ -25,7 +26,7 @@ export function results(connection: SpoolConnection): Results {
 
   return {
     async publish(result: TaskResult, previousSeq = 0): Promise<PublishResultOutcome> {
-      const subject = subjects.result(result.agent, result.taskId);
+      const subject = ns.subject(subjects.result(result.agent, result.taskId));
       const msgID = `result:${result.agent}:${result.taskId}${previousSeq === 0 ? '' : `:after-${previousSeq}`}`;
       try {
         const ack = await retryUnknownOutcome(() =>
@@ -38,7 +39,7 @@ export function results(connection: SpoolConnection): Results {
         return { seq: ack.seq, alreadyPublished: ack.duplicate };
       } catch (err) {
         if (!isWrongLastSequence(err)) throw err;
-        const existing = await jsm.direct.getMessage(Streams.Results, { last_by_subj: subject });
+        const existing = await jsm.direct.getMessage(stream, { last_by_subj: subject });
         return { seq: existing?.seq ?? 0, alreadyPublished: true };
       }
     },
@@ -48,7 +49,7 @@ export function results(connection: SpoolConnection): Results {
     async wait(agent: string, taskId: string, signal?: AbortSignal): Promise<TaskResult> {
       signal?.throwIfAborted();
       // Subscribe first, then look: a result published in between is seen by one or the other.
-      const sub = nc.subscribe(subjects.result(agent, taskId), { max: 1 });
+      const sub = nc.subscribe(ns.subject(subjects.result(agent, taskId)), { max: 1 });
       let stopLooking: () => void = () => undefined;
       const onAbort = () => sub.unsubscribe();
       signal?.addEventListener('abort', onAbort, { once: true });

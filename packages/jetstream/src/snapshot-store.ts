@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { jetstream, StorageType } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import { Buckets } from '@spool/core';
 import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import type { SpoolConnection } from './types.ts';
@@ -34,9 +35,6 @@ export class SnapshotUnreadableError extends Error {
   }
 }
 
-const BUCKET = 'spool_snapshots';
-// KV's naming convention for the stream behind a bucket; stream purges leave no delete markers.
-const STREAM = `KV_${BUCKET}`;
 const FORMAT = 1;
 const DEFAULT_CHUNK_BYTES = 512 * 1024;
 // Room for the subject and protocol overhead next to a chunk in one message.
@@ -61,7 +59,10 @@ export async function snapshotStore(
   connection: SpoolConnection,
   options: { chunkBytes?: number } = {},
 ): Promise<SnapshotStore> {
-  const { nc, jsm } = internals(connection);
+  const { nc, jsm, ns } = internals(connection);
+  const bucket = ns.bucket(Buckets.Snapshots);
+  // KV's naming convention for the stream behind a bucket; stream purges leave no delete markers.
+  const stream = `KV_${bucket}`;
   const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   const maxPayload = nc.info?.max_payload ?? Number.POSITIVE_INFINITY;
   if (!Number.isInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > maxPayload - MESSAGE_OVERHEAD) {
@@ -71,12 +72,12 @@ export async function snapshotStore(
   }
   // A request made while the client reconnects is lost and only ends in its timeout: keep it
   // short so a retry goes out soon after the server is back (the default is 5 s).
-  const kv = await new Kvm(jetstream(nc, { timeout: PUBLISH_ATTEMPT_MS })).create(BUCKET, {
+  const kv = await new Kvm(jetstream(nc, { timeout: PUBLISH_ATTEMPT_MS })).create(bucket, {
     history: 1,
     storage: StorageType.File,
   });
   const purge = (subject: string) =>
-    retryUnknownOutcome(() => jsm.streams.purge(STREAM, { filter: `$KV.${BUCKET}.${subject}` }));
+    retryUnknownOutcome(() => jsm.streams.purge(stream, { filter: `$KV.${bucket}.${subject}` }));
 
   return {
     async save(agent, seq, data) {
@@ -107,7 +108,7 @@ export async function snapshotStore(
       // just written: keeping only those also sweeps chunks of older snapshots and of saves that
       // crashed before their manifest. Best effort: a failure here leaves garbage the next save removes.
       await retryUnknownOutcome(
-        () => jsm.streams.purge(STREAM, { filter: `$KV.${BUCKET}.${agent}.>`, keep: chunks }),
+        () => jsm.streams.purge(stream, { filter: `$KV.${bucket}.${agent}.>`, keep: chunks }),
         5_000,
       ).catch(() => undefined);
       return { bytes: gz.length, chunks };

@@ -28,7 +28,9 @@ export async function watchStream<T>(
   spec: StreamWatchSpec<T>,
   logger?: ConnectionLogger,
 ): Promise<StreamWatch<T>> {
-  const { js, jsm } = internals(connection);
+  const { js, jsm, ns } = internals(connection);
+  const stream = ns.stream(spec.stream);
+  const filter = ns.subject(spec.filter);
   let markCaughtUp: () => void = () => undefined;
   const caughtUp = new Promise<void>((resolve) => {
     markCaughtUp = resolve;
@@ -38,20 +40,20 @@ export async function watchStream<T>(
   let lastAtStart = 0;
   let startSeq: number | undefined;
   if (spec.from === undefined) {
-    const info = await jsm.streams.info(spec.stream, { subjects_filter: spec.filter });
+    const info = await jsm.streams.info(stream, { subjects_filter: filter });
     // The last sequence of the whole stream bounds the catch-up: later messages are live.
     lastAtStart = info.state.last_seq;
     if (Object.keys(info.state.subjects ?? {}).length === 0) markCaughtUp();
   } else {
-    startSeq = spec.from === 'now' ? (await jsm.streams.info(spec.stream)).state.last_seq + 1 : spec.from;
+    startSeq = spec.from === 'now' ? (await jsm.streams.info(stream)).state.last_seq + 1 : spec.from;
     markCaughtUp();
   }
   const consumer = await js.consumers.get(
-    spec.stream,
+    stream,
     startSeq === undefined
-      ? { filter_subjects: spec.filter, deliver_policy: DeliverPolicy.All }
+      ? { filter_subjects: filter, deliver_policy: DeliverPolicy.All }
       : {
-          filter_subjects: spec.filter,
+          filter_subjects: filter,
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: Math.max(1, startSeq),
         },
@@ -63,7 +65,7 @@ export async function watchStream<T>(
   async function* iterate(): AsyncGenerator<T> {
     for await (const m of messages) {
       try {
-        const item = spec.parse(m.subject, m.seq, m.time, JSON.parse(decoder.decode(m.data)));
+        const item = spec.parse(ns.logical(m.subject), m.seq, m.time, JSON.parse(decoder.decode(m.data)));
         if (item !== undefined) yield item;
       } catch (err) {
         logger?.warn(

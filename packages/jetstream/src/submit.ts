@@ -9,9 +9,9 @@ export async function submitTask(
   agent: string,
   task: TaskMessage,
 ): Promise<SubmitOutcome> {
-  const { js } = internals(connection);
+  const { js, ns } = internals(connection);
   const ack = await retryUnknownOutcome(() =>
-    js.publish(subjects.inbox(agent), encoder.encode(JSON.stringify(task)), {
+    js.publish(ns.subject(subjects.inbox(agent)), encoder.encode(JSON.stringify(task)), {
       msgID: `task:${agent}:${task.id}`,
       timeout: PUBLISH_ATTEMPT_MS,
     }),
@@ -29,9 +29,9 @@ export async function sendControl(
   message: ControlMessage,
   id: string,
 ): Promise<SubmitOutcome> {
-  const { js } = internals(connection);
+  const { js, ns } = internals(connection);
   const ack = await retryUnknownOutcome(() =>
-    js.publish(subjects.control(agent), encoder.encode(JSON.stringify(message)), {
+    js.publish(ns.subject(subjects.control(agent)), encoder.encode(JSON.stringify(message)), {
       msgID: `control:${agent}:${id}`,
       timeout: PUBLISH_ATTEMPT_MS,
     }),
@@ -54,9 +54,9 @@ export async function submitWorkflow(
   connection: SpoolConnection,
   start: WorkflowStart,
 ): Promise<SubmitOutcome> {
-  const { js } = internals(connection);
+  const { js, ns } = internals(connection);
   const ack = await retryUnknownOutcome(() =>
-    js.publish(subjects.inbox(COORDINATOR), encoder.encode(JSON.stringify(start)), {
+    js.publish(ns.subject(subjects.inbox(COORDINATOR)), encoder.encode(JSON.stringify(start)), {
       msgID: `workflow:${start.id}`,
       timeout: PUBLISH_ATTEMPT_MS,
     }),

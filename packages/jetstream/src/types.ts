@@ -17,6 +17,8 @@ export interface ConnectOptions {
   readonly url: string;
   /** Credentials and TLS files (over any userinfo of the URL). */
   readonly credentials?: NatsCredentials;
+  /** Prefixes every subject and suffixes every stream and bucket name (see core's namespacing). */
+  readonly namespace?: string | undefined;
   /** The prefix of this client's reply subjects (default _INBOX): a role's own, so no other user can read its replies. */
   readonly inboxPrefix?: string;
   /** Client name shown by the server (e.g. `spool-agent-analyst`). */
@@ -30,6 +32,7 @@ export interface ConnectOptions {
 export interface SpoolConnection {
   /** The servers, with any userinfo replaced by *** (safe to show). */
   readonly url: string;
+  readonly namespace: string | undefined;
   /** e.g. "2.9.10" */
   readonly serverVersion: string;
   /** Resolves when the connection is closed (by `close()` or for good). */
