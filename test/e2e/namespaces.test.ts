@@ -79,9 +79,7 @@ describe('namespaces - two Spool installations side by side on one NATS account'
       for (const plain of names.filter((n) => /^SPOOL_[A-Z]+$/.test(n)))
         expect((await jsm.streams.info(plain)).state.messages, plain).toBe(0);
       const history = await jsm.streams.info('SPOOL_HISTORY_STAGING', { subjects_filter: '>' });
-      expect(Object.keys(history.state.subjects ?? {})).toEqual(
-        ['staging.spool.history.helper'],
-      );
+      expect(Object.keys(history.state.subjects ?? {})).toEqual(['staging.spool.history.helper']);
     } finally {
       await nc.close();
     }

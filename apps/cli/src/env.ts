@@ -1,5 +1,5 @@
 import { NAMESPACE_PATTERN, type SpoolConfig } from '@spool/core';
-import type { NatsCredentials } from '@spool/jetstream';
+import { defaultInboxPrefix, type NatsCredentials, type Role } from '@spool/jetstream';
 import { UsageError } from './usage-error.ts';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
@@ -11,6 +11,15 @@ export interface NatsTarget {
   readonly credentials: NatsCredentials;
   /** SPOOL_NAMESPACE, else the config's `namespace`. */
   readonly namespace?: string | undefined;
+  /** The prefix of this process's reply subjects: SPOOL_INBOX_PREFIX, else its role's (see `spool permissions`). */
+  readonly inboxPrefix: string;
+}
+
+/** Which role's permissions a command needs (and so which reply prefix it uses). */
+export interface Identity {
+  readonly role: Role;
+  /** The agent (or pool) an agent process runs. */
+  readonly name?: string;
 }
 
 function env(name: string): string | undefined {
@@ -23,7 +32,7 @@ function env(name: string): string | undefined {
  * with user:pass@), NATS_USER/NATS_PASSWORD, NATS_TOKEN, NATS_CREDS, NATS_NKEY, NATS_CA,
  * NATS_CERT, NATS_KEY; each over the same field of the config's `nats` section.
  */
-export function natsTarget(config?: SpoolConfig): NatsTarget {
+export function natsTarget(identity: Identity, config?: SpoolConfig): NatsTarget {
   const nats = config?.nats ?? {};
   const servers = Array.isArray(nats.servers) ? nats.servers.join(',') : nats.servers;
   const namespace = env('SPOOL_NAMESPACE') ?? config?.namespace;
@@ -46,6 +55,7 @@ export function natsTarget(config?: SpoolConfig): NatsTarget {
       },
     },
     namespace,
+    inboxPrefix: env('SPOOL_INBOX_PREFIX') ?? defaultInboxPrefix(identity.role, identity.name, namespace),
   };
 }
 

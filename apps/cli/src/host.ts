@@ -16,6 +16,7 @@ export async function openConnection(
     url: target.url,
     credentials: target.credentials,
     namespace: target.namespace,
+    inboxPrefix: target.inboxPrefix,
     name,
     logger,
   });

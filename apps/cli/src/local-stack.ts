@@ -39,7 +39,7 @@ export async function withLocalStack<T>(
     if (model.offline) console.error(OFFLINE_NOTICE);
     const running = model.offline ? offlineConfig(config) : config;
     options.onModel?.(model);
-    const nats = await ensureNats(natsTarget(config), logger);
+    const nats = await ensureNats(natsTarget({ role: 'admin' }, config), logger);
     try {
       options.onNats?.(nats);
       const connection = await openConnection(nats.target, clientName, logger);

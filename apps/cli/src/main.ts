@@ -31,6 +31,14 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; logLevel: 'info' 
   approve: { load: () => import('./commands/control.ts').then((m) => m.approveCommand), logLevel: 'warn' },
   deny: { load: () => import('./commands/control.ts').then((m) => m.denyCommand), logLevel: 'warn' },
   schema: { load: () => import('./commands/schema.ts').then((m) => m.schemaCommand), logLevel: 'warn' },
+  permissions: {
+    load: () => import('./commands/permissions.ts').then((m) => m.permissionsCommand),
+    logLevel: 'warn',
+  },
+  provision: {
+    load: () => import('./commands/provision.ts').then((m) => m.provisionCommand),
+    logLevel: 'warn',
+  },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -66,11 +74,12 @@ async function main(argv: string[]): Promise<number> {
 /** One line for the user: what was wrong and what to do; never a stack trace (SPOOL_DEBUG=1 shows it). */
 async function report(err: unknown): Promise<number> {
   if (process.env.SPOOL_DEBUG) console.error(err);
-  const [{ ValidationError }, { NatsSettingsError }] = await Promise.all([
+  const [{ ValidationError }, { NatsSettingsError, permissionRefusal }] = await Promise.all([
     import('@spool/core'),
     import('@spool/jetstream'),
   ]);
-  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+  const shown = permissionRefusal(err) ?? err;
+  console.error(`error: ${shown instanceof Error ? shown.message : String(shown)}`);
   const badUsage = [UsageError, ValidationError, NatsSettingsError].some((type) => err instanceof type);
   return badUsage ? 2 : 1;
 }

@@ -1,4 +1,5 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
+import { errors } from '@nats-io/transport-node';
 
 /** Server codes for "wrong last sequence" (2.9 sends 10071; newer servers may send 10164). */
 const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
@@ -38,6 +39,8 @@ export async function retryUnknownOutcome<T>(op: () => Promise<T>, totalMs = 60_
     try {
       return await op();
     } catch (err) {
+      const refused = permissionRefusal(err);
+      if (refused !== undefined) throw refused;
       if (isApiError(err) || isClientRefusal(err) || Date.now() + delay > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(delay * 2, 2_000);
@@ -53,4 +56,29 @@ function isClientRefusal(err: unknown): boolean {
 /** The client refused a publish larger than the server's max_payload. */
 export function isPayloadTooLarge(err: unknown): boolean {
   return isClientRefusal(err) && /max_payload/.test((err as Error).message);
+}
+
+/** The server refused this user a publish or a subscription: its permissions do not allow it. */
+export class NatsPermissionError extends Error {
+  override readonly name = 'NatsPermissionError';
+  constructor(
+    readonly operation: 'publish' | 'subscription',
+    readonly subject: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `this NATS user may not ${operation === 'publish' ? 'publish to' : 'subscribe to'} ${subject} (the server refused it): connect as a user with the permissions of this role (spool permissions <role>)`,
+      options,
+    );
+  }
+}
+
+/** A permissions violation in `err` (or its cause), as a NatsPermissionError; undefined when there is none. */
+export function permissionRefusal(err: unknown): NatsPermissionError | undefined {
+  if (err instanceof NatsPermissionError) return err;
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth += 1) {
+    if (e instanceof errors.PermissionViolationError)
+      return new NatsPermissionError(e.operation, e.subject, { cause: e });
+  }
+  return undefined;
 }

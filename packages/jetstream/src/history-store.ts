@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import {
   CommitTooLargeError,
@@ -68,6 +69,9 @@ export function historyStore(connection: SpoolConnection): HistoryStore {
       const subject = ns.subject(subjects.history(agent));
       // An ephemeral pull consumer on the one subject, deleted afterwards so none pile up.
       const info = await jsm.consumers.add(stream, {
+        // Named, so the server sees the filter in the request subject and a role's permissions
+        // can allow replaying its own history only ($JS.API.CONSUMER.CREATE.<stream>.*.<subject>).
+        name: `replay_${randomBytes(8).toString('hex')}`,
         filter_subject: subject,
         deliver_policy: DeliverPolicy.StartSequence,
         opt_start_seq: fromSeq,

@@ -150,7 +150,7 @@ async function forTask(
   body: (connection: SpoolConnection, agent: string) => Promise<number>,
 ): Promise<number> {
   const given = agentFlag === undefined ? undefined : checkedAgent(command, agentFlag);
-  const connection = await openConnection(natsTarget(), `spool-${command}`, logger);
+  const connection = await openConnection(natsTarget({ role: 'operator' }), `spool-${command}`, logger);
   try {
     return await body(connection, given ?? (await agentRunning(connection, taskId)));
   } finally {
@@ -159,7 +159,7 @@ async function forTask(
 }
 
 async function send(agent: string, message: ControlMessage, json: boolean, logger: Logger): Promise<number> {
-  const connection = await openConnection(natsTarget(), `spool-${message.type}`, logger);
+  const connection = await openConnection(natsTarget({ role: 'operator' }), `spool-${message.type}`, logger);
   try {
     return await publish(connection, agent, message, json);
   } finally {

@@ -34,7 +34,7 @@ export async function dlqCommand(argv: string[], logger: Logger): Promise<number
     throw new UsageError('spool dlq: --agent applies to "dlq retry" and "dlq drop"');
   const json = values.json === true;
 
-  const connection = await openConnection(natsTarget(), 'spool-dlq', logger);
+  const connection = await openConnection(natsTarget({ role: 'operator' }), 'spool-dlq', logger);
   try {
     if (action === undefined || taskId === undefined) {
       const report = await fetchReport(connection);

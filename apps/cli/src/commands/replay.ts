@@ -37,7 +37,7 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
   const untilSeq = positiveInt('replay', 'until', values.until);
   if (values.verify && untilSeq !== undefined)
     throw new UsageError("spool replay: --verify compares at the snapshot's own sequence; drop --until");
-  const nats = await ensureNats(natsTarget(), logger);
+  const nats = await ensureNats(natsTarget({ role: 'operator' }), logger);
   const connection = await openConnection(nats.target, 'spool-replay', logger);
   try {
     const store = historyStore(connection);

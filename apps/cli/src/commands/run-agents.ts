@@ -52,7 +52,12 @@ export async function agentCommand(argv: string[], logger: Logger): Promise<numb
       `pool ${name}: running all ${pool.replicas} replicas in this process (spool agent ${name}-<k> runs one)`,
     );
   const stop = untilSignal();
-  const connection = await openConnectionWhenUp(natsTarget(config), `spool-agent-${name}`, logger, stop);
+  const connection = await openConnectionWhenUp(
+    natsTarget({ role: 'agent', name: replicaOf(config.agents, name)?.pool ?? name }, config),
+    `spool-agent-${name}`,
+    logger,
+    stop,
+  );
   if (connection === undefined) {
     await model.close();
     return 0;
@@ -87,7 +92,12 @@ export async function coordinatorCommand(argv: string[], logger: Logger): Promis
   const { values } = parseCommand('coordinator', argv, { config: { type: 'string' } }, { required: [] });
   const { config } = await loadConfig(values.config);
   const stop = untilSignal();
-  const connection = await openConnectionWhenUp(natsTarget(config), 'spool-coordinator', logger, stop);
+  const connection = await openConnectionWhenUp(
+    natsTarget({ role: 'coordinator' }, config),
+    'spool-coordinator',
+    logger,
+    stop,
+  );
   if (connection === undefined) return 0;
   const coordinator = await runCoordinator(connection, config, logger);
   const signal = await stop;

@@ -57,7 +57,7 @@ export async function runCommand(argv: string[], logger: Logger): Promise<number
   if (values.wait && values.json && values.follow) progressMode = 'json';
   else if (values.wait && !values.json && !values.quiet) progressMode = 'text';
 
-  const connection = await openConnection(natsTarget(), 'spool-run', logger);
+  const connection = await openConnection(natsTarget({ role: 'client' }), 'spool-run', logger);
   try {
     const sink = results(connection);
     // Listen before publishing, so a fast result cannot be missed.

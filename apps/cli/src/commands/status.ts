@@ -13,7 +13,7 @@ export async function statusCommand(argv: string[], logger: Logger): Promise<num
     { required: [] },
   );
   const timeoutSec = positiveInt('status', 'timeout', values.timeout) ?? 3;
-  const connection = await openConnection(natsTarget(), 'spool-status', logger);
+  const connection = await openConnection(natsTarget({ role: 'operator' }), 'spool-status', logger);
   try {
     let reply: string;
     try {

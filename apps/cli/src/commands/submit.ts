@@ -35,7 +35,7 @@ export async function submitCommand(argv: string[], logger: Logger): Promise<num
   const timeoutSec = positiveInt('submit', 'timeout', values.timeout) ?? 600;
   if (values.follow && !values.wait) throw new UsageError('spool submit: --follow needs --wait');
 
-  const connection = await openConnection(natsTarget(), 'spool-submit', logger);
+  const connection = await openConnection(natsTarget({ role: 'client' }), 'spool-submit', logger);
   try {
     const sink = results(connection);
     // Listen before submitting, so a fast result cannot be missed.

@@ -34,7 +34,7 @@ export async function workflowCommand(argv: string[], logger: Logger): Promise<n
   const id = positionals[0] === undefined ? undefined : checkedWorkflowId('workflow', positionals[0]);
   const timeoutSec = positiveInt('workflow', 'timeout', values.timeout) ?? 3;
   // Like `spool replay`, it reads the embedded server's data when no server answers.
-  const nats = await ensureNats(natsTarget(), logger);
+  const nats = await ensureNats(natsTarget({ role: 'client' }), logger);
   const connection = await openConnection(nats.target, 'spool-workflow', logger);
   try {
     const asked = nats.embedded
@@ -170,7 +170,7 @@ export async function cancelWorkflowIfKnown(
   logger: Logger,
 ): Promise<number | undefined> {
   if (!WORKFLOW_ID_PATTERN.test(id)) return undefined; // task ids of steps contain ":"
-  const connection = await openConnection(natsTarget(), 'spool-cancel', logger);
+  const connection = await openConnection(natsTarget({ role: 'operator' }), 'spool-cancel', logger);
   try {
     const answer = await askWorkflows(connection, id, 2_000).catch(() => undefined);
     if (answer === undefined || !('workflow' in answer) || answer.workflow === null) return undefined;
