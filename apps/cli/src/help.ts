@@ -23,6 +23,8 @@ Commands:
   approve <taskId>          let the task's tool calls waiting for an operator run [--agent A]
   deny <taskId> --reason R  refuse them: the model is told they failed, and why [--agent A]
   schema [--out F]          the config's JSON Schema (for "$schema" in a spool.config.json)
+  permissions <role> [name] the nats-server permissions of agent <name>, coordinator, client, operator, admin
+  provision                 create Spool's streams and buckets (as the admin role)
 
 Environment:
   NATS_URL            NATS server (default nats://127.0.0.1:4222)
@@ -30,6 +32,10 @@ Environment:
   SPOOL_OFFLINE       1: run agents on the built-in offline model (as --offline); its results
                       and history say model "offline"
   ANTHROPIC_BASE_URL  Messages API base URL (as the Anthropic SDK reads it)
+  NATS_USER, NATS_PASSWORD, NATS_TOKEN, NATS_CREDS, NATS_NKEY, NATS_CA, NATS_CERT, NATS_KEY
+                      credentials and TLS, as the NATS tools read them (over the config's nats)
+  SPOOL_NAMESPACE     prefix every subject, suffix every stream and bucket (config namespace)
+  SPOOL_INBOX_PREFIX  this process's reply-subject prefix (default: its role's)
   SPOOL_LOG_LEVEL     fatal|error|warn|info|debug|trace|silent (logs go to stderr)
 
 Run "spool <command> --help" for a command's options. Exit codes: 0 ok, 1 failed, 2 bad usage.
@@ -45,6 +51,27 @@ scripts run it (npm run demo: offline, on an embedded NATS; npm run up: on Claud
 
   --json       write spool.config.json instead (with "$schema" for editors; no tools,
                which are code)`,
+  permissions: `Usage: spool permissions <role> [name] [--config F] [--inbox-prefix P]
+
+Prints, as JSON, the nats-server "permissions" object of a role, to paste into a user of
+the server's authorization block: exactly the subjects Spool uses for it, and nothing more.
+
+  agent <name>     one agent or pool (needs the config: replicas, delegation, subscriptions)
+  coordinator      the coordinator process
+  client           submit tasks and workflow runs, read results, follow streams
+  operator         a client's, plus control, status, dead letters, approvals, replay
+  admin            spool provision (creates the streams and buckets), and anything in Spool's space
+
+  --config F         config (default ./spool.config.json or ./spool.config.ts)
+  --inbox-prefix P   the role's reply prefix (default _INBOX_<role>[_<agent>]; the process
+                     uses it too, or SPOOL_INBOX_PREFIX)
+SPOOL_NAMESPACE (or the config's namespace) puts the subjects in that namespace.`,
+  provision: `Usage: spool provision [--config F]
+
+Creates Spool's streams and KV buckets if they are missing (with the config's or
+SPOOL_REPLICAS' replicas). Run it once as the admin role: the other roles create none.
+
+  --config F   config (default ./spool.config.json or ./spool.config.ts, when there is one)`,
   schema: `Usage: spool schema [--out F]
 
 Prints the JSON Schema of the config (generated from the schema spool validates with).
