@@ -1,15 +1,30 @@
 import type { ModelClient } from '@spool/claude';
 import { replicaOf, type SpoolConfig } from '@spool/core';
 import { type CoordinatorHandle, startCoordinator } from '@spool/coordinator';
-import { connect, NatsUnreachableError, provision, type SpoolConnection } from '@spool/jetstream';
+import {
+  connect,
+  NatsUnreachableError,
+  provision,
+  type SpoolConnection,
+  warnIfOldServer,
+} from '@spool/jetstream';
 import { type AgentHandle, startAgentOnNats, startPoolOnNats } from '@spool/runtime';
 import type { Logger } from 'pino';
-import { holderId } from './env.ts';
+import { holderId, replicasSetting } from './env.ts';
 
-/** Connects with reconnect-forever and makes sure the streams and buckets exist. */
-export async function openConnection(url: string, name: string, logger: Logger): Promise<SpoolConnection> {
+/**
+ * Connects with reconnect-forever and makes sure the streams and buckets exist, with the
+ * replicas SPOOL_REPLICAS or the config's nats.replicas asks for.
+ */
+export async function openConnection(
+  url: string,
+  name: string,
+  logger: Logger,
+  config?: Pick<SpoolConfig, 'nats'>,
+): Promise<SpoolConnection> {
+  const replicas = replicasSetting(config);
   const connection = await connect({ url, name, logger });
-  await provision(connection);
+  await provision(connection, { replicas, logger });
   return connection;
 }
 
@@ -26,6 +41,7 @@ export async function openConnectionWhenUp(
   name: string,
   logger: Logger,
   stopped: Promise<unknown>,
+  config?: Pick<SpoolConfig, 'nats'>,
 ): Promise<SpoolConnection | undefined> {
   let gaveUp = false;
   void stopped.then(() => {
@@ -33,7 +49,9 @@ export async function openConnectionWhenUp(
   });
   for (let attempt = 1; ; attempt++) {
     try {
-      return await openConnection(url, name, logger);
+      const connection = await openConnection(url, name, logger, config);
+      warnIfOldServer(connection, logger);
+      return connection;
     } catch (err) {
       if (!(err instanceof NatsUnreachableError)) throw err;
       if (attempt === 1) logger.warn({ url }, `${err.message}; waiting for it (Ctrl-C to give up)`);

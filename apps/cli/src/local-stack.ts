@@ -42,7 +42,7 @@ export async function withLocalStack<T>(
     const nats = await ensureNats(natsUrl(), logger);
     try {
       options.onNats?.(nats);
-      const connection = await openConnection(nats.url, clientName, logger);
+      const connection = await openConnection(nats.url, clientName, logger, running);
       try {
         const coordinator = await runCoordinator(connection, running, logger);
         const agents = await runAgents(connection, running, Object.keys(running.agents), model.model, logger);

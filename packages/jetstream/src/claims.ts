@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { jetstream, StorageType } from '@nats-io/jetstream';
-import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import { jetstream } from '@nats-io/jetstream';
+import type { KvEntry } from '@nats-io/kv';
 import { Buckets, controlConsumerName, Streams } from '@spool/core';
+import { openBucket } from './buckets.ts';
 import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import { leaseStateOf } from './leases.ts';
@@ -58,9 +59,8 @@ export const askSubject = (replica: string) => `spool.api.pool.${replica}`;
 export async function claims(connection: SpoolConnection): Promise<Claims> {
   const { nc } = internals(connection);
   const js = jetstream(nc, { timeout: PUBLISH_ATTEMPT_MS });
-  const kvm = new Kvm(js);
-  const kv = await kvm.create(BUCKET, { history: 1, storage: StorageType.File });
-  const leaseKv = await kvm.create(Buckets.Leases, { history: 1, storage: StorageType.File });
+  const kv = await openBucket(connection, BUCKET, js);
+  const leaseKv = await openBucket(connection, Buckets.Leases, js);
 
   const read = async (pool: string, taskId: string): Promise<Claim | undefined> => {
     const entry = await retryUnknownOutcome(() => kv.get(claimKey(pool, taskId)));
@@ -134,8 +134,7 @@ export async function claims(connection: SpoolConnection): Promise<Claims> {
  * replica claimed it (not a pool, or not yet taken): where a cancel for the task goes.
  */
 export async function taskOwner(connection: SpoolConnection, agent: string, taskId: string): Promise<string> {
-  const { nc } = internals(connection);
-  const kv: KV = await new Kvm(nc).create(BUCKET, { history: 1, storage: StorageType.File });
+  const kv = await openBucket(connection, BUCKET);
   const entry = await retryUnknownOutcome(() => kv.get(claimKey(agent, taskId)));
   return (entry === null ? undefined : parse(entry))?.owner ?? agent;
 }

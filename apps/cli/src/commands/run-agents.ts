@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
+import { warnIfOldServer } from '@spool/jetstream';
 import { replicaNames, replicaOf, type SpoolConfig } from '@spool/core';
 import { agentSpec, loadConfig } from '../config-file.ts';
 import { natsUrl } from '../env.ts';
@@ -21,7 +22,8 @@ export async function upCommand(argv: string[], logger: Logger): Promise<number>
   // Waited for from the start: a SIGTERM while starting up stops it once it is up.
   const stop = untilSignal();
   const options = { offline: offlineAsked(values.offline), withoutKey: 'refuse' } as const;
-  await withLocalStack(config, 'spool-up', logger, options, async ({ nats, agents }) => {
+  await withLocalStack(config, 'spool-up', logger, options, async ({ nats, agents, connection }) => {
+    warnIfOldServer(connection, logger);
     logger.info({ url: nats.url, agents: agents.map((a) => a.name) }, 'spool is up; Ctrl-C stops it');
     const signal = await stop;
     logger.info({ signal }, 'stopping');
@@ -52,7 +54,7 @@ export async function agentCommand(argv: string[], logger: Logger): Promise<numb
       `pool ${name}: running all ${pool.replicas} replicas in this process (spool agent ${name}-<k> runs one)`,
     );
   const stop = untilSignal();
-  const connection = await openConnectionWhenUp(natsUrl(), `spool-agent-${name}`, logger, stop);
+  const connection = await openConnectionWhenUp(natsUrl(), `spool-agent-${name}`, logger, stop, config);
   if (connection === undefined) {
     await model.close();
     return 0;
@@ -87,7 +89,7 @@ export async function coordinatorCommand(argv: string[], logger: Logger): Promis
   const { values } = parseCommand('coordinator', argv, { config: { type: 'string' } }, { required: [] });
   const { config } = await loadConfig(values.config);
   const stop = untilSignal();
-  const connection = await openConnectionWhenUp(natsUrl(), 'spool-coordinator', logger, stop);
+  const connection = await openConnectionWhenUp(natsUrl(), 'spool-coordinator', logger, stop, config);
   if (connection === undefined) return 0;
   const coordinator = await runCoordinator(connection, config, logger);
   const signal = await stop;
