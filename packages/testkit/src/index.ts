@@ -5,3 +5,5 @@ export { findNatsServerBinary, freePort, spawnNatsServer } from '@spool/nats-ser
 export type { FailOptions, FakeClaude, FakeClaudeOptions, RecordedRequest } from './fake-claude.ts';
 export { echoResponder, startFakeClaude } from './fake-claude.ts';
 export { startNats } from './nats.ts';
+export type { NatsCluster, NatsClusterNode, NatsClusterOptions } from './nats-cluster.ts';
+export { startNatsCluster } from './nats-cluster.ts';
