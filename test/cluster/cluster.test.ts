@@ -5,10 +5,12 @@
  * config's nats.replicas; SPOOL_REPLICAS for the worker). While 300 tasks and a workflow run,
  * the node leading SPOOL_HISTORY is SIGKILLed, restarted, and then the next leader is killed:
  * every task must have exactly one result, no model call may be made twice, and the workflow
- * must complete.
+ * must complete. Then a follower's store is wiped (disk loss): restarted, it gets its replica
+ * back from the other two.
  *
  * Environment: CLUSTER_TASKS (default 300), CLUSTER_VERBOSE=1 (prints the processes' warnings).
  */
+import { rmSync } from 'node:fs';
 import type { HistoryEvent } from '@spool/core';
 import { Streams, taskIdOf } from '@spool/core';
 import { isOlderThan, MIN_PRODUCTION_SERVER, submitTask, submitWorkflow } from '@spool/jetstream';
@@ -25,6 +27,7 @@ import {
   leaderOf,
   replicasCurrent,
   startClusterWorld,
+  storedOn,
 } from '../support/cluster.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -277,6 +280,22 @@ describe('cluster - replicas 3 on 3 nats-servers, the SPOOL_HISTORY leader SIGKI
     expect(audit.afterJournal).toEqual([]);
     expect(audit.unexplained).toEqual([]);
     expect(audit.repeatedCalls).toBe(0);
+
+    // Disk loss on one node: a follower's store is wiped; restarted under its name, it gets its
+    // replica of every history back from the other two.
+    const info = await w.probe.streamInfo(Streams.History);
+    const follower = w.cluster.node(info.cluster?.replicas?.[0]?.name ?? '');
+    await follower.kill();
+    rmSync(follower.storeDir, { recursive: true, force: true });
+    await follower.restart();
+    await w.cluster.healthy(60_000);
+    await waitFor(
+      `${follower.name} to hold every history message again after its store was wiped`,
+      async () => (await storedOn(follower, Streams.History)) === info.state.messages,
+      60_000,
+      200,
+    );
+    note(`${follower.name} wiped and rebuilt (${info.state.messages} history messages)`);
 
     const reconnects = lines.filter((l) => l.line.msg === 'NATS connection is back').length;
     if (process.env.CLUSTER_VERBOSE)

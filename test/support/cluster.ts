@@ -116,3 +116,15 @@ export async function killLeader(
   );
   return { node, at, electedMs: elected.at - at, stallMs: stored - at };
 }
+
+/** How many messages of `stream` a node holds in its own store (its /jsz monitoring endpoint). */
+export async function storedOn(node: NatsClusterNode, stream: string): Promise<number | undefined> {
+  const response = await fetch(`${node.monitorUrl}/jsz?accounts=true&streams=true`, {
+    signal: AbortSignal.timeout(2_000),
+  });
+  const jsz = (await response.json()) as {
+    account_details?: { stream_detail?: { name: string; state: { messages: number } }[] }[];
+  };
+  const streams = (jsz.account_details ?? []).flatMap((a) => a.stream_detail ?? []);
+  return streams.find((s) => s.name === stream)?.state.messages;
+}
