@@ -13,7 +13,7 @@
 import { rmSync } from 'node:fs';
 import type { HistoryEvent } from '@spool/core';
 import { Streams, taskIdOf } from '@spool/core';
-import { isOlderThan, MIN_PRODUCTION_SERVER, submitTask, submitWorkflow } from '@spool/jetstream';
+import { belowProductionMinimum, MIN_PRODUCTION_SERVER, submitTask, submitWorkflow } from '@spool/jetstream';
 import { lastUserText, type MessagesBody } from '@spool/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditCalls } from '../chaos/call-audit.ts';
@@ -215,7 +215,7 @@ describe('cluster - replicas 3 on 3 nats-servers, the SPOOL_HISTORY leader SIGKI
     expect(lines.filter((l) => l.line.msg.includes('stepping back'))).toEqual([]);
     // Each process warned once about the server's version (when it is older than the production
     // minimum), however many times it reconnected.
-    const old = isOlderThan(w.probe.nc.info?.version ?? '', MIN_PRODUCTION_SERVER);
+    const old = belowProductionMinimum(w.probe.nc.info?.version ?? '');
     for (const m of f.members)
       expect({
         process: m.label,

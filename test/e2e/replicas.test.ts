@@ -4,7 +4,7 @@
  * with another replica count is reported and left alone, and a long-running process warns
  * once about a server older than the production minimum.
  */
-import { isOlderThan, MIN_PRODUCTION_SERVER } from '@spool/jetstream';
+import { belowProductionMinimum, MIN_PRODUCTION_SERVER } from '@spool/jetstream';
 import { type NatsServer, startNats } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProbe } from '../support/broker.ts';
@@ -72,7 +72,7 @@ describe('replicas and the server version, through the CLI', () => {
       expect(mismatches[0]).toMatchObject({ replicas: 1, asked: 2 });
       expect((await probe.streamInfo('SPOOL_HISTORY')).config.num_replicas).toBe(1);
       // The server's version, once.
-      const old = isOlderThan(probe.nc.info?.version ?? '', MIN_PRODUCTION_SERVER);
+      const old = belowProductionMinimum(probe.nc.info?.version ?? '');
       expect(lines.filter((l) => l.msg.includes(`older than ${MIN_PRODUCTION_SERVER}`))).toHaveLength(
         old ? 1 : 0,
       );

@@ -1,4 +1,11 @@
-import { connect, isOlderThan, MIN_PRODUCTION_SERVER, provision, warnIfOldServer } from '@spool/jetstream';
+import {
+  belowProductionMinimum,
+  connect,
+  isOlderThan,
+  MIN_PRODUCTION_SERVER,
+  provision,
+  warnIfOldServer,
+} from '@spool/jetstream';
 import { type NatsServer, startNats } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProbe } from '../support/broker.ts';
@@ -91,6 +98,13 @@ describe('server version', () => {
     expect(isOlderThan('v2.11.4-RC.1', '2.9.23')).toBe(false);
     expect(isOlderThan('1.99.99', '2.9.23')).toBe(true);
     expect(isOlderThan('unknown', '2.9.23')).toBeUndefined();
+    // The production minimum: 2.9.23, and 2.10.2 on the 2.10 line (the same fix).
+    expect(belowProductionMinimum('2.9.10')).toBe(true);
+    expect(belowProductionMinimum('2.9.23')).toBe(false);
+    expect(belowProductionMinimum('2.10.1')).toBe(true);
+    expect(belowProductionMinimum('2.10.2')).toBe(false);
+    expect(belowProductionMinimum('2.11.0')).toBe(false);
+    expect(belowProductionMinimum('unknown')).toBeUndefined();
   });
 
   it('warns once per process on a server older than the production minimum', async () => {
@@ -98,7 +112,7 @@ describe('server version', () => {
     const connection = await connect({ url: nats.url, name: 'test' });
     try {
       const { logger, records } = capturingLogger();
-      const older = isOlderThan(connection.serverVersion, MIN_PRODUCTION_SERVER);
+      const older = belowProductionMinimum(connection.serverVersion);
       expect(warnIfOldServer(connection, logger)).toBe(older);
       expect(warnIfOldServer(connection, logger)).toBe(false);
       if (older)
@@ -107,7 +121,7 @@ describe('server version', () => {
             level: 40,
             serverVersion: connection.serverVersion,
             minimum: '2.9.23',
-            msg: `nats-server ${connection.serverVersion} is older than 2.9.23, the minimum for production (CVE-2023-47090 and other fixes): upgrade it before relying on it`,
+            msg: `nats-server ${connection.serverVersion} is older than 2.9.23 (2.10.2 on 2.10), the minimum for production (CVE-2023-47090 and other fixes): upgrade it before relying on it`,
           }),
         ]);
       else expect(records).toEqual([]);

@@ -36,7 +36,12 @@ export type { ProvisionOptions } from './provision.ts';
 export { provision } from './provision.ts';
 export { requests } from './requests.ts';
 export { results } from './results.ts';
-export { isOlderThan, MIN_PRODUCTION_SERVER, warnIfOldServer } from './server-version.ts';
+export {
+  belowProductionMinimum,
+  isOlderThan,
+  MIN_PRODUCTION_SERVER,
+  warnIfOldServer,
+} from './server-version.ts';
 export { watchResults } from './results-watch.ts';
 export type { WorkflowStart } from './submit.ts';
 export { sendControl, submitTask, submitWorkflow } from './submit.ts';
