@@ -93,7 +93,7 @@ export async function claims(connection: SpoolConnection): Promise<Claims> {
   return {
     async claim(pool, taskId, replica) {
       const key = claimKey(pool, taskId);
-      for (;;) {
+      for (let released = 0; ; ) {
         try {
           const revision = await kv.create(key, value(replica, 1));
           return { owner: replica, tries: 1, revision, created: true };
@@ -102,7 +102,8 @@ export async function claims(connection: SpoolConnection): Promise<Claims> {
           // unknown: either way the stored claim says who owns it.
           const stored = await read(pool, taskId);
           if (stored !== undefined) return { ...stored, created: false };
-          if (!isTransient(err)) throw err;
+          // It existed and is gone: released in between (its task finished). Claim it afresh.
+          if (!isTransient(err) && ++released > 3) throw err;
         }
       }
     },
