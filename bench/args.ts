@@ -1,5 +1,5 @@
 /**
- * The arguments of `pnpm bench`: run.sh passes every argument to all three parts, so each part
+ * The arguments of `pnpm bench`: run.sh passes every argument to all four parts, so each part
  * takes the options that apply to it, says once which given ones it leaves to the others, and
  * refuses an option no part knows (exit 2, listing them all).
  */
@@ -14,6 +14,7 @@ export const BENCH_OPTIONS = {
     items: { default: 200, min: 1 },
     results: { default: 20_000, min: 1 },
   },
+  pool: { 'pool-tasks': { default: 10_000, min: 1 } },
 } as const;
 
 type Part = keyof typeof BENCH_OPTIONS;

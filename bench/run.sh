@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# pnpm bench [options] [--json]: throughput, recovery time, then what the coordinator adds.
-# Every option goes to all three parts; each takes the ones that apply to it and says which it
+# pnpm bench [options] [--json]: throughput (and with sync_interval: always), recovery time,
+# what the coordinator adds, then an agent pool's claims after many tasks.
+# Every option goes to all four parts; each takes the ones that apply to it and says which it
 # leaves (bench/args.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,3 +11,4 @@ fi
 tsx bench/throughput.ts "$@"
 tsx bench/recovery.ts "$@"
 tsx bench/workflow.ts "$@"
+tsx bench/pool.ts "$@"

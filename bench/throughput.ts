@@ -1,8 +1,15 @@
 /**
  * pnpm bench: tasks/s through one agent with the fake model at zero latency, and, in the
  * same run and on the same server, the raw JetStream publish + consume rate for the same
- * message count; prints both and their ratio. Options: bench/args.ts (pnpm bench --help).
+ * message count; prints both and their ratio. Then the same agent run on a second server
+ * started with `jetstream { sync_interval: always }` (every write fsynced before it is
+ * acknowledged), beside the default (fsync every 2 minutes): what durability against a machine
+ * crash costs on one replica. nats-server takes that option from 2.10.0; an older one refuses
+ * to start with it, and the bench says so. Options: bench/args.ts (pnpm bench --help).
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { anthropicModel } from '@spool/claude';
@@ -37,6 +44,12 @@ try {
   say(
     `ratio: ${(ratio * 100).toFixed(1)}% of the raw rate (each task is ~5 journal appends, a model call, a result and an ack)`,
   );
+  const synced = await syncAlways(fake.url, TASKS, CONCURRENCY);
+  if (typeof synced === 'number')
+    say(
+      `spool agent with sync_interval: always (each write fsynced before its ack): ${synced.toFixed(0)} tasks/s, ${((synced / agent.rate) * 100).toFixed(0)}% of the default (sync every 2 minutes)`,
+    );
+  else say(`spool agent with sync_interval: always: not measured: ${synced}`);
   if (json)
     console.log(
       JSON.stringify({
@@ -46,6 +59,9 @@ try {
         agentTasksPerSec: agent.rate,
         idleLatencyMs: agent.idleLatencyMs,
         ratio,
+        serverVersion: agent.serverVersion,
+        agentTasksPerSecSyncAlways: typeof synced === 'number' ? synced : null,
+        ...(typeof synced === 'number' ? {} : { syncAlwaysNotMeasured: synced }),
       }),
     );
 } finally {
@@ -88,7 +104,7 @@ async function agentThroughput(
   fakeUrl: string,
   count: number,
   concurrency: number,
-): Promise<{ rate: number; idleLatencyMs: number }> {
+): Promise<{ rate: number; idleLatencyMs: number; serverVersion: string }> {
   const logger = pino({ level: 'silent' });
   const connection = await connect({ url, name: 'bench', logger });
   await provision(connection);
@@ -123,5 +139,47 @@ async function agentThroughput(
   latencies.sort((a, b) => a - b);
   await agent.stop();
   await connection.close();
-  return { rate: count / elapsed, idleLatencyMs: latencies[Math.floor(latencies.length / 2)] ?? 0 };
+  return {
+    rate: count / elapsed,
+    idleLatencyMs: latencies[Math.floor(latencies.length / 2)] ?? 0,
+    serverVersion: connection.serverVersion,
+  };
+}
+
+/**
+ * The agent's tasks/s on a server of its own with `jetstream { sync_interval: always }`; or why
+ * it could not be measured (a server older than 2.10.0 refuses the option at start-up).
+ */
+async function syncAlways(fakeUrl: string, count: number, concurrency: number): Promise<number | string> {
+  const dir = mkdtempSync(join(tmpdir(), 'spool-bench-sync-'));
+  const file = join(dir, 'sync-always.conf');
+  writeFileSync(file, 'jetstream {\n  sync_interval: always\n}\n');
+  try {
+    let server: Awaited<ReturnType<typeof startNats>>;
+    try {
+      server = await startNats({ args: ['-c', file] });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const refused = /unknown field "sync_interval"/.test(message);
+      const version = /Version:\s+(\S+)/.exec(message)?.[1] ?? (await serverVersionOf());
+      return refused
+        ? `nats-server ${version} refuses the option (unknown field "sync_interval": it exists from nats-server 2.10.0); NATS_SERVER_BIN=<a 2.10+ nats-server> pnpm bench measures it`
+        : `the server did not start with it: ${message.split('\n')[0]}`;
+    }
+    try {
+      return (await agentThroughput(server.url, fakeUrl, count, concurrency)).rate;
+    } finally {
+      await server.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The version the default server reports (for the message when the second one cannot start). */
+async function serverVersionOf(): Promise<string> {
+  const nc = await natsConnect({ servers: nats.url });
+  const version = nc.info?.version ?? 'unknown';
+  await nc.close();
+  return version;
 }

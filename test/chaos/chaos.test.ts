@@ -11,6 +11,8 @@
  *   CHAOS_KILLS  plain agent SIGKILL + restarts (default 4); one standby takeover and one
  *                broker SIGKILL come on top
  *   CHAOS_VERBOSE=1  also prints the fault timeline and the agents' warnings and lease log lines
+ *   CHAOS_CLUSTER=1  runs on a 3-node JetStream cluster (replicas 3, the agents given all three
+ *                URLs): the broker fault SIGKILLs the node leading SPOOL_HISTORY instead
  * e.g. CHAOS_SEED=123 CHAOS_TASKS=3000 CHAOS_KILLS=30 pnpm exec vitest run test/chaos
  * (a soak that long needs a longer timeout: CHAOS_TIMEOUT_MS).
  */
@@ -19,6 +21,7 @@ import { submitTask } from '@spool/jetstream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';
 import { writeConfig } from '../support/cli.ts';
+import { type ClusterWorld, leaderOf, startClusterWorld } from '../support/cluster.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startWorld, type World } from '../support/world.ts';
 import { auditCalls } from './call-audit.ts';
@@ -30,6 +33,7 @@ const TASKS = envInt('CHAOS_TASKS', 300, 1);
 const KILLS = envInt('CHAOS_KILLS', 4, 0);
 const TIMEOUT_MS = envInt('CHAOS_TIMEOUT_MS', 180_000, 10_000);
 const SEED = chaosSeed();
+const CLUSTER = process.env.CHAOS_CLUSTER === '1';
 const LEASE_TTL_MS = 2_000;
 /**
  * A request the killed process sent just before its SIGKILL can be read by the fake server
@@ -62,7 +66,7 @@ interface Fault {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', () => {
-  let world: World | undefined;
+  let world: World | ClusterWorld | undefined;
   let fleet: AgentFleet | undefined;
   /** Ends the background submitter if the test ends early. */
   let finished = false;
@@ -106,14 +110,21 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
       bursts.push(Math.min(left, rng.int(1, 15)));
     const backlog = 3 * concurrency;
     console.log(
-      `chaos: seed=${SEED} (CHAOS_SEED=${SEED} to replay) tasks=${TASKS} latency=${latencyMs}ms concurrency=${concurrency} plan=${plan
+      `chaos: seed=${SEED} (CHAOS_SEED=${SEED} to replay)${CLUSTER ? ' cluster=3' : ''} tasks=${TASKS} latency=${latencyMs}ms concurrency=${concurrency} plan=${plan
         .map((f) => `${f.kind}@${f.afterRequests}`)
         .join(',')}`,
     );
 
-    world = await startWorld({ latencyMs });
+    world = CLUSTER ? await startClusterWorld({ latencyMs, replicas: 3 }) : await startWorld({ latencyMs });
     const w = world;
+    const natsUrl = 'cluster' in w ? w.cluster.url : w.nats.url;
+    /** The broker fault's target: the server, or on a cluster the node leading SPOOL_HISTORY now. */
+    const brokerToKill = async () =>
+      'cluster' in w
+        ? await leaderOf(w.probe, w.cluster, 'SPOOL_HISTORY')
+        : { ...w.nats, name: 'nats-server' };
     const config = writeConfig({
+      ...(CLUSTER ? { nats: { replicas: 3 } } : {}),
       agents: {
         [AGENT]: {
           instructions: 'Work.',
@@ -126,7 +137,7 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
     });
     const f = new AgentFleet(
       ['agent', AGENT, '--config', config],
-      { natsUrl: w.nats.url, anthropicBaseUrl: w.fake.url },
+      { natsUrl, anthropicBaseUrl: w.fake.url },
       t0,
     );
     fleet = f;
@@ -251,20 +262,22 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
         await replayedAfter(active, killedAt);
       } else {
         // chaos: SIGKILL the broker (no flush) for ~1 s, then restart it on the same port and
-        // data; agents and the submitter reconnect on their own.
+        // data; agents and the submitter reconnect on their own. On a cluster: the node leading
+        // SPOOL_HISTORY; the others elect a new leader and the clients move to them.
         await callInFlight();
         await sleep(fault.jitterMs);
+        const broker = await brokerToKill();
         const from = Date.now();
         requestsAtLastFault = w.fake.requests.length;
         brokerDown = true;
-        await w.nats.kill();
-        note('nats-server SIGKILLed');
+        await broker.kill();
+        note(`${broker.name} SIGKILLed`);
         await sleep(fault.downMs);
-        await w.nats.restart();
+        await broker.restart();
         brokerDown = false;
         const to = Date.now();
         faults.push({ label: 'nats kill', from, to, repeats: 0 });
-        note(`nats-server back after ${to - from} ms`);
+        note(`${broker.name} back after ${to - from} ms`);
       }
     }
 
@@ -376,7 +389,7 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
       console.log(`chaos: timeline\n${timeline.join('\n')}\nchaos: warnings\n${warnings.join('\n')}`);
     }
     console.log(
-      `chaos: seed=${SEED} tasks=${TASKS} concurrency=${concurrency} latency=${latencyMs}ms agentKills=${agentKills} natsKills=1 takeover=${takeoverMs}ms recovery=${recoveryMs.join('/')}ms requests=${requests.length} repeatedCalls=${repeatedCalls} tasksRepeated=${tasksRepeated} repeatsPerFault=${faults.map((x) => x.repeats).join('/')} submitRetries=${submitRetries} submitsAcrossOutage=${submitsAcrossOutage} snapshots=${snapshotsSaved} resumesFromSnapshot=${fromSnapshot} stepBacks=${stepBacks} commits=${history.length} duration=${(duration / 1000).toFixed(1)}s`,
+      `chaos: seed=${SEED}${CLUSTER ? ' cluster=3' : ''} tasks=${TASKS} concurrency=${concurrency} latency=${latencyMs}ms agentKills=${agentKills} natsKills=1 takeover=${takeoverMs}ms recovery=${recoveryMs.join('/')}ms requests=${requests.length} repeatedCalls=${repeatedCalls} tasksRepeated=${tasksRepeated} repeatsPerFault=${faults.map((x) => x.repeats).join('/')} submitRetries=${submitRetries} submitsAcrossOutage=${submitsAcrossOutage} snapshots=${snapshotsSaved} resumesFromSnapshot=${fromSnapshot} stepBacks=${stepBacks} commits=${history.length} duration=${(duration / 1000).toFixed(1)}s`,
     );
   });
 });

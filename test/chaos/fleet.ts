@@ -46,9 +46,12 @@ export class AgentFleet {
     private readonly t0: number,
   ) {}
 
-  /** Starts a process; `args` defaults to the fleet's own (a mixed fleet passes each command). */
-  start(label: string, args: readonly string[] = this.args): Member {
-    const member: Member = { label, proc: startCli([...args], this.env), startedAt: Date.now() };
+  /**
+   * Starts a process; `args` defaults to the fleet's own (a mixed fleet passes each command),
+   * `env` to the fleet's.
+   */
+  start(label: string, args: readonly string[] = this.args, env: CliEnv = this.env): Member {
+    const member: Member = { label, proc: startCli([...args], env), startedAt: Date.now() };
     this.members.push(member);
     void member.proc.exited.then((code) => {
       member.exitCode = code;

@@ -8,7 +8,7 @@ import { type CliProcess, runCli, startUp, writeConfig } from '../support/cli.ts
 describe('namespaces - two Spool installations side by side on one NATS account', () => {
   let nats: NatsServer;
   const ups: CliProcess[] = [];
-  const envOf = (namespace: string) => ({ natsUrl: nats.url, extra: { SPOOL_NAMESPACE: namespace } });
+  const envOf = (namespace: string) => ({ natsUrl: nats.url, extraEnv: { SPOOL_NAMESPACE: namespace } });
 
   beforeAll(async () => {
     nats = await startNats();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';
 import { type CliProcess, runCli, startCli, writeConfig } from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
-import { analystSpec, startWorld, testLogger, type World } from '../support/world.ts';
+import { analystSpec, capturingLogger, startWorld, testLogger, type World } from '../support/world.ts';
 
 const TASKS = 100;
 const FAST_REPLIES = 30;
@@ -234,15 +234,83 @@ describe('agent pool - claims', () => {
       await submitTask(world.connection, 'pb', { id: 'orphan-1', input: 'left behind' });
       const result = await results(world.connection).wait('pb', 'orphan-1');
       expect(result).toMatchObject({ agent: 'pb', replica: 'pb-1', status: 'completed' });
-      // Taken over by compare-and-swap: the second try at it.
-      expect(await (await claims(world.connection)).owner('pb', 'orphan-1')).toMatchObject({
-        owner: 'pb-1',
-        tries: 2,
-      });
+      // Taken over by compare-and-swap, run, and its claim released: the result names the replica.
+      expect(await (await claims(world.connection)).owner('pb', 'orphan-1')).toBeUndefined();
+      expect(await taskOwner(world.connection, 'pb', 'orphan-1')).toBe('pb-1');
       const pb2 = (await world.probe.history('pb-2')).flatMap((c) => c.events);
       expect(pb2.filter((e) => e.type === 'task.received')).toEqual([]);
     } finally {
       await pool.stop();
+    }
+  });
+});
+
+describe('agent pool - claims are released once the result is published', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await startWorld();
+  });
+  afterAll(() => world?.close());
+
+  it('leaves nothing in the claims stream, acks a copy that comes back without running it, and still routes controls', async () => {
+    const start = (replicas: number[] | undefined, logger = testLogger) =>
+      startPoolOnNats(world.connection, {
+        name: 'pr',
+        spec: analystSpec({ replicas: 2, concurrency: 2 }),
+        ...(replicas ? { replicas } : {}),
+        holder: 'test-pool',
+        model: world.model,
+        logger,
+        fetchExpiresMs: 500,
+      });
+    const claimMessages = () => world.probe.messagesOn('KV_spool_claims', '$KV.spool_claims.pr.>');
+    const ids = Array.from({ length: 10 }, (_, i) => `pr-${i}`);
+    const both = await start(undefined);
+    try {
+      await both.ready;
+      for (const id of ids) await submitTask(world.connection, 'pr', { id, input: `release ${id}` });
+      await waitFor('10 results', async () => (await world.probe.results('pr')).length >= 10);
+      // No claim left, and no delete marker either: the stream holds nothing for the pool.
+      await waitFor('the claims released', async () => (await claimMessages()) === 0, 10_000);
+    } finally {
+      await both.stop();
+    }
+    const requests = world.fake.requests.length;
+    const stored = await world.probe.results('pr');
+    // Controls (cancel, approve, a dead-letter retry) still find the replica: the result names it.
+    for (const result of stored)
+      expect(await taskOwner(world.connection, 'pr', result.taskId)).toBe(result.replica);
+    const fromPr2 = stored.filter((r) => r.replica === 'pr-2').map((r) => r.taskId);
+    expect(fromPr2.length).toBeGreaterThan(0);
+
+    // Copies of every task come back (published raw: no dedup id) while only pr-1 runs: it knows
+    // its own from its history; pr-2's have no claim any more, so it finds their results and
+    // acks them. Nothing runs again.
+    const { logger, records } = capturingLogger();
+    const one = await start([1], logger);
+    try {
+      await one.ready;
+      for (const id of ids)
+        await world.probe.publishRaw('pr', JSON.stringify({ id, input: `release ${id}` }));
+      await waitFor('the copies acked', async () => {
+        const pending = await inboxPending(world.connection, 'pr');
+        return pending.queued === 0 && pending.unacked === 0;
+      });
+      expect(world.fake.requests.length).toBe(requests);
+      expect(await world.probe.results('pr')).toHaveLength(10);
+      const received = [
+        ...(await world.probe.history('pr-1')),
+        ...(await world.probe.history('pr-2')),
+      ].flatMap((c) => c.events.filter((e) => e.type === 'task.received'));
+      expect(received.map(taskOf).sort()).toEqual([...ids].sort());
+      const ackedAsPublished = records
+        .filter((r) => r.msg === 'task belongs to another replica of the pool; message acked')
+        .filter((r) => r.why === 'its result is published')
+        .map((r) => String(r.taskId));
+      expect(ackedAsPublished.sort()).toEqual([...fromPr2].sort());
+      await waitFor('no claim left by the copies', async () => (await claimMessages()) === 0, 10_000);
+    } finally {
+      await one.stop();
     }
   });
 });

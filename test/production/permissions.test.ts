@@ -30,7 +30,7 @@ describe('permissions - every role works with exactly what spool permissions gra
   const processes: CliProcess[] = [];
   const as = (user: string): CliEnv => ({
     natsUrl: nats.url,
-    extra: { NATS_USER: user, NATS_PASSWORD: `${user}-secret` },
+    extraEnv: { NATS_USER: user, NATS_PASSWORD: `${user}-secret` },
   });
 
   beforeAll(async () => {
@@ -133,7 +133,7 @@ describe('permissions - every role works with exactly what spool permissions gra
     it('a client writing a control subject', async () => {
       const pause = await runCli(['pause', 'analyst'], {
         ...as('client'),
-        extra: { ...as('client').extra, SPOOL_INBOX_PREFIX: defaultInboxPrefix('client') },
+        extraEnv: { ...as('client').extraEnv, SPOOL_INBOX_PREFIX: defaultInboxPrefix('client') },
       });
       expect(pause.code).toBe(1);
       expect(pause.stderr).toMatch(/may not publish to spool\.control\.analyst/);

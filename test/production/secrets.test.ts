@@ -34,7 +34,7 @@ describe('secrets - no key, password or token in any log line, error, result, hi
   const env = (extra: Record<string, string> = {}): CliEnv => ({
     natsUrl: nats.url,
     anthropicBaseUrl: fake.url,
-    extra: {
+    extraEnv: {
       NATS_USER: 'alice',
       NATS_PASSWORD: PASSWORD,
       SPOOL_LOG_LEVEL: 'trace',

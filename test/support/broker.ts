@@ -1,5 +1,5 @@
 import { type HistoryEvent, parseCommit, subjects, type TaskResult } from '@spool/core';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 
 /**
@@ -12,9 +12,21 @@ export class BrokerProbe {
     private readonly jsm: JetStreamManager,
   ) {}
 
+  /** `url` may list a cluster's servers, comma-separated. */
   static async open(url: string): Promise<BrokerProbe> {
-    const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-    return new BrokerProbe(nc, await jetstreamManager(nc));
+    const nc = await connect({ servers: url.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+    return new BrokerProbe(nc, await jetstreamManager(nc, { timeout: 2_000 }));
+  }
+
+  /** A stream's info (its config, state and, on a cluster, its leader and replicas). */
+  streamInfo(stream: string): Promise<StreamInfo> {
+    return this.jsm.streams.info(stream);
+  }
+
+  /** How many messages a stream holds on the subjects matching `filter`. */
+  async messagesOn(stream: string, filter: string): Promise<number> {
+    const info = await this.jsm.streams.info(stream, { subjects_filter: filter });
+    return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
   }
 
   /** Publishes raw bytes on an agent's inbox, as any NATS client could. */

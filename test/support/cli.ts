@@ -13,8 +13,8 @@ export interface CliEnv {
   readonly anthropicBaseUrl?: string;
   /** Working directory (default: the repository root). */
   readonly cwd?: string;
-  /** More environment variables (e.g. SPOOL_NAMESPACE). */
-  readonly extra?: Readonly<Record<string, string>>;
+  /** More environment variables (e.g. SPOOL_REPLICAS). */
+  readonly extraEnv?: Readonly<Record<string, string>>;
 }
 
 /** tsx's loader by absolute URL, so that the CLI also starts from a directory outside the repo. */
@@ -28,7 +28,7 @@ function envFor(env: CliEnv): NodeJS.ProcessEnv {
     ANTHROPIC_API_KEY: env.anthropicBaseUrl === undefined ? '' : 'test-key',
     SPOOL_OFFLINE: env.anthropicBaseUrl === undefined ? '1' : '',
     SPOOL_LOG_LEVEL: process.env.SPOOL_TEST_LOG_LEVEL ?? 'info',
-    ...env.extra,
+    ...env.extraEnv,
   };
 }
 

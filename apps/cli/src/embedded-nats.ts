@@ -63,7 +63,18 @@ export async function ensureNats(target: NatsTarget, logger: Logger): Promise<Na
       ),
   });
   if (!server.adopted)
-    logger.info({ url, storeDir }, 'no NATS server answered; started an embedded nats-server -js');
+    logger.info(
+      {
+        url,
+        storeDir,
+        // One replica, the only copy: fsync each write when the server can (2.10+).
+        sync:
+          server.sync === 'always'
+            ? 'always'
+            : 'every 2 minutes (nats-server before 2.10 cannot fsync each write)',
+      },
+      'no NATS server answered; started an embedded nats-server -js',
+    );
   // A CLI that dies without stopping it (a closed pipe: `spool replay … | head`, a signal) must
   // not leave the server behind; only SIGKILL of the CLI can, and the next start adopts it.
   const stopOnExit = () => {

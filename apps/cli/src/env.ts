@@ -13,6 +13,8 @@ export interface NatsTarget {
   readonly namespace?: string | undefined;
   /** The prefix of this process's reply subjects: SPOOL_INBOX_PREFIX, else its role's (see `spool permissions`). */
   readonly inboxPrefix: string;
+  /** Replicas of the streams and buckets it creates (see replicasSetting). */
+  readonly replicas: number | undefined;
 }
 
 /** Which role's permissions a command needs (and so which reply prefix it uses). */
@@ -56,7 +58,23 @@ export function natsTarget(identity: Identity, config?: SpoolConfig): NatsTarget
     },
     namespace,
     inboxPrefix: env('SPOOL_INBOX_PREFIX') ?? defaultInboxPrefix(identity.role, identity.name, namespace),
+    replicas: replicasSetting(config),
   };
+}
+
+/**
+ * Replicas of the streams and buckets Spool creates: SPOOL_REPLICAS (it wins), else the
+ * config's `nats.replicas`; undefined when neither says (1, and existing ones are not compared).
+ */
+export function replicasSetting(config?: {
+  readonly nats?: { readonly replicas?: number | undefined };
+}): number | undefined {
+  const raw = process.env.SPOOL_REPLICAS?.trim();
+  if (raw === undefined || raw === '') return config?.nats?.replicas;
+  const n = Number(raw);
+  if (!/^[0-9]+$/.test(raw) || n < 1 || n > 5)
+    throw new UsageError(`SPOOL_REPLICAS must be a whole number from 1 to 5 (got "${raw}")`);
+  return n;
 }
 
 /** Identifies this process in leases and logs. */

@@ -37,6 +37,8 @@ Environment:
   SPOOL_NAMESPACE     prefix every subject, suffix every stream and bucket (config namespace)
   SPOOL_INBOX_PREFIX  this process's reply-subject prefix (default: its role's)
   SPOOL_LOG_LEVEL     fatal|error|warn|info|debug|trace|silent (logs go to stderr)
+  SPOOL_REPLICAS      replicas of the streams and buckets Spool creates (1-5; 3 on a
+                      cluster); wins over the config's nats.replicas
 
 Run "spool <command> --help" for a command's options. Exit codes: 0 ok, 1 failed, 2 bad usage.
 SIGTERM or Ctrl-C stops up, agent and coordinator gracefully (exit 0); a second one at once.`;

@@ -1,12 +1,21 @@
 import type { ModelClient } from '@spool/claude';
 import { replicaOf, type SpoolConfig } from '@spool/core';
 import { type CoordinatorHandle, startCoordinator } from '@spool/coordinator';
-import { connect, NatsUnreachableError, provision, type SpoolConnection } from '@spool/jetstream';
+import {
+  connect,
+  NatsUnreachableError,
+  provision,
+  type SpoolConnection,
+  warnIfOldServer,
+} from '@spool/jetstream';
 import { type AgentHandle, startAgentOnNats, startPoolOnNats } from '@spool/runtime';
 import type { Logger } from 'pino';
 import { holderId, type NatsTarget } from './env.ts';
 
-/** Connects with reconnect-forever and makes sure the streams and buckets exist. */
+/**
+ * Connects with reconnect-forever and makes sure the streams and buckets exist, with the
+ * replicas SPOOL_REPLICAS or the config's nats.replicas asks for.
+ */
 export async function openConnection(
   target: NatsTarget,
   name: string,
@@ -20,7 +29,7 @@ export async function openConnection(
     name,
     logger,
   });
-  await provision(connection);
+  await provision(connection, { replicas: target.replicas, logger });
   return connection;
 }
 
@@ -44,7 +53,9 @@ export async function openConnectionWhenUp(
   });
   for (let attempt = 1; ; attempt++) {
     try {
-      return await openConnection(target, name, logger);
+      const connection = await openConnection(target, name, logger);
+      warnIfOldServer(connection, logger);
+      return connection;
     } catch (err) {
       // Refused credentials or a failed TLS handshake end the process at once: waiting will not help.
       if (!(err instanceof NatsUnreachableError)) throw err;

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
-import { jetstream, StorageType } from '@nats-io/jetstream';
-import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import { jetstream } from '@nats-io/jetstream';
+import type { KvEntry } from '@nats-io/kv';
 import { Buckets, controlConsumerName, Streams, subjects } from '@spool/core';
-import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
+import { isNotFound, PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
+import { openBucket } from './buckets.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import { leaseStateOf } from './leases.ts';
+import { results } from './results.ts';
 import type { SpoolConnection } from './types.ts';
 
 /** Which replica of a pool holds a task, as written in `spool_claims`. */
@@ -26,6 +28,16 @@ export type LeaseState = 'live' | 'expired' | 'free';
  * Task claims of agent pools in the KV bucket `spool_claims`: one key per (pool, task id),
  * its value the replica that journals the task. Derived data only: the replicas' histories
  * are the truth, a claim only says in which history to look.
+ *
+ * A claim lives while its task is unfinished, however long that is (a task waiting for an
+ * approval or a delegation keeps its inbox message unacknowledged for days): once the task's
+ * result is published (SPOOL_RESULTS keeps it), the result says what the claim said, and the
+ * claim is released, its subject purged from the bucket's stream so that no delete marker is
+ * left behind (on 2.9 a deleted key keeps one message forever). So the bucket holds about one
+ * message per unfinished pool task. A replica that finds no claim looks for the result before
+ * it journals the task; see runtime's pool.ts. A bucket TTL would bound it too, but would also
+ * drop the claim of a task still waiting after the TTL, and a redelivered copy would then run
+ * on a second replica.
  */
 export interface Claims {
   /** Claims the task for `replica` unless it is claimed; returns the claim as stored. */
@@ -33,6 +45,16 @@ export interface Claims {
   /** Compare-and-swap: `replica` owns the task if the claim is still `current`; undefined when it changed first. */
   takeOver(pool: string, taskId: string, replica: string, current: Claim): Promise<Claim | undefined>;
   owner(pool: string, taskId: string): Promise<Claim | undefined>;
+  /**
+   * Removes the task's claim, leaving nothing in the bucket's stream: only once its result is
+   * published (the result then names the replica). Best effort: a claim left behind is harmless.
+   */
+  release(pool: string, taskId: string): Promise<void>;
+  /**
+   * Whether the task's result is published (a finished task whose claim may be released), read
+   * from the results stream's leader: a replica of a replicated stream may not have it yet.
+   */
+  published(pool: string, taskId: string): Promise<boolean>;
   /** The replica's lease (`spool_leases`): live, expired (its holder died) or free. */
   lease(replica: string): Promise<LeaseState>;
   /**
@@ -52,11 +74,12 @@ const ASK_TIMEOUT_MS = 1_000;
 
 /** Opens (creating if needed) the `spool_claims` bucket. */
 export async function claims(connection: SpoolConnection): Promise<Claims> {
-  const { nc, ns } = internals(connection);
+  const { nc, jsm, ns } = internals(connection);
   const js = jetstream(nc, { timeout: PUBLISH_ATTEMPT_MS });
-  const kvm = new Kvm(js);
-  const kv = await kvm.create(ns.bucket(Buckets.Claims), { history: 1, storage: StorageType.File });
-  const leaseKv = await kvm.create(ns.bucket(Buckets.Leases), { history: 1, storage: StorageType.File });
+  const stream = `KV_${ns.bucket(Buckets.Claims)}`;
+  // A claim must be read as last written: from the leader (a replica may lag behind a claim).
+  const kv = await openBucket(connection, Buckets.Claims, js, { leaderReads: true });
+  const leaseKv = await openBucket(connection, Buckets.Leases, js);
 
   const read = async (pool: string, taskId: string): Promise<Claim | undefined> => {
     const entry = await retryUnknownOutcome(() => kv.get(claimKey(pool, taskId)));
@@ -66,7 +89,7 @@ export async function claims(connection: SpoolConnection): Promise<Claims> {
   return {
     async claim(pool, taskId, replica) {
       const key = claimKey(pool, taskId);
-      for (;;) {
+      for (let released = 0; ; ) {
         try {
           const revision = await kv.create(key, value(replica, 1));
           return { owner: replica, tries: 1, revision, created: true };
@@ -75,7 +98,8 @@ export async function claims(connection: SpoolConnection): Promise<Claims> {
           // unknown: either way the stored claim says who owns it.
           const stored = await read(pool, taskId);
           if (stored !== undefined) return { ...stored, created: false };
-          if (!isTransient(err)) throw err;
+          // It existed and is gone: released in between (its task finished). Claim it afresh.
+          if (!isTransient(err) && ++released > 3) throw err;
         }
       }
     },
@@ -91,6 +115,24 @@ export async function claims(connection: SpoolConnection): Promise<Claims> {
       }
     },
     owner: read,
+    async release(pool, taskId) {
+      const subject = `$KV.${ns.bucket(Buckets.Claims)}.${claimKey(pool, taskId)}`;
+      await retryUnknownOutcome(() => jsm.streams.purge(stream, { filter: subject }), 10_000);
+    },
+    async published(pool, taskId) {
+      const found = await retryUnknownOutcome(() =>
+        jsm.streams
+          .getMessage(ns.stream(Streams.Results), { last_by_subj: ns.subject(subjects.result(pool, taskId)) })
+          .then(
+            (m) => m !== null,
+            (err) => {
+              if (isNotFound(err)) return false;
+              throw err;
+            },
+          ),
+      );
+      return found;
+    },
     async lease(replica) {
       return leaseStateOf(await retryUnknownOutcome(() => leaseKv.get(replica)));
     },
@@ -130,17 +172,15 @@ export async function claims(connection: SpoolConnection): Promise<Claims> {
 }
 
 /**
- * The replica of pool `agent` that holds `taskId` (claimed it), or `agent` itself when no
- * replica claimed it (not a pool, or not yet taken): where a cancel for the task goes.
+ * The replica of pool `agent` that holds `taskId`: the one that claimed it or, once the claim
+ * is released, the one its result names; `agent` itself when neither says (not a pool, or not
+ * yet taken). Where a control command for the task goes (cancel, approve, dead-letter retry).
  */
 export async function taskOwner(connection: SpoolConnection, agent: string, taskId: string): Promise<string> {
-  const { nc, ns } = internals(connection);
-  const kv: KV = await new Kvm(nc).create(ns.bucket(Buckets.Claims), {
-    history: 1,
-    storage: StorageType.File,
-  });
+  const kv = await openBucket(connection, Buckets.Claims, undefined, { leaderReads: true });
   const entry = await retryUnknownOutcome(() => kv.get(claimKey(agent, taskId)));
-  return (entry === null ? undefined : parse(entry))?.owner ?? agent;
+  const claimed = entry === null ? undefined : parse(entry)?.owner;
+  return claimed ?? (await results(connection).get(agent, taskId))?.replica ?? agent;
 }
 
 /**

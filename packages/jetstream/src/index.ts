@@ -37,9 +37,16 @@ export { inboxPending } from './inbox-pending.ts';
 export type { LeaseTermsLogger, LeaseTermsOptions } from './lease-terms.ts';
 export { reclaimUnacked, runLeaseTerms } from './lease-terms.ts';
 export { leases } from './leases.ts';
+export type { ProvisionOptions } from './provision.ts';
 export { provision } from './provision.ts';
 export { requests } from './requests.ts';
 export { results } from './results.ts';
+export {
+  belowProductionMinimum,
+  isOlderThan,
+  MIN_PRODUCTION_SERVER,
+  warnIfOldServer,
+} from './server-version.ts';
 export { watchResults } from './results-watch.ts';
 export type { WorkflowStart } from './submit.ts';
 export { sendControl, submitTask, submitWorkflow } from './submit.ts';

@@ -1,6 +1,7 @@
-import { jetstream, StorageType } from '@nats-io/jetstream';
-import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import { jetstream } from '@nats-io/jetstream';
+import type { KV, KvEntry } from '@nats-io/kv';
 import { Buckets } from '@spool/core';
+import { openBucket } from './buckets.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import type { Lease, LeaseInfo, LeaseOptions, Leases, SpoolConnection } from './types.ts';
 
@@ -22,7 +23,7 @@ export async function leases(connection: SpoolConnection): Promise<Leases> {
   // client's default (5 s) would let a short lease lapse after a short outage. Fail fast and
   // renew again on the next tick, and at once when the connection is back.
   const js = jetstream(nc, { timeout: RENEW_TIMEOUT_MS });
-  const kv = await new Kvm(js).create(ns.bucket(Buckets.Leases), { history: 1, storage: StorageType.File });
+  const kv = await openBucket(connection, Buckets.Leases, js);
   return {
     acquire: (agent, holder, options) => acquire(kv, agent, holder, options ?? {}, onReconnect),
     list: async () => {

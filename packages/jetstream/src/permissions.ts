@@ -131,8 +131,15 @@ function agentPublish(grant: AgentGrant, namespace?: string): string[] {
   // restrict a purge's filter): snapshots are derived data, the histories stay untouchable.
   out.push(`${API}.STREAM.PURGE.KV_${s.snapshots}`);
   if (pool) {
-    // Which replica took each task, and asking a sibling whether it journaled one.
-    out.push(...kvKey(s.claims, `${grant.name}.*`));
+    // Which replica took each task, and asking a sibling whether it journaled one. Claims and
+    // the results a replica checks before journaling are read from the leader (a message get
+    // names its subject in the body), and a claim is released with a filtered purge.
+    out.push(
+      ...kvKey(s.claims, `${grant.name}.*`),
+      `${API}.STREAM.MSG.GET.KV_${s.claims}`,
+      `${API}.STREAM.PURGE.KV_${s.claims}`,
+      `${API}.STREAM.MSG.GET.${s.results}`,
+    );
     for (const actor of actors) out.push(w(subjects.poolAsk(actor)));
   }
   for (const delegate of grant.delegates) {
@@ -186,6 +193,7 @@ function operatorPublish(namespace?: string): string[] {
     ...reader(s.history, w('spool.history.*')),
     `${API}.DIRECT.GET.KV_${s.snapshots}.>`,
     `${API}.DIRECT.GET.KV_${s.claims}.>`,
+    `${API}.STREAM.MSG.GET.KV_${s.claims}`,
     `${API}.CONSUMER.LIST.${s.inbox}`,
   ];
 }
@@ -205,6 +213,7 @@ function coordinatorPublish(namespace?: string): string[] {
     ...reader(`KV_${s.leases}`, `$KV.${s.leases}.>`),
     `${API}.DIRECT.GET.KV_${s.leases}.>`,
     `${API}.DIRECT.GET.KV_${s.claims}.>`,
+    `${API}.STREAM.MSG.GET.KV_${s.claims}`,
     `${API}.CONSUMER.INFO.${s.inbox}.*`,
     `${API}.CONSUMER.LIST.${s.inbox}`,
   ];

@@ -4,11 +4,13 @@ import {
   RetentionPolicy,
   StorageType,
   type StreamConfig,
+  type StreamInfo,
 } from '@nats-io/jetstream';
-import { Kvm } from '@nats-io/kv';
-import { Buckets, Streams, subjects } from '@spool/core';
+import { Streams, subjects } from '@spool/core';
+import { BUCKET_NAMES, openBucket, setReplicas } from './buckets.ts';
+import { isNotFound } from './errors.ts';
 import { internals } from './internal.ts';
-import type { SpoolConnection } from './types.ts';
+import type { ConnectionLogger, SpoolConnection } from './types.ts';
 
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
 
@@ -49,29 +51,73 @@ export const STREAM_CONFIGS: (Partial<StreamConfig> & { name: string })[] = [
 /** "stream name already in use": another process created it between our check and our add. */
 const STREAM_EXISTS = 10058;
 
+export interface ProvisionOptions {
+  /**
+   * Replicas of every stream and KV bucket created (1 to 5; 3 on a clustered JetStream). Unset:
+   * 1, and existing ones are not compared. Set: one with another count is left as it is and
+   * reported once (its operator may have chosen it; changing it is theirs to do).
+   */
+  readonly replicas?: number | undefined;
+  /** Where a stream or bucket with another replica count is reported. */
+  readonly logger?: ConnectionLogger | undefined;
+}
+
+/** Streams and buckets already reported with another replica count (once per process). */
+const reported = new Set<string>();
+
 /**
- * Creates the streams and KV buckets if they are missing. Idempotent and safe when several
- * processes start at once; an existing stream is left as it is (its operator may have tuned it).
+ * Creates the streams and KV buckets if they are missing, with `replicas`. Idempotent and safe
+ * when several processes start at once; an existing stream is left as it is (its operator may
+ * have tuned it).
  */
-export async function provision(connection: SpoolConnection): Promise<void> {
-  const { nc, jsm, ns } = internals(connection);
-  for (const logical of STREAM_CONFIGS) {
-    const name = ns.stream(logical.name);
-    const config = { ...logical, name, subjects: logical.subjects?.map((s) => ns.subject(s)) };
-    const exists = await jsm.streams.info(name).then(
-      () => true,
+export async function provision(connection: SpoolConnection, options: ProvisionOptions = {}): Promise<void> {
+  const { jsm, ns } = internals(connection);
+  const replicas = options.replicas ?? 1;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)
+    throw new RangeError(`replicas must be a whole number from 1 to 5, got ${replicas}`);
+  setReplicas(connection, replicas);
+  const existing = async (stream: string): Promise<StreamInfo | undefined> =>
+    jsm.streams.info(stream).then(
+      (info) => info,
       (err) => {
-        if (err instanceof JetStreamApiError && err.code === 10059) return false;
+        if (isNotFound(err)) return undefined;
         throw err;
       },
     );
-    if (exists) continue;
-    await jsm.streams.add(config).catch((err) => {
+  const check = (info: StreamInfo) => {
+    const has = info.config.num_replicas || 1;
+    if (options.replicas === undefined || has === replicas) return;
+    const stream = info.config.name;
+    const key = `${connection.url} ${stream} ${has} ${replicas}`;
+    if (reported.has(key)) return;
+    reported.add(key);
+    options.logger?.warn(
+      { stream, replicas: has, asked: replicas },
+      `${stream} has ${has} replica(s), ${replicas} asked for (nats.replicas / SPOOL_REPLICAS): left as it is; to change it: nats stream edit ${stream} --replicas ${replicas}`,
+    );
+  };
+  const refused = (stream: string, err: unknown) =>
+    new Error(
+      `cannot create ${stream} with ${replicas} replica(s): ${err instanceof Error ? err.message : String(err)}${replicas > 1 ? ` (more than one replica needs a JetStream cluster with at least ${replicas} servers up; set nats.replicas / SPOOL_REPLICAS to fit it)` : ''}`,
+    );
+  for (const logical of STREAM_CONFIGS) {
+    const config = { ...logical, name: ns.stream(logical.name), subjects: logical.subjects?.map(ns.subject) };
+    const info = await existing(config.name);
+    if (info !== undefined) {
+      check(info);
+      continue;
+    }
+    await jsm.streams.add({ ...config, num_replicas: replicas }).catch((err) => {
       if (err instanceof JetStreamApiError && err.code === STREAM_EXISTS) return;
-      throw err;
+      throw refused(config.name, err);
     });
   }
-  await new Kvm(nc).create(ns.bucket(Buckets.Leases), { history: 1, storage: StorageType.File });
-  // Agent pools: which replica holds each task (derived: the replicas' histories are the truth).
-  await new Kvm(nc).create(ns.bucket(Buckets.Claims), { history: 1, storage: StorageType.File });
+  for (const bucket of BUCKET_NAMES) {
+    const info = await existing(`KV_${ns.bucket(bucket)}`);
+    if (info !== undefined) check(info);
+    else
+      await openBucket(connection, bucket).catch((err) =>
+        Promise.reject(refused(`KV_${ns.bucket(bucket)}`, err)),
+      );
+  }
 }

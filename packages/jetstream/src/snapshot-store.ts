@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { jetstream, StorageType } from '@nats-io/jetstream';
-import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
+import { jetstream } from '@nats-io/jetstream';
+import type { KV, KvEntry } from '@nats-io/kv';
 import { Buckets } from '@spool/core';
 import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
+import { openBucket } from './buckets.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import type { SpoolConnection } from './types.ts';
 
@@ -72,10 +73,7 @@ export async function snapshotStore(
   }
   // A request made while the client reconnects is lost and only ends in its timeout: keep it
   // short so a retry goes out soon after the server is back (the default is 5 s).
-  const kv = await new Kvm(jetstream(nc, { timeout: PUBLISH_ATTEMPT_MS })).create(bucket, {
-    history: 1,
-    storage: StorageType.File,
-  });
+  const kv = await openBucket(connection, Buckets.Snapshots, jetstream(nc, { timeout: PUBLISH_ATTEMPT_MS }));
   const purge = (subject: string) =>
     retryUnknownOutcome(() => jsm.streams.purge(stream, { filter: `$KV.${bucket}.${subject}` }));
 

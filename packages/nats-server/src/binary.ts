@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
@@ -18,4 +19,14 @@ export function findNatsServerBinary(): string | undefined {
     }
   }
   return undefined;
+}
+
+/** The version a nats-server binary reports (`nats-server --version`: "nats-server: v2.9.10"), e.g. "2.9.10". */
+export function natsServerVersion(binary: string): string | undefined {
+  try {
+    const out = execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 5_000 });
+    return /v?(\d+\.\d+\.\d+\S*)/.exec(out)?.[1];
+  } catch {
+    return undefined;
+  }
 }

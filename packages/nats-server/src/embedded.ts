@@ -1,3 +1,5 @@
+import { findNatsServerBinary, natsServerVersion } from './binary.ts';
+import { type EmbeddedSync, syncAlwaysArgs, takesSyncAlways } from './durability.ts';
 import {
   isServerOn,
   type OwnerRecord,
@@ -14,6 +16,12 @@ export interface EmbeddedNats {
   readonly pid: number | undefined;
   /** True when this is a server an earlier Spool process started and did not stop (it was killed). */
   readonly adopted: boolean;
+  /**
+   * `always`: every JetStream write is fsynced before it is acknowledged (nats-server 2.10+);
+   * `default`: the server's own interval (2 minutes: a machine crash can lose the last ones).
+   * Undefined for an adopted server (started by an earlier process).
+   */
+  readonly sync: EmbeddedSync | undefined;
   /** SIGTERM, then wait for the exit (SIGKILL after 10 s). */
   stop(): Promise<void>;
 }
@@ -24,6 +32,11 @@ export interface EmbeddedNatsOptions {
   readonly storeDir: string;
   /** Told when a server left behind on `storeDir` is reused or stopped. */
   readonly onOrphan?: (orphan: OwnerRecord, action: 'reused' | 'stopped') => void;
+  /**
+   * Fsync every JetStream write before acknowledging it, when the binary can (2.10+; default
+   * true): an embedded server is one replica, the only copy of every history.
+   */
+  readonly syncAlways?: boolean;
 }
 
 /** The server an earlier Spool process left running on `storeDir`, if one still runs there. */
@@ -48,6 +61,7 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions): Promise<E
         url,
         pid: orphan.pid,
         adopted: true,
+        sync: undefined,
         stop: async () => {
           await stopPid(orphan.pid);
           removeOwnerRecord(storeDir, orphan.pid);
@@ -58,13 +72,24 @@ export async function startEmbeddedNats(options: EmbeddedNatsOptions): Promise<E
     await stopPid(orphan.pid);
     removeOwnerRecord(storeDir, orphan.pid);
   }
-  const server = await spawnNatsServer({ host, port, storeDir });
+  const binary = findNatsServerBinary();
+  const sync: EmbeddedSync =
+    options.syncAlways !== false && binary !== undefined && takesSyncAlways(natsServerVersion(binary))
+      ? 'always'
+      : 'default';
+  const server = await spawnNatsServer({
+    host,
+    port,
+    storeDir,
+    ...(sync === 'always' ? { args: syncAlwaysArgs(storeDir) } : {}),
+  });
   const pid = server.pid;
   if (pid !== undefined) writeOwnerRecord(storeDir, { pid, url, startedAt: new Date().toISOString() });
   return {
     url,
     pid,
     adopted: false,
+    sync,
     stop: async () => {
       await server.stop();
       removeOwnerRecord(storeDir, pid);

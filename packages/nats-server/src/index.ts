@@ -1,4 +1,6 @@
-export { findNatsServerBinary, NATS_INSTALL_HINT } from './binary.ts';
+export { findNatsServerBinary, NATS_INSTALL_HINT, natsServerVersion } from './binary.ts';
+export type { EmbeddedSync } from './durability.ts';
+export { SYNC_ALWAYS_SINCE, syncAlwaysArgs, takesSyncAlways } from './durability.ts';
 export type { EmbeddedNats, EmbeddedNatsOptions } from './embedded.ts';
 export { findOrphan, startEmbeddedNats } from './embedded.ts';
 export type { OwnerRecord } from './owner-record.ts';

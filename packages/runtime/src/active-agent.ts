@@ -581,6 +581,7 @@ export class ActiveAgent {
         const messages = this.held.get(effect.taskId) ?? [];
         this.held.delete(effect.taskId);
         await Promise.all(messages.map((m) => m.ack()));
+        pool?.finished(effect.taskId);
         const { status, usage, error } = effect.result;
         const summary = { status, usage, ...(error ? { code: error.code } : {}), resultSeq: outcome.seq };
         if (status === 'completed') log.info(summary, 'task completed; result published');

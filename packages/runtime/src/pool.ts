@@ -19,6 +19,8 @@ export interface PoolIntake {
   readonly name: string;
   /** Decides, through the claims, whether this replica journals the task. */
   admit(taskId: string): Promise<Admission>;
+  /** The task's result is published: its claim is released (the result names the replica now). */
+  finished(taskId: string): void;
 }
 
 /** How long a message whose owner could not be asked waits before it is delivered again. */
@@ -96,12 +98,25 @@ export function startPool(options: PoolOptions): AgentHandle {
     return {
       name: pool,
       admit: (taskId) => admit(replica, taskId),
+      finished: release,
     };
+  }
+
+  /** Best effort: a claim left behind only takes room (and is released when a copy comes back). */
+  function release(taskId: string): void {
+    claims.release(pool, taskId).catch((err) => {
+      logger.debug({ taskId, err: ensureError(err).message }, 'claim not released');
+    });
   }
 
   async function admit(replica: string, taskId: string): Promise<Admission> {
     const claim = await claims.claim(pool, taskId, replica);
-    if (claim.created) return { kind: 'run', tries: claim.tries };
+    if (claim.created) {
+      // No claim: never claimed, or released once its result was published. The result tells.
+      if (!(await claims.published(pool, taskId))) return { kind: 'run', tries: claim.tries };
+      release(taskId);
+      return { kind: 'ack', why: 'its result is published' };
+    }
     if (claim.owner === replica) {
       // Claimed by this replica before (it crashed or stopped before journaling it): another try.
       const mine = await claims.takeOver(pool, taskId, replica, claim);
@@ -110,7 +125,10 @@ export function startPool(options: PoolOptions): AgentHandle {
         : { kind: 'run', tries: mine.tries };
     }
     const owner = claim.owner;
-    if ((await results.get(pool, taskId)) !== undefined) return { kind: 'ack', why: `${owner} finished it` };
+    if ((await results.get(pool, taskId)) !== undefined) {
+      release(taskId); // left behind by a replica that died before releasing it
+      return { kind: 'ack', why: `${owner} finished it` };
+    }
     let known = await claims.ask(owner, taskId);
     if (known === undefined) {
       // Nobody answers for the owner: alive but still replaying, or gone.

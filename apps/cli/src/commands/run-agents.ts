@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
+import { warnIfOldServer } from '@spool/jetstream';
 import { replicaNames, replicaOf, type SpoolConfig } from '@spool/core';
 import { agentSpec, loadConfig } from '../config-file.ts';
 import { natsTarget } from '../env.ts';
@@ -21,7 +22,8 @@ export async function upCommand(argv: string[], logger: Logger): Promise<number>
   // Waited for from the start: a SIGTERM while starting up stops it once it is up.
   const stop = untilSignal();
   const options = { offline: offlineAsked(values.offline), withoutKey: 'refuse' } as const;
-  await withLocalStack(config, 'spool-up', logger, options, async ({ nats, agents }) => {
+  await withLocalStack(config, 'spool-up', logger, options, async ({ nats, agents, connection }) => {
+    warnIfOldServer(connection, logger);
     logger.info({ url: nats.url, agents: agents.map((a) => a.name) }, 'spool is up; Ctrl-C stops it');
     const signal = await stop;
     logger.info({ signal }, 'stopping');

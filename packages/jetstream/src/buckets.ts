@@ -1,0 +1,48 @@
+import { type JetStreamClient, StorageType } from '@nats-io/jetstream';
+import { type KV, Kvm } from '@nats-io/kv';
+import { Buckets } from '@spool/core';
+import { internals } from './internal.ts';
+import type { SpoolConnection } from './types.ts';
+
+/** The KV buckets Spool uses: derived or coordination data only (the histories can rebuild them). */
+export const BUCKET_NAMES = [
+  Buckets.Leases,
+  // Agent pools: which replica holds each unfinished task (claims.ts).
+  Buckets.Claims,
+  // Agents' state snapshots, in chunks (snapshot-store.ts).
+  Buckets.Snapshots,
+] as const;
+
+/** The replica count given to `provision` for a connection: what buckets created later get too. */
+const replicasOf = new WeakMap<SpoolConnection, number>();
+
+export function setReplicas(connection: SpoolConnection, replicas: number): void {
+  replicasOf.set(connection, replicas);
+}
+
+/** Replicas of the streams and buckets this connection creates (provision's setting; default 1). */
+export function replicasFor(connection: SpoolConnection): number {
+  return replicasOf.get(connection) ?? 1;
+}
+
+/**
+ * Opens one of Spool's KV buckets, creating it if it is missing (with the replicas given to
+ * `provision`); an existing bucket is used as it is. `js` carries a caller's request timeout.
+ * `leaderReads`: reads go to the stream's leader, never to a replica that may lag behind a
+ * write just acknowledged (direct gets may be answered by any replica of a replicated stream).
+ */
+export function openBucket(
+  connection: SpoolConnection,
+  name: string,
+  js?: JetStreamClient,
+  options: { leaderReads?: boolean } = {},
+): Promise<KV> {
+  const { nc, ns } = internals(connection);
+  // `name` is the logical bucket; the connection's namespace names the real one.
+  return new Kvm(js ?? nc).create(ns.bucket(name), {
+    history: 1,
+    storage: StorageType.File,
+    replicas: replicasFor(connection),
+    ...(options.leaderReads ? { allow_direct: false } : {}),
+  });
+}
