@@ -51,8 +51,8 @@ export {
 } from './errors.ts';
 export type { Commit, EventOf, HistoryEvent, HistoryEventType, StoredCommit } from './events.ts';
 export { CommitSchema, commitId, eventIds, HistoryEventSchema, parseCommit, taskIdOf } from './events.ts';
-export type { Effect, NextOptions } from './next.ts';
-export { next, resultOf } from './next.ts';
+export type { Effect, NextAt, NextOptions } from './next.ts';
+export { next, nextAt, resultOf } from './next.ts';
 export { buildMessages, compactionPlan, memoryWindow } from './request.ts';
 export type { TaskError, TaskResult } from './result.ts';
 export { TaskErrorSchema, TaskResultSchema, TaskStatus } from './result.ts';
