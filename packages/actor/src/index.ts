@@ -8,6 +8,8 @@ export { applyCommit } from './decider.ts';
 export { EFFECT_RETRY_MS } from './effects-loop.ts';
 export type { HistoryPort } from './journal.ts';
 export { DecisionTooLargeError, Journal } from './journal.ts';
+export type { MemoryHistory, MemoryHistoryOptions } from './memory-history.ts';
+export { memoryHistory } from './memory-history.ts';
 export type { ReplayLogic, Restored, SnapshotPort } from './restore.ts';
 export { restore } from './restore.ts';
 export { SimulatedClock } from './simulated-clock.ts';
