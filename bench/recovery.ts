@@ -5,7 +5,15 @@
  * Usage: tsx bench/recovery.ts [--events N] [--group G] [--json]
  */
 import { parseArgs } from 'node:util';
-import { type AgentState, applyCommit, type Command, decide, initialState, toSnapshot } from '@spool/core';
+import {
+  type AgentState,
+  applyCommit,
+  type Command,
+  decide,
+  initialState,
+  parseAgentCommit,
+  toSnapshot,
+} from '@spool/core';
 import { connect, historyStore, provision, snapshotStore } from '@spool/jetstream';
 import { restoreState } from '@spool/runtime';
 import { startNats } from '@spool/testkit';
@@ -37,7 +45,7 @@ const nats = await startNats();
 try {
   const connection = await connect({ url: nats.url, name: 'bench-recovery', logger });
   await provision(connection);
-  const store = historyStore(connection);
+  const store = historyStore(connection, parseAgentCommit);
   const snapshots = await snapshotStore(connection);
 
   say(`nats-server on ${nats.url}; writing a history of ${EVENTS} events…`);

@@ -3,6 +3,7 @@ import {
   type HistoryEvent,
   decideCoordinator,
   initialCoordinatorState,
+  parseCoordinatorCommit,
   WorkflowSchema,
 } from '@spool/core';
 import { historyStore, results, sendControl, submitTask, submitWorkflow } from '@spool/jetstream';
@@ -151,7 +152,7 @@ describe('coordinator process - SIGKILL mid-workflow, then restart', () => {
     const running = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
     const coordinators = running.filter((p) => p.child.spawnargs.includes('coordinator'));
     await Promise.all(coordinators.map((p) => p.kill('SIGTERM')));
-    const store = historyStore(world.connection);
+    const store = historyStore(world.connection, parseCoordinatorCommit);
     const state = initialCoordinatorState();
     for await (const commit of store.replay('coordinator')) applyCoordinatorCommit(state, commit);
     const events = decideCoordinator(state, {

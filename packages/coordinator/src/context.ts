@@ -1,10 +1,10 @@
 import type { Term } from '@spool/actor';
-import type { CoordinatorCommand, CoordinatorState, HistoryEvent, WorkflowDef } from '@spool/core';
+import type { CoordinatorCommand, CoordinatorState, CoordinatorEvent, WorkflowDef } from '@spool/core';
 import type { Inbox, Results, SpoolConnection } from '@spool/jetstream';
 
 /** What the workflow actor's handlers share within one term. */
 export interface WorkflowContext {
-  readonly term: Term<CoordinatorState, CoordinatorCommand, HistoryEvent>;
+  readonly term: Term<CoordinatorState, CoordinatorCommand, CoordinatorEvent>;
   readonly connection: SpoolConnection;
   /** The config's workflows: a start names one of them (a run keeps the definition it started with). */
   readonly workflows: Readonly<Record<string, WorkflowDef>>;

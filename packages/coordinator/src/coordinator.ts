@@ -4,6 +4,7 @@ import {
   COORDINATOR,
   ensureError,
   initialCoordinatorState,
+  isCoordinatorEvent,
   type Price,
   subjects,
   type WorkflowDef,
@@ -83,7 +84,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       histories,
       ({ agent, commit }) => {
         if (agent === COORDINATOR) {
-          if (commit.seq > watched.seq) applyCoordinatorCommit(watched, commit);
+          if (commit.seq > watched.seq)
+            applyCoordinatorCommit(watched, {
+              seq: commit.seq,
+              events: commit.events.filter(isCoordinatorEvent),
+            });
         } else registry.apply(agent, commit);
       },
       'history',

@@ -1,5 +1,11 @@
 import { type ActorHandle, type Clock, startActor, systemClock } from '@spool/actor';
-import { COORDINATOR, type CoordinatorState, ensureError, type WorkflowDef } from '@spool/core';
+import {
+  COORDINATOR,
+  type CoordinatorState,
+  ensureError,
+  parseCoordinatorCommit,
+  type WorkflowDef,
+} from '@spool/core';
 import {
   historyStore,
   leases,
@@ -59,7 +65,7 @@ export function startWorkflowActor(options: WorkflowActorOptions): WorkflowActor
   async function run(): Promise<void> {
     const { connection } = options;
     const table = await leases(connection);
-    const store = historyStore(connection);
+    const store = historyStore(connection, parseCoordinatorCommit);
     const inbox = await openInbox(connection, COORDINATOR, { ackWaitMs: ACK_WAIT_MS });
     const control = await openControl(connection, COORDINATOR, { ackWaitMs: ACK_WAIT_MS });
     const ports = {

@@ -5,7 +5,7 @@ import {
   type CoordinatorState,
   decideCoordinator,
   evolveCoordinator,
-  type HistoryEvent,
+  type CoordinatorEvent,
   initialCoordinatorState,
   nextCoordinator,
 } from '@spool/core';
@@ -18,7 +18,7 @@ import {
 export const workflowLogic: ActorLogic<
   CoordinatorState,
   CoordinatorCommand,
-  HistoryEvent,
+  CoordinatorEvent,
   CoordinatorEffect
 > = {
   decider: {

@@ -5,7 +5,7 @@ import {
   type CoordinatorState,
   ensureError,
   ErrorCode,
-  type HistoryEvent,
+  type CoordinatorEvent,
   type WorkflowRun,
 } from '@spool/core';
 import { type ResultsWatch, watchResults } from '@spool/jetstream';
@@ -25,14 +25,14 @@ type Ports = Omit<WorkflowContext, 'term' | 'now'>;
  * input the workflows advance (core's `Advance`: whatever became ready is dispatched).
  */
 export class WorkflowTerm
-  implements TermHandlers<CoordinatorState, CoordinatorCommand, HistoryEvent, CoordinatorEffect>
+  implements TermHandlers<CoordinatorState, CoordinatorCommand, CoordinatorEvent, CoordinatorEffect>
 {
   private readonly ctx: WorkflowContext;
   private watch: ResultsWatch | undefined;
 
   constructor(
     ports: Ports,
-    private readonly term: Term<CoordinatorState, CoordinatorCommand, HistoryEvent>,
+    private readonly term: Term<CoordinatorState, CoordinatorCommand, CoordinatorEvent>,
   ) {
     this.ctx = { ...ports, term, now: () => term.clock.now().toISOString() };
   }
@@ -101,15 +101,15 @@ export class WorkflowTerm
    */
   async tooLarge(
     command: CoordinatorCommand,
-    err: DecisionTooLargeError<HistoryEvent>,
-  ): Promise<HistoryEvent[]> {
+    err: DecisionTooLargeError<CoordinatorEvent>,
+  ): Promise<CoordinatorEvent[]> {
     if (command.type === 'FailWorkflow' || command.type === 'RejectWorkflow') throw err;
     const { term } = this;
     const workflowIds = [
       ...new Set(err.events.map((e) => String((e.data as { workflowId?: unknown }).workflowId))),
     ];
     if (command.type === 'Advance' && command.workflowId === undefined && workflowIds.length > 1) {
-      const events: HistoryEvent[] = [];
+      const events: CoordinatorEvent[] = [];
       for (const workflowId of workflowIds)
         events.push(...(await term.commit({ type: 'Advance', workflowId, at: this.ctx.now() })));
       return events;
@@ -145,7 +145,10 @@ export class WorkflowTerm
   }
 }
 
-function logEvents(logger: Term<unknown, unknown, unknown>['logger'], events: readonly HistoryEvent[]): void {
+function logEvents(
+  logger: Term<unknown, unknown, unknown>['logger'],
+  events: readonly CoordinatorEvent[],
+): void {
   for (const event of events) {
     const data = event.data as Record<string, unknown>;
     const fields = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { given } from './given.ts';
 import { type Command, decide, type ModelReply } from './decide.ts';
-import type { HistoryEvent } from './events.ts';
+import type { AgentEvent as HistoryEvent } from './agent-events.ts';
 import { next } from './next.ts';
 import { buildMessages } from './request.ts';
 import { toSnapshot } from './snapshot.ts';

@@ -7,7 +7,7 @@ import {
   type MarkDelegationSent,
 } from './delegation.ts';
 import { ErrorCode } from './errors.ts';
-import { eventIds, type HistoryEvent } from './events.ts';
+import { type AgentEvent, eventIds } from './agent-events.ts';
 import type { TaskError } from './result.ts';
 import { type AgentState, isFinished, isKnownTask, openToolCall } from './state.ts';
 import type { TaskMessage } from './task.ts';
@@ -90,13 +90,13 @@ export type Command =
  * longer applies (a task already known, a step already journaled) yields no events, which
  * makes every command safe to repeat after a crash.
  */
-export function decide(state: AgentState, command: Command): HistoryEvent[] {
+export function decide(state: AgentState, command: Command): AgentEvent[] {
   const agent = state.agent;
   switch (command.type) {
     case 'ReceiveTask': {
       const { task } = command;
       if (isKnownTask(state, task.id)) return [];
-      const received: HistoryEvent = {
+      const received: AgentEvent = {
         id: eventIds.received(agent, task.id),
         type: 'task.received',
         v: 1,
@@ -135,7 +135,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       const task = state.active.get(command.taskId);
       if (task === undefined || task.phase !== 'running' || command.step !== task.steps.length) return [];
       const { reply } = command;
-      const responded: HistoryEvent = {
+      const responded: AgentEvent = {
         id: eventIds.responded(agent, task.taskId, task.attempt, command.step),
         type: 'model.responded',
         v: 1,
@@ -159,7 +159,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
           return [
             responded,
             ...calls.map(
-              (call): HistoryEvent => ({
+              (call): AgentEvent => ({
                 id: eventIds.toolRequested(agent, task.taskId, task.attempt, command.step, call.id),
                 type: 'tool.requested',
                 v: 1,
@@ -198,7 +198,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
         return [responded, failTask(agent, task.taskId, task.attempt, error, command.at)];
       }
       const outcome = outcomeOf(reply);
-      const finished: HistoryEvent = outcome.ok
+      const finished: AgentEvent = outcome.ok
         ? {
             id: eventIds.completed(agent, task.taskId, task.attempt),
             type: 'task.completed',
@@ -280,7 +280,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       if (task === undefined || task.phase !== 'running' || command.step !== task.steps.length) return [];
       const call = task.failedCalls + 1;
       const again = command.retryable && call < command.maxCalls && command.retryAt !== undefined;
-      const failed: HistoryEvent = {
+      const failed: AgentEvent = {
         id: eventIds.modelFailed(agent, task.taskId, task.attempt, command.step, call),
         type: 'model.failed',
         v: 1,
@@ -303,7 +303,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       const task = state.active.get(command.taskId);
       if (task === undefined || task.phase !== 'running') return [];
       const interruptions = task.interruptions + 1;
-      const resumed: HistoryEvent = {
+      const resumed: AgentEvent = {
         id: eventIds.resumed(agent, task.taskId, task.attempt, interruptions),
         type: 'task.resumed',
         v: 1,
@@ -454,13 +454,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
   }
 }
 
-function failTask(
-  agent: string,
-  taskId: string,
-  attempt: number,
-  error: TaskError,
-  at: string,
-): HistoryEvent {
+function failTask(agent: string, taskId: string, attempt: number, error: TaskError, at: string): AgentEvent {
   return {
     id: eventIds.failed(agent, taskId, attempt),
     type: 'task.failed',
@@ -476,7 +470,7 @@ function cancelled(
   reason: string,
   at: string,
   controlSeq?: number,
-): HistoryEvent {
+): AgentEvent {
   return {
     id: eventIds.cancelled(agent, taskId, attempt),
     type: 'task.cancelled',

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { AgentSpecSchema, parseConfig, specHash } from './config.ts';
 import { type Command, decide, type ModelReply } from './decide.ts';
 import { childTaskId, delegateTool, delegationOutcome, holdsSlot, isParked } from './delegation.ts';
-import type { HistoryEvent } from './events.ts';
+import type { AgentEvent as HistoryEvent } from './agent-events.ts';
 import { given } from './given.ts';
 import { next } from './next.ts';
 import { buildMessages } from './request.ts';

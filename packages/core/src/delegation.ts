@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { delegationEventIds } from './delegation-events.ts';
-import { eventIds, type HistoryEvent } from './events.ts';
+import { type AgentEvent, eventIds } from './agent-events.ts';
 import type { TaskResult } from './result.ts';
 import { isFinished, type TaskState, type ToolCall } from './state.ts';
 import { AGENT_NAME_PATTERN } from './subjects.ts';
@@ -183,12 +183,12 @@ export function delegationDecisions(
   calls: readonly { readonly id: string; readonly name: string; readonly input: unknown }[],
   options: DelegationOptions,
   at: string,
-): HistoryEvent[] {
+): AgentEvent[] {
   const chain = [...parentChain(task.meta), options.self];
   return calls
     .filter((call) => call.name === DELEGATE_TOOL)
-    .map((call): HistoryEvent => {
-      const refuse = (why: string): HistoryEvent => ({
+    .map((call): AgentEvent => {
+      const refuse = (why: string): AgentEvent => ({
         id: eventIds.toolCompleted(agent, task.taskId, task.attempt, step, call.id),
         type: 'tool.completed',
         v: 1,
@@ -255,7 +255,7 @@ export function decideDelegationSent(
   task: TaskState | undefined,
   call: ToolCall | undefined,
   command: MarkDelegationSent,
-): HistoryEvent[] {
+): AgentEvent[] {
   // A parent that ended meanwhile keeps no record: it already cancelled the child (see the runtime).
   if (task === undefined || isFinished(task.phase) || call?.delegation === undefined || call.delegation.sent)
     return [];

@@ -49,8 +49,20 @@ export {
   TerminalError,
   ValidationError,
 } from './errors.ts';
-export type { Commit, EventOf, HistoryEvent, HistoryEventType, StoredCommit } from './events.ts';
-export { CommitSchema, commitId, eventIds, HistoryEventSchema, parseCommit, taskIdOf } from './events.ts';
+export type { AgentEvent, AgentEventType } from './agent-events.ts';
+export { AgentEventSchema, eventIds } from './agent-events.ts';
+export type { Commit, EventOf, HistoryEvent, HistoryEventType, StoredCommit } from './history.ts';
+export {
+  CommitSchema,
+  commitId,
+  HistoryEventSchema,
+  isAgentEvent,
+  isCoordinatorEvent,
+  parseAgentCommit,
+  parseCommit,
+  parseCoordinatorCommit,
+  taskIdOf,
+} from './history.ts';
 export type { Effect, NextAt, NextOptions } from './next.ts';
 export { next, nextAt, resultOf } from './next.ts';
 export { buildMessages, compactionPlan, memoryWindow } from './request.ts';
@@ -130,8 +142,8 @@ export {
   templateRefs,
   topologicalOrder,
 } from './workflow/template.ts';
-export type { WorkflowEvent, WorkflowEventType } from './workflow/events.ts';
-export { WorkflowEventSchemas, workflowEventIds, workflowTaskId } from './workflow/events.ts';
+export type { CoordinatorEvent, CoordinatorEventType } from './workflow/events.ts';
+export { CoordinatorEventSchema, workflowEventIds, workflowTaskId } from './workflow/events.ts';
 export type {
   CoordinatorState,
   StepRun,

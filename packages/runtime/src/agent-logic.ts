@@ -7,7 +7,7 @@ import {
   type Effect,
   evolve,
   fromSnapshot,
-  type HistoryEvent,
+  type AgentEvent,
   initialState,
   nextAt,
   type Price,
@@ -23,7 +23,7 @@ import {
 export function agentLogic(
   spec: AgentSpec,
   price: Price | undefined,
-): ActorLogic<AgentState, Command, HistoryEvent, Effect> {
+): ActorLogic<AgentState, Command, AgentEvent, Effect> {
   return {
     decider: {
       initialState,
@@ -44,7 +44,7 @@ export function agentLogic(
 }
 
 /** What replaying an agent's history needs: its fold and its snapshots (the spec plays no part). */
-export const agentReplay: ReplayLogic<AgentState, HistoryEvent> = {
+export const agentReplay: ReplayLogic<AgentState, AgentEvent> = {
   decider: { initialState, evolve },
   snapshots: { encode: toSnapshot, decode: fromSnapshot },
 };

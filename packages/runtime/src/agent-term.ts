@@ -5,7 +5,7 @@ import {
   type Effect,
   ensureError,
   ErrorCode,
-  type HistoryEvent,
+  type AgentEvent,
 } from '@spool/core';
 import type { AgentContext, AgentPorts } from './context.ts';
 import { ControlIntake } from './control-intake.ts';
@@ -22,7 +22,7 @@ import { toolStep } from './tool-step.ts';
  * what it journals first after a takeover (recovery.ts), and one handler per effect of core's
  * `next` (start a task, call the model, run a tool, delegate, fail, publish).
  */
-export class AgentTerm implements TermHandlers<AgentState, Command, HistoryEvent, Effect> {
+export class AgentTerm implements TermHandlers<AgentState, Command, AgentEvent, Effect> {
   private readonly ctx: AgentContext;
   private readonly tasks: TaskIntake;
   private readonly control: ControlIntake;
@@ -32,7 +32,7 @@ export class AgentTerm implements TermHandlers<AgentState, Command, HistoryEvent
 
   constructor(
     ports: AgentPorts,
-    private readonly term: Term<AgentState, Command, HistoryEvent>,
+    private readonly term: Term<AgentState, Command, AgentEvent>,
   ) {
     const work = term.work;
     this.ctx = {
@@ -152,7 +152,7 @@ export class AgentTerm implements TermHandlers<AgentState, Command, HistoryEvent
    * of KB, journaled with the output it makes): the task fails saying so, and the agent goes
    * on. A decision about no task that is too large ends the term (it replays).
    */
-  async tooLarge(command: Command, err: DecisionTooLargeError<HistoryEvent>): Promise<HistoryEvent[]> {
+  async tooLarge(command: Command, err: DecisionTooLargeError<AgentEvent>): Promise<AgentEvent[]> {
     if (!('taskId' in command) || command.type === 'FailTask') {
       this.term.fail(err);
       throw err;

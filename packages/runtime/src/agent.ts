@@ -1,6 +1,7 @@
 import { type Clock, type SnapshotPort, startActor, systemClock } from '@spool/actor';
 import type { ModelClient } from '@spool/claude';
 import {
+  type AgentEvent,
   type AgentSpec,
   type AgentState,
   delegateTool,
@@ -27,7 +28,8 @@ export interface AgentOptions {
   readonly spec: AgentSpec;
   /** Identifies this process in the lease (default `<hostname>:<pid>`). */
   readonly holder: string;
-  readonly store: HistoryStore;
+  /** The agent's history (`historyStore(connection, parseAgentCommit)`). */
+  readonly store: HistoryStore<AgentEvent>;
   readonly inbox: Inbox;
   /** Other agents' results as tasks: `subscriptionTasks(openSubscription(…))` per `spec.subscriptions` entry, in order. */
   readonly subscriptions?: readonly Inbox[];

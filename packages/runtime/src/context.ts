@@ -5,7 +5,7 @@ import type {
   AgentState,
   Command,
   ControlMessage,
-  HistoryEvent,
+  AgentEvent,
   Price,
   TaskMessage,
   ToolDefinition,
@@ -51,7 +51,7 @@ export interface AgentPorts {
 
 /** What the agent's handlers share within one term. */
 export interface AgentContext extends AgentPorts {
-  readonly term: Term<AgentState, Command, HistoryEvent>;
+  readonly term: Term<AgentState, Command, AgentEvent>;
   /** Inbox messages of the tasks taken, acked once their result is out. */
   readonly held: HeldMessages;
   /** Aborted when the task is cancelled or fails (deadline), or when this term's work must stop. */

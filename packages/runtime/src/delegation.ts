@@ -3,7 +3,7 @@ import {
   type DelegationEffect,
   delegationOutcome,
   ensureError,
-  type HistoryEvent,
+  type AgentEvent,
   type TaskResult,
   type TaskState,
 } from '@spool/core';
@@ -20,7 +20,7 @@ import type { AgentContext, SubmitPort } from './context.ts';
 export interface DelegationContext {
   readonly submit: SubmitPort | undefined;
   readonly results: Pick<Results, 'wait'>;
-  readonly commit: (command: Command) => Promise<HistoryEvent[]>;
+  readonly commit: (command: Command) => Promise<AgentEvent[]>;
   readonly now: () => string;
   readonly log: Logger;
 }

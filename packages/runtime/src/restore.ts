@@ -1,5 +1,5 @@
 import { type Restored, restore, type SnapshotPort } from '@spool/actor';
-import type { AgentState } from '@spool/core';
+import type { AgentEvent, AgentState } from '@spool/core';
 import type { HistoryStore } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { agentReplay } from './agent-logic.ts';
@@ -10,7 +10,7 @@ import { agentReplay } from './agent-logic.ts';
  */
 export function restoreState(
   agent: string,
-  store: HistoryStore,
+  store: HistoryStore<AgentEvent>,
   snapshots: SnapshotPort | undefined,
   logger: Logger,
 ): Promise<Restored<AgentState>> {

@@ -1,10 +1,9 @@
 import { ErrorCode } from '../errors.ts';
-import type { HistoryEvent } from '../events.ts';
 import type { TaskError, TaskResult } from '../result.ts';
 import { MAX_INPUT_CHARS } from '../task.ts';
 import type { Usage } from '../usage.ts';
 import type { WorkflowDef } from './config.ts';
-import { workflowEventIds as ids, workflowTaskId } from './events.ts';
+import { type CoordinatorEvent, workflowEventIds as ids, workflowTaskId } from './events.ts';
 import {
   type CoordinatorState,
   evolveCoordinator,
@@ -62,7 +61,7 @@ export type CoordinatorCommand =
  * longer applies (a known workflow, a finished task, a sent message) gives none, so every
  * command is safe to repeat after a crash.
  */
-export function decideCoordinator(state: CoordinatorState, command: CoordinatorCommand): HistoryEvent[] {
+export function decideCoordinator(state: CoordinatorState, command: CoordinatorCommand): CoordinatorEvent[] {
   const { at } = command;
   switch (command.type) {
     case 'StartWorkflow': {
@@ -201,7 +200,7 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
       return [finished(run.id, 'failed', undefined, command.error, at)];
     }
     case 'Advance': {
-      const events: HistoryEvent[] = [];
+      const events: CoordinatorEvent[] = [];
       const runs =
         command.workflowId === undefined
           ? state.workflows.values()
@@ -262,7 +261,7 @@ function mayAdvance(run: WorkflowRun): boolean {
  * exactly what `evolveCoordinator` will replay.
  */
 class Draft {
-  readonly events: HistoryEvent[] = [];
+  readonly events: CoordinatorEvent[] = [];
   private readonly state: CoordinatorState;
 
   constructor(source: CoordinatorState, run?: WorkflowRun) {
@@ -280,7 +279,7 @@ class Draft {
         });
   }
 
-  emit(event: HistoryEvent): void {
+  emit(event: CoordinatorEvent): void {
     this.events.push(event);
     evolveCoordinator(this.state, event);
   }
@@ -371,7 +370,7 @@ class Draft {
     const spec = run.definition.steps[step.name];
     if (spec === undefined) return;
     const values = { input: run.input, steps: stepOutputs(run) };
-    const started = (items?: unknown[]): HistoryEvent => ({
+    const started = (items?: unknown[]): CoordinatorEvent => ({
       id: ids.stepStarted(run.id, step.name),
       type: 'workflow.step_started',
       v: 1,
@@ -452,7 +451,7 @@ function dispatched(
   agent: string,
   input: string,
   at: string,
-): HistoryEvent {
+): CoordinatorEvent {
   const taskId = workflowTaskId(workflowId, step, index, attempt);
   return {
     id: ids.dispatched(taskId),
@@ -470,7 +469,7 @@ function taskFinished(
   error: TaskError | undefined,
   at: string,
   how: { timedOut?: boolean; rejected?: boolean; usage?: Usage; costUsd?: number | undefined } = {},
-): HistoryEvent {
+): CoordinatorEvent {
   return {
     id: ids.taskFinished(task.taskId),
     type: 'workflow.task_finished',
@@ -497,7 +496,7 @@ function stepFinished(
   output: string | undefined,
   error: TaskError | undefined,
   at: string,
-): HistoryEvent {
+): CoordinatorEvent {
   return {
     id: ids.stepFinished(workflowId, step),
     type: 'workflow.step_finished',
@@ -519,7 +518,7 @@ function finished(
   output: string | undefined,
   error: TaskError | undefined,
   at: string,
-): HistoryEvent {
+): CoordinatorEvent {
   return {
     id: ids.finished(workflowId),
     type: 'workflow.finished',
@@ -540,7 +539,7 @@ function rejected(
   error: TaskError,
   inboxSeq: number | undefined,
   at: string,
-): HistoryEvent {
+): CoordinatorEvent {
   return {
     id: ids.rejected(workflowId),
     type: 'workflow.rejected',
