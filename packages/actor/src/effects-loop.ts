@@ -1,10 +1,11 @@
+import { IO_RETRY_MS } from '@spool/core';
 import type { Alarms } from './alarms.ts';
 import type { Clock } from './clock.ts';
 import type { Next } from './decider.ts';
 import { DecisionTooLargeError } from './journal.ts';
 
-/** Delay before an effect that failed (NATS down, say) is tried again. */
-export const EFFECT_RETRY_MS = 1_000;
+/** Delay before an effect that failed (NATS down, say) is tried again: core's retry policy. */
+export const EFFECT_RETRY_MS = IO_RETRY_MS;
 
 /** How the loop runs an actor's effects (its term handlers). */
 export interface EffectRunner<Effect> {

@@ -1,11 +1,9 @@
-import { COORDINATOR, ensureError, type TaskResult } from '@spool/core';
+import { COORDINATOR, ensureError, IO_RETRY_MS, type TaskResult } from '@spool/core';
 import type { ResultsWatch } from '@spool/jetstream';
 import type { WorkflowContext } from './context.ts';
 
 /** Stored results looked up in parallel when a term starts (one per task still running). */
 const LOOKUPS_AT_ONCE = 32;
-/** Delay before a result that could not be journaled is tried again. */
-const RETRY_MS = 1_000;
 
 /**
  * The stored results of tasks still running in the replayed state: published while no
@@ -66,7 +64,7 @@ async function record(ctx: WorkflowContext, result: TaskResult): Promise<boolean
         { taskId: result.taskId, err: ensureError(err).message },
         'task result not journaled; retrying',
       );
-      await term.clock.sleep(RETRY_MS, term.intake).catch(() => undefined);
+      await term.clock.sleep(IO_RETRY_MS, term.intake).catch(() => undefined);
     }
   }
 }

@@ -1,10 +1,7 @@
-import { ensureError, parseControlMessage } from '@spool/core';
+import { ensureError, IO_RETRY_MS, parseControlMessage } from '@spool/core';
 import type { Inbox, InboxMessage } from '@spool/jetstream';
 import type { WorkflowContext } from './context.ts';
 import { parseWorkflowStart } from './start-message.ts';
-
-/** Delay before a failed pull, or a message not journaled, is tried again. */
-const RETRY_MS = 1_000;
 
 /**
  * Pulls one consumer and handles each message in order: workflow starts (journaled as started
@@ -22,7 +19,7 @@ export async function pumpWorkflowInput(ctx: WorkflowContext, what: 'inbox' | 'c
     } catch (err) {
       if (signal.aborted) break;
       term.logger.warn({ err: ensureError(err).message }, `coordinator ${what} pull failed; retrying`);
-      await term.clock.sleep(RETRY_MS, signal).catch(() => undefined);
+      await term.clock.sleep(IO_RETRY_MS, signal).catch(() => undefined);
       continue;
     }
     for (const message of messages) {
@@ -31,7 +28,7 @@ export async function pumpWorkflowInput(ctx: WorkflowContext, what: 'inbox' | 'c
         continue;
       }
       await handle(ctx, message).catch((err) => {
-        message.nak(RETRY_MS);
+        message.nak(IO_RETRY_MS);
         if (!signal.aborted)
           term.logger.warn(
             { [what === 'inbox' ? 'inboxSeq' : 'controlSeq']: message.seq, err: ensureError(err).message },

@@ -9,6 +9,7 @@ import {
 import { ErrorCode } from './errors.ts';
 import { type AgentEvent, eventIds } from './agent-events.ts';
 import type { TaskError } from './result.ts';
+import { decideRetry, type RetryPolicy } from './retry-policy.ts';
 import { type AgentState, isFinished, isKnownTask, openToolCall } from './state.ts';
 import type { TaskMessage } from './task.ts';
 import type { Usage } from './usage.ts';
@@ -59,10 +60,12 @@ export type Command =
       step: number;
       error: TaskError;
       retryable: boolean;
-      /** When the next call may go out (backoff chosen by the runtime); undefined: do not retry. */
-      retryAt?: string;
-      /** Calls per step, the first included. */
-      maxCalls: number;
+      /** The least wait the server asked for (`retry-after`). */
+      retryAfterMs?: number;
+      /** The agent's retry policy (its `retry` config): when the next call goes out, and whether. */
+      retry: RetryPolicy;
+      /** A uniform draw in [0, 1) for the backoff's jitter, made by the runtime: decide stays pure. */
+      draw: number;
       at: string;
     }
   | { type: 'ResumeTask'; taskId: string; maxInterruptions: number; at: string }
@@ -279,7 +282,14 @@ export function decide(state: AgentState, command: Command): AgentEvent[] {
       const task = state.active.get(command.taskId);
       if (task === undefined || task.phase !== 'running' || command.step !== task.steps.length) return [];
       const call = task.failedCalls + 1;
-      const again = command.retryable && call < command.maxCalls && command.retryAt !== undefined;
+      // When the next call goes out, or whether there is one: the retry policy's to say.
+      const next = decideRetry(command.retry, {
+        attempt: call,
+        retryable: command.retryable,
+        retryAfterMs: command.retryAfterMs,
+        draw: command.draw,
+      });
+      const retryAt = next.retry ? new Date(Date.parse(command.at) + next.delayMs).toISOString() : undefined;
       const failed: AgentEvent = {
         id: eventIds.modelFailed(agent, task.taskId, task.attempt, command.step, call),
         type: 'model.failed',
@@ -290,11 +300,11 @@ export function decide(state: AgentState, command: Command): AgentEvent[] {
           call,
           error: command.error,
           retryable: command.retryable,
-          ...(again ? { retryAt: command.retryAt } : {}),
+          ...(retryAt === undefined ? {} : { retryAt }),
           at: command.at,
         },
       };
-      if (again) return [failed];
+      if (next.retry) return [failed];
       const why = command.retryable ? ` (gave up after ${call} call(s))` : '';
       const error = { code: command.error.code, message: `${command.error.message}${why}` };
       return [failed, failTask(agent, task.taskId, task.attempt, error, command.at)];

@@ -10,7 +10,6 @@ export {
   DEFAULT_MAX_INTERRUPTIONS,
   DEFAULT_MEMORY_EXCHANGES,
   DEFAULT_MODEL_TIMEOUT_MS,
-  DEFAULT_RETRY,
   DEFAULT_SNAPSHOT_EVERY,
   formatIssues,
   parseConfig,
@@ -39,6 +38,8 @@ export {
 } from './delegation.ts';
 export { decide } from './decide.ts';
 export { MAX_REPLICAS, replicaNames, replicaOf, validatePools } from './pool.ts';
+export type { Failure, RetryDecision, RetryPolicy } from './retry-policy.ts';
+export { DEFAULT_RETRY, decideRetry, IO_RETRY_MS, UNKNOWN_OUTCOME_RETRY } from './retry-policy.ts';
 export {
   CommitTooLargeError,
   ConcurrencyError,

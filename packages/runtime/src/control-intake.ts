@@ -1,10 +1,7 @@
-import { ensureError, parseControlMessage } from '@spool/core';
+import { ensureError, IO_RETRY_MS, parseControlMessage } from '@spool/core';
 import type { InboxMessage } from '@spool/jetstream';
 import type { AgentContext } from './context.ts';
 import { commandFor, DONE, noEffectReason } from './control-commands.ts';
-
-/** Delay before a failed pull is tried again. */
-const PULL_RETRY_MS = 1_000;
 
 /**
  * Operator commands on `spool.control.<agent>` (pause, resume, cancel, retry, drop, approve,
@@ -43,7 +40,7 @@ export class ControlIntake {
       } catch (err) {
         if (term.intake.aborted) break;
         term.logger.warn({ err: ensureError(err).message }, 'control pull failed; retrying');
-        await term.clock.sleep(PULL_RETRY_MS, term.intake).catch(() => undefined);
+        await term.clock.sleep(IO_RETRY_MS, term.intake).catch(() => undefined);
         continue;
       }
       for (const message of messages) {

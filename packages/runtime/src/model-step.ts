@@ -2,7 +2,7 @@ import { buildMessages, ensureError, type TaskState } from '@spool/core';
 import type { Logger } from 'pino';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
 import type { AgentContext } from './context.ts';
-import { callModelOnce, retryDelayMs } from './model-call.ts';
+import { callModelOnce } from './model-call.ts';
 
 /**
  * A `call-model` effect: compacts memory when the request would not fit, calls the model once,
@@ -74,10 +74,10 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
     return;
   }
   if ('abandoned' in outcome) return;
-  // The failure is journaled before the wait, so the backoff and the attempt count survive a restart.
+  // The failure is journaled before the wait, so the backoff and the attempt count survive a
+  // restart. The retry policy (core's retry-policy.ts) decides the wait in `decide`; the random
+  // draw for its jitter is made here and journaled with it.
   const { error } = outcome;
-  const call = task.failedCalls + 1;
-  const delayMs = retryDelayMs(spec.retry, call, error.retryAfterMs);
   const at = term.clock.now();
   const events = await term.commit({
     type: 'RecordModelFailure',
@@ -85,11 +85,19 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
     step,
     error: { code: error.code, message: error.message },
     retryable: error.retryable,
-    retryAt: new Date(at.getTime() + delayMs).toISOString(),
-    maxCalls: spec.retry.maxAttempts,
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    retry: spec.retry,
+    draw: Math.random(),
     at: at.toISOString(),
   });
+  const failed = events.find((e) => e.type === 'model.failed');
+  const call = failed?.type === 'model.failed' ? failed.data.call : task.failedCalls + 1;
+  const retryAt = failed?.type === 'model.failed' ? failed.data.retryAt : undefined;
   const fields = { step, call, maxAttempts: spec.retry.maxAttempts, code: error.code, err: error.message };
   if (events.some((e) => e.type === 'task.failed')) log.warn(fields, 'model call failed; failing the task');
-  else log.warn({ ...fields, delayMs }, 'model call failed; retrying after the backoff');
+  else
+    log.warn(
+      { ...fields, ...(retryAt === undefined ? {} : { delayMs: Date.parse(retryAt) - at.getTime() }) },
+      'model call failed; retrying after the backoff',
+    );
 }

@@ -1,5 +1,13 @@
 import { every } from '@spool/actor';
-import { type Command, ensureError, ErrorCode, holdsSlot, isKnownTask, parseTaskMessage } from '@spool/core';
+import {
+  type Command,
+  ensureError,
+  ErrorCode,
+  holdsSlot,
+  IO_RETRY_MS,
+  isKnownTask,
+  parseTaskMessage,
+} from '@spool/core';
 import type { Inbox, InboxMessage } from '@spool/jetstream';
 import type { AgentContext } from './context.ts';
 import { LATER_MS } from './pool-intake.ts';
@@ -8,8 +16,6 @@ import { LATER_MS } from './pool-intake.ts';
 const EXCERPT_CHARS = 500;
 /** Deliveries of an inbox message that never got journaled before it is refused as poison. */
 const MAX_UNJOURNALED_DELIVERIES = 5;
-/** Delay before a failed pull is tried again. */
-const PULL_RETRY_MS = 1_000;
 
 /**
  * Where tasks come in: the inbox (or a pool's shared one) and the subscriptions. Each message
@@ -40,7 +46,7 @@ export class TaskIntake {
       } catch (err) {
         if (signal.aborted) break;
         term.logger.warn({ err: ensureError(err).message }, `${what} pull failed; retrying`);
-        await term.clock.sleep(PULL_RETRY_MS, signal).catch(() => undefined);
+        await term.clock.sleep(IO_RETRY_MS, signal).catch(() => undefined);
         continue;
       }
       if (term.failed) {
