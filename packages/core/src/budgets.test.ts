@@ -4,7 +4,8 @@ import { AgentSpecSchema } from './config.ts';
 import { type Command, decide, type ModelReply } from './decide.ts';
 import { next } from './next.ts';
 import { costOf, priceFor } from './pricing.ts';
-import { applyCommit, usageLastDay } from './state.ts';
+import { applyCommit } from './evolve.ts';
+import { usageLastDay } from './state.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';
 const sonnet = priceFor('claude-sonnet-4-6');

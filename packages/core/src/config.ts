@@ -7,13 +7,8 @@ import { ToolSchema, toolDefinitions } from './tools.ts';
 import { DelegationSchema, describePeers, validateDelegation } from './delegation.ts';
 import { MAX_REPLICAS, validatePools } from './pool.ts';
 import { DEFAULT_RETRY } from './retry-policy.ts';
-import {
-  STEP_FIELDS,
-  validateWorkflows,
-  WORKFLOW_FIELDS,
-  WorkflowNameSchema,
-  WorkflowSchema,
-} from './workflow/config.ts';
+import { STEP_FIELDS, WORKFLOW_FIELDS, WorkflowNameSchema, WorkflowSchema } from './workflow/definition.ts';
+import { validateWorkflows } from './workflow/validate.ts';
 
 export const DEFAULT_MAX_TOKENS = 1024;
 export const DEFAULT_CONCURRENCY = 1;
@@ -219,7 +214,7 @@ export const ConfigSchema = z
     agents: z
       .record(AgentNameSchema, AgentSpecSchema)
       .refine((agents) => Object.keys(agents).length > 0, 'must define at least one agent'),
-    /** Multi-step workflows the coordinator runs over the agents (see workflow/config.ts). */
+    /** Multi-step workflows the coordinator runs over the agents (see workflow/definition.ts). */
     workflows: z.record(WorkflowNameSchema, WorkflowSchema).default({}),
     /** The coordinator process: a standby takes over this long after the holder stops renewing. */
     coordinator: z

@@ -3,7 +3,7 @@ import { given } from './given.ts';
 import { type Command, decide, type ModelReply } from './decide.ts';
 import { next } from './next.ts';
 import { diffSnapshots, fromSnapshot, STATE_VERSION, toSnapshot } from './snapshot.ts';
-import { applyCommit } from './state.ts';
+import { applyCommit } from './evolve.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';
 

@@ -1,11 +1,11 @@
 import { StopReason, textOf } from './content.ts';
 import type { ContentBlock } from './content.ts';
+import type { DelegationOptions } from './delegation.ts';
 import {
   decideDelegationSent,
-  type DelegationOptions,
   delegationDecisions,
   type MarkDelegationSent,
-} from './delegation.ts';
+} from './delegation-decisions.ts';
 import { ErrorCode } from './errors.ts';
 import { type AgentEvent, eventIds } from './agent-events.ts';
 import type { TaskError } from './result.ts';

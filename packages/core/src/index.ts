@@ -18,24 +18,17 @@ export {
 export type { ContentBlock, Message } from './content.ts';
 export { ContentBlockSchema, MessageSchema, StopReason, textOf } from './content.ts';
 export type { Command, ModelReply } from './decide.ts';
-export type {
-  Delegation,
-  DelegationCall,
-  DelegationEffect,
-  DelegationOptions,
-  MarkDelegationSent,
-} from './delegation.ts';
+export type { Delegation, DelegationOptions } from './delegation.ts';
 export {
   childMeta,
   childTaskId,
   DELEGATE_TOOL,
   DelegationSchema,
   delegateTool,
-  delegationOutcome,
-  holdsSlot,
-  isParked,
   parentChain,
 } from './delegation.ts';
+export type { DelegationEffect, MarkDelegationSent } from './delegation-decisions.ts';
+export { delegationOutcome, holdsSlot, isParked } from './delegation-decisions.ts';
 export { decide } from './decide.ts';
 export { MAX_REPLICAS, replicaNames, replicaOf, validatePools } from './pool.ts';
 export type { Failure, RetryDecision, RetryPolicy } from './retry-policy.ts';
@@ -69,18 +62,17 @@ export { next, nextAt, resultOf } from './next.ts';
 export { buildMessages, compactionPlan, memoryWindow } from './request.ts';
 export type { TaskError, TaskResult } from './result.ts';
 export { TaskErrorSchema, TaskResultSchema, TaskStatus } from './result.ts';
-export type { AgentState, Exchange, FinishedPhase, ModelStep, TaskPhase, TaskState } from './state.ts';
-export {
-  applyCommit,
-  cloneState,
-  evolve,
-  initialState,
-  isFinished,
-  isKnownTask,
-  MEMORY_KEEP,
-  openToolCall,
-  usageLastDay,
+export type {
+  AgentState,
+  DelegationCall,
+  Exchange,
+  FinishedPhase,
+  ModelStep,
+  TaskPhase,
+  TaskState,
 } from './state.ts';
+export { initialState, isFinished, isKnownTask, MEMORY_KEEP, openToolCall, usageLastDay } from './state.ts';
+export { applyCommit, cloneState, evolve } from './evolve.ts';
 export {
   AGENT_NAME_PATTERN,
   agentOfHistorySubject,
@@ -123,26 +115,18 @@ export { defineTool, ToolSchema, toolDefinitions } from './tools.ts';
 export type { Price } from './pricing.ts';
 export { costOf, DEFAULT_PRICES, PriceSchema, priceFor, totalTokens } from './pricing.ts';
 // Workflows (the coordinator's pure core): config, templates, events, state, decide, next.
-export type { WorkflowDef, WorkflowDefInput, WorkflowStep } from './workflow/config.ts';
+export type { WorkflowDef, WorkflowDefInput, WorkflowStep } from './workflow/definition.ts';
 export {
-  validateWorkflows,
   WORKFLOW_ID_PATTERN,
   WORKFLOW_NAME_PATTERN,
   WorkflowNameSchema,
   WorkflowSchema,
   WorkflowStepSchema,
-} from './workflow/config.ts';
+} from './workflow/definition.ts';
+export { validateWorkflows } from './workflow/validate.ts';
+export { dependencies, finalSteps, findCycle, topologicalOrder } from './workflow/graph.ts';
 export type { TemplatePart, TemplateValues } from './workflow/template.ts';
-export {
-  dependencies,
-  finalSteps,
-  findCycle,
-  parseArray,
-  parseTemplate,
-  renderTemplate,
-  templateRefs,
-  topologicalOrder,
-} from './workflow/template.ts';
+export { parseArray, parseTemplate, renderTemplate, templateRefs } from './workflow/template.ts';
 export type { CoordinatorEvent, CoordinatorEventType } from './workflow/events.ts';
 export { CoordinatorEventSchema, workflowEventIds, workflowTaskId } from './workflow/events.ts';
 export type {

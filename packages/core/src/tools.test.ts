@@ -6,7 +6,7 @@ import { type Command, decide, type ModelReply } from './decide.ts';
 import { next } from './next.ts';
 import { buildMessages, compactionPlan } from './request.ts';
 import { fromSnapshot, toSnapshot } from './snapshot.ts';
-import { applyCommit } from './state.ts';
+import { applyCommit } from './evolve.ts';
 import { defineTool, toolDefinitions } from './tools.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';

@@ -5,7 +5,7 @@ import type { AgentEvent } from '../agent-events.ts';
 import { parseCoordinatorCommit } from '../history.ts';
 import type { TaskResult } from '../result.ts';
 import { zeroUsage } from '../usage.ts';
-import type { WorkflowDef, WorkflowDefInput } from './config.ts';
+import type { WorkflowDef, WorkflowDefInput } from './definition.ts';
 import { type CoordinatorCommand, decideCoordinator } from './decide.ts';
 import type { CoordinatorEvent } from './events.ts';
 import { nextCoordinator, workflowResult, workflowView } from './next.ts';

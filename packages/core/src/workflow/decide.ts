@@ -2,7 +2,7 @@ import { ErrorCode } from '../errors.ts';
 import type { TaskError, TaskResult } from '../result.ts';
 import { MAX_INPUT_CHARS } from '../task.ts';
 import type { Usage } from '../usage.ts';
-import type { WorkflowDef } from './config.ts';
+import type { WorkflowDef } from './definition.ts';
 import { type CoordinatorEvent, workflowEventIds as ids, workflowTaskId } from './events.ts';
 import {
   type CoordinatorState,
@@ -14,7 +14,8 @@ import {
   type WorkflowTask,
   type WorkflowTaskStatus,
 } from './state.ts';
-import { dependencies, finalSteps, parseArray, renderTemplate } from './template.ts';
+import { dependencies, finalSteps } from './graph.ts';
+import { parseArray, renderTemplate } from './template.ts';
 
 /** What the coordinator process asks of the workflow logic; `decideCoordinator` answers with events. */
 export type CoordinatorCommand =

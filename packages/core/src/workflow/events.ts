@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { UsageSchema } from '../usage.ts';
 import { eventV1, iso } from '../event-schema.ts';
 import { TaskErrorSchema } from '../result.ts';
-import { WorkflowSchema } from './config.ts';
+import { WorkflowSchema } from './definition.ts';
 
 /**
  * The coordinator's workflow events, journaled on `spool.history.coordinator` beside (not

@@ -1,6 +1,6 @@
 import type { TaskError } from '../result.ts';
 import { addUsage, type Usage, zeroUsage } from '../usage.ts';
-import type { WorkflowDef } from './config.ts';
+import type { WorkflowDef } from './definition.ts';
 import type { CoordinatorEvent } from './events.ts';
 
 export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'rejected';
