@@ -13,7 +13,7 @@ import {
   initialState,
   parseAgentCommit,
   toSnapshot,
-} from '@spool/core';
+} from '@spool/core/internal';
 import { connect, historyStore, provision, snapshotStore } from '@spool/jetstream';
 import { restoreState } from '@spool/runtime';
 import { startNats } from '@spool/testkit';

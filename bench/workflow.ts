@@ -21,7 +21,7 @@ import {
   parseCoordinatorCommit,
   type TaskResult,
   WorkflowSchema,
-} from '@spool/core';
+} from '@spool/core/internal';
 import {
   connect,
   historyStore,

@@ -1,4 +1,4 @@
-import { applyCommit, initialState, isAgentEvent, toSnapshot } from '@spool/core';
+import { applyCommit, initialState, isAgentEvent, toSnapshot } from '@spool/core/internal';
 import { results, submitTask } from '@spool/jetstream';
 import type { MessagesBody } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

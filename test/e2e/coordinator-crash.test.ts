@@ -5,7 +5,7 @@ import {
   initialCoordinatorState,
   parseCoordinatorCommit,
   WorkflowSchema,
-} from '@spool/core';
+} from '@spool/core/internal';
 import { historyStore, results, sendControl, submitTask, submitWorkflow } from '@spool/jetstream';
 import { lastUserText, type MessagesBody } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

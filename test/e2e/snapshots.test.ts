@@ -1,4 +1,4 @@
-import { applyCommit, initialState, parseAgentCommit, STATE_VERSION, toSnapshot } from '@spool/core';
+import { applyCommit, initialState, parseAgentCommit, STATE_VERSION, toSnapshot } from '@spool/core/internal';
 import { historyStore, results, snapshotStore, submitTask } from '@spool/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';

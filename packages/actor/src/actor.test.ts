@@ -1,4 +1,4 @@
-import { ConcurrencyError } from '@spool/core';
+import { ConcurrencyError } from '@spool/core/internal';
 import type { Lease, Leases } from '@spool/jetstream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';

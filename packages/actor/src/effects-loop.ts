@@ -1,4 +1,4 @@
-import { IO_RETRY_MS } from '@spool/core';
+import { IO_RETRY_MS } from '@spool/core/internal';
 import type { Alarms } from './alarms.ts';
 import type { Clock } from './clock.ts';
 import type { Next } from './decider.ts';

@@ -1,4 +1,4 @@
-import { ConcurrencyError } from '@spool/core';
+import { ConcurrencyError } from '@spool/core/internal';
 import { describe, expect, it } from 'vitest';
 import { DecisionTooLargeError, Journal } from './journal.ts';
 import { memoryHistory } from './memory-history.ts';

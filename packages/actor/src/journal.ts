@@ -1,4 +1,4 @@
-import { CommitTooLargeError } from '@spool/core';
+import { CommitTooLargeError } from '@spool/core/internal';
 import { applyCommit, type CommitPolicy, type Decider } from './decider.ts';
 
 /** What the journal needs of a history store (the jetstream package's `historyStore` fits). */

@@ -1,4 +1,4 @@
-import { CommitTooLargeError, ConcurrencyError } from '@spool/core';
+import { CommitTooLargeError, ConcurrencyError } from '@spool/core/internal';
 import type { HistoryPort } from './journal.ts';
 
 interface StoredCommit<Event> {

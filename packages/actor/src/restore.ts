@@ -1,4 +1,4 @@
-import { ensureError } from '@spool/core';
+import { ensureError } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import { applyCommit, type Decider, type SnapshotCodec } from './decider.ts';
 import type { HistoryPort } from './journal.ts';

@@ -1,4 +1,4 @@
-import { ensureError } from '@spool/core';
+import { ensureError } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import { Alarms } from './alarms.ts';
 import type { Clock } from './clock.ts';

@@ -1,5 +1,10 @@
 import type { Term } from '@spool/actor';
-import type { CoordinatorCommand, CoordinatorState, CoordinatorEvent, WorkflowDef } from '@spool/core';
+import type {
+  CoordinatorCommand,
+  CoordinatorState,
+  CoordinatorEvent,
+  WorkflowDef,
+} from '@spool/core/internal';
 import type { Inbox, Results, SpoolConnection } from '@spool/jetstream';
 
 /** What the workflow actor's handlers share within one term. */

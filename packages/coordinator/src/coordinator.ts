@@ -8,7 +8,7 @@ import {
   type Price,
   subjects,
   type WorkflowDef,
-} from '@spool/core';
+} from '@spool/core/internal';
 import {
   inboxPending,
   leases,

@@ -17,7 +17,7 @@ import {
   type StoredCommit,
   type TaskResult,
   usageLastDay,
-} from '@spool/core';
+} from '@spool/core/internal';
 
 export interface AgentLiveness {
   readonly holder?: string;

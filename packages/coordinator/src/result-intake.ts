@@ -1,4 +1,4 @@
-import { COORDINATOR, ensureError, IO_RETRY_MS, type TaskResult } from '@spool/core';
+import { COORDINATOR, ensureError, IO_RETRY_MS, type TaskResult } from '@spool/core/internal';
 import type { ResultsWatch } from '@spool/jetstream';
 import type { WorkflowContext } from './context.ts';
 

@@ -5,7 +5,7 @@ import {
   ensureError,
   parseCoordinatorCommit,
   type WorkflowDef,
-} from '@spool/core';
+} from '@spool/core/internal';
 import {
   historyStore,
   leases,

@@ -1,4 +1,4 @@
-import type { CoordinatorEffect } from '@spool/core';
+import type { CoordinatorEffect } from '@spool/core/internal';
 import { sendControl, submitTask, taskOwner } from '@spool/jetstream';
 import type { WorkflowContext } from './context.ts';
 

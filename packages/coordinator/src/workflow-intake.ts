@@ -1,4 +1,4 @@
-import { ensureError, IO_RETRY_MS, parseControlMessage } from '@spool/core';
+import { ensureError, IO_RETRY_MS, parseControlMessage } from '@spool/core/internal';
 import type { Inbox, InboxMessage } from '@spool/jetstream';
 import type { WorkflowContext } from './context.ts';
 import { parseWorkflowStart } from './start-message.ts';

@@ -8,7 +8,7 @@ import {
   type CoordinatorEvent,
   initialCoordinatorState,
   nextCoordinator,
-} from '@spool/core';
+} from '@spool/core/internal';
 
 /**
  * The workflow actor as the kernel runs it: core's pure coordinator decider, one command per

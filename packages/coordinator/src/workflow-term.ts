@@ -7,7 +7,7 @@ import {
   ErrorCode,
   type CoordinatorEvent,
   type WorkflowRun,
-} from '@spool/core';
+} from '@spool/core/internal';
 import { type ResultsWatch, watchResults } from '@spool/jetstream';
 import type { WorkflowContext } from './context.ts';
 import { catchUpResults, observeResults } from './result-intake.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { jetstream, StorageType } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
-import { Buckets, controlConsumerName, Streams } from '@spool/core';
+import { Buckets, controlConsumerName, Streams } from '@spool/core/internal';
 import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import { leaseStateOf } from './leases.ts';

@@ -1,5 +1,5 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { decideRetry, UNKNOWN_OUTCOME_RETRY } from '@spool/core';
+import { decideRetry, UNKNOWN_OUTCOME_RETRY } from '@spool/core/internal';
 
 /** Server codes for "wrong last sequence" (2.9 sends 10071; newer servers may send 10164). */
 const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);

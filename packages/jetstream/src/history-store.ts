@@ -7,7 +7,7 @@ import {
   Streams,
   type StoredCommit,
   subjects,
-} from '@spool/core';
+} from '@spool/core/internal';
 import {
   isNotFound,
   isPayloadTooLarge,

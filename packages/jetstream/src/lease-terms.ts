@@ -1,4 +1,4 @@
-import { ConcurrencyError, ensureError, IO_RETRY_MS } from '@spool/core';
+import { ConcurrencyError, ensureError, IO_RETRY_MS } from '@spool/core/internal';
 import type { Inbox, Lease, Leases } from './types.ts';
 
 export interface LeaseTermsLogger {

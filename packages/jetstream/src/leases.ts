@@ -1,6 +1,6 @@
 import { jetstream, StorageType } from '@nats-io/jetstream';
 import { type KV, type KvEntry, Kvm } from '@nats-io/kv';
-import { Buckets } from '@spool/core';
+import { Buckets } from '@spool/core/internal';
 import { decoder, encoder, internals } from './internal.ts';
 import type { Lease, LeaseInfo, LeaseOptions, Leases, SpoolConnection } from './types.ts';
 

@@ -6,7 +6,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
-import { Buckets, Streams, subjects } from '@spool/core';
+import { Buckets, Streams, subjects } from '@spool/core/internal';
 import { internals } from './internal.ts';
 import type { SpoolConnection } from './types.ts';
 

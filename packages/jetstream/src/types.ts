@@ -1,4 +1,4 @@
-import type { HistoryEvent, StoredCommit, TaskResult } from '@spool/core';
+import type { HistoryEvent, StoredCommit, TaskResult } from '@spool/core/internal';
 
 /**
  * The contract of the jetstream package: everything the runtime, coordinator and CLI

@@ -13,7 +13,7 @@ import {
   type Price,
   taskIdOf,
   toSnapshot,
-} from '@spool/core';
+} from '@spool/core/internal';
 
 /**
  * The agent as the kernel runs it: core's pure `decide` / `evolve` / `next` with the spec's

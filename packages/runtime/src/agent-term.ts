@@ -6,7 +6,7 @@ import {
   ensureError,
   ErrorCode,
   type AgentEvent,
-} from '@spool/core';
+} from '@spool/core/internal';
 import type { AgentContext, AgentPorts } from './context.ts';
 import { ControlIntake } from './control-intake.ts';
 import { awaitDelegation, delegationContext, sendDelegation } from './delegation.ts';

@@ -8,7 +8,7 @@ import {
   priceFor,
   specHash,
   toolDefinitions,
-} from '@spool/core';
+} from '@spool/core/internal';
 import {
   type HistoryStore,
   type Inbox,

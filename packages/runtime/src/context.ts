@@ -9,7 +9,7 @@ import type {
   Price,
   TaskMessage,
   ToolDefinition,
-} from '@spool/core';
+} from '@spool/core/internal';
 import type { Inbox, LiveText, Results, SubmitOutcome } from '@spool/jetstream';
 import type { HeldMessages } from './held-messages.ts';
 import type { PoolIntake } from './pool-intake.ts';

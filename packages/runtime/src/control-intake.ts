@@ -1,4 +1,4 @@
-import { ensureError, IO_RETRY_MS, parseControlMessage } from '@spool/core';
+import { ensureError, IO_RETRY_MS, parseControlMessage } from '@spool/core/internal';
 import type { InboxMessage } from '@spool/jetstream';
 import type { AgentContext } from './context.ts';
 import { commandFor, DONE, noEffectReason } from './control-commands.ts';

@@ -6,7 +6,7 @@ import {
   type AgentEvent,
   type TaskResult,
   type TaskState,
-} from '@spool/core';
+} from '@spool/core/internal';
 import type { Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import type { AgentContext, SubmitPort } from './context.ts';

@@ -1,4 +1,4 @@
-import { buildMessages, ensureError, type TaskState } from '@spool/core';
+import { buildMessages, ensureError, type TaskState } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
 import type { AgentContext } from './context.ts';

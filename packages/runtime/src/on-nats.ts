@@ -1,5 +1,5 @@
 import type { ModelClient } from '@spool/claude';
-import { type AgentSpec, parseAgentCommit } from '@spool/core';
+import { type AgentSpec, parseAgentCommit } from '@spool/core/internal';
 import {
   historyStore,
   leases,

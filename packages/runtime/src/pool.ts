@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from '@spool/actor';
-import { type AgentSpec, ensureError, replicaNames } from '@spool/core';
+import { type AgentSpec, ensureError, replicaNames } from '@spool/core/internal';
 import type { Claims, Inbox, Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import type { AgentHandle } from './agent.ts';

@@ -1,4 +1,4 @@
-import { holdsSlot } from '@spool/core';
+import { holdsSlot } from '@spool/core/internal';
 import type { AgentContext } from './context.ts';
 
 /** Journals a change of spec since the agent last worked (no drift goes unrecorded). */

@@ -1,5 +1,5 @@
 import { type Restored, restore, type SnapshotPort } from '@spool/actor';
-import type { AgentEvent, AgentState } from '@spool/core';
+import type { AgentEvent, AgentState } from '@spool/core/internal';
 import type { HistoryStore } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { agentReplay } from './agent-logic.ts';

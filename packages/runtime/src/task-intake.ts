@@ -7,7 +7,7 @@ import {
   IO_RETRY_MS,
   isKnownTask,
   parseTaskMessage,
-} from '@spool/core';
+} from '@spool/core/internal';
 import type { Inbox, InboxMessage } from '@spool/jetstream';
 import type { AgentContext } from './context.ts';
 import { LATER_MS } from './pool-intake.ts';

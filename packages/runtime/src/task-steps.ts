@@ -1,4 +1,4 @@
-import type { Effect } from '@spool/core';
+import type { Effect } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import type { AgentContext } from './context.ts';
 import { cancelOpenDelegations, delegationContext } from './delegation.ts';

@@ -1,4 +1,4 @@
-import { type Effect, openToolCall } from '@spool/core';
+import { type Effect, openToolCall } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import type { AgentContext } from './context.ts';
 import { runTool } from './tool-runner.ts';

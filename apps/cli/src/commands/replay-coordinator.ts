@@ -5,7 +5,7 @@ import {
   findTask,
   type HistoryEvent,
   initialCoordinatorState,
-} from '@spool/core';
+} from '@spool/core/internal';
 import type { HistoryStore } from '@spool/jetstream';
 
 /**

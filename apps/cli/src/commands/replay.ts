@@ -12,7 +12,7 @@ import {
   parseCoordinatorCommit,
   taskIdOf,
   toSnapshot,
-} from '@spool/core';
+} from '@spool/core/internal';
 import { historyStore, type SnapshotStore, type SpoolConnection, snapshotStore } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';

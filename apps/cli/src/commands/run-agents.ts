@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
-import { replicaNames, replicaOf, type SpoolConfig } from '@spool/core';
+import { replicaNames, replicaOf, type SpoolConfig } from '@spool/core/internal';
 import { agentSpec, loadConfig } from '../config-file.ts';
 import { natsUrl } from '../env.ts';
 import { openConnectionWhenUp, runAgents, runCoordinator, untilSignal } from '../host.ts';

@@ -7,7 +7,7 @@ import {
   parseCoordinatorCommit,
   subjects,
   WORKFLOW_ID_PATTERN,
-} from '@spool/core';
+} from '@spool/core/internal';
 import { answerWorkflows } from '@spool/coordinator';
 import { historyStore, requests, type SpoolConnection, sendControl } from '@spool/jetstream';
 import type { Logger } from 'pino';
