@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { given } from './given.ts';
-import { type Command, decide, type ModelReply } from './decide.ts';
+import type { Command, ModelReply } from './commands.ts';
+import { decide } from './decide.ts';
 import type { AgentEvent as HistoryEvent } from './agent-events.ts';
 import { next } from './next.ts';
 import { buildMessages } from './request.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { given } from './given.ts';
 import { AgentSpecSchema } from './config.ts';
-import { type Command, decide, type ModelReply } from './decide.ts';
+import type { Command, ModelReply } from './commands.ts';
+import { decide } from './decide.ts';
 import { next } from './next.ts';
 import { costOf, priceFor } from './pricing.ts';
 import { applyCommit } from './evolve.ts';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { given } from './given.ts';
-import { type Command, decide, type ModelReply } from './decide.ts';
+import type { Command, ModelReply } from './commands.ts';
+import { decide } from './decide.ts';
 import { next } from './next.ts';
 import { diffSnapshots, fromSnapshot, STATE_VERSION, toSnapshot } from './snapshot.ts';
 import { applyCommit } from './evolve.ts';

@@ -1,92 +1,11 @@
-import { StopReason, textOf } from './content.ts';
-import type { ContentBlock } from './content.ts';
-import type { DelegationOptions } from './delegation.ts';
-import {
-  decideDelegationSent,
-  delegationDecisions,
-  type MarkDelegationSent,
-} from './delegation-decisions.ts';
-import { ErrorCode } from './errors.ts';
 import { type AgentEvent, eventIds } from './agent-events.ts';
-import type { TaskError } from './result.ts';
-import { decideRetry, type RetryPolicy } from './retry-policy.ts';
+import { cancelled, failTask } from './agent-event-builders.ts';
+import type { Command } from './commands.ts';
+import { decideReply } from './decide-reply.ts';
+import { decideDelegationSent } from './delegation-decisions.ts';
+import { ErrorCode } from './errors.ts';
+import { decideRetry } from './retry-policy.ts';
 import { type AgentState, isFinished, isKnownTask, openToolCall } from './state.ts';
-import type { TaskMessage } from './task.ts';
-import type { Usage } from './usage.ts';
-
-/** A model reply as the runtime received it, before it is journaled. */
-export interface ModelReply {
-  readonly model: string;
-  readonly content: readonly ContentBlock[];
-  readonly stopReason: string | null;
-  readonly usage: Usage;
-  readonly requestId?: string | undefined;
-}
-
-/** What the runtime asks of the agent's logic. Imperative names; `decide` answers with events. */
-export type Command =
-  | { type: 'ReceiveTask'; task: TaskMessage; inboxSeq?: number; at: string }
-  | { type: 'StartTask'; taskId: string; specHash: string; at: string }
-  | {
-      type: 'RecordReply';
-      taskId: string;
-      step: number;
-      reply: ModelReply;
-      /** The agent has tools: a `tool_use` reply starts tool calls instead of failing the task. */
-      toolsEnabled?: boolean;
-      /** Model calls per task; a tool loop that would need more fails with `budget_exceeded`. */
-      maxTurns?: number;
-      /** Tool calls per task; a reply that asks for more fails the task with `budget_exceeded`. */
-      maxToolCalls?: number;
-      /** The agent may delegate: its `delegate` calls become sub-tasks (or refusals the model reads). */
-      delegation?: DelegationOptions;
-      at: string;
-    }
-  | {
-      type: 'RecordToolResult';
-      taskId: string;
-      step: number;
-      toolUseId: string;
-      content: string;
-      isError: boolean;
-      at: string;
-    }
-  | { type: 'FailTask'; taskId: string; error: TaskError; at: string }
-  | { type: 'RejectMessage'; taskId: string; inboxSeq: number; error: TaskError; excerpt: string; at: string }
-  | { type: 'MarkPublished'; taskId: string; resultSeq?: number; at: string }
-  | {
-      type: 'RecordModelFailure';
-      taskId: string;
-      step: number;
-      error: TaskError;
-      retryable: boolean;
-      /** The least wait the server asked for (`retry-after`). */
-      retryAfterMs?: number;
-      /** The agent's retry policy (its `retry` config): when the next call goes out, and whether. */
-      retry: RetryPolicy;
-      /** A uniform draw in [0, 1) for the backoff's jitter, made by the runtime: decide stays pure. */
-      draw: number;
-      at: string;
-    }
-  | { type: 'ResumeTask'; taskId: string; maxInterruptions: number; at: string }
-  | { type: 'Retry'; taskId: string; controlSeq: number; at: string }
-  | { type: 'Drop'; taskId: string; controlSeq: number; at: string }
-  | { type: 'RecordSpec'; specHash: string; at: string }
-  | { type: 'RecordCompaction'; summary: string; upTo: number; tokens: number; reply: ModelReply; at: string }
-  | { type: 'StartTool'; taskId: string; step: number; toolUseId: string; at: string }
-  | { type: 'RequestApproval'; taskId: string; step: number; toolUseId: string; reason: string; at: string }
-  | {
-      type: 'DecideApproval';
-      taskId: string;
-      approved: boolean;
-      reason?: string;
-      controlSeq: number;
-      at: string;
-    }
-  | { type: 'Cancel'; taskId: string; reason: string; controlSeq?: number; at: string }
-  | { type: 'Pause'; controlSeq: number; reason?: string; at: string }
-  | { type: 'Resume'; controlSeq: number; at: string }
-  | MarkDelegationSent;
 
 /**
  * Decides which events a command leads to, from the state alone. Pure. A command that no
@@ -134,83 +53,8 @@ export function decide(state: AgentState, command: Command): AgentEvent[] {
         },
       ];
     }
-    case 'RecordReply': {
-      const task = state.active.get(command.taskId);
-      if (task === undefined || task.phase !== 'running' || command.step !== task.steps.length) return [];
-      const { reply } = command;
-      const responded: AgentEvent = {
-        id: eventIds.responded(agent, task.taskId, task.attempt, command.step),
-        type: 'model.responded',
-        v: 1,
-        data: {
-          taskId: task.taskId,
-          step: command.step,
-          model: reply.model,
-          content: [...reply.content],
-          stopReason: reply.stopReason,
-          usage: reply.usage,
-          ...(reply.requestId === undefined ? {} : { requestId: reply.requestId }),
-          at: command.at,
-        },
-      };
-      if (reply.stopReason === StopReason.ToolUse && command.toolsEnabled === true) {
-        const calls = toolUses(reply.content);
-        const turns = command.step + 1;
-        const toolCalls = task.steps.reduce((n, step) => n + step.tools.length, 0) + calls.length;
-        const tooMany = toolCalls > (command.maxToolCalls ?? Number.POSITIVE_INFINITY);
-        if (calls.length > 0 && !tooMany && turns < (command.maxTurns ?? Number.POSITIVE_INFINITY)) {
-          return [
-            responded,
-            ...calls.map(
-              (call): AgentEvent => ({
-                id: eventIds.toolRequested(agent, task.taskId, task.attempt, command.step, call.id),
-                type: 'tool.requested',
-                v: 1,
-                data: {
-                  taskId: task.taskId,
-                  step: command.step,
-                  toolUseId: call.id,
-                  name: call.name,
-                  input: call.input,
-                  key: `${agent}:${task.taskId}:${command.step}:${call.id}`,
-                  at: command.at,
-                },
-              }),
-            ),
-            // In the same commit: a restart never finds a delegate call without its decision.
-            ...(command.delegation === undefined
-              ? []
-              : delegationDecisions(agent, task, command.step, calls, command.delegation, command.at)),
-          ];
-        }
-        const error =
-          calls.length === 0
-            ? {
-                code: ErrorCode.InvalidModelReply,
-                message: 'the model stopped for tool use but asked for no tool',
-              }
-            : tooMany
-              ? {
-                  code: ErrorCode.BudgetExceeded,
-                  message: `the model asked for tool call ${toolCalls}, past the task's limit of ${command.maxToolCalls} (budget.maxToolCalls)`,
-                }
-              : {
-                  code: ErrorCode.BudgetExceeded,
-                  message: `the task reached its limit of ${command.maxTurns} model calls (maxTurns) while the model still wanted tools`,
-                };
-        return [responded, failTask(agent, task.taskId, task.attempt, error, command.at)];
-      }
-      const outcome = outcomeOf(reply);
-      const finished: AgentEvent = outcome.ok
-        ? {
-            id: eventIds.completed(agent, task.taskId, task.attempt),
-            type: 'task.completed',
-            v: 1,
-            data: { taskId: task.taskId, output: outcome.output, at: command.at },
-          }
-        : failTask(agent, task.taskId, task.attempt, outcome.error, command.at);
-      return [responded, finished];
-    }
+    case 'RecordReply':
+      return decideReply(state, command);
     case 'RecordToolResult': {
       const task = state.active.get(command.taskId);
       const call = openToolCall(state, command.taskId, command.step, command.toolUseId);
@@ -461,62 +305,6 @@ export function decide(state: AgentState, command: Command): AgentEvent[] {
     }
     default:
       return assertNever(command);
-  }
-}
-
-function failTask(agent: string, taskId: string, attempt: number, error: TaskError, at: string): AgentEvent {
-  return {
-    id: eventIds.failed(agent, taskId, attempt),
-    type: 'task.failed',
-    v: 1,
-    data: { taskId, error, at },
-  };
-}
-
-function cancelled(
-  agent: string,
-  taskId: string,
-  attempt: number,
-  reason: string,
-  at: string,
-  controlSeq?: number,
-): AgentEvent {
-  return {
-    id: eventIds.cancelled(agent, taskId, attempt),
-    type: 'task.cancelled',
-    v: 1,
-    data: { taskId, reason, ...(controlSeq === undefined ? {} : { controlSeq }), at },
-  };
-}
-
-type Outcome = { ok: true; output: string } | { ok: false; error: TaskError };
-
-/** The tool_use blocks of a reply that are well formed (an id and a name). */
-function toolUses(content: readonly ContentBlock[]): { id: string; name: string; input: unknown }[] {
-  const calls: { id: string; name: string; input: unknown }[] = [];
-  for (const block of content) {
-    if (block.type !== 'tool_use') continue;
-    const { id, name, input } = block as { id?: unknown; name?: unknown; input?: unknown };
-    if (typeof id === 'string' && typeof name === 'string') calls.push({ id, name, input });
-  }
-  return calls;
-}
-
-/** What a final reply means for the task. Tools arrive with a later issue: tool_use is refused for now. */
-function outcomeOf(reply: ModelReply): Outcome {
-  switch (reply.stopReason) {
-    case StopReason.ToolUse:
-      return {
-        ok: false,
-        error: {
-          code: ErrorCode.UnexpectedToolUse,
-          message: 'the model asked to use a tool, but this agent has no tools configured',
-        },
-      };
-    case StopReason.Refusal:
-      return { ok: false, error: { code: ErrorCode.ModelRefused, message: 'the model declined to answer' } };
-    default:
-      return { ok: true, output: textOf(reply.content) };
   }
 }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { AgentSpecSchema, parseConfig, specHash } from './config.ts';
-import { type Command, decide, type ModelReply } from './decide.ts';
+import type { Command, ModelReply } from './commands.ts';
+import { decide } from './decide.ts';
 import { childTaskId, delegateTool } from './delegation.ts';
 import { delegationOutcome, holdsSlot, isParked } from './delegation-decisions.ts';
 import type { AgentEvent as HistoryEvent } from './agent-events.ts';

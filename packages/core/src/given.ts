@@ -1,4 +1,5 @@
-import { type Command, decide } from './decide.ts';
+import type { Command } from './commands.ts';
+import { decide } from './decide.ts';
 import { applyCommit } from './evolve.ts';
 import { type AgentState, initialState } from './state.ts';
 

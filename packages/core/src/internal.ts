@@ -19,7 +19,7 @@ export {
 } from './config.ts';
 export type { ContentBlock, Message } from './content.ts';
 export { ContentBlockSchema, MessageSchema, StopReason, textOf } from './content.ts';
-export type { Command, ModelReply } from './decide.ts';
+export type { Command, ModelReply } from './commands.ts';
 export type { Delegation, DelegationOptions } from './delegation.ts';
 export {
   childMeta,
@@ -150,6 +150,7 @@ export {
   isStepFinished,
 } from './workflow/state.ts';
 export type { CoordinatorCommand } from './workflow/decide.ts';
-export { decideCoordinator, workflowOutput } from './workflow/decide.ts';
+export { decideCoordinator } from './workflow/decide.ts';
+export { workflowOutput } from './workflow/advance.ts';
 export type { CoordinatorEffect, WorkflowStepView, WorkflowTaskView, WorkflowView } from './workflow/next.ts';
 export { nextCoordinator, workflowResult, workflowView } from './workflow/next.ts';
