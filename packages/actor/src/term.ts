@@ -21,7 +21,7 @@ export interface Term<State, Command, Event> {
   readonly intake: AbortSignal;
   /** Aborted when work in flight must stop: the grace period after a stop ended, or the term failed. */
   readonly work: AbortSignal;
-  /** The term failed (an append lost to another writer, the store failing): nothing more is written. */
+  /** The term ended on its own (a failed append, an input it cannot go on without): nothing more is written. */
   readonly failed: boolean;
   /**
    * Decides a command, appends its events (group commit, fenced by the expected sequence) and
