@@ -4,7 +4,15 @@
  * agent would, --group tasks per commit (default 1), then restores the state three times each way.
  * Options: bench/args.ts (pnpm bench --help).
  */
-import { type AgentState, applyCommit, type Command, decide, initialState, toSnapshot } from '@spool/core';
+import {
+  type AgentState,
+  applyCommit,
+  type Command,
+  decide,
+  initialState,
+  parseAgentCommit,
+  toSnapshot,
+} from '@spool/core/internal';
 import { connect, historyStore, provision, snapshotStore } from '@spool/jetstream';
 import { restoreState } from '@spool/runtime';
 import { startNats } from '@spool/testkit';
@@ -27,7 +35,7 @@ const nats = await startNats();
 try {
   const connection = await connect({ url: nats.url, name: 'bench-recovery', logger });
   await provision(connection);
-  const store = historyStore(connection);
+  const store = historyStore(connection, parseAgentCommit);
   const snapshots = await snapshotStore(connection);
 
   say(`nats-server on ${nats.url}; writing a history of ${EVENTS} events…`);

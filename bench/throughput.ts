@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { anthropicModel } from '@spool/claude';
-import { AgentSpecSchema } from '@spool/core';
+import { AgentSpecSchema } from '@spool/core/internal';
 import { connect, provision, results, submitTask } from '@spool/jetstream';
 import { startAgentOnNats } from '@spool/runtime';
 import { startFakeClaude, startNats } from '@spool/testkit';

@@ -17,9 +17,10 @@ import {
   applyCoordinatorCommit,
   COORDINATOR,
   initialCoordinatorState,
+  parseCoordinatorCommit,
   type TaskResult,
   WorkflowSchema,
-} from '@spool/core';
+} from '@spool/core/internal';
 import {
   connect,
   historyStore,
@@ -221,7 +222,7 @@ async function coordinatorReplay(
   const started = performance.now();
   const state = initialCoordinatorState();
   let commits = 0;
-  for await (const commit of historyStore(connection).replay(COORDINATOR)) {
+  for await (const commit of historyStore(connection, parseCoordinatorCommit).replay(COORDINATOR)) {
     applyCoordinatorCommit(state, commit);
     commits += 1;
   }

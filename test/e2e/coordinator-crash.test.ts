@@ -3,8 +3,9 @@ import {
   type HistoryEvent,
   decideCoordinator,
   initialCoordinatorState,
+  parseCoordinatorCommit,
   WorkflowSchema,
-} from '@spool/core';
+} from '@spool/core/internal';
 import { historyStore, results, sendControl, submitTask, submitWorkflow } from '@spool/jetstream';
 import { lastUserText, type MessagesBody } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,7 +152,7 @@ describe('coordinator process - SIGKILL mid-workflow, then restart', () => {
     const running = procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
     const coordinators = running.filter((p) => p.child.spawnargs.includes('coordinator'));
     await Promise.all(coordinators.map((p) => p.kill('SIGTERM')));
-    const store = historyStore(world.connection);
+    const store = historyStore(world.connection, parseCoordinatorCommit);
     const state = initialCoordinatorState();
     for await (const commit of store.replay('coordinator')) applyCoordinatorCommit(state, commit);
     const events = decideCoordinator(state, {

@@ -1,4 +1,4 @@
-import { type HistoryEvent, parseConfig, replicaOf, type TaskResult } from '@spool/core';
+import { type HistoryEvent, parseConfig, replicaOf, type TaskResult } from '@spool/core/internal';
 import { claims, inboxPending, poolReplicas, results, submitTask, taskOwner } from '@spool/jetstream';
 import { startPoolOnNats } from '@spool/runtime';
 import { echoResponder } from '@spool/testkit';

@@ -1,4 +1,4 @@
-import { applyCommit, initialState, STATE_VERSION, toSnapshot } from '@spool/core';
+import { applyCommit, initialState, parseAgentCommit, STATE_VERSION, toSnapshot } from '@spool/core/internal';
 import { historyStore, results, snapshotStore, submitTask } from '@spool/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
@@ -34,7 +34,8 @@ async function fillHistory(agent: string, count: number, from = 0): Promise<void
 /** The state folded from the whole history, as the reference. */
 async function fromScratch(agent: string) {
   const state = initialState(agent);
-  for await (const commit of historyStore(world.connection).replay(agent)) applyCommit(state, commit);
+  for await (const commit of historyStore(world.connection, parseAgentCommit).replay(agent))
+    applyCommit(state, commit);
   return toSnapshot(state);
 }
 

@@ -1,4 +1,4 @@
-import { eventIds, type HistoryEvent } from '@spool/core';
+import { eventIds, type HistoryEvent } from '@spool/core/internal';
 import { connect, historyStore, provision, type SpoolConnection } from '@spool/jetstream';
 import { type NatsServer, startNats } from '@spool/testkit';
 import { afterEach, describe, expect, it } from 'vitest';

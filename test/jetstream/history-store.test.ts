@@ -1,5 +1,11 @@
 import { jetstream } from '@nats-io/jetstream';
-import { ConcurrencyError, ErrorCode, eventIds, type HistoryEvent, type StoredCommit } from '@spool/core';
+import {
+  ConcurrencyError,
+  ErrorCode,
+  eventIds,
+  type HistoryEvent,
+  type StoredCommit,
+} from '@spool/core/internal';
 import { type HistoryStore, historyStore, provision, watchHistories } from '@spool/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for.ts';

@@ -1,6 +1,6 @@
 import type { ModelClient } from '@spool/claude';
 import { anthropicModel } from '@spool/claude';
-import { type AgentSpecInput, AgentSpecSchema } from '@spool/core';
+import { type AgentSpecInput, AgentSpecSchema, parseAgentCommit } from '@spool/core';
 import {
   connect,
   historyStore,
@@ -100,7 +100,7 @@ export async function runAgentInProcess(
     name,
     spec,
     holder: `test-${Math.random().toString(36).slice(2, 8)}`,
-    store: historyStore(world.connection),
+    store: historyStore(world.connection, parseAgentCommit),
     inbox: await openInbox(world.connection, name),
     control: await openControl(world.connection, name),
     snapshots: await snapshotStore(world.connection),

@@ -1,5 +1,5 @@
 import type { ModelClient } from '@spool/claude';
-import { replicaOf, type SpoolConfig } from '@spool/core';
+import { replicaOf, type SpoolConfig } from '@spool/core/internal';
 import { type CoordinatorHandle, startCoordinator } from '@spool/coordinator';
 import {
   connect,

@@ -5,7 +5,7 @@ import {
   type ModelReply,
   TerminalError,
   type ToolDefinition,
-} from '@spool/core';
+} from '@spool/core/internal';
 import { mapSdkError } from './errors.ts';
 import type { AnthropicModelOptions, ModelClient, ModelRequest } from './types.ts';
 

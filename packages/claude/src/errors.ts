@@ -1,5 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
-import { ErrorCode, RetryableError, type SpoolError, TerminalError } from '@spool/core';
+import { ErrorCode, RetryableError, type SpoolError, TerminalError } from '@spool/core/internal';
 
 /**
  * Maps an SDK error to core's errors: retryable (429, 529, 5xx, 408, 409, connection,

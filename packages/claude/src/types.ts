@@ -1,4 +1,4 @@
-import type { Message, ModelReply, ToolDefinition } from '@spool/core';
+import type { Message, ModelReply, ToolDefinition } from '@spool/core/internal';
 
 /** One model call: the system prompt always comes from the agent spec, never from history. */
 export interface ModelRequest {

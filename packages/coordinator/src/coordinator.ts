@@ -1,13 +1,15 @@
 import { hostname } from 'node:os';
+import { type Clock, systemClock } from '@spool/actor';
 import {
   applyCoordinatorCommit,
   COORDINATOR,
   ensureError,
   initialCoordinatorState,
+  isCoordinatorEvent,
   type Price,
   subjects,
   type WorkflowDef,
-} from '@spool/core';
+} from '@spool/core/internal';
 import {
   inboxPending,
   leases,
@@ -38,6 +40,8 @@ export interface CoordinatorOptions {
   readonly holder?: string;
   /** Lease ttl of the workflow actor (default 10 s). */
   readonly leaseTtlMs?: number;
+  /** Time of reports and workflow decisions (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 export interface CoordinatorHandle {
@@ -54,6 +58,7 @@ export interface CoordinatorHandle {
  */
 export async function startCoordinator(options: CoordinatorOptions): Promise<CoordinatorHandle> {
   const { connection, logger } = options;
+  const clock = options.clock ?? systemClock;
   const log = logger.child({ agent: COORDINATOR });
   const registry = new TaskRegistry(options.agents, options.prices, options.pools);
   const leaseTable = await leases(connection);
@@ -66,6 +71,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     workflows: options.workflows ?? {},
     holder: options.holder ?? `${process.env.HOSTNAME ?? hostname()}:${process.pid}`,
     logger,
+    clock,
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
   });
   // The coordinator history as a standby sees it, for the workflows API when this process is not the writer.
@@ -83,7 +89,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       histories,
       ({ agent, commit }) => {
         if (agent === COORDINATOR) {
-          if (commit.seq > watched.seq) applyCoordinatorCommit(watched, commit);
+          if (commit.seq > watched.seq)
+            applyCoordinatorCommit(watched, {
+              seq: commit.seq,
+              events: commit.events.filter(isCoordinatorEvent),
+            });
         } else registry.apply(agent, commit);
       },
       'history',
@@ -93,13 +103,13 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
 
   const stopServing = api.serve(subjects.status, async () => {
     await ready;
-    const report = registry.report(await liveness(), new Date());
+    const report = registry.report(await liveness(), clock.now());
     // Workflows from the writer's own state, or the history a standby watches (as spool.api.workflows).
     return JSON.stringify({ ...report, ...workflowStatus(workflows.state() ?? watched) });
   });
   const stopServingDlq = api.serve(subjects.deadLetters, async () => {
     await ready;
-    return JSON.stringify(registry.deadLetters(new Date()));
+    return JSON.stringify(registry.deadLetters(clock.now()));
   });
   const stopServingWorkflows = api.serve(subjects.workflows, async (data) => {
     await ready;

@@ -8,6 +8,7 @@ import {
   type DeadLetterReport,
   type DelegationWait,
   initialState,
+  isAgentEvent,
   type PoolStatus,
   type Price,
   priceFor,
@@ -16,7 +17,7 @@ import {
   type StoredCommit,
   type TaskResult,
   usageLastDay,
-} from '@spool/core';
+} from '@spool/core/internal';
 
 export interface AgentLiveness {
   readonly holder?: string;
@@ -55,7 +56,9 @@ export class TaskRegistry {
     // The coordinator's own history holds workflow events, not an agent's: it is folded elsewhere.
     if (agent === COORDINATOR) return;
     const state = this.stateOf(agent);
-    if (commit.seq > state.seq) applyCommit(state, commit);
+    // Only agent events mean anything to an agent's state (none other is in its history).
+    if (commit.seq > state.seq)
+      applyCommit(state, { seq: commit.seq, events: commit.events.filter(isAgentEvent) });
   }
 
   /** A result seen on `spool.results.>`: each task id has one, so counting them is exact. */

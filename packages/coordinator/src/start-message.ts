@@ -1,4 +1,4 @@
-import { ErrorCode, MAX_INPUT_CHARS, type TaskError, WORKFLOW_ID_PATTERN } from '@spool/core';
+import { ErrorCode, MAX_INPUT_CHARS, type TaskError, WORKFLOW_ID_PATTERN } from '@spool/core/internal';
 import { z } from 'zod';
 
 /** Ids with this prefix answer unreadable messages (`inbox-<seq>`), as for agents. */

@@ -1,4 +1,4 @@
-import type { CoordinatorState, StatusReport, WorkflowProgress, WorkflowRun } from '@spool/core';
+import type { CoordinatorState, StatusReport, WorkflowProgress, WorkflowRun } from '@spool/core/internal';
 
 /** Finished workflows listed in a status report after the running ones. */
 export const RECENT_WORKFLOWS = 5;

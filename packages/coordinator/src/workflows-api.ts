@@ -1,4 +1,4 @@
-import { type CoordinatorState, workflowView } from '@spool/core';
+import { type CoordinatorState, workflowView } from '@spool/core/internal';
 import { z } from 'zod';
 
 /** Most workflows listed in one answer of `spool.api.workflows`. */

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { given } from './given.ts';
 import { AgentSpecSchema } from './config.ts';
-import { type Command, decide, type ModelReply } from './decide.ts';
+import type { Command, ModelReply } from './commands.ts';
+import { decide } from './decide.ts';
 import { next } from './next.ts';
 import { costOf, priceFor } from './pricing.ts';
-import { applyCommit, usageLastDay } from './state.ts';
+import { applyCommit } from './evolve.ts';
+import { usageLastDay } from './state.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';
 const sonnet = priceFor('claude-sonnet-4-6');

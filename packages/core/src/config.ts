@@ -7,20 +7,15 @@ import { PriceSchema, priceFor } from './pricing.ts';
 import { ToolSchema, toolDefinitions } from './tools.ts';
 import { DelegationSchema, describePeers, validateDelegation } from './delegation.ts';
 import { MAX_REPLICAS, validatePools } from './pool.ts';
-import {
-  STEP_FIELDS,
-  validateWorkflows,
-  WORKFLOW_FIELDS,
-  WorkflowNameSchema,
-  WorkflowSchema,
-} from './workflow/config.ts';
+import { DEFAULT_RETRY } from './retry-policy.ts';
+import { STEP_FIELDS, WORKFLOW_FIELDS, WorkflowNameSchema, WorkflowSchema } from './workflow/definition.ts';
+import { validateWorkflows } from './workflow/validate.ts';
 
 export const DEFAULT_MAX_TOKENS = 1024;
 export const DEFAULT_CONCURRENCY = 1;
 export const DEFAULT_LEASE_TTL_MS = 10_000;
 /** A model call that has not answered after this long is abandoned and retried. */
 export const DEFAULT_MODEL_TIMEOUT_MS = 120_000;
-export const DEFAULT_RETRY = { maxAttempts: 5, initialDelayMs: 1_000, maxDelayMs: 30_000 };
 /** Resumes of one attempt after its writer stopped mid-task, before it fails as a crash loop. */
 export const DEFAULT_MAX_INTERRUPTIONS = 10;
 /** Events between snapshots: recovery replays at most about this many after the newest one. */
@@ -111,12 +106,27 @@ const AgentSpecFields = z.strictObject({
     .min(0, 'must be 0 (off) or more')
     .max(1_000_000, 'must be at most 1000000')
     .default(DEFAULT_SNAPSHOT_EVERY),
-  /** Retries of a failed model call (429, 529, 5xx, timeouts): exponential backoff with full jitter. */
+  /** Retries of a failed model call (429, 529, 5xx, timeouts): the policy of retry-policy.ts. */
   retry: z
     .strictObject({
-      maxAttempts: z.number().int('must be a whole number').min(1, 'must be at least 1').max(100).default(5),
-      initialDelayMs: z.number().int('must be a whole number').min(0).max(600_000).default(1_000),
-      maxDelayMs: z.number().int('must be a whole number').min(0).max(3_600_000).default(30_000),
+      maxAttempts: z
+        .number()
+        .int('must be a whole number')
+        .min(1, 'must be at least 1')
+        .max(100)
+        .default(DEFAULT_RETRY.maxAttempts),
+      initialDelayMs: z
+        .number()
+        .int('must be a whole number')
+        .min(0)
+        .max(600_000)
+        .default(DEFAULT_RETRY.initialDelayMs),
+      maxDelayMs: z
+        .number()
+        .int('must be a whole number')
+        .min(0)
+        .max(3_600_000)
+        .default(DEFAULT_RETRY.maxDelayMs),
     })
     .default(DEFAULT_RETRY),
   modelTimeoutMs: z
@@ -205,7 +215,7 @@ export const ConfigSchema = z
     agents: z
       .record(AgentNameSchema, AgentSpecSchema)
       .refine((agents) => Object.keys(agents).length > 0, 'must define at least one agent'),
-    /** Multi-step workflows the coordinator runs over the agents (see workflow/config.ts). */
+    /** Multi-step workflows the coordinator runs over the agents (see workflow/definition.ts). */
     workflows: z.record(WorkflowNameSchema, WorkflowSchema).default({}),
     /** The coordinator process: a standby takes over this long after the holder stops renewing. */
     coordinator: z

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { given } from './given.ts';
-import { type Command, decide, type ModelReply } from './decide.ts';
+import type { Command, ModelReply } from './commands.ts';
+import { decide } from './decide.ts';
 import { next } from './next.ts';
 import { diffSnapshots, fromSnapshot, STATE_VERSION, toSnapshot } from './snapshot.ts';
-import { applyCommit } from './state.ts';
+import { applyCommit } from './evolve.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';
 
@@ -128,28 +129,24 @@ describe('snapshots', () => {
 });
 
 describe('failures, dead letters and deadlines', () => {
-  const failure = (taskId: string, retryable: boolean, retryAt?: string): Command => ({
+  /** A failed call; the server asked for 5 s, longer than any backoff of this policy. */
+  const failure = (taskId: string, retryable: boolean): Command => ({
     type: 'RecordModelFailure',
     taskId,
     step: 0,
     error: { code: retryable ? 'overloaded' : 'bad_request', message: 'no' },
     retryable,
-    ...(retryAt === undefined ? {} : { retryAt }),
-    maxCalls: 3,
+    retryAfterMs: 5_000,
+    retry: { maxAttempts: 3, initialDelayMs: 100, maxDelayMs: 1_000 },
+    draw: 0.5,
     at: AT,
   });
   const later = '2026-11-25T12:00:05.000Z';
   const failedTask = () =>
-    given(
-      receive('f', 1),
-      start('f'),
-      failure('f', true, later),
-      failure('f', true, later),
-      failure('f', true, later),
-    );
+    given(receive('f', 1), start('f'), failure('f', true), failure('f', true), failure('f', true));
 
   it('journals a retryable failure with the time of the next call, which next() waits for', () => {
-    const state = given(receive('t'), start('t'), failure('t', true, later));
+    const state = given(receive('t'), start('t'), failure('t', true));
     expect(state.active.get('t')).toMatchObject({ phase: 'running', failedCalls: 1, retryAt: later });
     expect(next(state, { concurrency: 1 })).toEqual([
       { type: 'call-model', taskId: 't', step: 0, notBefore: later },

@@ -1,102 +1,24 @@
-import { StopReason, textOf } from './content.ts';
-import type { ContentBlock } from './content.ts';
-import {
-  decideDelegationSent,
-  type DelegationOptions,
-  delegationDecisions,
-  type MarkDelegationSent,
-} from './delegation.ts';
+import { type AgentEvent, eventIds } from './agent-events.ts';
+import { cancelled, failTask } from './agent-event-builders.ts';
+import type { Command } from './commands.ts';
+import { decideReply } from './decide-reply.ts';
+import { decideDelegationSent } from './delegation-decisions.ts';
 import { ErrorCode } from './errors.ts';
-import { eventIds, type HistoryEvent } from './events.ts';
-import type { TaskError } from './result.ts';
+import { decideRetry } from './retry-policy.ts';
 import { type AgentState, isFinished, isKnownTask, openToolCall } from './state.ts';
-import type { TaskMessage } from './task.ts';
-import type { Usage } from './usage.ts';
-
-/** A model reply as the runtime received it, before it is journaled. */
-export interface ModelReply {
-  readonly model: string;
-  readonly content: readonly ContentBlock[];
-  readonly stopReason: string | null;
-  readonly usage: Usage;
-  readonly requestId?: string | undefined;
-}
-
-/** What the runtime asks of the agent's logic. Imperative names; `decide` answers with events. */
-export type Command =
-  | { type: 'ReceiveTask'; task: TaskMessage; inboxSeq?: number; at: string }
-  | { type: 'StartTask'; taskId: string; specHash: string; at: string }
-  | {
-      type: 'RecordReply';
-      taskId: string;
-      step: number;
-      reply: ModelReply;
-      /** The agent has tools: a `tool_use` reply starts tool calls instead of failing the task. */
-      toolsEnabled?: boolean;
-      /** Model calls per task; a tool loop that would need more fails with `budget_exceeded`. */
-      maxTurns?: number;
-      /** Tool calls per task; a reply that asks for more fails the task with `budget_exceeded`. */
-      maxToolCalls?: number;
-      /** The agent may delegate: its `delegate` calls become sub-tasks (or refusals the model reads). */
-      delegation?: DelegationOptions;
-      at: string;
-    }
-  | {
-      type: 'RecordToolResult';
-      taskId: string;
-      step: number;
-      toolUseId: string;
-      content: string;
-      isError: boolean;
-      at: string;
-    }
-  | { type: 'FailTask'; taskId: string; error: TaskError; at: string }
-  | { type: 'RejectMessage'; taskId: string; inboxSeq: number; error: TaskError; excerpt: string; at: string }
-  | { type: 'MarkPublished'; taskId: string; resultSeq?: number; at: string }
-  | {
-      type: 'RecordModelFailure';
-      taskId: string;
-      step: number;
-      error: TaskError;
-      retryable: boolean;
-      /** When the next call may go out (backoff chosen by the runtime); undefined: do not retry. */
-      retryAt?: string;
-      /** Calls per step, the first included. */
-      maxCalls: number;
-      at: string;
-    }
-  | { type: 'ResumeTask'; taskId: string; maxInterruptions: number; at: string }
-  | { type: 'Retry'; taskId: string; controlSeq: number; at: string }
-  | { type: 'Drop'; taskId: string; controlSeq: number; at: string }
-  | { type: 'RecordSpec'; specHash: string; at: string }
-  | { type: 'RecordCompaction'; summary: string; upTo: number; tokens: number; reply: ModelReply; at: string }
-  | { type: 'StartTool'; taskId: string; step: number; toolUseId: string; at: string }
-  | { type: 'RequestApproval'; taskId: string; step: number; toolUseId: string; reason: string; at: string }
-  | {
-      type: 'DecideApproval';
-      taskId: string;
-      approved: boolean;
-      reason?: string;
-      controlSeq: number;
-      at: string;
-    }
-  | { type: 'Cancel'; taskId: string; reason: string; controlSeq?: number; at: string }
-  | { type: 'Pause'; controlSeq: number; reason?: string; at: string }
-  | { type: 'Resume'; controlSeq: number; at: string }
-  | MarkDelegationSent;
 
 /**
  * Decides which events a command leads to, from the state alone. Pure. A command that no
  * longer applies (a task already known, a step already journaled) yields no events, which
  * makes every command safe to repeat after a crash.
  */
-export function decide(state: AgentState, command: Command): HistoryEvent[] {
+export function decide(state: AgentState, command: Command): AgentEvent[] {
   const agent = state.agent;
   switch (command.type) {
     case 'ReceiveTask': {
       const { task } = command;
       if (isKnownTask(state, task.id)) return [];
-      const received: HistoryEvent = {
+      const received: AgentEvent = {
         id: eventIds.received(agent, task.id),
         type: 'task.received',
         v: 1,
@@ -131,83 +53,8 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
         },
       ];
     }
-    case 'RecordReply': {
-      const task = state.active.get(command.taskId);
-      if (task === undefined || task.phase !== 'running' || command.step !== task.steps.length) return [];
-      const { reply } = command;
-      const responded: HistoryEvent = {
-        id: eventIds.responded(agent, task.taskId, task.attempt, command.step),
-        type: 'model.responded',
-        v: 1,
-        data: {
-          taskId: task.taskId,
-          step: command.step,
-          model: reply.model,
-          content: [...reply.content],
-          stopReason: reply.stopReason,
-          usage: reply.usage,
-          ...(reply.requestId === undefined ? {} : { requestId: reply.requestId }),
-          at: command.at,
-        },
-      };
-      if (reply.stopReason === StopReason.ToolUse && command.toolsEnabled === true) {
-        const calls = toolUses(reply.content);
-        const turns = command.step + 1;
-        const toolCalls = task.steps.reduce((n, step) => n + step.tools.length, 0) + calls.length;
-        const tooMany = toolCalls > (command.maxToolCalls ?? Number.POSITIVE_INFINITY);
-        if (calls.length > 0 && !tooMany && turns < (command.maxTurns ?? Number.POSITIVE_INFINITY)) {
-          return [
-            responded,
-            ...calls.map(
-              (call): HistoryEvent => ({
-                id: eventIds.toolRequested(agent, task.taskId, task.attempt, command.step, call.id),
-                type: 'tool.requested',
-                v: 1,
-                data: {
-                  taskId: task.taskId,
-                  step: command.step,
-                  toolUseId: call.id,
-                  name: call.name,
-                  input: call.input,
-                  key: `${agent}:${task.taskId}:${command.step}:${call.id}`,
-                  at: command.at,
-                },
-              }),
-            ),
-            // In the same commit: a restart never finds a delegate call without its decision.
-            ...(command.delegation === undefined
-              ? []
-              : delegationDecisions(agent, task, command.step, calls, command.delegation, command.at)),
-          ];
-        }
-        const error =
-          calls.length === 0
-            ? {
-                code: ErrorCode.InvalidModelReply,
-                message: 'the model stopped for tool use but asked for no tool',
-              }
-            : tooMany
-              ? {
-                  code: ErrorCode.BudgetExceeded,
-                  message: `the model asked for tool call ${toolCalls}, past the task's limit of ${command.maxToolCalls} (budget.maxToolCalls)`,
-                }
-              : {
-                  code: ErrorCode.BudgetExceeded,
-                  message: `the task reached its limit of ${command.maxTurns} model calls (maxTurns) while the model still wanted tools`,
-                };
-        return [responded, failTask(agent, task.taskId, task.attempt, error, command.at)];
-      }
-      const outcome = outcomeOf(reply);
-      const finished: HistoryEvent = outcome.ok
-        ? {
-            id: eventIds.completed(agent, task.taskId, task.attempt),
-            type: 'task.completed',
-            v: 1,
-            data: { taskId: task.taskId, output: outcome.output, at: command.at },
-          }
-        : failTask(agent, task.taskId, task.attempt, outcome.error, command.at);
-      return [responded, finished];
-    }
+    case 'RecordReply':
+      return decideReply(state, command);
     case 'RecordToolResult': {
       const task = state.active.get(command.taskId);
       const call = openToolCall(state, command.taskId, command.step, command.toolUseId);
@@ -279,8 +126,15 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       const task = state.active.get(command.taskId);
       if (task === undefined || task.phase !== 'running' || command.step !== task.steps.length) return [];
       const call = task.failedCalls + 1;
-      const again = command.retryable && call < command.maxCalls && command.retryAt !== undefined;
-      const failed: HistoryEvent = {
+      // When the next call goes out, or whether there is one: the retry policy's to say.
+      const next = decideRetry(command.retry, {
+        attempt: call,
+        retryable: command.retryable,
+        retryAfterMs: command.retryAfterMs,
+        draw: command.draw,
+      });
+      const retryAt = next.retry ? new Date(Date.parse(command.at) + next.delayMs).toISOString() : undefined;
+      const failed: AgentEvent = {
         id: eventIds.modelFailed(agent, task.taskId, task.attempt, command.step, call),
         type: 'model.failed',
         v: 1,
@@ -290,11 +144,11 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
           call,
           error: command.error,
           retryable: command.retryable,
-          ...(again ? { retryAt: command.retryAt } : {}),
+          ...(retryAt === undefined ? {} : { retryAt }),
           at: command.at,
         },
       };
-      if (again) return [failed];
+      if (next.retry) return [failed];
       const why = command.retryable ? ` (gave up after ${call} call(s))` : '';
       const error = { code: command.error.code, message: `${command.error.message}${why}` };
       return [failed, failTask(agent, task.taskId, task.attempt, error, command.at)];
@@ -303,7 +157,7 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
       const task = state.active.get(command.taskId);
       if (task === undefined || task.phase !== 'running') return [];
       const interruptions = task.interruptions + 1;
-      const resumed: HistoryEvent = {
+      const resumed: AgentEvent = {
         id: eventIds.resumed(agent, task.taskId, task.attempt, interruptions),
         type: 'task.resumed',
         v: 1,
@@ -451,68 +305,6 @@ export function decide(state: AgentState, command: Command): HistoryEvent[] {
     }
     default:
       return assertNever(command);
-  }
-}
-
-function failTask(
-  agent: string,
-  taskId: string,
-  attempt: number,
-  error: TaskError,
-  at: string,
-): HistoryEvent {
-  return {
-    id: eventIds.failed(agent, taskId, attempt),
-    type: 'task.failed',
-    v: 1,
-    data: { taskId, error, at },
-  };
-}
-
-function cancelled(
-  agent: string,
-  taskId: string,
-  attempt: number,
-  reason: string,
-  at: string,
-  controlSeq?: number,
-): HistoryEvent {
-  return {
-    id: eventIds.cancelled(agent, taskId, attempt),
-    type: 'task.cancelled',
-    v: 1,
-    data: { taskId, reason, ...(controlSeq === undefined ? {} : { controlSeq }), at },
-  };
-}
-
-type Outcome = { ok: true; output: string } | { ok: false; error: TaskError };
-
-/** The tool_use blocks of a reply that are well formed (an id and a name). */
-function toolUses(content: readonly ContentBlock[]): { id: string; name: string; input: unknown }[] {
-  const calls: { id: string; name: string; input: unknown }[] = [];
-  for (const block of content) {
-    if (block.type !== 'tool_use') continue;
-    const { id, name, input } = block as { id?: unknown; name?: unknown; input?: unknown };
-    if (typeof id === 'string' && typeof name === 'string') calls.push({ id, name, input });
-  }
-  return calls;
-}
-
-/** What a final reply means for the task. Tools arrive with a later issue: tool_use is refused for now. */
-function outcomeOf(reply: ModelReply): Outcome {
-  switch (reply.stopReason) {
-    case StopReason.ToolUse:
-      return {
-        ok: false,
-        error: {
-          code: ErrorCode.UnexpectedToolUse,
-          message: 'the model asked to use a tool, but this agent has no tools configured',
-        },
-      };
-    case StopReason.Refusal:
-      return { ok: false, error: { code: ErrorCode.ModelRefused, message: 'the model declined to answer' } };
-    default:
-      return { ok: true, output: textOf(reply.content) };
   }
 }
 

@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { eventV1, iso } from './event-schema.ts';
 
 /**
- * Delegation's history events. Kept apart from `delegation.ts` so that `events.ts` can put
- * them in the union without an import cycle.
+ * Delegation's history events. Kept apart from `delegation.ts` so that `agent-events.ts` can
+ * put them in the union without an import cycle.
  */
 
 /** A `delegate` call the model made, accepted: the sub-task to send, journaled with the reply. */

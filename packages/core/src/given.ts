@@ -1,5 +1,7 @@
-import { type Command, decide } from './decide.ts';
-import { type AgentState, applyCommit, initialState } from './state.ts';
+import type { Command } from './commands.ts';
+import { decide } from './decide.ts';
+import { applyCommit } from './evolve.ts';
+import { type AgentState, initialState } from './state.ts';
 
 /**
  * Given these commands, each decided and applied in order as the runtime would (one commit

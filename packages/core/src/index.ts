@@ -1,93 +1,34 @@
+// @spool/core: what users of Spool need. The sibling packages use `@spool/core/internal`.
+
+// Config: agents, tools, workflows.
 export type { AgentSpec, AgentSpecInput, SpoolConfig, SpoolConfigInput } from './config.ts';
-export {
-  AgentSpecSchema,
-  ConfigSchema,
-  defineConfig,
-  DEFAULT_CONCURRENCY,
-  DEFAULT_LEASE_TTL_MS,
-  DEFAULT_MAX_TOKENS,
-  DEFAULT_MEMORY_CHARS,
-  DEFAULT_MAX_INTERRUPTIONS,
-  DEFAULT_MEMORY_EXCHANGES,
-  DEFAULT_MODEL_TIMEOUT_MS,
-  DEFAULT_RETRY,
-  DEFAULT_SNAPSHOT_EVERY,
-  formatIssues,
-  parseConfig,
-  specHash,
-} from './config.ts';
+export { AgentSpecSchema, ConfigSchema, defineConfig, parseConfig } from './config.ts';
 export { CONFIG_SCHEMA_PATH, configJsonSchema } from './config-json-schema.ts';
-export type { Namespacing } from './namespacing.ts';
-export { namespacing } from './namespacing.ts';
 export type { NatsConfig } from './nats-config.ts';
 export { NAMESPACE_PATTERN, NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
-export type { ContentBlock, Message } from './content.ts';
-export { ContentBlockSchema, MessageSchema, StopReason, textOf } from './content.ts';
-export type { Command, ModelReply } from './decide.ts';
-export type {
-  Delegation,
-  DelegationCall,
-  DelegationEffect,
-  DelegationOptions,
-  MarkDelegationSent,
-} from './delegation.ts';
-export {
-  childMeta,
-  childTaskId,
-  DELEGATE_TOOL,
-  DelegationSchema,
-  delegateTool,
-  delegationOutcome,
-  holdsSlot,
-  isParked,
-  parentChain,
-} from './delegation.ts';
-export { decide } from './decide.ts';
-export { MAX_REPLICAS, replicaNames, replicaOf, validatePools } from './pool.ts';
-export {
-  CommitTooLargeError,
-  ConcurrencyError,
-  ensureError,
-  ErrorCode,
-  RetryableError,
-  SpoolError,
-  TerminalError,
-  ValidationError,
-} from './errors.ts';
-export type { Commit, EventOf, HistoryEvent, HistoryEventType, StoredCommit } from './events.ts';
-export { CommitSchema, commitId, eventIds, HistoryEventSchema, parseCommit, taskIdOf } from './events.ts';
-export type { Effect, NextOptions } from './next.ts';
-export { next, resultOf } from './next.ts';
-export { buildMessages, compactionPlan, memoryWindow } from './request.ts';
+export type { Tool, ToolContext } from './tools.ts';
+export { defineTool } from './tools.ts';
+export type { Price } from './pricing.ts';
+export { PriceSchema } from './pricing.ts';
+export type { RetryPolicy } from './retry-policy.ts';
+export { DEFAULT_RETRY } from './retry-policy.ts';
+export type { WorkflowDef, WorkflowDefInput, WorkflowStep } from './workflow/definition.ts';
+export { WORKFLOW_ID_PATTERN, WorkflowSchema } from './workflow/definition.ts';
+
+// Messages and subjects: the public contract on NATS.
+export type { TaskMessage } from './task.ts';
+export { MAX_INPUT_CHARS, TaskMessageSchema } from './task.ts';
+export type { ControlMessage } from './control.ts';
+export { ControlMessageSchema } from './control.ts';
+export { AGENT_NAME_PATTERN, Buckets, COORDINATOR, Streams, subjects, TASK_ID_PATTERN } from './subjects.ts';
+export type { Namespacing } from './namespacing.ts';
+export { namespacing } from './namespacing.ts';
+
+// Results and the coordinator's reports.
 export type { TaskError, TaskResult } from './result.ts';
 export { TaskErrorSchema, TaskResultSchema, TaskStatus } from './result.ts';
-export type { AgentState, Exchange, FinishedPhase, ModelStep, TaskPhase, TaskState } from './state.ts';
-export {
-  applyCommit,
-  cloneState,
-  evolve,
-  initialState,
-  isFinished,
-  isKnownTask,
-  MEMORY_KEEP,
-  openToolCall,
-  usageLastDay,
-} from './state.ts';
-export {
-  AGENT_NAME_PATTERN,
-  agentOfHistorySubject,
-  Buckets,
-  COORDINATOR,
-  controlConsumerName,
-  inboxConsumerName,
-  Streams,
-  subjects,
-  TASK_ID_PATTERN,
-} from './subjects.ts';
-export type { ParsedTask, TaskMessage } from './task.ts';
-export { MAX_INPUT_CHARS, parseTaskMessage, TaskMessageSchema } from './task.ts';
 export type { Usage } from './usage.ts';
-export { addUsage, UsageSchema, zeroUsage } from './usage.ts';
+export { UsageSchema } from './usage.ts';
 export type {
   AgentStatus,
   DeadLetterEntry,
@@ -106,56 +47,32 @@ export {
   StatusReportSchema,
   WorkflowProgressSchema,
 } from './status.ts';
-export type { Snapshot } from './snapshot.ts';
-export { diffSnapshots, fromSnapshot, SnapshotSchema, STATE_VERSION, toSnapshot } from './snapshot.ts';
-export type { ControlMessage } from './control.ts';
-export { ControlMessageSchema, parseControlMessage } from './control.ts';
-export type { Tool, ToolContext, ToolDefinition } from './tools.ts';
-export { defineTool, ToolSchema, toolDefinitions } from './tools.ts';
-export type { Price } from './pricing.ts';
-export { costOf, DEFAULT_PRICES, PriceSchema, priceFor, totalTokens } from './pricing.ts';
-// Workflows (the coordinator's pure core): config, templates, events, state, decide, next.
-export type { WorkflowDef, WorkflowDefInput, WorkflowStep } from './workflow/config.ts';
+
+// Events: what the histories hold.
+export type { AgentEvent, AgentEventType } from './agent-events.ts';
+export { AgentEventSchema } from './agent-events.ts';
+export type { CoordinatorEvent, CoordinatorEventType } from './workflow/events.ts';
+export { CoordinatorEventSchema } from './workflow/events.ts';
+export type { Commit, EventOf, HistoryEvent, HistoryEventType, StoredCommit } from './history.ts';
 export {
-  validateWorkflows,
-  WORKFLOW_ID_PATTERN,
-  WORKFLOW_NAME_PATTERN,
-  WorkflowNameSchema,
-  WorkflowSchema,
-  WorkflowStepSchema,
-} from './workflow/config.ts';
-export type { TemplatePart, TemplateValues } from './workflow/template.ts';
+  CommitSchema,
+  HistoryEventSchema,
+  isAgentEvent,
+  isCoordinatorEvent,
+  parseAgentCommit,
+  parseCommit,
+  parseCoordinatorCommit,
+  taskIdOf,
+} from './history.ts';
+export type { ContentBlock } from './content.ts';
+
+// Errors: a stable `code` each; branch on the class or the code, never the message.
 export {
-  dependencies,
-  finalSteps,
-  findCycle,
-  parseArray,
-  parseTemplate,
-  renderTemplate,
-  templateRefs,
-  topologicalOrder,
-} from './workflow/template.ts';
-export type { WorkflowEvent, WorkflowEventType } from './workflow/events.ts';
-export { WorkflowEventSchemas, workflowEventIds, workflowTaskId } from './workflow/events.ts';
-export type {
-  CoordinatorState,
-  StepRun,
-  StepStatus,
-  TaskRef,
-  WorkflowRun,
-  WorkflowStatus,
-  WorkflowTask,
-  WorkflowTaskStatus,
-} from './workflow/state.ts';
-export {
-  applyCoordinatorCommit,
-  cloneCoordinatorState,
-  evolveCoordinator,
-  findTask,
-  initialCoordinatorState,
-  isStepFinished,
-} from './workflow/state.ts';
-export type { CoordinatorCommand } from './workflow/decide.ts';
-export { decideCoordinator, workflowOutput } from './workflow/decide.ts';
-export type { CoordinatorEffect, WorkflowStepView, WorkflowTaskView, WorkflowView } from './workflow/next.ts';
-export { nextCoordinator, workflowResult, workflowView } from './workflow/next.ts';
+  CommitTooLargeError,
+  ConcurrencyError,
+  ErrorCode,
+  RetryableError,
+  SpoolError,
+  TerminalError,
+  ValidationError,
+} from './errors.ts';

@@ -1,7 +1,7 @@
 import { ErrorCode } from './errors.ts';
 import type { TaskError, TaskResult } from './result.ts';
 import type { AgentSpec } from './config.ts';
-import { type DelegationEffect, delegationEffect, holdsSlot } from './delegation.ts';
+import { type DelegationEffect, delegationEffect, holdsSlot } from './delegation-decisions.ts';
 import { costOf, type Price, totalTokens } from './pricing.ts';
 import { type AgentState, isFinished, type TaskState, usageLastDay } from './state.ts';
 
@@ -176,4 +176,32 @@ export function resultOf(state: AgentState, task: TaskState, price?: Price): Tas
     finishedAt: task.finishedAt ?? task.receivedAt ?? '',
     ...(task.meta === undefined ? {} : { meta: task.meta }),
   };
+}
+
+/**
+ * What the runtime must do now (a model call still backing off is left out), and the
+ * earliest time the answer changes by the clock alone: a backoff's end, or a deadline.
+ */
+export function nextAt(state: AgentState, options: NextOptions & { readonly now: Date }): NextAt {
+  const now = options.now.getTime();
+  const effects = next(state, options).filter(
+    (effect) =>
+      effect.type !== 'call-model' || effect.notBefore === undefined || Date.parse(effect.notBefore) <= now,
+  );
+  let wakeAt = Number.POSITIVE_INFINITY;
+  const deadline = options.taskDeadlineMs;
+  for (const task of state.active.values()) {
+    if (task.phase !== 'running') continue;
+    if (task.retryAt !== undefined) wakeAt = Math.min(wakeAt, Date.parse(task.retryAt));
+    // Just past the deadline: `deadlinePassed` wants the time strictly after it.
+    if (deadline !== undefined && task.startedAt !== undefined)
+      wakeAt = Math.min(wakeAt, Date.parse(task.startedAt) + deadline + 1);
+  }
+  return Number.isFinite(wakeAt) ? { effects, wakeAt } : { effects };
+}
+
+export interface NextAt {
+  readonly effects: Effect[];
+  /** Epoch ms; absent when only new input can change what is next. */
+  readonly wakeAt?: number;
 }

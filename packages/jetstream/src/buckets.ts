@@ -1,6 +1,6 @@
 import { type JetStreamClient, StorageType } from '@nats-io/jetstream';
 import { type KV, Kvm } from '@nats-io/kv';
-import { Buckets } from '@spool/core';
+import { Buckets } from '@spool/core/internal';
 import { internals } from './internal.ts';
 import type { SpoolConnection } from './types.ts';
 

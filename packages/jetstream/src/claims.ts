@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import type { KvEntry } from '@nats-io/kv';
-import { Buckets, controlConsumerName, Streams, subjects } from '@spool/core';
+import { Buckets, controlConsumerName, Streams, subjects } from '@spool/core/internal';
 import { isNotFound, PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { openBucket } from './buckets.ts';
 import { decoder, encoder, internals } from './internal.ts';

@@ -1,7 +1,7 @@
 import { Socket } from 'node:net';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { errors, connect as natsConnect } from '@nats-io/transport-node';
-import { namespacing } from '@spool/core';
+import { namespacing } from '@spool/core/internal';
 import { clientAuthOptions, redactUrl } from './connect-settings.ts';
 import { encoder, register } from './internal.ts';
 import type { ConnectOptions, SpoolConnection } from './types.ts';

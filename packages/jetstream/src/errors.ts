@@ -1,5 +1,6 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { errors } from '@nats-io/transport-node';
+import { decideRetry, UNKNOWN_OUTCOME_RETRY } from '@spool/core/internal';
 
 /** Server codes for "wrong last sequence" (2.9 sends 10071; newer servers may send 10164). */
 const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
@@ -30,20 +31,25 @@ export const PUBLISH_ATTEMPT_MS = 2_000;
 /**
  * Retries `op` while it fails with an outcome-unknown error (timeout, lost connection, no
  * responders during a restart): the caller makes the operation idempotent (a msgID), so a
- * retry is safe. API errors (the server answered) are thrown at once.
+ * retry is safe. API errors (the server answered) are thrown at once. How long to wait and when
+ * to give up is core's UNKNOWN_OUTCOME_RETRY (retry-policy.ts), within `totalMs`.
  */
-export async function retryUnknownOutcome<T>(op: () => Promise<T>, totalMs = 60_000): Promise<T> {
-  const deadline = Date.now() + totalMs;
-  let delay = 100;
-  for (;;) {
+export async function retryUnknownOutcome<T>(
+  op: () => Promise<T>,
+  totalMs = UNKNOWN_OUTCOME_RETRY.withinMs,
+): Promise<T> {
+  const policy = { ...UNKNOWN_OUTCOME_RETRY, withinMs: totalMs };
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
     try {
       return await op();
     } catch (err) {
       const refused = permissionRefusal(err);
       if (refused !== undefined) throw refused;
-      if (isApiError(err) || isClientRefusal(err) || Date.now() + delay > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(delay * 2, 2_000);
+      const retryable = !isApiError(err) && !isClientRefusal(err);
+      const next = decideRetry(policy, { attempt, retryable, elapsedMs: Date.now() - started });
+      if (!next.retry) throw err;
+      await new Promise((resolve) => setTimeout(resolve, next.delayMs));
     }
   }
 }

@@ -4,12 +4,11 @@ import {
   CommitTooLargeError,
   ConcurrencyError,
   commitId,
-  type HistoryEvent,
   parseCommit,
   Streams,
   type StoredCommit,
   subjects,
-} from '@spool/core';
+} from '@spool/core/internal';
 import {
   isNotFound,
   isPayloadTooLarge,
@@ -20,10 +19,27 @@ import {
 import { decoder, encoder, internals } from './internal.ts';
 import type { AppendResult, HistoryStore, ReplayOptions, SpoolConnection } from './types.ts';
 
+/** What every history event has: its id, from which a commit's `Nats-Msg-Id` is derived. */
+interface Event {
+  readonly id: string;
+}
+
 /** Commits fetched per pull during replay: big batches are the fast path (see notes). */
 const REPLAY_BATCH = 2_000;
 
-export function historyStore(connection: SpoolConnection): HistoryStore {
+/**
+ * The histories on a connection. `parse` reads one stored commit and says which events a
+ * history holds (core's `parseAgentCommit`, `parseCoordinatorCommit`); the default reads any.
+ */
+export function historyStore(connection: SpoolConnection): HistoryStore;
+export function historyStore<Event extends { readonly id: string }>(
+  connection: SpoolConnection,
+  parse: (json: unknown) => { events: Event[] },
+): HistoryStore<Event>;
+export function historyStore(
+  connection: SpoolConnection,
+  parse: (json: unknown) => { events: Event[] } = parseCommit,
+): HistoryStore<Event> {
   const { js, jsm, ns } = internals(connection);
   const stream = ns.stream(Streams.History);
 
@@ -39,7 +55,7 @@ export function historyStore(connection: SpoolConnection): HistoryStore {
   }
 
   return {
-    async append(agent: string, events: readonly HistoryEvent[], expectedSeq: number): Promise<AppendResult> {
+    async append(agent: string, events: readonly Event[], expectedSeq: number): Promise<AppendResult> {
       const subject = subjects.history(agent);
       const payload = encoder.encode(JSON.stringify({ v: 1, events }));
       const msgID = commitId(events);
@@ -62,7 +78,7 @@ export function historyStore(connection: SpoolConnection): HistoryStore {
 
     lastSeq,
 
-    async *replay(agent: string, options: ReplayOptions = {}): AsyncIterable<StoredCommit> {
+    async *replay(agent: string, options: ReplayOptions = {}): AsyncIterable<StoredCommit<Event>> {
       const fromSeq = Math.max(1, options.fromSeq ?? 1);
       const target = options.untilSeq ?? (await lastSeq(agent));
       if (target < fromSeq) return;
@@ -90,9 +106,9 @@ export function historyStore(connection: SpoolConnection): HistoryStore {
             // Past the target (the subject's first commit may lie beyond it, in the shared stream): done.
             if (m.seq > target) return;
             seq = m.seq;
-            let events: HistoryEvent[];
+            let events: Event[];
             try {
-              events = parseCommit(JSON.parse(decoder.decode(m.data))).events;
+              events = parse(JSON.parse(decoder.decode(m.data))).events;
             } catch (err) {
               throw new Error(
                 `history of ${agent}: message ${m.seq} is not a valid commit (${String(err).slice(0, 300)})`,

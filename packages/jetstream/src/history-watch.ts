@@ -1,4 +1,10 @@
-import { agentOfHistorySubject, parseCommit, type StoredCommit, Streams, subjects } from '@spool/core';
+import {
+  agentOfHistorySubject,
+  parseCommit,
+  type StoredCommit,
+  Streams,
+  subjects,
+} from '@spool/core/internal';
 import { watchStream } from './stream-watch.ts';
 import type { ConnectionLogger, HistoryFollow, HistoryWatch, SpoolConnection } from './types.ts';
 

@@ -1,5 +1,5 @@
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { inboxConsumerName, Streams, subjects } from '@spool/core';
+import { inboxConsumerName, Streams, subjects } from '@spool/core/internal';
 import { internals } from './internal.ts';
 import type { SpoolConnection } from './types.ts';
 

@@ -1,5 +1,5 @@
 import { AckPolicy, DeliverPolicy, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
-import { controlConsumerName, inboxConsumerName, Streams, subjects } from '@spool/core';
+import { controlConsumerName, inboxConsumerName, Streams, subjects } from '@spool/core/internal';
 import { retryUnknownOutcome } from './errors.ts';
 import { decoder, internals } from './internal.ts';
 import type { Inbox, InboxMessage, InboxOptions, SpoolConnection } from './types.ts';

@@ -1,6 +1,6 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Namespacing } from '@spool/core';
+import type { Namespacing } from '@spool/core/internal';
 import type { SpoolConnection } from './types.ts';
 
 /** The NATS objects behind a SpoolConnection; never exported from the package. */

@@ -1,4 +1,4 @@
-import { ConcurrencyError, ensureError } from '@spool/core';
+import { ConcurrencyError, ensureError, IO_RETRY_MS } from '@spool/core/internal';
 import type { Inbox, Lease, Leases } from './types.ts';
 
 export interface LeaseTermsLogger {
@@ -57,7 +57,7 @@ export async function runLeaseTerms(options: LeaseTermsOptions): Promise<void> {
     } catch (err) {
       if (signal.aborted || held.signal.aborted) return;
       logger.warn({ err: ensureError(err).message }, `could not claim the ${role} name; retrying`);
-      await options.sleep(1_000, signal).catch(() => undefined);
+      await options.sleep(IO_RETRY_MS, signal).catch(() => undefined);
       continue;
     }
     logger.info({ holder: options.holder, takeover: lease.takeover }, `${role} name claimed`);

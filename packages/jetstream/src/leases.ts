@@ -1,6 +1,6 @@
 import { jetstream } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { Buckets } from '@spool/core';
+import { Buckets } from '@spool/core/internal';
 import { openBucket } from './buckets.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import type { Lease, LeaseInfo, LeaseOptions, Leases, SpoolConnection } from './types.ts';
@@ -18,7 +18,7 @@ interface LeaseValue {
  * the key's revision, so two processes can never both take a free or expired lease.
  */
 export async function leases(connection: SpoolConnection): Promise<Leases> {
-  const { nc, onReconnect, ns } = internals(connection);
+  const { nc, onReconnect } = internals(connection);
   // A renewal sent while the connection is down is lost and only fails at its timeout; the
   // client's default (5 s) would let a short lease lapse after a short outage. Fail fast and
   // renew again on the next tick, and at once when the connection is back.

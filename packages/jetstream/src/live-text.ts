@@ -1,4 +1,4 @@
-import { subjects } from '@spool/core';
+import { subjects } from '@spool/core/internal';
 import { decoder, encoder, internals } from './internal.ts';
 import type { SpoolConnection } from './types.ts';
 

@@ -7,7 +7,7 @@ import {
   replicaNames,
   Streams,
   subjects,
-} from '@spool/core';
+} from '@spool/core/internal';
 
 /**
  * Least-privilege NATS permissions for each role that uses Spool, as nats-server's

@@ -6,7 +6,7 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from '@nats-io/jetstream';
-import { Streams, subjects } from '@spool/core';
+import { Streams, subjects } from '@spool/core/internal';
 import { BUCKET_NAMES, openBucket, setReplicas } from './buckets.ts';
 import { isNotFound } from './errors.ts';
 import { internals } from './internal.ts';

@@ -1,4 +1,4 @@
-import { ensureError } from '@spool/core';
+import { ensureError } from '@spool/core/internal';
 import { decoder, internals } from './internal.ts';
 import type { Requests, SpoolConnection } from './types.ts';
 

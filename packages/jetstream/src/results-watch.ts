@@ -1,4 +1,4 @@
-import { Streams, subjects, type TaskResult, TaskResultSchema } from '@spool/core';
+import { Streams, subjects, type TaskResult, TaskResultSchema } from '@spool/core/internal';
 import { watchStream } from './stream-watch.ts';
 import type { ConnectionLogger, ResultsWatch, SpoolConnection } from './types.ts';
 

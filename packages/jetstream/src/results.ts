@@ -1,4 +1,4 @@
-import { Streams, subjects, type TaskResult, TaskResultSchema } from '@spool/core';
+import { Streams, subjects, type TaskResult, TaskResultSchema } from '@spool/core/internal';
 import { isNotFound, isWrongLastSequence, PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import type { PublishResultOutcome, Results, SpoolConnection } from './types.ts';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { jetstream } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
-import { Buckets } from '@spool/core';
+import { Buckets } from '@spool/core/internal';
 import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { openBucket } from './buckets.ts';
 import { decoder, encoder, internals } from './internal.ts';

@@ -1,4 +1,4 @@
-import { COORDINATOR, type ControlMessage, subjects, type TaskMessage } from '@spool/core';
+import { COORDINATOR, type ControlMessage, subjects, type TaskMessage } from '@spool/core/internal';
 import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { encoder, internals } from './internal.ts';
 import type { SpoolConnection, SubmitOutcome } from './types.ts';

@@ -1,4 +1,4 @@
-import type { HistoryEvent, StoredCommit, TaskResult } from '@spool/core';
+import type { HistoryEvent, StoredCommit, TaskResult } from '@spool/core/internal';
 import type { NatsCredentials } from './connect-settings.ts';
 
 /**
@@ -54,15 +54,18 @@ export interface ReplayOptions {
   readonly untilSeq?: number;
 }
 
-/** An agent's append-only history on `spool.history.<agent>`. */
-export interface HistoryStore {
+/**
+ * Append-only histories on `spool.history.<name>`, one writer each. `Event` is what a history
+ * holds: an agent's events, the coordinator's, or any (the default, for readers of all).
+ */
+export interface HistoryStore<Event = HistoryEvent> {
   /**
    * Appends one commit (its events, written together) if the subject's last sequence is
    * still `expectedSeq` (0: the subject must be empty). Throws ConcurrencyError when another
    * writer got there first. Retries a publish whose outcome is unknown (timeout, lost
    * connection) with the same `Nats-Msg-Id`, so an append is never stored twice.
    */
-  append(agent: string, events: readonly HistoryEvent[], expectedSeq: number): Promise<AppendResult>;
+  append(agent: string, events: readonly Event[], expectedSeq: number): Promise<AppendResult>;
   /** The last sequence of the agent's history subject, 0 when it is empty. */
   lastSeq(agent: string): Promise<number>;
   /**
@@ -70,7 +73,7 @@ export interface HistoryStore {
    * subject's last sequence as read at the start (or `untilSeq`): it knows when it has caught up.
    * A message that is not a valid commit throws with its sequence in the message.
    */
-  replay(agent: string, options?: ReplayOptions): AsyncIterable<StoredCommit>;
+  replay(agent: string, options?: ReplayOptions): AsyncIterable<StoredCommit<Event>>;
   /** Agents that have a history, by name. */
   agents(): Promise<string[]>;
 }

@@ -1,5 +1,14 @@
+import { type Clock, type SnapshotPort, startActor, systemClock } from '@spool/actor';
 import type { ModelClient } from '@spool/claude';
-import type { AgentSpec, AgentState } from '@spool/core';
+import {
+  type AgentEvent,
+  type AgentSpec,
+  type AgentState,
+  delegateTool,
+  priceFor,
+  specHash,
+  toolDefinitions,
+} from '@spool/core/internal';
 import {
   type HistoryStore,
   type Inbox,
@@ -7,21 +16,20 @@ import {
   type LiveText,
   reclaimUnacked,
   type Results,
-  runLeaseTerms,
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
-import { ActiveAgent } from './active-agent.ts';
-import { type Clock, systemClock } from './clock.ts';
-import type { PoolIntake } from './pool.ts';
-import type { SnapshotPort } from './restore.ts';
-import type { SubmitPort } from './delegation.ts';
+import { agentLogic } from './agent-logic.ts';
+import { AgentTerm } from './agent-term.ts';
+import type { AgentPorts, SubmitPort } from './context.ts';
+import type { PoolIntake } from './pool-intake.ts';
 
 export interface AgentOptions {
   readonly name: string;
   readonly spec: AgentSpec;
   /** Identifies this process in the lease (default `<hostname>:<pid>`). */
   readonly holder: string;
-  readonly store: HistoryStore;
+  /** The agent's history (`historyStore(connection, parseAgentCommit)`). */
+  readonly store: HistoryStore<AgentEvent>;
   readonly inbox: Inbox;
   /** Other agents' results as tasks: `subscriptionTasks(openSubscription(…))` per `spec.subscriptions` entry, in order. */
   readonly subscriptions?: readonly Inbox[];
@@ -70,81 +78,71 @@ export interface AgentHandle {
 }
 
 /**
- * Runs an agent until stopped: waits to hold its name (a standby waits here while another
- * process is the writer), replays its history, and works. If it loses the name (its lease
- * was taken, or another writer appended first) it steps back and waits to hold it again;
- * it never writes on a stale view.
+ * Runs an agent on the actor kernel until stopped: waits to hold its name (a standby waits
+ * here while another process is the writer), replays its history, and works (agent-term.ts).
+ * If it loses the name (its lease was taken, or another writer appended first) it steps back
+ * and waits to hold it again; it never writes on a stale view.
  */
 export function startAgent(options: AgentOptions): AgentHandle {
-  const clock = options.clock ?? systemClock;
+  const { spec } = options;
   const logger = options.logger.child({ agent: options.name });
-  const stopping = new AbortController();
-  let active: ActiveAgent | undefined;
-  let markReady: () => void = () => undefined;
-  const ready = new Promise<void>((resolve) => {
-    markReady = resolve;
+  const price = priceFor(spec.model, spec.prices);
+  const ports: AgentPorts = {
+    name: options.name,
+    spec,
+    inbox: options.inbox,
+    subscriptions: options.subscriptions ?? [],
+    control: options.control,
+    results: options.results,
+    submit: options.submit,
+    liveText: options.liveText,
+    model: options.model,
+    fetchExpiresMs: options.fetchExpiresMs ?? 2_000,
+    keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
+    pool: options.pool,
+    specHash: specHash(spec),
+    tools: [
+      ...toolDefinitions(spec.tools),
+      ...(spec.delegation === undefined ? [] : [delegateTool(spec.delegation)]),
+    ],
+    price,
+  };
+  const actor = startActor({
+    name: options.name,
+    holder: options.holder,
+    role: 'agent',
+    logic: agentLogic(spec, price),
+    handlers: (term) => new AgentTerm(ports, term),
+    store: options.store,
+    snapshots: options.snapshots,
+    snapshotEvery: spec.snapshotEvery,
+    leases: options.leases,
+    ttlMs: spec.leaseTtlMs,
+    clock: options.clock ?? systemClock,
+    logger,
+    graceMs: options.stopGraceMs ?? spec.shutdownGraceMs,
+    // An adoption never stands by: if the name is held, its pool has it elsewhere. Its pool
+    // adopts it again if it is still needed.
+    once: options.adopted === true,
+    afterTakeover: async () => {
+      // A pool's inbox is shared: recreating its consumer would redeliver what live siblings
+      // hold. Their ack wait and the claims bring the dead replica's messages back instead.
+      if (options.pool === undefined) await reclaimUnacked(options.inbox, 'inbox', logger);
+      await reclaimUnacked(options.control, 'control', logger);
+      if (options.pool === undefined)
+        for (const source of options.subscriptions ?? [])
+          await reclaimUnacked(source, 'subscription', logger);
+    },
   });
 
-  const loop = () =>
-    runLeaseTerms({
-      leases: options.leases,
-      name: options.name,
-      holder: options.holder,
-      ttlMs: options.spec.leaseTtlMs,
-      signal: stopping.signal,
-      logger,
-      role: 'agent',
-      // An adoption never stands by: if the name is held, its pool has it elsewhere. Its pool
-      // adopts it again if it is still needed.
-      once: options.adopted === true,
-      sleep: (ms, signal) => clock.sleep(ms, signal),
-      afterTakeover: async () => {
-        // A pool's inbox is shared: recreating its consumer would redeliver what live siblings
-        // hold. Their ack wait and the claims bring the dead replica's messages back instead.
-        if (options.pool === undefined) await reclaimUnacked(options.inbox, 'inbox', logger);
-        await reclaimUnacked(options.control, 'control', logger);
-        if (options.pool === undefined)
-          for (const source of options.subscriptions ?? [])
-            await reclaimUnacked(source, 'subscription', logger);
-      },
-      term: async (term) => {
-        const agent = new ActiveAgent({
-          name: options.name,
-          spec: options.spec,
-          store: options.store,
-          inbox: options.inbox,
-          control: options.control,
-          subscriptions: options.subscriptions,
-          snapshots: options.snapshots,
-          liveText: options.liveText,
-          results: options.results,
-          submit: options.submit,
-          model: options.model,
-          logger,
-          clock,
-          fetchExpiresMs: options.fetchExpiresMs ?? 2_000,
-          keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
-          onReady: () => markReady(),
-          pool: options.pool,
-        });
-        active = agent;
-        try {
-          await agent.run(term, options.stopGraceMs ?? options.spec.shutdownGraceMs);
-        } finally {
-          active = undefined;
-        }
-        return { journalFailure: agent.failure };
-      },
-    });
-
-  const stopped = loop().finally(() => logger.info('agent stopped'));
+  const stopped = actor.stopped.finally(() => logger.info('agent stopped'));
   return {
     name: options.name,
-    ready,
-    state: () => active?.current,
-    knows: (taskId) => active?.knows(taskId),
+    ready: actor.ready,
+    state: () => actor.state(),
+    knows: (taskId) => actor.handlers()?.knows(taskId),
     stop: async () => {
-      stopping.abort(new Error('agent stopping'));
+      await actor.stop(new Error('agent stopping'));
       await stopped;
     },
     stopped,

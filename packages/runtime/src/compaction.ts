@@ -6,7 +6,7 @@ import {
   type ModelReply,
   type TaskState,
   textOf,
-} from '@spool/core';
+} from '@spool/core/internal';
 import { callModelOnce } from './model-call.ts';
 
 /** The instructions of the summarizing call: its own system prompt, never the agent's. */

@@ -1,4 +1,4 @@
-import type { AgentState, Command, ControlMessage } from '@spool/core';
+import type { AgentState, Command, ControlMessage } from '@spool/core/internal';
 
 /** The journal command an operator's control message asks for. */
 export function commandFor(order: ControlMessage, controlSeq: number, at: string): Command {

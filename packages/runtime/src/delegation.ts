@@ -1,16 +1,15 @@
 import {
   type Command,
-  type ControlMessage,
   type DelegationEffect,
   delegationOutcome,
   ensureError,
-  type HistoryEvent,
-  type TaskMessage,
+  type AgentEvent,
   type TaskResult,
   type TaskState,
-} from '@spool/core';
-import type { Results, SubmitOutcome } from '@spool/jetstream';
+} from '@spool/core/internal';
+import type { Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
+import type { AgentContext, SubmitPort } from './context.ts';
 
 /**
  * The runtime side of delegation: publishing a sub-task, waiting for its result, cancelling
@@ -18,18 +17,23 @@ import type { Logger } from 'pino';
  * `commit`, so a restart picks up exactly where this left off (see core's `delegation.ts`).
  */
 
-/** Where an agent sends tasks and control messages to other agents (`submitTask` / `sendControl`). */
-export interface SubmitPort {
-  task(agent: string, task: TaskMessage): Promise<SubmitOutcome>;
-  control(agent: string, message: ControlMessage, id: string): Promise<SubmitOutcome>;
-}
-
 export interface DelegationContext {
   readonly submit: SubmitPort | undefined;
   readonly results: Pick<Results, 'wait'>;
-  readonly commit: (command: Command) => Promise<HistoryEvent[]>;
+  readonly commit: (command: Command) => Promise<AgentEvent[]>;
   readonly now: () => string;
   readonly log: Logger;
+}
+
+/** The delegation steps' view of the agent's term. */
+export function delegationContext(ctx: AgentContext, log: Logger): DelegationContext {
+  return {
+    submit: ctx.submit,
+    results: ctx.results,
+    commit: (command) => ctx.term.commit(command),
+    now: () => ctx.now(),
+    log,
+  };
 }
 
 type Send = Extract<DelegationEffect, { type: 'send-delegation' }>;

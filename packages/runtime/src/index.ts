@@ -1,13 +1,13 @@
+export type { Clock, Restored, SnapshotPort } from '@spool/actor';
+export { systemClock } from '@spool/actor';
 export type { AgentHandle, AgentOptions } from './agent.ts';
 export { startAgent } from './agent.ts';
-export type { Clock } from './clock.ts';
-export type { SubmitPort } from './delegation.ts';
-export { systemClock } from './clock.ts';
-export type { Restored, SnapshotPort } from './restore.ts';
+export type { SubmitPort } from './context.ts';
 export type { AgentOnNatsOptions } from './on-nats.ts';
 export { startAgentOnNats } from './on-nats.ts';
-export type { Admission, PoolIntake, PoolOptions } from './pool.ts';
+export type { PoolOptions } from './pool.ts';
 export { startPool } from './pool.ts';
+export type { Admission, PoolIntake } from './pool-intake.ts';
 export type { PoolOnNatsOptions } from './pool-on-nats.ts';
 export { startPoolOnNats } from './pool-on-nats.ts';
 export { restoreState } from './restore.ts';

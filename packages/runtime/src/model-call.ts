@@ -1,12 +1,5 @@
 import type { ModelClient, ModelRequest } from '@spool/claude';
-import {
-  type AgentSpec,
-  ensureError,
-  ErrorCode,
-  type ModelReply,
-  RetryableError,
-  SpoolError,
-} from '@spool/core';
+import { ensureError, ErrorCode, type ModelReply, RetryableError, SpoolError } from '@spool/core/internal';
 
 export type CallOutcome =
   | { readonly ok: true; readonly reply: ModelReply }
@@ -17,7 +10,7 @@ export type CallOutcome =
 /**
  * One model call, bounded by `timeoutMs`: a call that has not answered by then (a stalled
  * connection) is abandoned and reported as a retryable timeout. Retries are not made here:
- * each failure is journaled first, with the time of the next call (see `retryDelayMs`).
+ * each failure is journaled first, with the time of the next call (core's retry-policy.ts).
  */
 export async function callModelOnce(
   model: ModelClient,
@@ -41,18 +34,4 @@ export async function callModelOnce(
       error: error instanceof SpoolError ? error : new SpoolError(ErrorCode.Internal, error.message),
     };
   }
-}
-
-/**
- * The wait before call `call + 1` after `call` failures: exponential backoff with full jitter
- * (AWS architecture blog), never shorter than the server's retry-after.
- */
-export function retryDelayMs(
-  policy: AgentSpec['retry'],
-  call: number,
-  retryAfterMs: number | undefined,
-  random: () => number = Math.random,
-): number {
-  const backoff = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (call - 1));
-  return Math.max(Math.round(backoff * random()), retryAfterMs ?? 0);
 }

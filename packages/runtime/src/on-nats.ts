@@ -1,5 +1,5 @@
 import type { ModelClient } from '@spool/claude';
-import type { AgentSpec } from '@spool/core';
+import { type AgentSpec, parseAgentCommit } from '@spool/core/internal';
 import {
   historyStore,
   leases,
@@ -49,7 +49,7 @@ export async function startAgentOnNats(
   const source = options.pool?.name ?? options.name;
   return startAgent({
     ...options,
-    store: historyStore(connection),
+    store: historyStore(connection, parseAgentCommit),
     inbox: options.adopted ? noIntake() : await openInbox(connection, source, ackWait),
     control: await openControl(connection, options.name, ackWait),
     subscriptions: await Promise.all(

@@ -1,4 +1,4 @@
-import { replicaNames } from '@spool/core';
+import { replicaNames } from '@spool/core/internal';
 import { claims, results, type SpoolConnection } from '@spool/jetstream';
 import type { AgentHandle } from './agent.ts';
 import { type AgentOnNatsOptions, startAgentOnNats } from './on-nats.ts';

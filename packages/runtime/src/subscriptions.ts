@@ -1,4 +1,4 @@
-import { type AgentSpec, TaskResultSchema } from '@spool/core';
+import { type AgentSpec, TaskResultSchema } from '@spool/core/internal';
 import type { Inbox, InboxMessage } from '@spool/jetstream';
 
 type Subscription = AgentSpec['subscriptions'][number];

@@ -1,4 +1,4 @@
-import { ensureError, type Tool } from '@spool/core';
+import { ensureError, type Tool } from '@spool/core/internal';
 
 /** Longest tool output sent back to the model; the rest is cut with a note saying so. */
 const MAX_OUTPUT_CHARS = 100_000;

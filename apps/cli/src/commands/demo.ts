@@ -1,7 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { COORDINATOR, replicaNames, type SpoolConfig, type TaskResult, TaskMessageSchema } from '@spool/core';
+import {
+  COORDINATOR,
+  replicaNames,
+  type SpoolConfig,
+  type TaskResult,
+  TaskMessageSchema,
+} from '@spool/core/internal';
 import { results, submitTask, submitWorkflow } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { z } from 'zod';

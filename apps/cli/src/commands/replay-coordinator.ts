@@ -1,11 +1,12 @@
 import {
+  type CoordinatorEvent,
   type CoordinatorState,
   evolveCoordinator,
   findTask,
   type HistoryEvent,
   initialCoordinatorState,
-} from '@spool/core';
-import type { historyStore } from '@spool/jetstream';
+} from '@spool/core/internal';
+import type { HistoryStore } from '@spool/jetstream';
 
 /**
  * `spool replay coordinator`: the coordinator's history (workflow decisions and their outcomes),
@@ -13,7 +14,7 @@ import type { historyStore } from '@spool/jetstream';
  * `evolveCoordinator` exactly as the coordinator folds it.
  */
 export async function replayCoordinator(
-  store: ReturnType<typeof historyStore>,
+  store: HistoryStore<CoordinatorEvent>,
   untilSeq: number | undefined,
   json: boolean,
 ): Promise<number> {

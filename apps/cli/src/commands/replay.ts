@@ -8,9 +8,11 @@ import {
   evolve,
   type HistoryEvent,
   initialState,
+  parseAgentCommit,
+  parseCoordinatorCommit,
   taskIdOf,
   toSnapshot,
-} from '@spool/core';
+} from '@spool/core/internal';
 import { historyStore, type SnapshotStore, type SpoolConnection, snapshotStore } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
@@ -40,12 +42,16 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
   const nats = await ensureNats(natsTarget({ role: 'operator' }), logger);
   const connection = await openConnection(nats.target, 'spool-replay', logger);
   try {
-    const store = historyStore(connection);
     // The coordinator's history holds workflow events, folded with evolveCoordinator.
     if (agent === COORDINATOR)
       return values.verify
         ? verifyCoordinator(values.json === true)
-        : await replayCoordinator(store, untilSeq, values.json === true);
+        : await replayCoordinator(
+            historyStore(connection, parseCoordinatorCommit),
+            untilSeq,
+            values.json === true,
+          );
+    const store = historyStore(connection, parseAgentCommit);
     if (values.verify) return await verifySnapshot(connection, agent, values.json === true);
     const state = initialState(agent);
     let events = 0;
@@ -94,7 +100,9 @@ async function verifySnapshot(connection: SpoolConnection, agent: string, json: 
   }
   const rebuilt = initialState(agent);
   let events = 0;
-  for await (const commit of historyStore(connection).replay(agent, { untilSeq: stored.seq })) {
+  for await (const commit of historyStore(connection, parseAgentCommit).replay(agent, {
+    untilSeq: stored.seq,
+  })) {
     applyCommit(rebuilt, commit);
     events += commit.events.length;
   }

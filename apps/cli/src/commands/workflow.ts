@@ -4,9 +4,10 @@ import {
   COORDINATOR,
   type ControlMessage,
   initialCoordinatorState,
+  parseCoordinatorCommit,
   subjects,
   WORKFLOW_ID_PATTERN,
-} from '@spool/core';
+} from '@spool/core/internal';
 import { answerWorkflows } from '@spool/coordinator';
 import { historyStore, requests, type SpoolConnection, sendControl } from '@spool/jetstream';
 import type { Logger } from 'pino';
@@ -72,7 +73,7 @@ export async function workflowCommand(argv: string[], logger: Logger): Promise<n
 /** What the coordinator would answer, folded here from its history (read-only; no coordinator runs). */
 async function fromHistory(connection: SpoolConnection, id: string | undefined): Promise<WorkflowsAnswer> {
   const state = initialCoordinatorState();
-  for await (const commit of historyStore(connection).replay(COORDINATOR))
+  for await (const commit of historyStore(connection, parseCoordinatorCommit).replay(COORDINATOR))
     applyCoordinatorCommit(state, commit);
   return JSON.parse(
     answerWorkflows(state, JSON.stringify(id === undefined ? {} : { id })),

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
-import { CommitSchema, type HistoryEvent } from '../events.ts';
+import type { AgentEvent } from '../agent-events.ts';
+import { parseCoordinatorCommit } from '../history.ts';
 import type { TaskResult } from '../result.ts';
 import { zeroUsage } from '../usage.ts';
-import type { WorkflowDef, WorkflowDefInput } from './config.ts';
+import type { WorkflowDef, WorkflowDefInput } from './definition.ts';
 import { type CoordinatorCommand, decideCoordinator } from './decide.ts';
+import type { CoordinatorEvent } from './events.ts';
 import { nextCoordinator, workflowResult, workflowView } from './next.ts';
 import {
   applyCoordinatorCommit,
@@ -42,12 +44,12 @@ const research = definition({
  */
 class Coordinator {
   readonly state: CoordinatorState = initialCoordinatorState();
-  readonly log: { seq: number; events: HistoryEvent[] }[] = [];
+  readonly log: { seq: number; events: CoordinatorEvent[] }[] = [];
 
-  run(command: CoordinatorCommand): HistoryEvent[] {
+  run(command: CoordinatorCommand): CoordinatorEvent[] {
     const events = decideCoordinator(this.state, command);
     if (events.length === 0) return events;
-    const stored = CommitSchema.parse(JSON.parse(JSON.stringify({ v: 1, events })));
+    const stored = parseCoordinatorCommit(JSON.parse(JSON.stringify({ v: 1, events })));
     const commit = { seq: this.log.length + 1, events: stored.events };
     this.log.push(commit);
     applyCoordinatorCommit(this.state, commit);
@@ -110,8 +112,8 @@ const observe = (r: TaskResult, seconds = 5): CoordinatorCommand => ({
   result: r,
   at: at(seconds),
 });
-const types = (events: HistoryEvent[]) => events.map((e) => e.type);
-const dispatchedIds = (events: HistoryEvent[]) =>
+const types = (events: CoordinatorEvent[]) => events.map((e) => e.type);
+const dispatchedIds = (events: CoordinatorEvent[]) =>
   events.flatMap((e) => (e.type === 'workflow.task_dispatched' ? [e.data.taskId] : []));
 
 describe('coordinator - start', () => {
@@ -630,19 +632,20 @@ describe('coordinator - determinism and replay', () => {
     c.run({ type: 'CancelWorkflow', workflowId: 'wf-2', reason: 'r', at: at(6) });
     const state = c.replayed();
     expect(state).toEqual(c.state);
-    const agentEvent: HistoryEvent = {
+    const agentEvent: AgentEvent = {
       id: 'analyst:t-1:received',
       type: 'task.received',
       v: 1,
       data: { taskId: 't-1', input: 'x', at: at() },
     };
-    const stray: HistoryEvent = {
+    const stray: CoordinatorEvent = {
       id: 'coordinator:nope:a:0:1:sent',
       type: 'workflow.task_sent',
       v: 1,
       data: { workflowId: 'nope', taskId: 'nope:a:0:1', inboxSeq: 1, at: at() },
     };
-    evolveCoordinator(state, agentEvent);
+    // Never in the coordinator's history (the types say so); folded anyway, it changes nothing.
+    evolveCoordinator(state, agentEvent as unknown as CoordinatorEvent);
     evolveCoordinator(state, stray);
     expect(state).toEqual(c.state);
   });
@@ -693,7 +696,7 @@ describe('coordinator - random result orders', () => {
 
   /** Results recorded without being decided (no advance with them), as a crash-free but older writer could leave them. */
   const recordOnly = (c: Coordinator, outcomes: Record<string, { output: string } | { error: string }>) => {
-    const events: HistoryEvent[] = Object.entries(outcomes).map(([taskId, outcome]) => ({
+    const events: CoordinatorEvent[] = Object.entries(outcomes).map(([taskId, outcome]) => ({
       id: `coordinator:${taskId}:finished`,
       type: 'workflow.task_finished',
       v: 1,
@@ -733,7 +736,7 @@ describe('coordinator - random result orders', () => {
     // A step recorded as finished without its dependents started: Advance starts them.
     const d = toTheMap(0);
     recordOnly(d, { 'wf-1:dig:0:1': { output: 'A' }, 'wf-1:dig:1:1': { output: 'B' } });
-    const stepDone: HistoryEvent = {
+    const stepDone: CoordinatorEvent = {
       id: 'coordinator:wf-1:step:dig:finished',
       type: 'workflow.step_finished',
       v: 1,

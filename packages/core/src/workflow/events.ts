@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { UsageSchema } from '../usage.ts';
 import { eventV1, iso } from '../event-schema.ts';
 import { TaskErrorSchema } from '../result.ts';
-import { WorkflowSchema } from './config.ts';
+import { WorkflowSchema } from './definition.ts';
 
 /**
  * The coordinator's workflow events, journaled on `spool.history.coordinator` beside (not
@@ -120,8 +120,8 @@ export const WorkflowPublishedV1 = eventV1(
   z.object({ workflowId: z.string(), resultSeq: seq.optional(), at: iso }),
 );
 
-/** Every workflow event schema, for HistoryEventSchema's union. */
-export const WorkflowEventSchemas = [
+/** The coordinator's history (`spool.history.coordinator`): its one discriminated union. */
+export const CoordinatorEventSchema = z.discriminatedUnion('type', [
   WorkflowStartedV1,
   WorkflowRejectedV1,
   WorkflowStepStartedV1,
@@ -132,10 +132,9 @@ export const WorkflowEventSchemas = [
   WorkflowStepFinishedV1,
   WorkflowFinishedV1,
   WorkflowPublishedV1,
-] as const;
-
-export type WorkflowEvent = z.infer<(typeof WorkflowEventSchemas)[number]>;
-export type WorkflowEventType = WorkflowEvent['type'];
+]);
+export type CoordinatorEvent = z.infer<typeof CoordinatorEventSchema>;
+export type CoordinatorEventType = CoordinatorEvent['type'];
 
 /** Deterministic ids: the same decision always has the same id. */
 export const workflowEventIds = {

@@ -1,7 +1,7 @@
 import { COORDINATOR } from '../subjects.ts';
 import type { TaskError, TaskResult } from '../result.ts';
 import type { Usage } from '../usage.ts';
-import { dependencies } from './template.ts';
+import { dependencies } from './graph.ts';
 import {
   type CoordinatorState,
   isStepFinished,

@@ -1,7 +1,7 @@
-import type { HistoryEvent } from '../events.ts';
 import type { TaskError } from '../result.ts';
 import { addUsage, type Usage, zeroUsage } from '../usage.ts';
-import type { WorkflowDef } from './config.ts';
+import type { WorkflowDef } from './definition.ts';
+import type { CoordinatorEvent } from './events.ts';
 
 export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'rejected';
 export type StepStatus = 'pending' | 'running' | 'completed' | 'failed';
@@ -108,10 +108,10 @@ export function isStepFinished(step: StepRun): boolean {
 
 /**
  * Folds one event into the coordinator's state. Pure and total like the agents' `evolve`:
- * agent events, unknown ids and repeated events leave the state as it is, so any history
+ * unknown ids and repeated events leave the state as it is, so any history
  * replays. Updates `state` in place and returns it.
  */
-export function evolveCoordinator(state: CoordinatorState, event: HistoryEvent): CoordinatorState {
+export function evolveCoordinator(state: CoordinatorState, event: CoordinatorEvent): CoordinatorState {
   switch (event.type) {
     case 'workflow.started': {
       const d = event.data;
@@ -248,15 +248,14 @@ export function evolveCoordinator(state: CoordinatorState, event: HistoryEvent):
       return state;
     }
     default:
-      // Agent events: the coordinator's history holds none, and they mean nothing here.
-      return state;
+      return unknownEvent(state, event);
   }
 }
 
 /** Applies a stored commit: its events in order, then its position. */
 export function applyCoordinatorCommit(
   state: CoordinatorState,
-  commit: { readonly seq: number; readonly events: readonly HistoryEvent[] },
+  commit: { readonly seq: number; readonly events: readonly CoordinatorEvent[] },
 ): CoordinatorState {
   for (const event of commit.events) evolveCoordinator(state, event);
   state.seq = commit.seq;
@@ -266,4 +265,12 @@ export function applyCoordinatorCommit(
 /** A deep copy, for callers that must keep a state while evolving another. */
 export function cloneCoordinatorState(state: CoordinatorState): CoordinatorState {
   return structuredClone(state);
+}
+
+/**
+ * No workflow event reaches here (a new one `evolveCoordinator` forgets is a compile error);
+ * anything else in the coordinator's history changes nothing, so an odd history still replays.
+ */
+function unknownEvent(state: CoordinatorState, _event: never): CoordinatorState {
+  return state;
 }

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
-import {
-  dependencies,
-  findCycle,
-  finalSteps,
-  parseArray,
-  renderTemplate,
-  templateRefs,
-  topologicalOrder,
-} from './template.ts';
-import type { WorkflowDef } from './config.ts';
+import type { WorkflowDef } from './definition.ts';
+import { dependencies, findCycle, finalSteps, topologicalOrder } from './graph.ts';
+import { parseArray, renderTemplate, templateRefs } from './template.ts';
 
 const agent = { instructions: 'You help.', model: 'claude-sonnet-4-6' };
 const agents = { researcher: agent, writer: agent };

@@ -24,3 +24,17 @@ export const systemClock: Clock = {
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
+
+/** Calls `fn` every `ms` on the clock until `signal` aborts (keep-alive signals, watchers). */
+export function every(clock: Clock, ms: number, signal: AbortSignal, fn: () => void): void {
+  void (async () => {
+    while (!signal.aborted) {
+      try {
+        await clock.sleep(ms, signal);
+      } catch {
+        return;
+      }
+      fn();
+    }
+  })();
+}

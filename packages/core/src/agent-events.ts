@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { MetaSchema } from './task.ts';
 import { ContentBlockSchema, StopReasonSchema } from './content.ts';
@@ -6,11 +5,10 @@ import { TaskErrorSchema } from './result.ts';
 import { UsageSchema } from './usage.ts';
 import { eventV1, iso } from './event-schema.ts';
 import { DelegationRequestedV1, DelegationSentV1 } from './delegation-events.ts';
-import { WorkflowEventSchemas } from './workflow/events.ts';
 
 /**
- * The agent history: one zod discriminated union, the single source of truth for event
- * types. Every event is `{ id, type, v, data }`: `id` is deterministic
+ * An agent's history (`spool.history.<agent>`): one zod discriminated union, the single
+ * source of truth for its event types (the coordinator's are in `workflow/events.ts`). Every event is `{ id, type, v, data }`: `id` is deterministic
  * (`<agent>:<taskId>:...`) so a retried append is recognised; `v` is the schema version of
  * `data`, and old versions stay parseable (upcast in `parseCommit`). Stream position and
  * write time live on the read envelope, not here.
@@ -226,7 +224,7 @@ const AgentResumedV1 = eventV1(
   z.object({ controlSeq: z.number().int().nonnegative(), at: iso }),
 );
 
-export const HistoryEventSchema = z.discriminatedUnion('type', [
+export const AgentEventSchema = z.discriminatedUnion('type', [
   TaskReceivedV1,
   TaskStartedV1,
   ModelRespondedV1,
@@ -250,44 +248,9 @@ export const HistoryEventSchema = z.discriminatedUnion('type', [
   MemoryCompactedV1,
   DelegationRequestedV1,
   DelegationSentV1,
-  ...WorkflowEventSchemas,
 ]);
-export type HistoryEvent = z.infer<typeof HistoryEventSchema>;
-export type HistoryEventType = HistoryEvent['type'];
-export type EventOf<T extends HistoryEventType> = Extract<HistoryEvent, { type: T }>;
-
-/** The task an event is about; undefined for agent-wide events (pause, resume). */
-export function taskIdOf(event: HistoryEvent): string | undefined {
-  return 'taskId' in event.data ? event.data.taskId : undefined;
-}
-
-/** A history message: events written together, atomically (JetStream 2.9 has no batch publish). */
-export const CommitSchema = z.object({ v: z.literal(1), events: z.array(HistoryEventSchema).min(1) });
-export type Commit = z.infer<typeof CommitSchema>;
-
-/** A commit as read back from the store, with its position and write time. */
-export interface StoredCommit {
-  readonly seq: number;
-  readonly time: string;
-  readonly events: readonly HistoryEvent[];
-}
-
-/** Parses a stored history message; throws a zod error that names the bad field. */
-export function parseCommit(json: unknown): Commit {
-  return CommitSchema.parse(json);
-}
-
-/**
- * The `Nats-Msg-Id` of a commit, derived from its events' ids, so that an append retried
- * after a lost acknowledgement is recognised by the server as the same commit.
- */
-export function commitId(events: readonly HistoryEvent[]): string {
-  const first = events[0];
-  if (events.length === 1 && first !== undefined) return first.id;
-  const hash = createHash('sha256');
-  for (const e of events) hash.update(e.id).update('\n');
-  return `commit:${hash.digest('hex').slice(0, 32)}`;
-}
+export type AgentEvent = z.infer<typeof AgentEventSchema>;
+export type AgentEventType = AgentEvent['type'];
 
 /** Deterministic event ids: the same decision always has the same id. */
 export const eventIds = {

@@ -1,0 +1,23 @@
+import type { Term } from '@spool/actor';
+import type {
+  CoordinatorCommand,
+  CoordinatorState,
+  CoordinatorEvent,
+  WorkflowDef,
+} from '@spool/core/internal';
+import type { Inbox, Results, SpoolConnection } from '@spool/jetstream';
+
+/** What the workflow actor's handlers share within one term. */
+export interface WorkflowContext {
+  readonly term: Term<CoordinatorState, CoordinatorCommand, CoordinatorEvent>;
+  readonly connection: SpoolConnection;
+  /** The config's workflows: a start names one of them (a run keeps the definition it started with). */
+  readonly workflows: Readonly<Record<string, WorkflowDef>>;
+  readonly inbox: Inbox;
+  readonly control: Inbox;
+  readonly results: Results;
+  /** How long one inbox / control pull waits. */
+  readonly fetchExpiresMs: number;
+  /** The ISO time now, on the actor's clock. */
+  now(): string;
+}

@@ -1,0 +1,161 @@
+// @spool/core/internal: everything the sibling packages (and the CLI, tests, bench) need of the
+// core, the public entry's names included. Users import `@spool/core` (index.ts).
+export type { AgentSpec, AgentSpecInput, SpoolConfig, SpoolConfigInput } from './config.ts';
+export { CONFIG_SCHEMA_PATH, configJsonSchema } from './config-json-schema.ts';
+export type { Namespacing } from './namespacing.ts';
+export { namespacing } from './namespacing.ts';
+export type { NatsConfig } from './nats-config.ts';
+export { NAMESPACE_PATTERN, NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
+export {
+  AgentSpecSchema,
+  ConfigSchema,
+  defineConfig,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_LEASE_TTL_MS,
+  DEFAULT_MAX_TOKENS,
+  DEFAULT_MEMORY_CHARS,
+  DEFAULT_MAX_INTERRUPTIONS,
+  DEFAULT_MEMORY_EXCHANGES,
+  DEFAULT_MODEL_TIMEOUT_MS,
+  DEFAULT_SNAPSHOT_EVERY,
+  formatIssues,
+  parseConfig,
+  specHash,
+} from './config.ts';
+export type { ContentBlock, Message } from './content.ts';
+export { ContentBlockSchema, MessageSchema, StopReason, textOf } from './content.ts';
+export type { Command, ModelReply } from './commands.ts';
+export type { Delegation, DelegationOptions } from './delegation.ts';
+export {
+  childMeta,
+  childTaskId,
+  DELEGATE_TOOL,
+  DelegationSchema,
+  delegateTool,
+  parentChain,
+} from './delegation.ts';
+export type { DelegationEffect, MarkDelegationSent } from './delegation-decisions.ts';
+export { delegationOutcome, holdsSlot, isParked } from './delegation-decisions.ts';
+export { decide } from './decide.ts';
+export { MAX_REPLICAS, replicaNames, replicaOf, validatePools } from './pool.ts';
+export type { Failure, RetryDecision, RetryPolicy } from './retry-policy.ts';
+export { DEFAULT_RETRY, decideRetry, IO_RETRY_MS, UNKNOWN_OUTCOME_RETRY } from './retry-policy.ts';
+export {
+  CommitTooLargeError,
+  ConcurrencyError,
+  ensureError,
+  ErrorCode,
+  RetryableError,
+  SpoolError,
+  TerminalError,
+  ValidationError,
+} from './errors.ts';
+export type { AgentEvent, AgentEventType } from './agent-events.ts';
+export { AgentEventSchema, eventIds } from './agent-events.ts';
+export type { Commit, EventOf, HistoryEvent, HistoryEventType, StoredCommit } from './history.ts';
+export {
+  CommitSchema,
+  commitId,
+  HistoryEventSchema,
+  isAgentEvent,
+  isCoordinatorEvent,
+  parseAgentCommit,
+  parseCommit,
+  parseCoordinatorCommit,
+  taskIdOf,
+} from './history.ts';
+export type { Effect, NextAt, NextOptions } from './next.ts';
+export { next, nextAt, resultOf } from './next.ts';
+export { buildMessages, compactionPlan, memoryWindow } from './request.ts';
+export type { TaskError, TaskResult } from './result.ts';
+export { TaskErrorSchema, TaskResultSchema, TaskStatus } from './result.ts';
+export type {
+  AgentState,
+  DelegationCall,
+  Exchange,
+  FinishedPhase,
+  ModelStep,
+  TaskPhase,
+  TaskState,
+} from './state.ts';
+export { initialState, isFinished, isKnownTask, MEMORY_KEEP, openToolCall, usageLastDay } from './state.ts';
+export { applyCommit, cloneState, evolve } from './evolve.ts';
+export {
+  AGENT_NAME_PATTERN,
+  agentOfHistorySubject,
+  Buckets,
+  COORDINATOR,
+  controlConsumerName,
+  inboxConsumerName,
+  Streams,
+  subjects,
+  TASK_ID_PATTERN,
+} from './subjects.ts';
+export type { ParsedTask, TaskMessage } from './task.ts';
+export { MAX_INPUT_CHARS, parseTaskMessage, TaskMessageSchema } from './task.ts';
+export type { Usage } from './usage.ts';
+export { addUsage, UsageSchema, zeroUsage } from './usage.ts';
+export type {
+  AgentStatus,
+  DeadLetterEntry,
+  DeadLetterReport,
+  DelegationWait,
+  PoolStatus,
+  StatusReport,
+  WorkflowProgress,
+} from './status.ts';
+export {
+  AgentStatusSchema,
+  DeadLetterEntrySchema,
+  DeadLetterReportSchema,
+  DelegationWaitSchema,
+  PoolStatusSchema,
+  StatusReportSchema,
+  WorkflowProgressSchema,
+} from './status.ts';
+export type { Snapshot } from './snapshot.ts';
+export { diffSnapshots, fromSnapshot, SnapshotSchema, STATE_VERSION, toSnapshot } from './snapshot.ts';
+export type { ControlMessage } from './control.ts';
+export { ControlMessageSchema, parseControlMessage } from './control.ts';
+export type { Tool, ToolContext, ToolDefinition } from './tools.ts';
+export { defineTool, ToolSchema, toolDefinitions } from './tools.ts';
+export type { Price } from './pricing.ts';
+export { costOf, DEFAULT_PRICES, PriceSchema, priceFor, totalTokens } from './pricing.ts';
+// Workflows (the coordinator's pure core): config, templates, events, state, decide, next.
+export type { WorkflowDef, WorkflowDefInput, WorkflowStep } from './workflow/definition.ts';
+export {
+  WORKFLOW_ID_PATTERN,
+  WORKFLOW_NAME_PATTERN,
+  WorkflowNameSchema,
+  WorkflowSchema,
+  WorkflowStepSchema,
+} from './workflow/definition.ts';
+export { validateWorkflows } from './workflow/validate.ts';
+export { dependencies, finalSteps, findCycle, topologicalOrder } from './workflow/graph.ts';
+export type { TemplatePart, TemplateValues } from './workflow/template.ts';
+export { parseArray, parseTemplate, renderTemplate, templateRefs } from './workflow/template.ts';
+export type { CoordinatorEvent, CoordinatorEventType } from './workflow/events.ts';
+export { CoordinatorEventSchema, workflowEventIds, workflowTaskId } from './workflow/events.ts';
+export type {
+  CoordinatorState,
+  StepRun,
+  StepStatus,
+  TaskRef,
+  WorkflowRun,
+  WorkflowStatus,
+  WorkflowTask,
+  WorkflowTaskStatus,
+} from './workflow/state.ts';
+export {
+  applyCoordinatorCommit,
+  cloneCoordinatorState,
+  evolveCoordinator,
+  findTask,
+  initialCoordinatorState,
+  isStepFinished,
+} from './workflow/state.ts';
+export type { CoordinatorCommand } from './workflow/decide.ts';
+export { decideCoordinator } from './workflow/decide.ts';
+export { workflowOutput } from './workflow/advance.ts';
+export type { CoordinatorEffect, WorkflowStepView, WorkflowTaskView, WorkflowView } from './workflow/next.ts';
+export { nextCoordinator, workflowResult, workflowView } from './workflow/next.ts';

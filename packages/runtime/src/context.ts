@@ -1,0 +1,65 @@
+import type { Term } from '@spool/actor';
+import type { ModelClient } from '@spool/claude';
+import type {
+  AgentSpec,
+  AgentState,
+  Command,
+  ControlMessage,
+  AgentEvent,
+  Price,
+  TaskMessage,
+  ToolDefinition,
+} from '@spool/core/internal';
+import type { Inbox, LiveText, Results, SubmitOutcome } from '@spool/jetstream';
+import type { HeldMessages } from './held-messages.ts';
+import type { PoolIntake } from './pool-intake.ts';
+
+/** Where an agent sends tasks and control messages to other agents (`submitTask` / `sendControl`). */
+export interface SubmitPort {
+  task(agent: string, task: TaskMessage): Promise<SubmitOutcome>;
+  control(agent: string, message: ControlMessage, id: string): Promise<SubmitOutcome>;
+}
+
+/** The ports and settings an agent works with, the same in every term. */
+export interface AgentPorts {
+  readonly name: string;
+  readonly spec: AgentSpec;
+  readonly inbox: Inbox;
+  /** Other agents' results that arrive as tasks (`spec.subscriptions`, in the same order). */
+  readonly subscriptions: readonly Inbox[];
+  /** Operator commands (pause, resume, cancel), journaled before they are acknowledged. */
+  readonly control: Inbox;
+  readonly results: Results;
+  /** Where sub-tasks of `delegate` calls are sent (and cancelled); needed when the spec has `delegation`. */
+  readonly submit?: SubmitPort | undefined;
+  /** Where reply text goes as it streams (for `spool submit --follow`); none: not shown live. */
+  readonly liveText?: Pick<LiveText, 'publish'> | undefined;
+  readonly model: ModelClient;
+  /** How long one inbox pull waits for messages. */
+  readonly fetchExpiresMs: number;
+  /** Interval of `working()` signals for held inbox messages (below the consumer's ack wait). */
+  readonly keepAliveMs: number;
+  /** A replica of an agent pool: the claims decide which replica journals a task (pool.ts). */
+  readonly pool?: PoolIntake | undefined;
+  /** Hash of the spec, recorded with each task. */
+  readonly specHash: string;
+  /** The tools as the Messages API takes them, built once from the spec. */
+  readonly tools: ToolDefinition[];
+  /** The model's price, for result costs and cost limits (undefined: unknown model). */
+  readonly price: Price | undefined;
+}
+
+/** What the agent's handlers share within one term. */
+export interface AgentContext extends AgentPorts {
+  readonly term: Term<AgentState, Command, AgentEvent>;
+  /** Inbox messages of the tasks taken, acked once their result is out. */
+  readonly held: HeldMessages;
+  /** Aborted when the task is cancelled or fails (deadline), or when this term's work must stop. */
+  stopSignal(taskId: string): AbortSignal;
+  /** Aborts what runs for a task (model call, tools): it was cancelled or failed. */
+  abortTask(taskId: string, reason: string): void;
+  /** Its result is out: nothing of it runs any more. */
+  forgetTask(taskId: string): void;
+  /** The ISO time now, on the agent's clock. */
+  now(): string;
+}

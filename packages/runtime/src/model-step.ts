@@ -1,0 +1,103 @@
+import { buildMessages, ensureError, type TaskState } from '@spool/core/internal';
+import type { Logger } from 'pino';
+import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
+import type { AgentContext } from './context.ts';
+import { callModelOnce } from './model-call.ts';
+
+/**
+ * A `call-model` effect: compacts memory when the request would not fit, calls the model once,
+ * and journals the reply (`RecordReply`) or the failure with the time of the next call
+ * (`RecordModelFailure`) before anything uses it.
+ */
+export async function modelStep(ctx: AgentContext, taskId: string, step: number, log: Logger): Promise<void> {
+  const { spec, term } = ctx;
+  const task = term.state.active.get(taskId);
+  if (task === undefined) return;
+  const requestFor = (current: TaskState) => ({
+    model: spec.model,
+    system: spec.instructions,
+    messages: buildMessages(term.state, current, spec.memory),
+    maxTokens: spec.maxTokens,
+    tools: ctx.tools,
+  });
+  const stop = ctx.stopSignal(taskId);
+  let request = requestFor(task);
+  const compaction = await compactIfNeeded(ctx.model, spec, term.state, task, request, stop).catch(
+    (err): CompactionOutcome => ({ kind: 'failed', tokens: 0, reason: ensureError(err).message }),
+  );
+  if (stop.aborted) return;
+  if (compaction.kind === 'summarized') {
+    // Journaled before it is used: a replay rebuilds the same memory without calling the model.
+    const { summary, upTo, tokens, reply } = compaction;
+    await term.commit({ type: 'RecordCompaction', summary, upTo, tokens, reply, at: ctx.now() });
+    log.info(
+      { upTo, tokens, window: spec.memory.contextWindow },
+      'memory compacted: older exchanges summarized',
+    );
+    request = requestFor(term.state.active.get(taskId) ?? task);
+  } else if (compaction.kind === 'failed' || compaction.kind === 'nothing-to-compact') {
+    const why = compaction.kind === 'failed' ? compaction.reason : 'no older memory left to summarize';
+    log.warn(
+      { tokens: compaction.tokens, window: spec.memory.contextWindow },
+      `memory not compacted: ${why}`,
+    );
+  }
+  log.info({ step, messages: request.messages.length }, 'calling the model');
+  const live = ctx.liveText;
+  const shownAs = ctx.pool?.name ?? ctx.name; // a pool's live text is the pool's
+  const onText = live && ((text: string) => live.publish(shownAs, taskId, { step, text }));
+  const outcome = await callModelOnce(ctx.model, request, spec.modelTimeoutMs, stop, onText);
+  if (outcome.ok) {
+    // Journaled before anything uses it: after a crash this reply is read back, never requested again.
+    const { reply } = outcome;
+    await term.commit({
+      type: 'RecordReply',
+      taskId,
+      step,
+      reply,
+      toolsEnabled: spec.tools.length > 0 || spec.delegation !== undefined,
+      maxTurns: spec.maxTurns,
+      ...(spec.delegation === undefined
+        ? {}
+        : {
+            delegation: {
+              agents: spec.delegation.agents,
+              maxDepth: spec.delegation.maxDepth,
+              // Results (and so the chain) are the pool's, whichever replica runs the task.
+              self: ctx.pool?.name ?? ctx.name,
+            },
+          }),
+      ...(spec.budget.maxToolCalls === undefined ? {} : { maxToolCalls: spec.budget.maxToolCalls }),
+      at: ctx.now(),
+    });
+    log.info({ step, stopReason: reply.stopReason, usage: reply.usage }, 'model reply journaled');
+    return;
+  }
+  if ('abandoned' in outcome) return;
+  // The failure is journaled before the wait, so the backoff and the attempt count survive a
+  // restart. The retry policy (core's retry-policy.ts) decides the wait in `decide`; the random
+  // draw for its jitter is made here and journaled with it.
+  const { error } = outcome;
+  const at = term.clock.now();
+  const events = await term.commit({
+    type: 'RecordModelFailure',
+    taskId,
+    step,
+    error: { code: error.code, message: error.message },
+    retryable: error.retryable,
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    retry: spec.retry,
+    draw: Math.random(),
+    at: at.toISOString(),
+  });
+  const failed = events.find((e) => e.type === 'model.failed');
+  const call = failed?.type === 'model.failed' ? failed.data.call : task.failedCalls + 1;
+  const retryAt = failed?.type === 'model.failed' ? failed.data.retryAt : undefined;
+  const fields = { step, call, maxAttempts: spec.retry.maxAttempts, code: error.code, err: error.message };
+  if (events.some((e) => e.type === 'task.failed')) log.warn(fields, 'model call failed; failing the task');
+  else
+    log.warn(
+      { ...fields, ...(retryAt === undefined ? {} : { delayMs: Date.parse(retryAt) - at.getTime() }) },
+      'model call failed; retrying after the backoff',
+    );
+}

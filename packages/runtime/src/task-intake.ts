@@ -1,0 +1,150 @@
+import { every } from '@spool/actor';
+import {
+  type Command,
+  ensureError,
+  ErrorCode,
+  holdsSlot,
+  IO_RETRY_MS,
+  isKnownTask,
+  parseTaskMessage,
+} from '@spool/core/internal';
+import type { Inbox, InboxMessage } from '@spool/jetstream';
+import type { AgentContext } from './context.ts';
+import { LATER_MS } from './pool-intake.ts';
+
+/** Longest excerpt of a refused message kept in the history. */
+const EXCERPT_CHARS = 500;
+/** Deliveries of an inbox message that never got journaled before it is refused as poison. */
+const MAX_UNJOURNALED_DELIVERIES = 5;
+
+/**
+ * Where tasks come in: the inbox (or a pool's shared one) and the subscriptions. Each message
+ * is validated and journaled as a task (`task.received`) or refused (`task.rejected`, with a
+ * `rejected` result), and held until its result is out.
+ */
+export class TaskIntake {
+  /** Task ids whose pool claim is being decided (pool siblings asking are told "known"). */
+  private readonly admitting = new Set<string>();
+
+  constructor(private readonly ctx: AgentContext) {}
+
+  /** Pulls one source while there is room for more work, until the term takes no more input. */
+  async pump(inbox: Inbox, what: string): Promise<void> {
+    const { term, spec } = this.ctx;
+    const signal = term.intake;
+    while (!signal.aborted) {
+      // A task parked on delegations holds no slot: its children (maybe this agent's) can run.
+      const busy = [...term.state.active.values()].filter(holdsSlot).length;
+      const room = spec.concurrency - busy;
+      if (room <= 0) {
+        await term.changed();
+        continue;
+      }
+      let messages: InboxMessage[];
+      try {
+        messages = await inbox.fetch(room, this.ctx.fetchExpiresMs, term.stopping);
+      } catch (err) {
+        if (signal.aborted) break;
+        term.logger.warn({ err: ensureError(err).message }, `${what} pull failed; retrying`);
+        await term.clock.sleep(IO_RETRY_MS, signal).catch(() => undefined);
+        continue;
+      }
+      if (term.failed) {
+        // This term is over: hand them back at once rather than after the ack wait.
+        for (const message of messages) message.nak();
+        break;
+      }
+      // Accepted together: their commands queue in inbox order and share one group commit.
+      await Promise.all(
+        messages.map((message) => this.accept(message).catch((err) => term.retryLater('accept', err))),
+      );
+    }
+  }
+
+  /** Whether the history has the task or is about to (pool siblings ask). */
+  knows(taskId: string): boolean {
+    return (
+      isKnownTask(this.ctx.term.state, taskId) || this.ctx.held.has(taskId) || this.admitting.has(taskId)
+    );
+  }
+
+  /** Validates one inbox message and journals it as a task, or refuses it with a `rejected` result. */
+  private async accept(message: InboxMessage): Promise<void> {
+    const { term, held } = this.ctx;
+    const { logger } = term;
+    const at = this.ctx.now();
+    const parsed = parseTaskMessage(message.data, message.seq);
+    const taskId = parsed.ok ? parsed.task.id : parsed.taskId;
+    if (term.state.done.has(taskId)) {
+      logger.info({ taskId, inboxSeq: message.seq }, 'task id already done; message dropped as a duplicate');
+      await message.ack();
+      return;
+    }
+    if (isKnownTask(term.state, taskId)) {
+      if (!parsed.ok)
+        logger.warn(
+          { taskId, inboxSeq: message.seq },
+          `refused message reuses a known task id: ${parsed.message}`,
+        );
+      held.hold(taskId, message);
+      return;
+    }
+    const tries = await this.admit(taskId, message);
+    if (tries === false) return;
+    // Delivered this often without ever being journaled: something between fetch and journal
+    // keeps failing on it (or taking the process down). Refuse it rather than loop forever.
+    // In a pool, siblings hand messages back without failing: count the replicas' tries instead.
+    const poisoned = (tries ?? message.deliveryCount) > MAX_UNJOURNALED_DELIVERIES;
+    let command: Command;
+    if (parsed.ok && !poisoned) {
+      command = { type: 'ReceiveTask', task: parsed.task, inboxSeq: message.seq, at };
+    } else {
+      const error = parsed.ok
+        ? {
+            code: ErrorCode.PoisonMessage,
+            message: `delivered ${message.deliveryCount} times without being accepted; refused so it cannot block the inbox (retry it with a new task id)`,
+          }
+        : { code: parsed.code, message: parsed.message };
+      logger.warn(
+        { taskId, inboxSeq: message.seq, code: error.code },
+        `inbox message rejected: ${error.message}`,
+      );
+      const excerpt = message.data.slice(0, EXCERPT_CHARS);
+      command = { type: 'RejectMessage', taskId, inboxSeq: message.seq, error, excerpt, at };
+    }
+    held.hold(taskId, message);
+    await term.commit(command);
+    if (parsed.ok) logger.info({ taskId, inboxSeq: message.seq }, 'task received');
+    term.reconcile();
+  }
+
+  /**
+   * A pool replica journals a task only if it holds its claim: returns the claim's tries, or
+   * false when the message was acked (a sibling has the task) or handed back for a moment.
+   * Undefined outside a pool.
+   */
+  private async admit(taskId: string, message: InboxMessage): Promise<number | false | undefined> {
+    const { pool, term } = this.ctx;
+    if (pool === undefined) return undefined;
+    this.admitting.add(taskId);
+    // Asking a sibling (or adopting it) can take a while: keep the message ours meanwhile.
+    const keep = new AbortController();
+    every(term.clock, this.ctx.keepAliveMs, keep.signal, () => message.working());
+    try {
+      const admission = await pool.admit(taskId);
+      if (admission.kind === 'run') return admission.tries;
+      const log = { taskId, inboxSeq: message.seq, why: admission.why };
+      if (admission.kind === 'ack') {
+        term.logger.info(log, 'task belongs to another replica of the pool; message acked');
+        await message.ack();
+      } else {
+        term.logger.info(log, 'task claimed by another replica that cannot answer yet; handed back');
+        message.nak(LATER_MS);
+      }
+      return false;
+    } finally {
+      keep.abort();
+      this.admitting.delete(taskId);
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import { type Effect, openToolCall } from '@spool/core/internal';
+import type { Logger } from 'pino';
+import type { AgentContext } from './context.ts';
+import { runTool } from './tool-runner.ts';
+
+/**
+ * A `run-tool` effect: runs a journaled tool call (again, after a crash: same key) and
+ * journals its outcome. A tool that needs an operator's approval journals the request and
+ * waits; a non-idempotent one is journaled as started before it runs.
+ */
+export async function toolStep(
+  ctx: AgentContext,
+  effect: Extract<Effect, { type: 'run-tool' }>,
+  log: Logger,
+): Promise<void> {
+  const { spec, name, term } = ctx;
+  const started = performance.now();
+  const tool = spec.tools.find((t) => t.name === effect.name);
+  const call = openToolCall(term.state, effect.taskId, effect.step, effect.toolUseId);
+  const at = ctx.now();
+  const where = { taskId: effect.taskId, step: effect.step, toolUseId: effect.toolUseId };
+  if (tool?.requiresApproval === true && call?.approval?.state !== 'approved') {
+    const reason = `${tool.name} requires an operator's approval: spool approve ${effect.taskId}, or spool deny ${effect.taskId} --reason "…"`;
+    await term.commit({ type: 'RequestApproval', ...where, reason, at });
+    log.warn({ tool: tool.name, input: effect.input }, 'tool call waits for approval');
+    return;
+  }
+  // Journaled before it runs, so a crash in the middle is known and never re-run blindly.
+  if (tool?.idempotent === false) await term.commit({ type: 'StartTool', ...where, at });
+  const signal = ctx.stopSignal(effect.taskId);
+  const outcome = await runTool(spec.tools, effect, { agent: name, taskId: effect.taskId, signal });
+  if (signal.aborted) return; // cancelled or stopping: it runs again (same key) if the task goes on
+  await term.commit({
+    type: 'RecordToolResult',
+    ...where,
+    content: outcome.content,
+    isError: outcome.isError,
+    at: ctx.now(),
+  });
+  const fields = {
+    tool: effect.name,
+    step: effect.step,
+    key: effect.key,
+    ms: Math.round(performance.now() - started),
+  };
+  if (outcome.isError)
+    log.warn({ ...fields, err: outcome.content.slice(0, 300) }, 'tool call failed; the model is told');
+  else log.info(fields, 'tool result journaled');
+}
