@@ -219,7 +219,7 @@ describe('visibility', () => {
     expect(beforeAny.code, beforeAny.stderr).toBe(0);
     expect(beforeAny.stdout).toContain('no history for the coordinator up to sequence 1');
     expect(verify.code).toBe(0);
-    expect(verify.stdout).toContain('keeps no snapshots');
+    expect(verify.stdout).toContain('no snapshot of coordinator; nothing to verify');
     // The planner's replay names the sub-task and where it went.
     expect(plannerReplay.code, plannerReplay.stderr).toBe(0);
     expect(plannerReplay.stdout).toContain(

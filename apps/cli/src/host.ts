@@ -107,6 +107,7 @@ export async function runCoordinator(
     prices,
     workflows: config.workflows,
     leaseTtlMs: config.coordinator.leaseTtlMs,
+    snapshotEvery: config.coordinator.snapshotEvery,
     holder: holderId(),
     logger,
   });

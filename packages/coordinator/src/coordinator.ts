@@ -40,6 +40,8 @@ export interface CoordinatorOptions {
   readonly holder?: string;
   /** Lease ttl of the workflow actor (default 10 s). */
   readonly leaseTtlMs?: number;
+  /** Events between snapshots of the workflow actor's state (default 1000; 0: none). */
+  readonly snapshotEvery?: number;
   /** Time of reports and workflow decisions (default: the system clock). */
   readonly clock?: Clock;
 }
@@ -73,6 +75,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     logger,
     clock,
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
+    ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }),
   });
   // The coordinator history as a standby sees it, for the workflows API when this process is not the writer.
   const watched = initialCoordinatorState();

@@ -14,6 +14,7 @@ import {
   reclaimUnacked,
   results,
   type SpoolConnection,
+  snapshotStore,
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { workflowLogic } from './workflow-logic.ts';
@@ -32,6 +33,8 @@ export interface WorkflowActorOptions {
   readonly fetchExpiresMs?: number;
   /** Time of decisions, timeouts and retries (default: the system clock). */
   readonly clock?: Clock;
+  /** Events between snapshots of the workflow state (default 1000; 0: none). */
+  readonly snapshotEvery?: number;
 }
 
 export interface WorkflowActorHandle {
@@ -83,6 +86,8 @@ export function startWorkflowActor(options: WorkflowActorOptions): WorkflowActor
       logic: workflowLogic,
       handlers: (term) => new WorkflowTerm(ports, term),
       store,
+      snapshots: await snapshotStore(connection),
+      snapshotEvery: options.snapshotEvery ?? 1000,
       leases: table,
       ttlMs: options.leaseTtlMs ?? 10_000,
       clock: options.clock ?? systemClock,

@@ -1,4 +1,4 @@
-import { ensureError, IO_RETRY_MS, parseControlMessage } from '@spool/core/internal';
+import { COORDINATOR, ensureError, IO_RETRY_MS, parseControlMessage } from '@spool/core/internal';
 import type { Inbox, InboxMessage } from '@spool/jetstream';
 import type { WorkflowContext } from './context.ts';
 import { parseWorkflowStart } from './start-message.ts';
@@ -47,6 +47,14 @@ async function acceptStart(ctx: WorkflowContext, message: InboxMessage): Promise
   const at = ctx.now();
   if (parsed.ok) {
     const { id, workflow, input } = parsed.start;
+    // A run the state has let go of (published long ago) is known by its result.
+    if (!term.state.workflows.has(id) && (await ctx.results.get(COORDINATOR, id)) !== undefined) {
+      logger.info(
+        { workflowId: id, inboxSeq: message.seq },
+        'workflow id already ran; start message dropped as a duplicate',
+      );
+      return;
+    }
     const definition = Object.hasOwn(workflows, workflow) ? workflows[workflow] : undefined;
     const events = await term.commit({
       type: 'StartWorkflow',

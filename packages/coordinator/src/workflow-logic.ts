@@ -3,6 +3,8 @@ import {
   type CoordinatorCommand,
   type CoordinatorEffect,
   type CoordinatorState,
+  coordinatorFromSnapshot,
+  coordinatorToSnapshot,
   decideCoordinator,
   evolveCoordinator,
   type CoordinatorEvent,
@@ -13,7 +15,8 @@ import {
 /**
  * The workflow actor as the kernel runs it: core's pure coordinator decider, one command per
  * commit (workflows are few and slow next to their tasks, and each decision is made on the
- * state the one before led to), no snapshots yet.
+ * state the one before led to), snapshots of its state (runs in flight and the newest
+ * published ones: core's FINISHED_RUNS_KEPT), so its start-up is flat in its history.
  */
 export const workflowLogic: ActorLogic<
   CoordinatorState,
@@ -32,4 +35,5 @@ export const workflowLogic: ActorLogic<
     },
   },
   commits: { group: false },
+  snapshots: { encode: coordinatorToSnapshot, decode: coordinatorFromSnapshot },
 };

@@ -41,7 +41,13 @@ export class WorkflowTerm
     const { state, logger } = this.term;
     const open = [...state.workflows.values()].filter((run) => !isDone(run)).length;
     logger.info(
-      { seq: state.seq, replayedCommits: restored.replayed, ms, running: open },
+      {
+        seq: state.seq,
+        fromSnapshot: restored.fromSnapshot,
+        replayedCommits: restored.replayed,
+        ms,
+        running: open,
+      },
       open > 0
         ? `coordinator history replayed; resuming ${open} workflow(s)`
         : 'coordinator history replayed',

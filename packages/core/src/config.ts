@@ -221,8 +221,10 @@ export const ConfigSchema = z
     coordinator: z
       .strictObject({
         leaseTtlMs: LeaseTtlSchema,
+        /** Events between snapshots of the workflow state (0: none). */
+        snapshotEvery: z.number().int().min(0).default(DEFAULT_SNAPSHOT_EVERY),
       })
-      .default({ leaseTtlMs: DEFAULT_LEASE_TTL_MS }),
+      .default({ leaseTtlMs: DEFAULT_LEASE_TTL_MS, snapshotEvery: DEFAULT_SNAPSHOT_EVERY }),
     /** How to reach NATS (the environment wins; see nats-config.ts). */
     nats: NatsConfigSchema.default({}),
     /** Prefixes every subject and suffixes every stream and bucket name (SPOOL_NAMESPACE wins). */
@@ -284,7 +286,8 @@ function knownFields(path: readonly PropertyKey[]): string {
   if (path.length === 0) return ' (top-level fields are agents, workflows, coordinator, nats, namespace)';
   if (path.length === 1 && path[0] === 'nats')
     return ' (nats fields are servers, user, password, token, creds, nkey, tls, replicas)';
-  if (path.length === 1 && path[0] === 'coordinator') return ' (coordinator fields are leaseTtlMs)';
+  if (path.length === 1 && path[0] === 'coordinator')
+    return ' (coordinator fields are leaseTtlMs, snapshotEvery)';
   if (path.length === 2 && path[0] === 'agents')
     return ' (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, replicas, ackWaitMs, tools, subscriptions, maxTurns, budget, prices, memory, description, delegation)';
   return '';

@@ -150,10 +150,16 @@ export {
   applyCoordinatorCommit,
   cloneCoordinatorState,
   evolveCoordinator,
+  FINISHED_RUNS_KEPT,
   findTask,
   initialCoordinatorState,
   isStepFinished,
 } from './workflow/state.ts';
+export {
+  COORDINATOR_STATE_VERSION,
+  coordinatorFromSnapshot,
+  coordinatorToSnapshot,
+} from './workflow/snapshot.ts';
 export type { CoordinatorCommand } from './workflow/decide.ts';
 export { decideCoordinator } from './workflow/decide.ts';
 export { workflowOutput } from './workflow/advance.ts';

@@ -63,7 +63,7 @@ describe('parseConfig - one line naming the field and the fix', () => {
     ],
     [
       { agents: { analyst: agent }, coordinator: { ttl: 1 } },
-      /coordinator: unknown field "ttl": remove it \(coordinator fields are leaseTtlMs\)/,
+      /coordinator: unknown field "ttl": remove it \(coordinator fields are leaseTtlMs, snapshotEvery\)/,
     ],
     [
       { agents: { analyst: agent }, coordinator: { leaseTtlMs: 10 } },

@@ -41,14 +41,6 @@ export async function replayCoordinator(
   return 0;
 }
 
-/** `--verify`: the coordinator replays its whole history on every start; there is nothing to compare. */
-export function verifyCoordinator(json: boolean): number {
-  const line =
-    'the coordinator keeps no snapshots (it replays its whole history on start); nothing to verify';
-  console.log(json ? JSON.stringify({ agent: 'coordinator', ok: true, snapshot: null, note: line }) : line);
-  return 0;
-}
-
 /** The coordinator's state as JSON: counts, and each unfinished workflow with its open tasks. */
 export function summarizeCoordinator(state: CoordinatorState) {
   const workflows = { running: 0, completed: 0, failed: 0, cancelled: 0, rejected: 0 };

@@ -1,26 +1,23 @@
 import {
   type AgentState,
   AGENT_NAME_PATTERN,
-  applyCommit,
   COORDINATOR,
-  diffSnapshots,
-  ensureError,
   evolve,
   type HistoryEvent,
   initialState,
   parseAgentCommit,
   parseCoordinatorCommit,
   taskIdOf,
-  toSnapshot,
 } from '@spool/core/internal';
-import { historyStore, type SnapshotStore, type SpoolConnection, snapshotStore } from '@spool/jetstream';
+import { historyStore } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
 import { ensureNats } from '../embedded-nats.ts';
 import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
 import { UsageError } from '../usage-error.ts';
-import { replayCoordinator, verifyCoordinator } from './replay-coordinator.ts';
+import { replayCoordinator } from './replay-coordinator.ts';
+import { agentFold, coordinatorFold, verifySnapshot } from './verify-snapshot.ts';
 
 /** `spool replay <agent>`: each event and the state it led to, folded with core's evolve. */
 export async function replayCommand(argv: string[], logger: Logger): Promise<number> {
@@ -45,14 +42,14 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
     // The coordinator's history holds workflow events, folded with evolveCoordinator.
     if (agent === COORDINATOR)
       return values.verify
-        ? verifyCoordinator(values.json === true)
+        ? await verifySnapshot(connection, COORDINATOR, values.json === true, coordinatorFold)
         : await replayCoordinator(
             historyStore(connection, parseCoordinatorCommit),
             untilSeq,
             values.json === true,
           );
     const store = historyStore(connection, parseAgentCommit);
-    if (values.verify) return await verifySnapshot(connection, agent, values.json === true);
+    if (values.verify) return await verifySnapshot(connection, agent, values.json === true, agentFold(agent));
     const state = initialState(agent);
     let events = 0;
     for await (const commit of store.replay(agent, untilSeq === undefined ? {} : { untilSeq })) {
@@ -77,60 +74,6 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
     await connection.close();
     await nats.stop();
   }
-}
-
-/**
- * Rebuilds the state from the first event up to the latest snapshot's sequence and compares
- * it with the snapshot: a difference means `evolve` changed without a STATE_VERSION bump, or
- * the snapshot was damaged in a way its checksum could not see.
- */
-async function verifySnapshot(connection: SpoolConnection, agent: string, json: boolean): Promise<number> {
-  const say = (verdict: object, line: string) => console.log(json ? JSON.stringify(verdict) : line);
-  let stored: Awaited<ReturnType<SnapshotStore['load']>>;
-  try {
-    stored = await (await snapshotStore(connection)).load(agent);
-  } catch (err) {
-    const problem = ensureError(err).message;
-    say({ agent, ok: false, problem }, `${problem}; the agent ignores it and replays the whole history`);
-    return 1;
-  }
-  if (stored === undefined) {
-    say({ agent, ok: true, snapshot: null }, `no snapshot of ${agent}; nothing to verify`);
-    return 0;
-  }
-  const rebuilt = initialState(agent);
-  let events = 0;
-  for await (const commit of historyStore(connection, parseAgentCommit).replay(agent, {
-    untilSeq: stored.seq,
-  })) {
-    applyCommit(rebuilt, commit);
-    events += commit.events.length;
-  }
-  const differences = diffSnapshots(stored.data, toSnapshot(rebuilt));
-  const verdict = {
-    agent,
-    ok: differences.length === 0,
-    snapshotSeq: stored.seq,
-    takenAt: stored.takenAt,
-    events,
-    differences,
-  };
-  if (differences.length === 0) {
-    say(
-      verdict,
-      `snapshot of ${agent} at sequence ${stored.seq} (taken ${stored.takenAt}) matches the history (${events} event(s) folded from scratch)`,
-    );
-    return 0;
-  }
-  say(
-    verdict,
-    [
-      `snapshot of ${agent} at sequence ${stored.seq} DIFFERS from the history rebuilt from scratch (${events} event(s)):`,
-      ...differences.map((d) => `  ${d}`),
-      `the agent trusts the snapshot on restart: remove it (nats kv del spool_snapshots ${agent}) to force a full replay, and report this as a bug`,
-    ].join('\n'),
-  );
-  return 1;
 }
 
 /** The state as JSON: active tasks in full, the rest as counts. */

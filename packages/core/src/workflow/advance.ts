@@ -65,7 +65,7 @@ export class Draft {
   private readonly state: CoordinatorState;
 
   constructor(source: CoordinatorState, run?: WorkflowRun) {
-    this.state = { seq: source.seq, workflows: new Map(), tasks: new Map() };
+    this.state = { seq: source.seq, workflows: new Map(), tasks: new Map(), published: [] };
     if (run === undefined) return;
     const copy = structuredClone(run);
     this.state.workflows.set(copy.id, copy);

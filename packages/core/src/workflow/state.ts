@@ -78,13 +78,35 @@ export interface TaskRef {
 export interface CoordinatorState {
   /** History sequence of the last commit applied; 0 for an empty history. */
   seq: number;
+  /** The runs in flight and the newest FINISHED_RUNS_KEPT published ones. */
   workflows: Map<string, WorkflowRun>;
-  /** Every dispatched task id (all attempts), to route results back to their workflow. */
+  /** The task ids (all attempts) of those runs, to route results back to their workflow. */
   tasks: Map<string, TaskRef>;
+  /** Ids of the published runs kept, oldest first: the next to be let go. */
+  published: string[];
 }
 
+/**
+ * Published runs the state keeps (for `spool workflow`, status, late results). Older ones
+ * leave it, so the state, its snapshot and the coordinator's start-up stay flat however many
+ * runs have ever finished: their outcome is on `spool.results.coordinator.<id>` (which also
+ * says "seen before" to a repeated start) and their story in the history.
+ */
+export const FINISHED_RUNS_KEPT = 1000;
+
 export function initialCoordinatorState(): CoordinatorState {
-  return { seq: 0, workflows: new Map(), tasks: new Map() };
+  return { seq: 0, workflows: new Map(), tasks: new Map(), published: [] };
+}
+
+/** Lets the oldest published runs beyond FINISHED_RUNS_KEPT go, with their task ids. */
+function forgetOldRuns(state: CoordinatorState): void {
+  while (state.published.length > FINISHED_RUNS_KEPT) {
+    const id = state.published.shift() as string;
+    const run = state.workflows.get(id);
+    state.workflows.delete(id);
+    for (const step of run?.steps.values() ?? [])
+      for (const task of [...step.tasks, ...step.retired]) state.tasks.delete(task.taskId);
+  }
 }
 
 /** A dispatched task by id (current attempt or retired), with its run and step. */
@@ -245,6 +267,8 @@ export function evolveCoordinator(state: CoordinatorState, event: CoordinatorEve
       if (run === undefined || run.status === 'running' || run.published) return state;
       run.published = true;
       run.resultSeq = event.data.resultSeq;
+      state.published.push(run.id);
+      forgetOldRuns(state);
       return state;
     }
     default:

@@ -1,0 +1,96 @@
+import {
+  type AgentEvent,
+  type AgentState,
+  applyCommit,
+  applyCoordinatorCommit,
+  type CoordinatorEvent,
+  type CoordinatorState,
+  coordinatorToSnapshot,
+  diffSnapshots,
+  ensureError,
+  initialCoordinatorState,
+  initialState,
+  parseAgentCommit,
+  parseCoordinatorCommit,
+  toSnapshot,
+} from '@spool/core/internal';
+import { historyStore, type SnapshotStore, type SpoolConnection, snapshotStore } from '@spool/jetstream';
+
+/** How an actor's history folds into the state its snapshots hold. */
+export interface SnapshotFold<State, Event extends { readonly id: string }> {
+  parse(json: unknown): { events: Event[] };
+  initial(): State;
+  apply(state: State, commit: { readonly seq: number; readonly events: readonly Event[] }): void;
+  encode(state: State): unknown;
+}
+
+export const agentFold = (agent: string): SnapshotFold<AgentState, AgentEvent> => ({
+  parse: parseAgentCommit,
+  initial: () => initialState(agent),
+  apply: applyCommit,
+  encode: toSnapshot,
+});
+
+export const coordinatorFold: SnapshotFold<CoordinatorState, CoordinatorEvent> = {
+  parse: parseCoordinatorCommit,
+  initial: initialCoordinatorState,
+  apply: applyCoordinatorCommit,
+  encode: coordinatorToSnapshot,
+};
+
+/**
+ * Rebuilds the state from the first event up to the latest snapshot's sequence and compares
+ * it with the snapshot: a difference means `evolve` changed without a STATE_VERSION bump, or
+ * the snapshot was damaged in a way its checksum could not see.
+ */
+export async function verifySnapshot<State, Event extends { readonly id: string }>(
+  connection: SpoolConnection,
+  agent: string,
+  json: boolean,
+  fold: SnapshotFold<State, Event>,
+): Promise<number> {
+  const say = (verdict: object, line: string) => console.log(json ? JSON.stringify(verdict) : line);
+  let stored: Awaited<ReturnType<SnapshotStore['load']>>;
+  try {
+    stored = await (await snapshotStore(connection)).load(agent);
+  } catch (err) {
+    const problem = ensureError(err).message;
+    say({ agent, ok: false, problem }, `${problem}; the agent ignores it and replays the whole history`);
+    return 1;
+  }
+  if (stored === undefined) {
+    say({ agent, ok: true, snapshot: null }, `no snapshot of ${agent}; nothing to verify`);
+    return 0;
+  }
+  const rebuilt = fold.initial();
+  let events = 0;
+  for await (const commit of historyStore(connection, fold.parse).replay(agent, { untilSeq: stored.seq })) {
+    fold.apply(rebuilt, commit);
+    events += commit.events.length;
+  }
+  const differences = diffSnapshots(stored.data, fold.encode(rebuilt));
+  const verdict = {
+    agent,
+    ok: differences.length === 0,
+    snapshotSeq: stored.seq,
+    takenAt: stored.takenAt,
+    events,
+    differences,
+  };
+  if (differences.length === 0) {
+    say(
+      verdict,
+      `snapshot of ${agent} at sequence ${stored.seq} (taken ${stored.takenAt}) matches the history (${events} event(s) folded from scratch)`,
+    );
+    return 0;
+  }
+  say(
+    verdict,
+    [
+      `snapshot of ${agent} at sequence ${stored.seq} DIFFERS from the history rebuilt from scratch (${events} event(s)):`,
+      ...differences.map((d) => `  ${d}`),
+      `the agent trusts the snapshot on restart: remove it (nats kv del spool_snapshots ${agent}) to force a full replay, and report this as a bug`,
+    ].join('\n'),
+  );
+  return 1;
+}
