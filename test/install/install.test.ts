@@ -122,7 +122,7 @@ describe('install - the packed tarballs installed with npm outside the repositor
     ).catch((err: { stdout: string }) => err);
     expect(broken.stdout).toContain("Type 'number' is not assignable to type 'string'");
     rmSync(join(project, 'broken.ts'));
-  });
+  }, 180_000);
 
   it('runs an agent from the user config (its tool included), answers spool submit --wait, and stops on SIGTERM with exit 0 and no process left', async () => {
     const env = { NATS_URL: nats.url, ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: 'test-key' };

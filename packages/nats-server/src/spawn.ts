@@ -56,8 +56,10 @@ export async function spawnNatsServer(options: SpawnNatsOptions): Promise<NatsSe
     };
     proc.stdout?.on('data', keep);
     proc.stderr?.on('data', keep);
+    // 'close' comes after the output is read to its end ('exit' may come first): the error
+    // carries what the server said, e.g. which config field it refused.
     const exited = new Promise<never>((_, reject) =>
-      proc.once('exit', (code, signal) =>
+      proc.once('close', (code, signal) =>
         reject(new Error(`nats-server exited (${code ?? signal}) before it was ready:\n${log}`)),
       ),
     );
