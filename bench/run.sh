@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pnpm bench [options] [--json]: throughput (and with sync_interval: always), recovery time,
-# what the coordinator adds, then an agent pool's claims after many tasks.
-# Every option goes to all four parts; each takes the ones that apply to it and says which it
+# what the coordinator adds, an agent pool's claims after many tasks, then the coordinator's
+# start-up after 1k and 100k finished runs.
+# Every option goes to all five parts; each takes the ones that apply to it and says which it
 # leaves (bench/args.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,3 +13,4 @@ tsx bench/throughput.ts "$@"
 tsx bench/recovery.ts "$@"
 tsx bench/workflow.ts "$@"
 tsx bench/pool.ts "$@"
+tsx bench/coordinator-startup.ts "$@"
