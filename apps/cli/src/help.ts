@@ -180,8 +180,8 @@ sent, finished, cancel and result, with the workflows and open tasks after it.
   --json       NDJSON: one {seq, time, event, state} object per event
   --verify     rebuild the state from the whole history up to the latest snapshot's
                sequence and compare it with that snapshot; prints each difference and
-               exits 1 when they differ (0 when they match or there is no snapshot;
-               the coordinator keeps no snapshots)`,
+               exits 1 when they differ (0 when they match or there is no snapshot);
+               replay coordinator --verify checks the coordinator's snapshot`,
   pause: `Usage: spool pause <agent> [--reason R] [--json]
 
 Publishes {"type": "pause"} on spool.control.<agent>. The agent journals it: it finishes
