@@ -25,6 +25,9 @@ describe('coordinator snapshots - start-up from a snapshot and the tail, verifie
   afterAll(async () => nats?.close());
 
   it('takes snapshots as it runs, restarts from the newest after a SIGKILL, and --verify finds it equal to the history', async () => {
+    const helperCounts = (stdout: string) =>
+      JSON.parse(stdout).agents.find((a: { name: string }) => a.name === 'helper').counts;
+    let before: unknown;
     const first = await startUp(config, env);
     try {
       for (const i of [1, 2, 3]) {
@@ -35,7 +38,9 @@ describe('coordinator snapshots - start-up from a snapshot and the tail, verifie
         expect(run.code, run.stderr).toBe(0);
         expect(JSON.parse(run.stdout)).toMatchObject({ status: 'completed' });
       }
-      await first.waitForLog('snapshot saved');
+      await first.waitForLog('"msg":"snapshot saved"');
+      await first.waitForLog('registry snapshot saved');
+      before = helperCounts((await runCli(['status', '--json'], env)).stdout);
     } finally {
       await first.kill('SIGKILL');
     }
@@ -50,6 +55,16 @@ describe('coordinator snapshots - start-up from a snapshot and the tail, verifie
         .filter((line) => line.includes('coordinator history replayed'))
         .map((line) => JSON.parse(line));
       expect(replayed.at(-1).fromSnapshot).toBeGreaterThan(0);
+      // The status registry resumed after its snapshot, and reports what it did before the kill.
+      await second.waitForLog('task registry rebuilt');
+      const rebuilt = second.stderr
+        .split('\n')
+        .filter((line) => line.includes('task registry rebuilt'))
+        .map((line) => JSON.parse(line));
+      expect(rebuilt.at(-1).afterHistorySeq).toBeGreaterThan(0);
+      const after = helperCounts((await runCli(['status', '--json'], env)).stdout);
+      expect(after).toEqual(before);
+      expect(after.completed).toBe(6);
       // A start of a run it knows is one run, and a new one runs.
       const again = await runCli(
         ['run', 'twice', 'hello 1', '--id', 'wf-snap-1', '--wait', '--quiet', '--json'],

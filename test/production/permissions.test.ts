@@ -93,6 +93,10 @@ describe('permissions - every role works with exactly what spool permissions gra
     }
     const replay = await runCli(['replay', 'analyst', '--verify'], as('operator'));
     expect(replay.code, replay.stderr).toBe(0);
+    // Snapshots (agents', the coordinator's workflows and registry) were saved, never refused.
+    const coordinator = processes[0] as CliProcess;
+    await coordinator.waitForLog('registry snapshot saved');
+    for (const p of processes) expect(p.stderr).not.toMatch(/snapshot not saved|may not publish/);
   });
 
   describe('refuses, and Spool says so', () => {

@@ -3,6 +3,8 @@ import { type Clock, systemClock } from '@spool/actor';
 import {
   applyCoordinatorCommit,
   COORDINATOR,
+  type CoordinatorState,
+  coordinatorFromSnapshot,
   ensureError,
   initialCoordinatorState,
   isCoordinatorEvent,
@@ -11,16 +13,19 @@ import {
   type WorkflowDef,
 } from '@spool/core/internal';
 import {
+  followHistory,
   inboxPending,
   leases,
   requests,
+  type SnapshotStore,
   type SpoolConnection,
-  type StreamWatch,
+  snapshotStore,
   watchHistories,
   watchResults,
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { type AgentLiveness, TaskRegistry } from './registry.ts';
+import { RegistrySnapshotter, restoreRegistry } from './registry-snapshots.ts';
 import { startWorkflowActor } from './workflow-actor.ts';
 import { workflowStatus } from './workflow-status.ts';
 import { answerWorkflows } from './workflows-api.ts';
@@ -65,8 +70,18 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const registry = new TaskRegistry(options.agents, options.prices, options.pools);
   const leaseTable = await leases(connection);
   const api = requests(connection);
-  const histories = await watchHistories(connection, log);
-  const published = await watchResults(connection, log);
+  // The registry resumes from its snapshot: a start folds what was written since, not everything.
+  const snapshots = await snapshotStore(connection);
+  const positions = await restoreRegistry(snapshots, registry, log);
+  const snapshotter = new RegistrySnapshotter(
+    snapshots,
+    registry,
+    positions,
+    options.snapshotEvery ?? 1000,
+    log,
+  );
+  const histories = await watchHistories(connection, log, { after: positions.historySeq });
+  const published = await watchResults(connection, log, { after: positions.resultsSeq });
   // The workflow actor: one writer of spool.history.coordinator at a time (a standby waits).
   const workflows = startWorkflowActor({
     connection,
@@ -78,12 +93,20 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }),
   });
   // The coordinator history as a standby sees it, for the workflows API when this process is not the writer.
-  const watched = initialCoordinatorState();
+  const watched = await workflowSnapshot(snapshots);
+  const coordinatorHistory = await followHistory(connection, COORDINATOR, watched.seq + 1, log);
 
   const ready = Promise.all([histories.caughtUp, published.caughtUp]).then(() => {
-    log.info({ agents: registry.names().length }, 'task registry rebuilt from histories and results');
+    log.info(
+      {
+        agents: registry.names().length,
+        afterHistorySeq: positions.historySeq,
+        afterResultsSeq: positions.resultsSeq,
+      },
+      'task registry rebuilt from histories and results',
+    );
   });
-  const consume = <T>(watch: StreamWatch<T>, apply: (item: T) => void, what: string) =>
+  const consume = <T>(watch: AsyncIterable<T>, apply: (item: T) => void, what: string) =>
     (async () => {
       for await (const item of watch) apply(item);
     })().catch((err) => log.error({ err: ensureError(err).message }, `${what} watch ended`));
@@ -91,17 +114,30 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     consume(
       histories,
       ({ agent, commit }) => {
-        if (agent === COORDINATOR) {
-          if (commit.seq > watched.seq)
-            applyCoordinatorCommit(watched, {
-              seq: commit.seq,
-              events: commit.events.filter(isCoordinatorEvent),
-            });
-        } else registry.apply(agent, commit);
+        registry.apply(agent, commit);
+        snapshotter.folded('historySeq', commit.seq, workflows.state() !== undefined);
       },
       'history',
     ),
-    consume(published, ({ result }) => registry.applyResult(result), 'results'),
+    consume(
+      coordinatorHistory,
+      (commit) => {
+        if (commit.seq > watched.seq)
+          applyCoordinatorCommit(watched, {
+            seq: commit.seq,
+            events: commit.events.filter(isCoordinatorEvent),
+          });
+      },
+      'coordinator history',
+    ),
+    consume(
+      published,
+      ({ seq, result }) => {
+        registry.applyResult(result);
+        snapshotter.folded('resultsSeq', seq, workflows.state() !== undefined);
+      },
+      'results',
+    ),
   ];
 
   const stopServing = api.serve(subjects.status, async () => {
@@ -155,9 +191,16 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       stopServingDlq();
       stopServingWorkflows();
       await workflows.stop();
-      await Promise.all([histories.stop(), published.stop()]);
+      await Promise.all([histories.stop(), published.stop(), coordinatorHistory.stop()]);
       await Promise.all(consuming);
       log.info('coordinator stopped');
     },
   };
+}
+
+/** The coordinator's history as its newest snapshot holds it (a standby answers workflow questions from it). */
+async function workflowSnapshot(snapshots: SnapshotStore): Promise<CoordinatorState> {
+  const stored = await snapshots.load(COORDINATOR).catch(() => undefined);
+  const decoded = stored === undefined ? undefined : coordinatorFromSnapshot(stored.data, COORDINATOR);
+  return decoded !== undefined && 'state' in decoded ? decoded.state : initialCoordinatorState();
 }

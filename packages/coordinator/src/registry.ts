@@ -7,6 +7,7 @@ import {
   type DeadLetterEntry,
   type DeadLetterReport,
   type DelegationWait,
+  fromSnapshot,
   initialState,
   isAgentEvent,
   type PoolStatus,
@@ -16,8 +17,18 @@ import {
   type StatusReport,
   type StoredCommit,
   type TaskResult,
+  toSnapshot,
   usageLastDay,
 } from '@spool/core/internal';
+
+type Counter = { count: number; lastAt?: string };
+
+/** The registry as the coordinator's snapshot holds it (each agent in its own snapshot form). */
+export interface RegistryState {
+  readonly agents: [string, unknown][];
+  readonly published: [string, Counter][];
+  readonly byReplica: [string, Counter][];
+}
 
 export interface AgentLiveness {
   readonly holder?: string;
@@ -68,6 +79,28 @@ export class TaskRegistry {
     if (this.pools[result.agent] === undefined) this.stateOf(result.agent);
     count(this.published, result.agent, result.finishedAt);
     if (result.replica !== undefined) count(this.byReplica, result.replica, result.finishedAt);
+  }
+
+  exportState(): RegistryState {
+    return {
+      agents: [...this.agents].map(([name, state]) => [name, toSnapshot(state)]),
+      published: [...this.published],
+      byReplica: [...this.byReplica],
+    };
+  }
+
+  /** Takes the state of a snapshot; a problem (an agent of another state version) leaves it as it was. */
+  importState(data: RegistryState): string | undefined {
+    const agents: [string, AgentState][] = [];
+    for (const [name, encoded] of data.agents) {
+      const decoded = fromSnapshot(encoded, name);
+      if ('problem' in decoded) return `${name}: ${decoded.problem}`;
+      agents.push([name, decoded.state]);
+    }
+    for (const [name, state] of agents) this.agents.set(name, state);
+    for (const [name, counter] of data.published) this.published.set(name, counter);
+    for (const [name, counter] of data.byReplica) this.byReplica.set(name, counter);
+    return undefined;
   }
 
   private stateOf(agent: string): AgentState {

@@ -15,6 +15,7 @@ import type { ConnectionLogger, HistoryFollow, HistoryWatch, SpoolConnection } f
 export function watchHistories(
   connection: SpoolConnection,
   logger?: ConnectionLogger,
+  options: { after?: number } = {},
 ): Promise<HistoryWatch> {
   return watchStream<{ agent: string; commit: StoredCommit }>(
     connection,
@@ -22,6 +23,7 @@ export function watchHistories(
       stream: Streams.History,
       filter: subjects.allHistories,
       what: 'history commit',
+      ...(options.after === undefined ? {} : { after: options.after }),
       parse: (subject, seq, time, data) => {
         const agent = agentOfHistorySubject(subject);
         if (agent === undefined) return undefined;

@@ -205,6 +205,9 @@ function coordinatorPublish(namespace?: string): string[] {
   const own: AgentGrant = { name: COORDINATOR, replicas: 1, delegates: [], subscriptions: [] };
   return [
     ...agentPublish(own, namespace),
+    // The status registry's own snapshot (coordinator/src/registry-snapshots.ts).
+    ...kvKey(s.snapshots, 'coordinator_registry'),
+    ...kvKey(s.snapshots, 'coordinator_registry.>'),
     w(subjects.inbox('*')),
     w(subjects.control('*')),
     ...reader(s.history, w('spool.history.>')),

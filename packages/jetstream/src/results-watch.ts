@@ -11,7 +11,7 @@ import type { ConnectionLogger, ResultsWatch, SpoolConnection } from './types.ts
 export function watchResults(
   connection: SpoolConnection,
   logger?: ConnectionLogger,
-  options: { from?: 'start' | 'now' } = {},
+  options: { from?: 'start' | 'now'; after?: number } = {},
 ): Promise<ResultsWatch> {
   return watchStream<{ seq: number; result: TaskResult }>(
     connection,
@@ -21,6 +21,7 @@ export function watchResults(
       what: 'result',
       parse: (_subject, seq, _time, data) => ({ seq, result: TaskResultSchema.parse(data) }),
       ...(options.from === 'now' ? { from: 'now' as const } : {}),
+      ...(options.after === undefined ? {} : { after: options.after }),
     },
     logger,
   );

@@ -40,7 +40,8 @@ const FORMAT = 1;
 const DEFAULT_CHUNK_BYTES = 512 * 1024;
 // Room for the subject and protocol overhead next to a chunk in one message.
 const MESSAGE_OVERHEAD = 4 * 1024;
-const AGENT_NAME = /^[a-z0-9-]+$/;
+// Agent names, and Spool's own snapshots named with a `_` (no agent name has one).
+const AGENT_NAME = /^[a-z0-9_-]+$/;
 
 interface Manifest {
   format: typeof FORMAT;

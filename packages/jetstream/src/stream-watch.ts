@@ -17,6 +17,11 @@ export interface StreamWatchSpec<T> {
    * the first message: then nothing older is delivered and `caughtUp` resolves at once.
    */
   readonly from?: number | 'now';
+  /**
+   * Resume after this stream sequence (what a snapshot already holds): messages after it are
+   * delivered, and `caughtUp` resolves once those that existed at start have been.
+   */
+  readonly after?: number;
 }
 
 /**
@@ -39,7 +44,11 @@ export async function watchStream<T>(
   // results stream, one subject per task ever: a reply that only grows).
   let lastAtStart = 0;
   let startSeq: number | undefined;
-  if (spec.from === undefined) {
+  if (spec.after !== undefined) {
+    startSeq = spec.after + 1;
+    lastAtStart = (await jsm.streams.info(stream)).state.last_seq;
+    if (lastAtStart <= spec.after) markCaughtUp();
+  } else if (spec.from === undefined) {
     const info = await jsm.streams.info(stream, { subjects_filter: filter });
     // The last sequence of the whole stream bounds the catch-up: later messages are live.
     lastAtStart = info.state.last_seq;
