@@ -87,6 +87,7 @@ describe('mcp client - server-everything', () => {
     await using server = await everythingHttpServer();
     const everything = connect(
       'everything',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} syntax
       { url: server.url, headers: { 'x-token': '${SPOOL_TEST_MCP_TOKEN}' } },
       { logger, env: { SPOOL_TEST_MCP_TOKEN: 'secret' } },
     );
@@ -120,9 +121,11 @@ describe('mcp client - faults', () => {
     await expect(call).rejects.toThrow(/tool_unavailable: MCP server "broken" is not running/);
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} syntax
   it('a missing ${VAR} is named (never a value) and the server is not started', async () => {
     const server = connect(
       'files',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} syntax
       { ...filesystemServer(tmpdir()), env: { TOKEN: '${SPOOL_TEST_UNSET_VAR}' } },
       {
         logger,
@@ -132,6 +135,7 @@ describe('mcp client - faults', () => {
     );
     await server.firstAttempt();
     expect(server.state().lastError).toContain(
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's own ${VAR} syntax
       'env.TOKEN of MCP server "files" uses ${SPOOL_TEST_UNSET_VAR}',
     );
   });
