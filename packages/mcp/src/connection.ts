@@ -45,7 +45,7 @@ export interface McpConnection {
   tools(): readonly McpTool[];
   /**
    * Calls a tool. Resolves with its result (`isError` included); rejects with an `McpError`:
-   * `tool_unavailable` if the server is not connected within `timeoutMs`, `timeout` if the
+   * `tool_unavailable` if the server never came up, or is restarting and not back within `timeoutMs`; `timeout` if the
    * call is not answered in time, `connection_lost` if the server died during the call.
    */
   call(tool: string, input: unknown, options: McpCallOptions): Promise<McpCallResult>;
@@ -176,6 +176,9 @@ class KeptConnection implements McpConnection {
   private async connected(timeoutMs: number, signal?: AbortSignal): Promise<Client | undefined> {
     const deadline = Date.now() + timeoutMs;
     while (this.client === undefined || this.status !== McpServerStatus.Ready) {
+      // A server that never came up fails its calls at once (the model reads why); one that
+      // was up and is restarting is waited for, within the call's time.
+      if (this.connections === 0 && this.failures > 0) return undefined;
       const left = deadline - Date.now();
       if (left <= 0 || this.closing || signal?.aborted === true) return undefined;
       await new Promise<void>((resolve) => {
