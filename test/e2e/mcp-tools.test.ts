@@ -213,4 +213,52 @@ describe('mcp tools - agents use MCP servers, journaled like defineTool calls', 
     expect(sent.get('toolu_b')?.is_error).toBe(true);
     expect(textOf(sent.get('toolu_b'))).toMatch(/^tool_unavailable: MCP server "broken" is not running/);
   });
+
+  it.each<[string, { idempotent?: boolean }]>([
+    ['read-only: run again on the restarted server', {}],
+    ['not idempotent: waits for an operator', { idempotent: false }],
+  ])('the server killed during a call is restarted; %s', async (_, safety) => {
+    const name = safety.idempotent === false ? 'server-dies-unsafe' : 'server-dies';
+    const agent = await runWithMcp(name, {
+      mcpServers: {
+        everything: {
+          ...everythingServer(),
+          timeoutMs: 20_000,
+          overrides: { 'trigger-long-running-operation': safety },
+        },
+      },
+    });
+    const pid = agent.mcpServers()[0]?.pid;
+    expect(pid).toBeTypeOf('number');
+    world.fake.script(
+      {
+        content: [
+          toolUse('toolu_slow', 'mcp__everything__trigger-long-running-operation', { duration: 2, steps: 2 }),
+        ],
+      },
+      'Finished.',
+    );
+    await submit(name, 'die-1', 'Run it.');
+    // A non-idempotent call is journaled as started just before it is sent.
+    const running = safety.idempotent === false ? 'tool.started' : 'tool.requested';
+    await waitFor('the call to be running', async () =>
+      (await eventsOf(name, 'die-1')).some((e) => e.type === running),
+    );
+    process.kill(pid as number, 'SIGKILL');
+    if (safety.idempotent === false) {
+      await waitFor('the approval request', async () =>
+        (await eventsOf(name, 'die-1')).some((e) => e.type === 'approval.requested'),
+      );
+      await sendControl(world.connection, name, { type: 'approve', taskId: 'die-1' }, 'approve-die-1');
+    }
+    expect(await result(name, 'die-1')).toMatchObject({ status: 'completed', output: 'Finished.' });
+    const completed = (await eventsOf(name, 'die-1')).filter((e) => e.type === 'tool.completed');
+    expect(completed.map((e) => e.data)).toEqual([
+      expect.objectContaining({
+        isError: false,
+        content: expect.stringContaining('Long running operation completed'),
+      }),
+    ]);
+    expect(agent.mcpServers()[0]).toMatchObject({ status: 'ready', restarts: 1 });
+  });
 });
