@@ -4,11 +4,13 @@ import { NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
 import { ErrorCode, ValidationError } from './errors.ts';
 import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
 import { PriceSchema, priceFor } from './pricing.ts';
-import { ToolSchema, toolDefinitions } from './tools.ts';
+import { type ToolDefinition, ToolSchema, toolDefinitions } from './tools.ts';
 import { DelegationSchema, describePeers, validateDelegation } from './delegation.ts';
 import { MAX_REPLICAS, validatePools } from './pool.ts';
 import { DEFAULT_RETRY } from './retry-policy.ts';
-import { STEP_FIELDS, WORKFLOW_FIELDS, WorkflowNameSchema, WorkflowSchema } from './workflow/definition.ts';
+import { WorkflowNameSchema, WorkflowSchema } from './workflow/definition.ts';
+import { formatIssues } from './config-issues.ts';
+import { McpServersSchema, resolveMcpServers, validateMcpServers } from './mcp-servers.ts';
 import { validateWorkflows } from './workflow/validate.ts';
 
 export const DEFAULT_MAX_TOKENS = 1024;
@@ -59,6 +61,8 @@ const AgentSpecFields = z.strictObject({
     .array(ToolSchema)
     .default([])
     .refine((tools) => new Set(tools.map((t) => t.name)).size === tools.length, 'tool names must be unique'),
+  /** Tools from MCP servers (mcp-servers.ts), offered as `mcp__<server>__<tool>`. */
+  mcpServers: McpServersSchema,
   /** Per-task and per-agent spending limits; a task that would pass one fails with budget_exceeded. */
   budget: z
     .strictObject({
@@ -229,11 +233,15 @@ export const ConfigSchema = z
     nats: NatsConfigSchema.default({}),
     /** Prefixes every subject and suffixes every stream and bucket name (SPOOL_NAMESPACE wins). */
     namespace: NamespaceSchema.optional(),
+    /** MCP servers agents share: an agent's `mcpServers.<name>` without command or url names one. */
+    mcpServers: McpServersSchema,
   })
   .superRefine(validateDelegation)
   .superRefine(validatePools)
   .superRefine(validateWorkflows)
-  .transform(describePeers);
+  .superRefine(validateMcpServers)
+  .transform(describePeers)
+  .transform(resolveMcpServers);
 export type SpoolConfig = z.infer<typeof ConfigSchema>;
 export type SpoolConfigInput = z.input<typeof ConfigSchema>;
 
@@ -248,53 +256,12 @@ export function parseConfig(value: unknown, source = 'config'): SpoolConfig {
   throw new ValidationError(ErrorCode.InvalidConfig, `${source}: ${formatIssues(parsed.error, value)}`);
 }
 
-/** One line for the first zod issue: the dotted path, what is wrong, and what was found. */
-export function formatIssues(error: z.ZodError, input: unknown): string {
-  const issue = error.issues[0];
-  if (issue === undefined) return 'invalid';
-  const path = issue.path.map(String).join('.');
-  const found = issue.path.reduce<unknown>(
-    (value, key) => (value as Record<PropertyKey, unknown> | undefined)?.[key as PropertyKey],
-    input,
-  );
-  let what = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it${knownFields(issue.path)}`;
-  } else if (issue.code === 'invalid_key') {
-    what = `invalid agent name: ${issue.issues[0]?.message ?? issue.message}`;
-  } else if (issue.code === 'invalid_type' && found === undefined) {
-    what = `is required (${issue.message.replace(/^Invalid input: /, '')})`;
-  }
-  // Inside a workflow, name the fields a workflow or a step has (the messages above speak of agents).
-  if (issue.path[0] === 'workflows' && (issue.code === 'unrecognized_keys' || issue.code === 'invalid_key')) {
-    const inStep = issue.path.length >= 4;
-    what =
-      issue.code === 'unrecognized_keys'
-        ? `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it (${inStep ? `step fields are ${STEP_FIELDS}` : `workflow fields are ${WORKFLOW_FIELDS}`})`
-        : `invalid ${issue.path.length >= 3 ? 'step' : 'workflow'} name: ${issue.issues[0]?.message ?? issue.message}`;
-  }
-  const shown =
-    found === undefined || issue.code === 'unrecognized_keys' || issue.code === 'invalid_key'
-      ? ''
-      : ` (got ${JSON.stringify(found)})`;
-  const more = error.issues.length > 1 ? ` [and ${error.issues.length - 1} more problem(s)]` : '';
-  return `${path || '(top level)'}: ${what}${shown}${more}`;
-}
-
-/** Which fields the object at `path` may have, for the "unknown field" message. */
-function knownFields(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return ' (top-level fields are agents, workflows, coordinator, nats, namespace)';
-  if (path.length === 1 && path[0] === 'nats')
-    return ' (nats fields are servers, user, password, token, creds, nkey, tls, replicas)';
-  if (path.length === 1 && path[0] === 'coordinator')
-    return ' (coordinator fields are leaseTtlMs, snapshotEvery)';
-  if (path.length === 2 && path[0] === 'agents')
-    return ' (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, replicas, ackWaitMs, tools, subscriptions, maxTurns, budget, prices, memory, description, delegation)';
-  return '';
-}
-
-/** A stable hash of what shapes an agent's behaviour, recorded with each task. */
-export function specHash(spec: AgentSpec): string {
+/**
+ * A stable hash of what shapes an agent's behaviour, recorded with each task. `mcpTools` are
+ * the tools its MCP servers listed at start (with their safety): a server whose tools changed
+ * makes a new hash, journaled as a spec change. Without MCP tools the hash is as before.
+ */
+export function specHash(spec: AgentSpec, mcpTools: readonly McpToolHashEntry[] = []): string {
   const canonical = JSON.stringify({
     instructions: spec.instructions,
     model: spec.model,
@@ -302,8 +269,15 @@ export function specHash(spec: AgentSpec): string {
     memory: spec.memory,
     ...(spec.tools.length === 0 ? {} : { tools: toolDefinitions(spec.tools), maxTurns: spec.maxTurns }),
     ...(spec.delegation === undefined ? {} : { delegation: spec.delegation, maxTurns: spec.maxTurns }),
+    ...(mcpTools.length === 0 ? {} : { mcpTools, maxTurns: spec.maxTurns }),
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+/** An MCP tool as it enters the spec hash: its definition and the safety it runs with. */
+export interface McpToolHashEntry extends ToolDefinition {
+  readonly idempotent: boolean;
+  readonly requiresApproval: boolean;
 }
 
 /** Typed helper for a `spool.config.ts`: `export default defineConfig({ agents: { … } })`. */

@@ -4,6 +4,7 @@
 export type { AgentSpec, AgentSpecInput, SpoolConfig, SpoolConfigInput } from './config.ts';
 export { AgentSpecSchema, ConfigSchema, defineConfig, parseConfig } from './config.ts';
 export { CONFIG_SCHEMA_PATH, configJsonSchema } from './config-json-schema.ts';
+export type { McpServerSpec } from './mcp-servers.ts';
 export type { NatsConfig } from './nats-config.ts';
 export { NAMESPACE_PATTERN, NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
 export type { Tool, ToolContext } from './tools.ts';

@@ -18,10 +18,20 @@ export {
   DEFAULT_MEMORY_EXCHANGES,
   DEFAULT_MODEL_TIMEOUT_MS,
   DEFAULT_SNAPSHOT_EVERY,
-  formatIssues,
   parseConfig,
   specHash,
 } from './config.ts';
+export type { McpToolHashEntry } from './config.ts';
+export { formatIssues } from './config-issues.ts';
+export type { McpAnnotations, McpServerSpec, McpToolSafety } from './mcp-servers.ts';
+export {
+  DEFAULT_MCP_TIMEOUT_MS,
+  MCP_SERVER_NAME_PATTERN,
+  MCP_TOOL_PREFIX,
+  McpServerSpecSchema,
+  mcpToolName,
+  mcpToolSafety,
+} from './mcp-servers.ts';
 export type { ContentBlock, Message } from './content.ts';
 export { ContentBlockSchema, MessageSchema, StopReason, textOf } from './content.ts';
 export type { Command, ModelReply } from './commands.ts';

@@ -1,5 +1,6 @@
 import { type Reply, type MessagesBody, type Responder, textOfContent } from './messages-protocol.ts';
 import { analystResponder } from './offline-analyst.ts';
+import { filesClerk, listingTool } from './offline-files.ts';
 
 type Message = NonNullable<MessagesBody['messages']>[number];
 type Role = 'researcher' | 'writer' | 'reviewer' | 'planner' | 'analyst';
@@ -32,6 +33,9 @@ export const teamResponder: Responder = (body: MessagesBody): Reply | string => 
     return analystResponder(body);
   }
   if (tools.has('delegate')) return plan(body, task, messages.slice(taskAt + 1));
+  const listing = listingTool(body);
+  if (listing !== undefined && FILES_QUESTION.test(task))
+    return filesClerk(listing, messages.slice(taskAt + 1));
   switch (roleOf(system)) {
     case 'researcher':
       return wantsList(task) ? JSON.stringify(subtopics(task)) : findings(task);
@@ -45,6 +49,8 @@ export const teamResponder: Responder = (body: MessagesBody): Reply | string => 
       return DATA_QUESTION.test(task) ? analystResponder(body) : generic(task);
   }
 };
+
+const FILES_QUESTION = /\b(?:files?|director(?:y|ies)|folders?)\b/i;
 
 const DATA_QUESTION = /\b(?:mean|average|median|variance|standard deviation|dataset)\b|\[\s*-?\d/i;
 

@@ -17,10 +17,12 @@ import {
   reclaimUnacked,
   type Results,
 } from '@spool/jetstream';
+import type { McpServerState } from '@spool/mcp';
 import type { Logger } from 'pino';
 import { agentLogic } from './agent-logic.ts';
 import { AgentTerm } from './agent-term.ts';
 import type { AgentPorts, SubmitPort } from './context.ts';
+import { type McpTools, noMcpTools } from './mcp-tools.ts';
 import type { PoolIntake } from './pool-intake.ts';
 
 export interface AgentOptions {
@@ -61,6 +63,11 @@ export interface AgentOptions {
    * expired now (no standing by), and given up for good when the term ends.
    */
   readonly adopted?: boolean;
+  /**
+   * The spec's MCP servers, connected (`connectMcpTools`; `startAgentOnNats` connects them).
+   * The agent owns them: they are closed, stdio children stopped, when it stops.
+   */
+  readonly mcp?: McpTools;
 }
 
 /** A running agent: its state is the fold of its history; `stop()` ends it cleanly. */
@@ -73,6 +80,8 @@ export interface AgentHandle {
   /** Whether the history has the task (or it is being journaled); undefined while not the writer or not replayed. */
   knows(taskId: string): boolean | undefined;
   stop(): Promise<void>;
+  /** Each MCP server's state (status, restarts, tools, last error), for status and logs. */
+  mcpServers(): McpServerState[];
   /** Resolves when the agent has stopped. */
   readonly stopped: Promise<void>;
 }
@@ -87,6 +96,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
   const { spec } = options;
   const logger = options.logger.child({ agent: options.name });
   const price = priceFor(spec.model, spec.prices);
+  const mcp = options.mcp ?? noMcpTools;
   const ports: AgentPorts = {
     name: options.name,
     spec,
@@ -100,9 +110,11 @@ export function startAgent(options: AgentOptions): AgentHandle {
     fetchExpiresMs: options.fetchExpiresMs ?? 2_000,
     keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
     pool: options.pool,
-    specHash: specHash(spec),
+    specHash: specHash(spec, mcp.hashEntries()),
+    mcp,
     tools: [
       ...toolDefinitions(spec.tools),
+      ...mcp.definitions(),
       ...(spec.delegation === undefined ? [] : [delegateTool(spec.delegation)]),
     ],
     price,
@@ -135,12 +147,13 @@ export function startAgent(options: AgentOptions): AgentHandle {
     },
   });
 
-  const stopped = actor.stopped.finally(() => logger.info('agent stopped'));
+  const stopped = actor.stopped.finally(() => mcp.close()).finally(() => logger.info('agent stopped'));
   return {
     name: options.name,
     ready: actor.ready,
     state: () => actor.state(),
     knows: (taskId) => actor.handlers()?.knows(taskId),
+    mcpServers: () => mcp.states(),
     stop: async () => {
       await actor.stop(new Error('agent stopping'));
       await stopped;

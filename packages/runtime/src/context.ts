@@ -12,6 +12,7 @@ import type {
 } from '@spool/core/internal';
 import type { Inbox, LiveText, Results, SubmitOutcome } from '@spool/jetstream';
 import type { HeldMessages } from './held-messages.ts';
+import type { McpTools } from './mcp-tools.ts';
 import type { PoolIntake } from './pool-intake.ts';
 
 /** Where an agent sends tasks and control messages to other agents (`submitTask` / `sendControl`). */
@@ -43,7 +44,9 @@ export interface AgentPorts {
   readonly pool?: PoolIntake | undefined;
   /** Hash of the spec, recorded with each task. */
   readonly specHash: string;
-  /** The tools as the Messages API takes them, built once from the spec. */
+  /** The tools of the spec's MCP servers, listed at start. */
+  readonly mcp: McpTools;
+  /** The tools as the Messages API takes them, built once from the spec (and the MCP servers). */
   readonly tools: ToolDefinition[];
   /** The model's price, for result costs and cost limits (undefined: unknown model). */
   readonly price: Price | undefined;

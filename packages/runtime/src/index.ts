@@ -2,6 +2,8 @@ export type { Clock, Restored, SnapshotPort } from '@spool/actor';
 export { systemClock } from '@spool/actor';
 export type { AgentHandle, AgentOptions } from './agent.ts';
 export { startAgent } from './agent.ts';
+export type { McpTools, McpToolsOptions } from './mcp-tools.ts';
+export { connectMcpTools } from './mcp-tools.ts';
 export type { SubmitPort } from './context.ts';
 export type { AgentOnNatsOptions } from './on-nats.ts';
 export { startAgentOnNats } from './on-nats.ts';

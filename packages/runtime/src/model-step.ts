@@ -55,7 +55,7 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
       taskId,
       step,
       reply,
-      toolsEnabled: spec.tools.length > 0 || spec.delegation !== undefined,
+      toolsEnabled: ctx.tools.length > 0,
       maxTurns: spec.maxTurns,
       ...(spec.delegation === undefined
         ? {}

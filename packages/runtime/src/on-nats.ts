@@ -16,6 +16,7 @@ import {
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { type AgentHandle, type AgentOptions, startAgent } from './agent.ts';
+import { connectMcpTools, type McpTools } from './mcp-tools.ts';
 import { noIntake } from './pool.ts';
 import { subscriptionTasks } from './subscriptions.ts';
 
@@ -43,12 +44,30 @@ export async function startAgentOnNats(
   connection: SpoolConnection,
   options: AgentOnNatsOptions,
 ): Promise<AgentHandle> {
-  const ackWait = options.ackWaitMs === undefined ? {} : { ackWaitMs: options.ackWaitMs };
   // A pool replica takes work from the pool's consumers (shared with its siblings); an adopted
   // one takes none, it only finishes what its history holds.
   const source = options.pool?.name ?? options.name;
+  const mcp =
+    options.mcp ??
+    (await connectMcpTools(options.spec, { logger: options.logger.child({ agent: options.name }) }));
+  try {
+    return await startOn(connection, options, source, mcp);
+  } catch (err) {
+    await mcp.close(); // no stdio children left behind by a start that failed
+    throw err;
+  }
+}
+
+async function startOn(
+  connection: SpoolConnection,
+  options: AgentOnNatsOptions,
+  source: string,
+  mcp: McpTools,
+): Promise<AgentHandle> {
+  const ackWait = options.ackWaitMs === undefined ? {} : { ackWaitMs: options.ackWaitMs };
   return startAgent({
     ...options,
+    mcp,
     store: historyStore(connection, parseAgentCommit),
     inbox: options.adopted ? noIntake() : await openInbox(connection, source, ackWait),
     control: await openControl(connection, options.name, ackWait),

@@ -181,6 +181,8 @@ export function startPool(options: PoolOptions): AgentHandle {
     ready,
     state: () => undefined,
     knows: () => undefined,
+    // Each replica has its own MCP servers (its own stdio children).
+    mcpServers: () => [...actors.values()].flatMap((a) => a.handle.mcpServers()),
     stop,
     stopped,
   };

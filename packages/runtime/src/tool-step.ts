@@ -1,7 +1,8 @@
 import { type Effect, openToolCall } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import type { AgentContext } from './context.ts';
-import { runTool } from './tool-runner.ts';
+import { runMcpTool } from './mcp-runner.ts';
+import { runTool, type ToolOutcome } from './tool-runner.ts';
 
 /**
  * A `run-tool` effect: runs a journaled tool call (again, after a crash: same key) and
@@ -15,7 +16,9 @@ export async function toolStep(
 ): Promise<void> {
   const { spec, name, term } = ctx;
   const started = performance.now();
-  const tool = spec.tools.find((t) => t.name === effect.name);
+  // A defineTool tool, else one from an MCP server (same journaling, safety from its annotations).
+  const mcp = spec.tools.some((t) => t.name === effect.name) ? undefined : ctx.mcp.find(effect.name);
+  const tool = spec.tools.find((t) => t.name === effect.name) ?? mcp;
   const call = openToolCall(term.state, effect.taskId, effect.step, effect.toolUseId);
   const at = ctx.now();
   const where = { taskId: effect.taskId, step: effect.step, toolUseId: effect.toolUseId };
@@ -28,7 +31,24 @@ export async function toolStep(
   // Journaled before it runs, so a crash in the middle is known and never re-run blindly.
   if (tool?.idempotent === false) await term.commit({ type: 'StartTool', ...where, at });
   const signal = ctx.stopSignal(effect.taskId);
-  const outcome = await runTool(spec.tools, effect, { agent: name, taskId: effect.taskId, signal });
+  let outcome: ToolOutcome;
+  if (mcp === undefined)
+    outcome = await runTool(spec.tools, effect, { agent: name, taskId: effect.taskId, signal });
+  else {
+    const ran = await runMcpTool(mcp, effect.input, signal);
+    if ('lost' in ran) {
+      if (signal.aborted) return;
+      // Its server died during a non-idempotent call: it may have taken effect, so ask, do not guess.
+      const reason = `${ran.reason}, so it may have taken effect; approve to run it again, deny to tell the model it failed`;
+      await term.commit({ type: 'RequestApproval', ...where, reason, at: ctx.now() });
+      log.warn(
+        { tool: effect.name, key: effect.key },
+        'interrupted non-idempotent MCP call waits for an operator',
+      );
+      return;
+    }
+    outcome = ran;
+  }
   if (signal.aborted) return; // cancelled or stopping: it runs again (same key) if the task goes on
   await term.commit({
     type: 'RecordToolResult',
