@@ -15,6 +15,7 @@ export const BENCH_OPTIONS = {
     results: { default: 20_000, min: 1 },
   },
   pool: { 'pool-tasks': { default: 10_000, min: 1 } },
+  mcp: { 'mcp-tasks': { default: 500, min: 1 } },
 } as const;
 
 type Part = keyof typeof BENCH_OPTIONS;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # pnpm bench [options] [--json]: throughput (and with sync_interval: always), recovery time,
-# what the coordinator adds, then an agent pool's claims after many tasks.
+# what the coordinator adds, then an agent pool's claims after many tasks, then an MCP tool call against a defineTool one.
 # Every option goes to all four parts; each takes the ones that apply to it and says which it
 # leaves (bench/args.ts).
 set -euo pipefail
@@ -12,3 +12,4 @@ tsx bench/throughput.ts "$@"
 tsx bench/recovery.ts "$@"
 tsx bench/workflow.ts "$@"
 tsx bench/pool.ts "$@"
+tsx bench/mcp.ts "$@"
