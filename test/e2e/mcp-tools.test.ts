@@ -261,4 +261,22 @@ describe('mcp tools - agents use MCP servers, journaled like defineTool calls', 
     ]);
     expect(agent.mcpServers()[0]).toMatchObject({ status: 'ready', restarts: 1 });
   });
+
+  it('a server whose tools changed is journaled as a spec change', async () => {
+    const name = 'files-drift';
+    const run = async (tools: string[]) => {
+      const agent = await runWithMcp(name, { mcpServers: { files: { ...filesystemServer(dir), tools } } });
+      world.fake.script('ok');
+      await submit(name, `drift-${tools.length}`, 'Hello.');
+      await result(name, `drift-${tools.length}`);
+      await agent.stop();
+      running = running.filter((a) => a !== agent);
+    };
+    await run(['list_directory']);
+    await run(['list_directory', 'read_text_file']);
+    const changed = (await world.probe.history(name))
+      .flatMap((c) => c.events)
+      .filter((e) => e.type === 'agent.spec_changed');
+    expect(changed).toHaveLength(1);
+  });
 });
