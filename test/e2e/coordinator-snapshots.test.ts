@@ -1,5 +1,6 @@
 import { type NatsServer, startNats } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.ts';
 import { type CliEnv, runCli, startUp, writeConfig } from '../support/cli.ts';
 
 describe('coordinator snapshots - start-up from a snapshot and the tail, verified against the history', () => {
@@ -39,7 +40,13 @@ describe('coordinator snapshots - start-up from a snapshot and the tail, verifie
         expect(JSON.parse(run.stdout)).toMatchObject({ status: 'completed' });
       }
       await first.waitForLog('"msg":"snapshot saved"');
-      await first.waitForLog('registry snapshot saved');
+      await waitFor('the registry snapshot saved', () =>
+        first.stderr
+          .split('\n')
+          .some(
+            (l) => l.includes('"snapshot":"coordinator_registry"') && l.includes('"msg":"snapshot saved"'),
+          ),
+      );
       before = helperCounts((await runCli(['status', '--json'], env)).stdout);
     } finally {
       await first.kill('SIGKILL');

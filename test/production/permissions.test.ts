@@ -12,6 +12,7 @@ import {
 } from '@spool/jetstream';
 import type { NatsServer } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/wait-for.ts';
 import { type CliEnv, type CliProcess, runCli, startCli } from '../support/cli.ts';
 import { startSecuredNats, type User } from '../support/secured-nats.ts';
 
@@ -95,7 +96,11 @@ describe('permissions - every role works with exactly what spool permissions gra
     expect(replay.code, replay.stderr).toBe(0);
     // Snapshots (agents', the coordinator's workflows and registry) were saved, never refused.
     const coordinator = processes[0] as CliProcess;
-    await coordinator.waitForLog('registry snapshot saved');
+    await waitFor('the registry snapshot saved', () =>
+      coordinator.stderr
+        .split('\n')
+        .some((l) => l.includes('"snapshot":"coordinator_registry"') && l.includes('"msg":"snapshot saved"')),
+    );
     for (const p of processes) expect(p.stderr).not.toMatch(/snapshot not saved|may not publish/);
   });
 

@@ -13,4 +13,5 @@ export { memoryHistory } from './memory-history.ts';
 export type { ReplayLogic, Restored, SnapshotPort } from './restore.ts';
 export { restore } from './restore.ts';
 export { SimulatedClock } from './simulated-clock.ts';
+export { Snapshotter } from './snapshotter.ts';
 export type { Term, TermHandlers } from './term.ts';

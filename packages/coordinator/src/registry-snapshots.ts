@@ -1,3 +1,4 @@
+import { type SnapshotCodec, Snapshotter } from '@spool/actor';
 import { ensureError } from '@spool/core/internal';
 import type { SnapshotStore } from '@spool/jetstream';
 import type { Logger } from 'pino';
@@ -49,39 +50,52 @@ export async function restoreRegistry(
   }
 }
 
-/** Saves the registry every `every` items folded, in the background, one save at a time. */
+/** The registry at its stream positions, as the kernel's Snapshotter saves it (`seq`: the history's). */
+interface RegistryAt {
+  readonly seq: number;
+  readonly resultsSeq: number;
+  readonly registry: TaskRegistry;
+}
+
+const codec: SnapshotCodec<RegistryAt> = {
+  encode: (at): Stored => ({
+    version: VERSION,
+    historySeq: at.seq,
+    resultsSeq: at.resultsSeq,
+    registry: at.registry.exportState(),
+  }),
+  // Restoring imports into a live registry: restoreRegistry does it, never the kernel.
+  decode: () => ({ problem: 'read with restoreRegistry' }),
+};
+
+/**
+ * Saves the registry every `every` items folded, in the background, one save at a time: the
+ * kernel's Snapshotter (agents and the workflow actor save theirs with it too).
+ */
 export class RegistrySnapshotter {
-  private since = 0;
-  private saving = false;
+  private readonly snapshotter: Snapshotter<RegistryAt>;
 
   constructor(
-    private readonly store: SnapshotStore,
+    store: SnapshotStore,
     private readonly registry: TaskRegistry,
     readonly positions: Positions,
-    private readonly every: number,
-    private readonly log: Logger,
-  ) {}
+    every: number,
+    log: Logger,
+  ) {
+    this.snapshotter = new Snapshotter(
+      REGISTRY_SNAPSHOT,
+      store,
+      codec,
+      every,
+      log.child({ snapshot: REGISTRY_SNAPSHOT }),
+    );
+  }
 
   /** One history commit or result folded, at this stream sequence. `writer`: this process saves. */
   folded(kind: keyof Positions, seq: number, writer: boolean): void {
     this.positions[kind] = Math.max(this.positions[kind], seq);
-    this.since += 1;
-    if (!writer || this.saving || this.every === 0 || this.since < this.every) return;
-    // Encoded now, so the snapshot is exactly the registry at these positions.
-    const stored: Stored = { version: VERSION, ...this.positions, registry: this.registry.exportState() };
-    this.since = 0;
-    this.saving = true;
-    this.store
-      .save(REGISTRY_SNAPSHOT, stored.historySeq, stored)
-      .then((saved) =>
-        this.log.info(
-          { historySeq: stored.historySeq, resultsSeq: stored.resultsSeq, ...saved },
-          'registry snapshot saved',
-        ),
-      )
-      .catch((err) => this.log.warn({ err: ensureError(err).message }, 'registry snapshot not saved'))
-      .finally(() => {
-        this.saving = false;
-      });
+    if (!writer) return;
+    const { historySeq, resultsSeq } = this.positions;
+    this.snapshotter.journaled(1, { seq: historySeq, resultsSeq, registry: this.registry });
   }
 }
