@@ -1,13 +1,15 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defineTool, type HistoryEvent, taskIdOf } from '@spool/core';
+import { startCoordinator } from '@spool/coordinator';
+import { defineTool, type HistoryEvent, StatusReportSchema, subjects, taskIdOf } from '@spool/core';
 import { specHash } from '@spool/core/internal';
-import { results, sendControl, submitTask } from '@spool/jetstream';
+import { requests, results, sendControl, submitTask } from '@spool/jetstream';
 import { type AgentHandle, connectMcpTools } from '@spool/runtime';
 import type { MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { runCli } from '../support/cli.ts';
 import { everythingHttpServer, everythingServer, filesystemServer } from '../support/mcp-servers.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { analystSpec, runAgentInProcess, startWorld, testLogger, type World } from '../support/world.ts';
@@ -212,6 +214,34 @@ describe('mcp tools - agents use MCP servers, journaled like defineTool calls', 
     expect(textOf(sent.get('toolu_m'))).toBe('2');
     expect(sent.get('toolu_b')?.is_error).toBe(true);
     expect(textOf(sent.get('toolu_b'))).toMatch(/^tool_unavailable: MCP server "broken" is not running/);
+
+    // Operators see the server's state in `spool status`: the agent's lease carries it.
+    const coordinator = await startCoordinator({
+      connection: world.connection,
+      agents: ['half-broken'],
+      logger: testLogger,
+    });
+    try {
+      await coordinator.ready;
+      const report = StatusReportSchema.parse(
+        JSON.parse(await requests(world.connection).request(subjects.status, '{}', 5_000)),
+      );
+      const servers = report.agents.find((a) => a.name === 'half-broken')?.mcpServers;
+      expect(servers).toEqual([
+        expect.objectContaining({
+          name: 'broken',
+          status: 'restarting',
+          tools: 0,
+          lastError: expect.any(String),
+        }),
+      ]);
+      expect(servers?.[0]?.failures).toBeGreaterThan(0);
+      const cli = await runCli(['status'], { natsUrl: world.nats.url });
+      expect(cli.code).toBe(0);
+      expect(cli.stdout).toMatch(/^ {2}mcp broken: restarting after \d+ failed attempt\(s\) \(.+\)$/m);
+    } finally {
+      await coordinator.stop();
+    }
   });
 
   it.each<[string, { idempotent?: boolean }]>([

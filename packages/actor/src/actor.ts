@@ -15,6 +15,8 @@ export interface ActorOptions<State extends { seq: number }, Command, Event, Eff
   readonly once?: boolean | undefined;
   /** After a takeover, before the term: bring back what the dead holder had pulled. */
   readonly afterTakeover?: (() => Promise<void>) | undefined;
+  /** What the holder says about itself in its lease, for status (e.g. an agent's MCP servers). */
+  readonly describeHolder?: (() => unknown) | undefined;
   /** Stops the actor, as `stop()` does. */
   readonly signal?: AbortSignal | undefined;
 }
@@ -66,6 +68,7 @@ export function startActor<
     once: options.once === true,
     sleep: (ms, s) => clock.sleep(ms, s),
     afterTakeover: options.afterTakeover,
+    describe: options.describeHolder,
     term: async (term) => {
       const current = new ActorTerm(
         {

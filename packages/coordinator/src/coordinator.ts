@@ -8,6 +8,8 @@ import {
   ensureError,
   initialCoordinatorState,
   isCoordinatorEvent,
+  type McpServerStatus,
+  McpServerStatusSchema,
   type Price,
   subjects,
   type WorkflowDef,
@@ -24,6 +26,7 @@ import {
   watchResults,
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { type AgentLiveness, TaskRegistry } from './registry.ts';
 import { RegistrySnapshotter, restoreRegistry } from './registry-snapshots.ts';
 import { startWorkflowActor } from './workflow-actor.ts';
@@ -175,6 +178,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
           name,
           {
             ...(lease === undefined ? {} : { holder: lease.holder, holderAlive: !lease.expired }),
+            ...mcpServersOf(lease?.about),
             queued: pending.queued,
             unacked: pending.unacked,
           },
@@ -196,6 +200,14 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       log.info('coordinator stopped');
     },
   };
+}
+
+const HolderAboutSchema = z.object({ mcpServers: z.array(McpServerStatusSchema) });
+
+/** The MCP servers a lease holder described (a holder of another version may say nothing, or something else). */
+function mcpServersOf(about: unknown): { mcpServers?: McpServerStatus[] } {
+  const parsed = HolderAboutSchema.safeParse(about);
+  return parsed.success ? { mcpServers: parsed.data.mcpServers } : {};
 }
 
 /** The coordinator's history as its newest snapshot holds it (a standby answers workflow questions from it). */

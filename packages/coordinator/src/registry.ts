@@ -8,6 +8,7 @@ import {
   type DeadLetterReport,
   type DelegationWait,
   fromSnapshot,
+  type McpServerStatus,
   initialState,
   isAgentEvent,
   type PoolStatus,
@@ -33,6 +34,8 @@ export interface RegistryState {
 export interface AgentLiveness {
   readonly holder?: string;
   readonly holderAlive?: boolean;
+  /** As the holder last described them in its lease. */
+  readonly mcpServers?: readonly McpServerStatus[];
   readonly queued: number;
   readonly unacked: number;
 }
@@ -195,6 +198,7 @@ export class TaskRegistry {
         {
           ...(own?.holder === undefined ? {} : { holder: own.holder }),
           ...(own?.holderAlive === undefined ? {} : { holderAlive: own.holderAlive }),
+          ...(own?.mcpServers === undefined ? {} : { mcpServers: own.mcpServers }),
           queued: 0,
           unacked: 0,
         },
@@ -270,6 +274,7 @@ export class TaskRegistry {
       paused: state.paused,
       usage: { ...state.usage },
       historySeq: state.seq,
+      ...(live?.mcpServers === undefined ? {} : { mcpServers: [...live.mcpServers] }),
       results: {
         published: published?.count ?? 0,
         ...(published?.lastAt ? { lastAt: published.lastAt } : {}),

@@ -17,6 +17,20 @@ export const DelegationWaitSchema = z.object({
 });
 export type DelegationWait = z.infer<typeof DelegationWaitSchema>;
 
+/** One MCP server of an agent, as its process last reported it (with its lease renewal). */
+export const McpServerStatusSchema = z.object({
+  name: z.string(),
+  /** starting, ready, restarting (failed to start or died; retried after a backoff) or stopped. */
+  status: z.string(),
+  /** Connections made after the first one. */
+  restarts: z.number(),
+  /** Failed attempts since the last successful connection. */
+  failures: z.number(),
+  tools: z.number(),
+  lastError: z.string().optional(),
+});
+export type McpServerStatus = z.infer<typeof McpServerStatusSchema>;
+
 /** The coordinator's answer on `spool.api.status`. */
 export const AgentStatusSchema = z.object({
   name: z.string(),
@@ -62,6 +76,8 @@ export const AgentStatusSchema = z.object({
   costUsd: z.number().optional(),
   costLast24hUsd: z.number().optional(),
   historySeq: z.number(),
+  /** The agent's MCP servers as the process holding it reports them (absent: none, or no holder). */
+  mcpServers: z.array(McpServerStatusSchema).optional(),
   /** Results on `spool.results.<agent>.>` (what other agents and clients can read), and the newest one's time. */
   results: z.object({ published: z.number(), lastAt: z.string().optional() }),
 });

@@ -23,6 +23,8 @@ export interface LeaseTermsOptions {
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** After a takeover, before the term: what the dead holder had pulled comes back now. */
   readonly afterTakeover?: () => Promise<void>;
+  /** What the holder says about itself in its lease (see `LeaseOptions.describe`). */
+  readonly describe?: (() => unknown) | undefined;
   /**
    * One term as the single writer: replay and work until `signal` aborts (stop, or the lease
    * lost) or the history refuses an append. Resolves with why the journal stopped, if it did.
@@ -46,6 +48,7 @@ export async function runLeaseTerms(options: LeaseTermsOptions): Promise<void> {
       let waiting = false;
       lease = await options.leases.acquire(options.name, options.holder, {
         ttlMs: options.ttlMs,
+        ...(options.describe === undefined ? {} : { describe: options.describe }),
         signal: options.once ? AbortSignal.any([signal, held.signal]) : signal,
         onWait: (current) => {
           if (options.once) held.abort(new Error(`held by ${current.holder}`));

@@ -10,6 +10,7 @@ interface LeaseValue {
   /** Epoch ms on the holder's clock; expiry is judged on the reader's clock (keep clocks in sync). */
   renewedAt: number;
   ttlMs: number;
+  about?: unknown;
 }
 
 /**
@@ -51,7 +52,8 @@ async function acquire(
   onReconnect: (listener: () => void) => () => void,
 ): Promise<Lease> {
   const ttlMs = options.ttlMs ?? 10_000;
-  const value = (): Uint8Array => encoder.encode(JSON.stringify({ holder, renewedAt: Date.now(), ttlMs }));
+  const value = (): Uint8Array =>
+    encoder.encode(JSON.stringify({ holder, renewedAt: Date.now(), ttlMs, about: describe(options) }));
   let revision: number;
   let takeover = false;
   for (;;) {
@@ -137,6 +139,15 @@ async function acquire(
   };
 }
 
+/** A holder's description never stops its renewal: one that throws is left out. */
+function describe(options: LeaseOptions): unknown {
+  try {
+    return options.describe?.();
+  } catch {
+    return undefined;
+  }
+}
+
 function parse(entry: KvEntry): LeaseValue | undefined {
   if (entry.operation !== 'PUT') return undefined;
   try {
@@ -157,6 +168,7 @@ function info(agent: string, value: LeaseValue): LeaseInfo {
     holder: value.holder,
     renewedAt: new Date(value.renewedAt).toISOString(),
     expired: isExpired(value),
+    ...(value.about === undefined ? {} : { about: value.about }),
   };
 }
 

@@ -142,6 +142,8 @@ export interface LeaseInfo {
   readonly holder: string;
   readonly renewedAt: string;
   readonly expired: boolean;
+  /** What the holder said about itself at its last renewal (`LeaseOptions.describe`), unvalidated. */
+  readonly about?: unknown;
 }
 
 /** Single-writer claim on an agent name, kept alive by heartbeat (KV compare-and-swap). */
@@ -161,6 +163,11 @@ export interface LeaseOptions {
   /** Called while waiting for another holder's lease to expire. */
   readonly onWait?: (current: LeaseInfo) => void;
   readonly signal?: AbortSignal;
+  /**
+   * What the holder says about itself (e.g. its MCP servers' states), written with the lease and
+   * each renewal: status readers see it at most a third of the ttl old, with no extra writes.
+   */
+  readonly describe?: () => unknown;
 }
 
 export interface Leases {

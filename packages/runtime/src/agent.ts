@@ -136,6 +136,9 @@ export function startAgent(options: AgentOptions): AgentHandle {
     // An adoption never stands by: if the name is held, its pool has it elsewhere. Its pool
     // adopts it again if it is still needed.
     once: options.adopted === true,
+    // Status reads each MCP server's state from the lease (the coordinator has no other way to
+    // see a server that could not start in this process).
+    describeHolder: mcp.states().length === 0 ? undefined : () => ({ mcpServers: mcp.states() }),
     afterTakeover: async () => {
       // A pool's inbox is shared: recreating its consumer would redeliver what live siblings
       // hold. Their ack wait and the claims bring the dead replica's messages back instead.

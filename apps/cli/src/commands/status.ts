@@ -1,4 +1,4 @@
-import { type StatusReport, StatusReportSchema, subjects } from '@spool/core';
+import { type McpServerStatus, type StatusReport, StatusReportSchema, subjects } from '@spool/core';
 import { requests } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
@@ -115,7 +115,17 @@ function details(a: Actor, indent: string): string[] {
       (d) =>
         `${indent}waiting for delegation: ${d.taskId} → ${d.agent} task ${d.childTaskId}${d.sent ? '' : ' (not sent yet)'}${d.since === undefined ? '' : ` since ${d.since}`}: ${clip(d.input, 80)}`,
     ),
+    ...(a.mcpServers ?? []).map((s) => `${indent}${mcpServerLine(s)}`),
   ];
+}
+
+/** e.g. `mcp files: ready, 14 tools` or `mcp broken: restarting after 3 failed attempts (spawn ENOENT)`. */
+function mcpServerLine(s: McpServerStatus): string {
+  const state =
+    s.status === 'ready'
+      ? `ready, ${s.tools} tool(s)${s.restarts > 0 ? `, restarted ${s.restarts} time(s)` : ''}`
+      : `${s.status}${s.failures > 0 ? ` after ${s.failures} failed attempt(s)` : ''}`;
+  return `mcp ${s.name}: ${state}${s.lastError === undefined || s.status === 'ready' ? '' : ` (${clip(s.lastError, 120)})`}`;
 }
 
 function clip(text: string, max: number): string {
