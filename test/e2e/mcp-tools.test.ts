@@ -158,6 +158,7 @@ describe('mcp tools - agents use MCP servers, journaled like defineTool calls', 
                 duration: 5,
                 steps: 5,
               }),
+              toolUse('toolu_i', 'mcp__everything__get-tiny-image', {}),
             ],
           },
           'Done.',
@@ -176,6 +177,17 @@ describe('mcp tools - agents use MCP servers, journaled like defineTool calls', 
         expect(byId.get('toolu_e')?.is_error).toBe(true);
         expect(byId.get('toolu_s')?.is_error).toBe(true);
         expect(textOf(byId.get('toolu_s'))).toContain('did not answer within 500 ms');
+        // An image reaches the model as an image block after the result's text, journaled with it.
+        const image = byId.get('toolu_i')?.content as unknown as Record<string, unknown>[];
+        expect(image.map((b) => b.type)).toEqual(['text', 'image']);
+        expect(image[0]?.text).toBe("Here's the image you requested:\nThe image above is the MCP logo.");
+        expect(image[1]?.source).toMatchObject({ type: 'base64', media_type: 'image/png' });
+        const journaled = (await eventsOf(name, 'ev-1')).find(
+          (e) => e.type === 'tool.completed' && e.data.toolUseId === 'toolu_i',
+        );
+        expect(journaled?.type === 'tool.completed' && journaled.data.images?.[0]?.mediaType).toBe(
+          'image/png',
+        );
       } finally {
         await close();
       }

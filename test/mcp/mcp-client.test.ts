@@ -32,7 +32,11 @@ describe('mcp client - server-filesystem over stdio', () => {
       expect(fs.tools().find((t) => t.name === 'read_text_file')?.annotations.readOnlyHint).toBe(true);
 
       const listing = await fs.call('list_directory', { path: dir }, { timeoutMs: 10_000 });
-      expect(listing).toEqual({ isError: false, content: expect.stringContaining('[FILE] notes.txt') });
+      expect(listing).toEqual({
+        isError: false,
+        content: expect.stringContaining('[FILE] notes.txt'),
+        images: [],
+      });
       const read = await fs.call('read_text_file', { path: join(dir, 'notes.txt') }, { timeoutMs: 10_000 });
       expect(read.content).toContain('the answer is 42');
       const written = await fs.call(
@@ -94,7 +98,7 @@ describe('mcp client - server-everything', () => {
     await everything.firstAttempt();
     expect(everything.state().status).toBe('ready');
     const echoed = await everything.call('echo', { message: 'over http' }, { timeoutMs: 10_000 });
-    expect(echoed).toEqual({ isError: false, content: 'Echo: over http' });
+    expect(echoed).toEqual({ isError: false, content: 'Echo: over http', images: [] });
     const weather = await everything.call(
       'get-structured-content',
       { location: 'New York' },

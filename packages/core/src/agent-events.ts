@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MetaSchema } from './task.ts';
-import { ContentBlockSchema, StopReasonSchema } from './content.ts';
+import { ContentBlockSchema, StopReasonSchema, ToolImageSchema } from './content.ts';
 import { TaskErrorSchema } from './result.ts';
 import { UsageSchema } from './usage.ts';
 import { eventV1, iso } from './event-schema.ts';
@@ -126,6 +126,8 @@ const ToolCompletedV1 = eventV1(
     toolUseId: z.string(),
     /** What the model is told: the tool's output as text, or what went wrong. */
     content: z.string(),
+    /** Images the tool returned, sent to the model with the text (absent: none). */
+    images: z.array(ToolImageSchema).optional(),
     isError: z.boolean(),
     at: iso,
   }),

@@ -1,4 +1,4 @@
-import type { ContentBlock } from './content.ts';
+import type { ContentBlock, ToolImage } from './content.ts';
 import type { DelegationOptions } from './delegation.ts';
 import type { MarkDelegationSent } from './delegation-decisions.ts';
 import type { TaskError } from './result.ts';
@@ -41,6 +41,7 @@ export type Command =
       toolUseId: string;
       content: string;
       isError: boolean;
+      images?: readonly ToolImage[] | undefined;
       at: string;
     }
   | { type: 'FailTask'; taskId: string; error: TaskError; at: string }

@@ -32,6 +32,17 @@ export const StopReason = {
 /** Stop reasons are open-ended upstream; unknown ones are kept as strings. */
 export const StopReasonSchema = z.string().nullable();
 
+/** The image types the Messages API takes in a `tool_result`. */
+export const TOOL_IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/gif', 'image/webp'] as const;
+
+/** An image a tool returned (an MCP server's image block), journaled with its result and shown to the model. */
+export const ToolImageSchema = z.object({
+  mediaType: z.enum(TOOL_IMAGE_TYPES),
+  /** base64 */
+  data: z.string().min(1),
+});
+export type ToolImage = z.infer<typeof ToolImageSchema>;
+
 /** A conversation message as sent to the model. */
 export const MessageSchema = z.object({
   role: z.enum(['user', 'assistant']),

@@ -70,6 +70,7 @@ export function decide(state: AgentState, command: Command): AgentEvent[] {
             toolUseId: command.toolUseId,
             content: command.content,
             isError: command.isError,
+            ...(command.images?.length ? { images: [...command.images] } : {}),
             at: command.at,
           },
         },

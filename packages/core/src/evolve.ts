@@ -174,7 +174,11 @@ export function evolve(state: AgentState, event: AgentEvent): AgentState {
     case 'tool.completed': {
       const call = openToolCall(state, event.data.taskId, event.data.step, event.data.toolUseId);
       if (call === undefined) return state;
-      call.result = { content: event.data.content, isError: event.data.isError };
+      call.result = {
+        content: event.data.content,
+        isError: event.data.isError,
+        ...(event.data.images === undefined ? {} : { images: event.data.images }),
+      };
       return state;
     }
     case 'tool.started': {

@@ -32,8 +32,8 @@ export {
   mcpToolName,
   mcpToolSafety,
 } from './mcp-servers.ts';
-export type { ContentBlock, Message } from './content.ts';
-export { ContentBlockSchema, MessageSchema, StopReason, textOf } from './content.ts';
+export type { ContentBlock, Message, ToolImage } from './content.ts';
+export { ContentBlockSchema, MessageSchema, StopReason, textOf, ToolImageSchema } from './content.ts';
 export type { Command, ModelReply } from './commands.ts';
 export type { Delegation, DelegationOptions } from './delegation.ts';
 export {

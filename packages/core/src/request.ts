@@ -1,5 +1,5 @@
 import type { AgentSpec } from './config.ts';
-import type { Message } from './content.ts';
+import type { Message, ToolImage } from './content.ts';
 import type { AgentState, Exchange, TaskState } from './state.ts';
 
 type MemoryBounds = Pick<AgentSpec['memory'], 'exchanges' | 'maxChars'>;
@@ -32,7 +32,7 @@ export function buildMessages(state: AgentState, task: TaskState, memory: Memory
         content: step.tools.map((call) => ({
           type: 'tool_result',
           tool_use_id: call.toolUseId,
-          content: call.result?.content ?? '',
+          content: toolResultContent(call.result),
           ...(call.result?.isError ? { is_error: true } : {}),
         })),
       });
@@ -72,4 +72,20 @@ export function compactionPlan(
   const parts = state.memorySummary === undefined ? [] : [`Summary so far:\n${state.memorySummary.text}`];
   for (const exchange of older) parts.push(`User: ${exchange.input}\nAssistant: ${exchange.output}`);
   return { upTo: last.n + 1, transcript: parts.join('\n\n') };
+}
+
+/** A tool's output as a `tool_result`'s content: its text, and its images as image blocks after it. */
+function toolResultContent(
+  result: { readonly content: string; readonly images?: readonly ToolImage[] } | undefined,
+): string | Record<string, unknown>[] {
+  const images = result?.images ?? [];
+  if (images.length === 0) return result?.content ?? '';
+  return [
+    // The API refuses an empty text block.
+    ...(result?.content ? [{ type: 'text', text: result.content }] : []),
+    ...images.map((image) => ({
+      type: 'image',
+      source: { type: 'base64', media_type: image.mediaType, data: image.data },
+    })),
+  ];
 }

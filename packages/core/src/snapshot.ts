@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MetaSchema } from './task.ts';
-import { ContentBlockSchema } from './content.ts';
+import { ContentBlockSchema, ToolImageSchema } from './content.ts';
 import { TaskErrorSchema } from './result.ts';
 import type { AgentState, DeadLetter, FinishedPhase, TaskState } from './state.ts';
 import { UsageSchema } from './usage.ts';
@@ -41,7 +41,13 @@ const TaskStateSchema = z.object({
           name: z.string(),
           input: z.unknown(),
           key: z.string(),
-          result: z.object({ content: z.string(), isError: z.boolean() }).optional(),
+          result: z
+            .object({
+              content: z.string(),
+              isError: z.boolean(),
+              images: z.array(ToolImageSchema).optional(),
+            })
+            .optional(),
           starts: z.number().int().optional(),
           approvals: z.number().int().optional(),
           approval: z

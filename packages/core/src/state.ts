@@ -1,4 +1,4 @@
-import type { ContentBlock } from './content.ts';
+import type { ContentBlock, ToolImage } from './content.ts';
 import type { TaskError } from './result.ts';
 import { addUsage, type Usage, zeroUsage } from './usage.ts';
 
@@ -26,7 +26,9 @@ export interface ToolCall {
   readonly name: string;
   readonly input: unknown;
   readonly key: string;
-  result?: { readonly content: string; readonly isError: boolean } | undefined;
+  result?:
+    | { readonly content: string; readonly isError: boolean; readonly images?: readonly ToolImage[] }
+    | undefined;
   /** Runs of a non-idempotent tool journaled as started. */
   starts?: number | undefined;
   /** Approvals asked for this call, and the state of the latest. */

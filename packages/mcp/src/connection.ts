@@ -136,7 +136,7 @@ class KeptConnection implements McpConnection {
         undefined,
         { timeout, ...(options.signal === undefined ? {} : { signal: options.signal }) },
       )) as CallToolResultLike;
-      return { content: renderResult(result), isError: result.isError === true };
+      return { ...renderResult(result), isError: result.isError === true };
     } catch (err) {
       throw this.callError(tool, options.timeoutMs, err);
     }

@@ -1,11 +1,12 @@
 export { connectMcpServer } from './connection.ts';
 export type { McpCallOptions, McpConnection, McpConnectOptions } from './connection.ts';
 export { McpError, McpErrorCode } from './errors.ts';
-export { renderResult } from './render.ts';
-export type { CallToolResultLike } from './render.ts';
+export { MAX_IMAGE_CHARS, renderResult } from './render.ts';
+export type { CallToolResultLike, RenderedResult } from './render.ts';
 export { McpServerStatus } from './types.ts';
 export type {
   McpCallResult,
+  McpImage,
   McpLogger,
   McpServerConfig,
   McpServerState,

@@ -31,8 +31,17 @@ export interface McpTool {
 }
 
 /** The outcome of one call, rendered as text for a `tool_result`. */
+/** An image a tool returned, of a type the model reads. */
+export interface McpImage {
+  readonly mediaType: 'image/png' | 'image/jpeg' | 'image/gif' | 'image/webp';
+  /** base64 */
+  readonly data: string;
+}
+
 export interface McpCallResult {
   readonly content: string;
+  /** Images shown to the model with the text (see renderResult). */
+  readonly images: readonly McpImage[];
   /** The server said the call failed (`isError`): the model reads it as an error. */
   readonly isError: boolean;
 }

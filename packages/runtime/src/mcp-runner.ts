@@ -24,7 +24,11 @@ export async function runMcpTool(
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await entry.connection.call(entry.tool, input, { timeoutMs: entry.timeoutMs, signal });
-      return { isError: result.isError, content: clip(result.content) };
+      return {
+        isError: result.isError,
+        content: clip(result.content),
+        ...(result.images.length === 0 ? {} : { images: result.images }),
+      };
     } catch (err) {
       if (signal.aborted)
         return { isError: true, content: 'abandoned: the task was cancelled or the agent stopped' };

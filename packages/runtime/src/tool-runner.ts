@@ -1,4 +1,4 @@
-import { ensureError, type Tool } from '@spool/core/internal';
+import { ensureError, type Tool, type ToolImage } from '@spool/core/internal';
 
 /** Longest tool output sent back to the model; the rest is cut with a note saying so. */
 const MAX_OUTPUT_CHARS = 100_000;
@@ -6,6 +6,8 @@ const MAX_OUTPUT_CHARS = 100_000;
 export interface ToolOutcome {
   readonly content: string;
   readonly isError: boolean;
+  /** Images for the model (an MCP tool's), journaled with the text. */
+  readonly images?: readonly ToolImage[];
 }
 
 /**

@@ -55,6 +55,7 @@ export async function toolStep(
     ...where,
     content: outcome.content,
     isError: outcome.isError,
+    images: outcome.images,
     at: ctx.now(),
   });
   const fields = {
