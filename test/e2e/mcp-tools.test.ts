@@ -10,7 +10,12 @@ import type { MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { runCli } from '../support/cli.ts';
-import { everythingHttpServer, everythingServer, filesystemServer } from '../support/mcp-servers.ts';
+import {
+  everythingHttpServer,
+  everythingServer,
+  filesystemServer,
+  keyEchoServer,
+} from '../support/mcp-servers.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { analystSpec, runAgentInProcess, startWorld, testLogger, type World } from '../support/world.ts';
 
@@ -302,6 +307,20 @@ describe('mcp tools - agents use MCP servers, journaled like defineTool calls', 
       }),
     ]);
     expect(agent.mcpServers()[0]).toMatchObject({ status: 'ready', restarts: 1 });
+  });
+
+  it('a call carries its journaled idempotency key in _meta, as a defineTool handler gets it', async () => {
+    await runWithMcp('key-echo', { mcpServers: { echo: keyEchoServer() } });
+    world.fake.script({ content: [toolUse('toolu_k', 'mcp__echo__key', {})] }, 'Noted.');
+    await submit('key-echo', 'key-1', 'Which key?');
+    expect(await result('key-echo', 'key-1')).toMatchObject({ status: 'completed' });
+    const events = await eventsOf('key-echo', 'key-1');
+    const requested = events.find((e) => e.type === 'tool.requested');
+    const completed = events.find((e) => e.type === 'tool.completed');
+    expect(requested?.type === 'tool.requested' && requested.data.key).toMatch(/^key-echo:key-1:/);
+    expect(completed?.type === 'tool.completed' && completed.data.content).toBe(
+      requested?.type === 'tool.requested' ? requested.data.key : 'no key',
+    );
   });
 
   it('a server whose tools changed is journaled as a spec change', async () => {

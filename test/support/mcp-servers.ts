@@ -20,6 +20,14 @@ export function everythingServer(): { command: string; args: string[] } {
   return { command: process.execPath, args: [entry('@modelcontextprotocol/server-everything'), 'stdio'] };
 }
 
+/** Our own stdio server on the official SDK (packages/mcp/test): its tool `key` echoes the call's idempotency key. */
+export function keyEchoServer(): { command: string; args: string[] } {
+  return {
+    command: process.execPath,
+    args: [join(import.meta.dirname, '..', '..', 'packages', 'mcp', 'test', 'key-echo-server.mjs')],
+  };
+}
+
 /** `@modelcontextprotocol/server-everything` over Streamable HTTP on a free port, until disposed. */
 export async function everythingHttpServer(): Promise<{ url: string } & AsyncDisposable> {
   const port = await freePort();

@@ -30,7 +30,15 @@ export interface McpCallOptions {
   /** The call fails with `timeout` after this long without an answer. */
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /**
+   * The call's idempotency key (the same on a re-run after a crash), sent in the request's
+   * `_meta` as IDEMPOTENCY_KEY_META so a server can recognise a repeated call.
+   */
+  readonly idempotencyKey?: string;
 }
+
+/** The `_meta` field of a tools/call request that carries Spool's idempotency key. */
+export const IDEMPOTENCY_KEY_META = 'dev.spool/idempotency-key';
 
 /**
  * One MCP server, kept connected: a server that fails to start or dies is restarted with
@@ -132,7 +140,13 @@ class KeptConnection implements McpConnection {
     const timeout = Math.max(1, options.timeoutMs - (Date.now() - started));
     try {
       const result = (await client.callTool(
-        { name: tool, arguments: (input ?? {}) as Record<string, unknown> },
+        {
+          name: tool,
+          arguments: (input ?? {}) as Record<string, unknown>,
+          ...(options.idempotencyKey === undefined
+            ? {}
+            : { _meta: { [IDEMPOTENCY_KEY_META]: options.idempotencyKey } }),
+        },
         undefined,
         { timeout, ...(options.signal === undefined ? {} : { signal: options.signal }) },
       )) as CallToolResultLike;

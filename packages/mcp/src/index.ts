@@ -1,4 +1,4 @@
-export { connectMcpServer } from './connection.ts';
+export { connectMcpServer, IDEMPOTENCY_KEY_META } from './connection.ts';
 export type { McpCallOptions, McpConnection, McpConnectOptions } from './connection.ts';
 export { McpError, McpErrorCode } from './errors.ts';
 export { MAX_IMAGE_CHARS, renderResult } from './render.ts';

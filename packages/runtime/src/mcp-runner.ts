@@ -18,12 +18,16 @@ export type McpOutcome = ToolOutcome | { readonly lost: true; readonly reason: s
  */
 export async function runMcpTool(
   entry: McpToolEntry,
-  input: unknown,
+  call: { readonly input: unknown; readonly key: string },
   signal: AbortSignal,
 ): Promise<McpOutcome> {
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await entry.connection.call(entry.tool, input, { timeoutMs: entry.timeoutMs, signal });
+      const result = await entry.connection.call(entry.tool, call.input, {
+        timeoutMs: entry.timeoutMs,
+        signal,
+        idempotencyKey: call.key,
+      });
       return {
         isError: result.isError,
         content: clip(result.content),

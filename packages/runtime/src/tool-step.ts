@@ -35,7 +35,7 @@ export async function toolStep(
   if (mcp === undefined)
     outcome = await runTool(spec.tools, effect, { agent: name, taskId: effect.taskId, signal });
   else {
-    const ran = await runMcpTool(mcp, effect.input, signal);
+    const ran = await runMcpTool(mcp, effect, signal);
     if ('lost' in ran) {
       if (signal.aborted) return;
       // Its server died during a non-idempotent call: it may have taken effect, so ask, do not guess.
