@@ -142,11 +142,11 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          authorization: `Bearer ${localStorage.getItem('spool-console-token')}`,
+          authorization: `Bearer ${(globalThis as unknown as { localStorage: { getItem(key: string): string | null } }).localStorage.getItem('spool-console-token')}`,
         },
         body: JSON.stringify({ type: 'approve', taskId: 't-pay' }),
       });
-      return { status: res.status, body: await res.json() };
+      return { status: res.status, body: (await res.json()) as { error: { message: string } } };
     });
     expect(answer.status).toBe(409);
     expect(answer.body.error.message).toContain('t-pay is not waiting for an approval');
