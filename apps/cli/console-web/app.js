@@ -62,7 +62,10 @@ function useApi(path) {
 function useRoute() {
   const [hash, setHash] = useState(location.hash);
   useEffect(() => {
-    const on = () => setHash(location.hash);
+    const on = () => {
+      flash(undefined); // a message belongs to the page it was said on
+      setHash(location.hash);
+    };
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);
   }, []);
@@ -370,4 +373,6 @@ function App() {
     <main><${Flash} />${page}</main>`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = ''; // the "Loading…" line
+render(html`<${App} />`, root);

@@ -5,7 +5,7 @@ import { h } from 'preact';
 
 const html = htm.bind(h);
 const COLOURS = { pending: '#8a94a6', running: '#2f5bd3', completed: '#1f8a4c', failed: '#c23b33' };
-const W = 150;
+const W = 190;
 const H = 46;
 const GAP_X = 60;
 const GAP_Y = 18;
