@@ -99,12 +99,12 @@ export async function performAction(connection: SpoolConnection, action: Action)
           'finished',
           `task ${action.taskId} already finished (${where.finished.status}); nothing to cancel`,
         );
-      const message: ControlMessage = {
-        type: 'cancel',
-        taskId: action.taskId,
-        ...(action.reason === undefined ? {} : { reason: action.reason }),
-      };
-      return send(connection, where.targets, message, `cancel of task ${action.taskId} sent`);
+      return send(
+        connection,
+        where.targets,
+        cancelOf(action.taskId, action.reason),
+        `cancel of task ${action.taskId} sent`,
+      );
     }
     case 'cancel-workflow': {
       const answer = await askWorkflows(connection, action.workflowId, 3_000);
@@ -120,19 +120,19 @@ export async function performAction(connection: SpoolConnection, action: Action)
           'finished',
           `workflow ${action.workflowId} already finished (${answer.workflow.status}); nothing to cancel`,
         );
-      const message: ControlMessage = {
-        type: 'cancel',
-        taskId: action.workflowId,
-        ...(action.reason === undefined ? {} : { reason: action.reason }),
-      };
       return send(
         connection,
         [COORDINATOR],
-        message,
+        cancelOf(action.workflowId, action.reason),
         `cancel of workflow ${action.workflowId} sent; its running tasks are cancelled too`,
       );
     }
   }
+}
+
+/** A cancel of a task (or, sent to the coordinator, of a workflow run). */
+function cancelOf(taskId: string, reason: string | undefined): ControlMessage {
+  return { type: 'cancel', taskId, ...(reason === undefined ? {} : { reason }) };
 }
 
 async function send(
