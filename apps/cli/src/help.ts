@@ -18,6 +18,8 @@ Commands:
   pause <agent>             finish the step in flight, start nothing new, keep queueing [--reason R]
   resume <agent>            start work again
   cancel <taskId>           end a task (or a workflow, by its id) as cancelled [--agent A] [--reason R]
+  console [--port P]        the web console: agents, tasks and their history, approvals, dead letters,
+                            workflows; prints its address and token [--host H]
   dlq                       failed tasks waiting in the dead-letter view [--json]
   dlq retry|drop <taskId>   run one again as a new attempt, or remove it from the view [--agent A]
   approve <taskId>          let the task's tool calls waiting for an operator run [--agent A]
@@ -37,6 +39,8 @@ Environment:
   SPOOL_NAMESPACE     prefix every subject, suffix every stream and bucket (config namespace)
   SPOOL_INBOX_PREFIX  this process's reply-subject prefix (default: its role's)
   SPOOL_LOG_LEVEL     fatal|error|warn|info|debug|trace|silent (logs go to stderr)
+  SPOOL_CONSOLE_PORT  the web console's port (spool console, spool up; default 4380)
+  SPOOL_CONSOLE_TOKEN the console's token for actions (default: a new one printed at start)
   SPOOL_REPLICAS      replicas of the streams and buckets Spool creates (1-5; 3 on a
                       cluster); wins over the config's nats.replicas
 
@@ -96,14 +100,18 @@ same with examples/planner (delegation).
                left out) and {"workflow", "input"} runs (default tasks.json beside the config)
   --offline    the built-in offline model even when ANTHROPIC_API_KEY is set
   --json       print each result as one JSON line`,
-  up: `Usage: spool up [--config F] [--offline]
+  up: `Usage: spool up [--config F] [--offline] [--console-port P] [--no-console]
 
 The embedded default: uses NATS_URL when a server answers there, else starts
 nats-server -js with data under .spool/; then runs the coordinator and every agent of
 the config in this process until Ctrl-C or SIGTERM, and stops them all cleanly (exit 0),
 the embedded nats-server too. One left running by a spool that was SIGKILLed is adopted.
+It also serves the web console (see spool console --help) and prints its address.
 
-  --config F   config file (default ./spool.config.json or ./spool.config.ts)
+  --config F          config file (default ./spool.config.json or ./spool.config.ts)
+  --console-port P    the console's port (default SPOOL_CONSOLE_PORT or 4380; a free one
+                      when that is taken)
+  --no-console        no web console
   --offline    run the agents on the built-in offline model (also SPOOL_OFFLINE=1); without
                it, ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) must be set`,
   agent: `Usage: spool agent <name> [--config F] [--replica K] [--offline]
@@ -206,6 +214,24 @@ yet is cancelled when it arrives. A finished task is left as it is (exit 1).
                for a pool, the cancel goes to the replica that holds the task
   --reason R   why (kept in the history and in the result's error message)
   --json       print {agent, type, taskId, controlSeq}`,
+  console: `Usage: spool console [--port P] [--host H]
+
+Serves the web console until Ctrl-C or SIGTERM, and prints its address with its token
+(http://127.0.0.1:4380/#token=…): agents and pools (status, holder, in flight, queued, cost
+today); tasks filtered by agent and status; a task's events in history order and its state
+after each, stepping back and forth over the sequence numbers (as spool replay --until); the
+reply of a running task as it streams; workflows with their steps drawn as a graph; pending
+approvals (approve, deny); dead letters (retry, drop); pause, resume and cancel. It reads and
+acts through the same subjects as the CLI (spool.api.status, spool.api.dlq,
+spool.api.workflows, the histories, spool.control.<agent>), as the operator role.
+
+Actions need the token (Authorization: Bearer <token>; the page keeps the one in the printed
+address). On any host but loopback every request needs it. It waits for NATS when none
+answers yet, and the page says so.
+
+  --port P     port (default SPOOL_CONSOLE_PORT or 4380; 0: any free port)
+  --host H     address to listen on (default 127.0.0.1)
+SPOOL_CONSOLE_TOKEN sets the token (default: a new random one each start).`,
   dlq: `Usage: spool dlq [--json]
        spool dlq retry <taskId> [--agent A] [--json]
        spool dlq drop <taskId> [--agent A] [--json]

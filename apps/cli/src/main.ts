@@ -27,6 +27,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; logLevel: 'info' 
   pause: { load: () => import('./commands/control.ts').then((m) => m.pauseCommand), logLevel: 'warn' },
   resume: { load: () => import('./commands/control.ts').then((m) => m.resumeCommand), logLevel: 'warn' },
   cancel: { load: () => import('./commands/control.ts').then((m) => m.cancelCommand), logLevel: 'warn' },
+  console: {
+    load: () => import('./commands/console.ts').then((m) => m.consoleCommand),
+    logLevel: 'info',
+  },
   dlq: { load: () => import('./commands/dlq.ts').then((m) => m.dlqCommand), logLevel: 'warn' },
   approve: { load: () => import('./commands/control.ts').then((m) => m.approveCommand), logLevel: 'warn' },
   deny: { load: () => import('./commands/control.ts').then((m) => m.denyCommand), logLevel: 'warn' },

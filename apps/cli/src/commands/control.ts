@@ -1,24 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import {
-  AGENT_NAME_PATTERN,
-  type ControlMessage,
-  ControlMessageSchema,
-  StatusReportSchema,
-  subjects,
-  TASK_ID_PATTERN,
-} from '@spool/core';
-import {
-  poolReplicas,
-  requests,
-  results,
-  sendControl,
-  type SpoolConnection,
-  taskOwner,
-} from '@spool/jetstream';
+import { AGENT_NAME_PATTERN, type ControlMessage, ControlMessageSchema, TASK_ID_PATTERN } from '@spool/core';
+import type { SpoolConnection } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
 import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
+import { fetchStatus } from '../operator/coordinator-api.ts';
+import { sendControlTo } from '../operator/send-control.ts';
+import { actorRunning, cancelTargets } from '../operator/task-owner.ts';
 import { UsageError } from '../usage-error.ts';
 import { cancelWorkflowIfKnown } from './workflow.ts';
 
@@ -102,43 +90,22 @@ export async function cancelCommand(argv: string[], logger: Logger): Promise<num
     if (cancelled !== undefined) return cancelled;
   }
   return forTask('cancel', taskId, values.agent, logger, async (connection, agent) => {
-    const finished = await results(connection).get(agent, taskId);
-    if (finished !== undefined) {
-      console.error(`task ${taskId} already finished (${finished.status}); nothing to cancel`);
+    const where = await cancelTargets(connection, agent, taskId);
+    if ('finished' in where) {
+      console.error(`task ${taskId} already finished (${where.finished.status}); nothing to cancel`);
       return 1;
     }
-    // A pool's task: to the replica that holds it (its claim); otherwise the agent itself.
-    const owner = await taskOwner(connection, agent, taskId);
-    if (owner === agent) {
-      // Not claimed yet: nobody reads spool.control.<pool>, so every replica gets it.
-      const replicas = await poolReplicas(connection, agent);
-      if (replicas.length > 0)
-        return publishToReplicas(connection, agent, replicas, message, values.json === true);
-    }
-    return publish(connection, owner, message, values.json === true);
+    if (!where.unclaimedPoolTask)
+      return publish(connection, where.targets[0] ?? agent, message, values.json === true);
+    const seqs = await sendControlTo(connection, where.targets, message);
+    if (values.json)
+      console.log(JSON.stringify({ agent, replicas: where.targets, ...message, controlSeqs: seqs }));
+    else
+      console.log(
+        `cancel ${taskId} sent to every replica of pool ${agent} (${where.targets.join(', ')}; control messages ${seqs.join(', ')}): no replica has claimed the task yet, so each records the request and the one it reaches cancels it`,
+      );
+    return 0;
   });
-}
-
-/**
- * A cancel for a pool's task no replica has claimed: each replica journals the request, and
- * the one the task reaches ends it at once (`cancelled`); the others only keep the request.
- */
-async function publishToReplicas(
-  connection: SpoolConnection,
-  pool: string,
-  replicas: readonly string[],
-  message: ControlMessage,
-  json: boolean,
-): Promise<number> {
-  const id = randomBytes(8).toString('hex');
-  const seqs: number[] = [];
-  for (const replica of replicas) seqs.push((await sendControl(connection, replica, message, id)).seq);
-  if (json) console.log(JSON.stringify({ agent: pool, replicas, ...message, controlSeqs: seqs }));
-  else
-    console.log(
-      `${message.type} ${'taskId' in message ? message.taskId : ''} sent to every replica of pool ${pool} (${replicas.join(', ')}; control messages ${seqs.join(', ')}): no replica has claimed the task yet, so each records the request and the one it reaches cancels it`,
-    );
-  return 0;
 }
 
 /** Runs `body` on a connection with the task's agent: `--agent`, else the one the coordinator says runs it. */
@@ -173,12 +140,12 @@ export async function publish(
   message: ControlMessage,
   json: boolean,
 ): Promise<number> {
-  const sent = await sendControl(connection, agent, message, randomBytes(8).toString('hex'));
-  if (json) console.log(JSON.stringify({ agent, ...message, controlSeq: sent.seq }));
+  const [seq] = await sendControlTo(connection, [agent], message);
+  if (json) console.log(JSON.stringify({ agent, ...message, controlSeq: seq }));
   else {
     const what = 'taskId' in message ? `${message.type} ${message.taskId}` : message.type;
     console.log(
-      `${what} sent to ${agent} (control message ${sent.seq}); the agent journals it now, or when it next runs`,
+      `${what} sent to ${agent} (control message ${seq}); the agent journals it now, or when it next runs`,
     );
   }
   return 0;
@@ -186,21 +153,16 @@ export async function publish(
 
 /** Which agent runs a task, asked of the coordinator; a queued task needs --agent. */
 async function agentRunning(connection: SpoolConnection, taskId: string): Promise<string> {
-  let reply: string;
-  try {
-    reply = await requests(connection).request(subjects.status, '{}', 3_000);
-  } catch {
+  const report = await fetchStatus(connection).catch(() => {
     throw new UsageError(`spool: no coordinator answered to find the agent of ${taskId}; pass --agent NAME`);
-  }
-  const report = StatusReportSchema.parse(JSON.parse(reply));
+  });
   // A pool's task is held by one of its replicas: the cancel goes to that replica's control subject.
-  const actors = [...report.agents, ...report.pools.flatMap((p) => p.replicas)];
-  const owner = actors.find((a) => a.inFlight.some((t) => t.taskId === taskId));
+  const owner = actorRunning(report, taskId);
   if (owner === undefined)
     throw new UsageError(
       `spool: no agent has ${taskId} in flight; if it is still queued or not yet sent, pass --agent NAME`,
     );
-  return owner.name;
+  return owner;
 }
 
 export function checkedAgent(command: string, agent: string): string {

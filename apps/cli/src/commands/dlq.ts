@@ -1,9 +1,10 @@
-import { type DeadLetterReport, DeadLetterReportSchema, subjects, TASK_ID_PATTERN } from '@spool/core';
-import { requests, type SpoolConnection } from '@spool/jetstream';
+import { type DeadLetterReport, TASK_ID_PATTERN } from '@spool/core';
+import type { SpoolConnection } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
 import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
+import { fetchDeadLetters } from '../operator/coordinator-api.ts';
 import { UsageError } from '../usage-error.ts';
 import { checkedAgent, publish } from './control.ts';
 
@@ -37,7 +38,7 @@ export async function dlqCommand(argv: string[], logger: Logger): Promise<number
   const connection = await openConnection(natsTarget({ role: 'operator' }), 'spool-dlq', logger);
   try {
     if (action === undefined || taskId === undefined) {
-      const report = await fetchReport(connection);
+      const report = await fetchDeadLetters(connection);
       console.log(json ? JSON.stringify(report) : render(report));
       return 0;
     }
@@ -51,20 +52,8 @@ export async function dlqCommand(argv: string[], logger: Logger): Promise<number
   }
 }
 
-async function fetchReport(connection: SpoolConnection): Promise<DeadLetterReport> {
-  let reply: string;
-  try {
-    reply = await requests(connection).request(subjects.deadLetters, '{}', 3_000);
-  } catch {
-    throw new Error(
-      `no coordinator answered on ${subjects.deadLetters} within 3s: start one with "spool coordinator" or "spool up"`,
-    );
-  }
-  return DeadLetterReportSchema.parse(JSON.parse(reply));
-}
-
 async function ownerOf(connection: SpoolConnection, taskId: string, action: string): Promise<string> {
-  const report = await fetchReport(connection).catch(() => {
+  const report = await fetchDeadLetters(connection).catch(() => {
     throw new UsageError(
       `spool dlq ${action}: no coordinator answered to find the agent of ${taskId}; pass --agent NAME`,
     );

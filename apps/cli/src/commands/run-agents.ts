@@ -3,6 +3,7 @@ import { parseCommand } from '../args.ts';
 import { warnIfOldServer } from '@spool/jetstream';
 import { replicaNames, replicaOf, type SpoolConfig } from '@spool/core/internal';
 import { agentSpec, loadConfig } from '../config-file.ts';
+import { consolePort, startConsoleAndSay } from '../console/start.ts';
 import { natsTarget } from '../env.ts';
 import { openConnectionWhenUp, runAgents, runCoordinator } from '../host.ts';
 import { withLocalStack } from '../local-stack.ts';
@@ -15,18 +16,35 @@ export async function upCommand(argv: string[], logger: Logger): Promise<number>
   const { values } = parseCommand(
     'up',
     argv,
-    { config: { type: 'string' }, offline: { type: 'boolean' } },
+    {
+      config: { type: 'string' },
+      offline: { type: 'boolean' },
+      'console-port': { type: 'string' },
+      'no-console': { type: 'boolean' },
+    },
     { required: [] },
   );
   const { config } = await loadConfig(values.config);
+  const port = consolePort(values['console-port'], 'up');
   // Waited for from the start: a SIGTERM while starting up stops it once it is up.
   const stop = untilSignal();
   const options = { offline: offlineAsked(values.offline), withoutKey: 'refuse' } as const;
   await withLocalStack(config, 'spool-up', logger, options, async ({ nats, agents, connection }) => {
     warnIfOldServer(connection, logger);
+    const web = values['no-console']
+      ? undefined
+      : await startConsoleAndSay({
+          host: '127.0.0.1',
+          port,
+          natsUrl: connection.url,
+          connection: () => connection,
+          logger,
+          fallback: true,
+        });
     logger.info({ url: nats.url, agents: agents.map((a) => a.name) }, 'spool is up; Ctrl-C stops it');
     const signal = await stop;
     logger.info({ signal }, 'stopping');
+    await web?.close();
   });
   return 0;
 }

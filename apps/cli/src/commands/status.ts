@@ -1,9 +1,9 @@
-import { type McpServerStatus, type StatusReport, StatusReportSchema, subjects } from '@spool/core';
-import { requests } from '@spool/jetstream';
+import type { McpServerStatus, StatusReport } from '@spool/core';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
 import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
+import { fetchStatus } from '../operator/coordinator-api.ts';
 
 export async function statusCommand(argv: string[], logger: Logger): Promise<number> {
   const { values } = parseCommand(
@@ -15,15 +15,7 @@ export async function statusCommand(argv: string[], logger: Logger): Promise<num
   const timeoutSec = positiveInt('status', 'timeout', values.timeout) ?? 3;
   const connection = await openConnection(natsTarget({ role: 'operator' }), 'spool-status', logger);
   try {
-    let reply: string;
-    try {
-      reply = await requests(connection).request(subjects.status, '{}', timeoutSec * 1000);
-    } catch {
-      throw new Error(
-        `no coordinator answered on ${subjects.status} within ${timeoutSec}s: start one with "spool coordinator" or "spool up"`,
-      );
-    }
-    const report = StatusReportSchema.parse(JSON.parse(reply));
+    const report = await fetchStatus(connection, timeoutSec * 1000);
     if (values.json) console.log(JSON.stringify(report));
     else console.log(render(report));
     return 0;

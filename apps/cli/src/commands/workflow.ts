@@ -5,24 +5,22 @@ import {
   type ControlMessage,
   initialCoordinatorState,
   parseCoordinatorCommit,
-  subjects,
   WORKFLOW_ID_PATTERN,
 } from '@spool/core/internal';
 import { answerWorkflows } from '@spool/coordinator';
-import { historyStore, requests, type SpoolConnection, sendControl } from '@spool/jetstream';
+import { historyStore, type SpoolConnection, sendControl } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
 import { ensureNats } from '../embedded-nats.ts';
 import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
+import {
+  askWorkflows,
+  NoCoordinatorError,
+  type WorkflowsAnswer,
+  type WorkflowView,
+} from '../operator/coordinator-api.ts';
 import { UsageError } from '../usage-error.ts';
-
-/** What `spool.api.workflows` answers (views are the coordinator's workflowView: JSON data). */
-type WorkflowView = Record<string, unknown> & { id?: string; workflowId?: string; status?: string };
-type WorkflowsAnswer =
-  | { workflow: WorkflowView | null }
-  | { workflows: WorkflowView[]; total?: number }
-  | { error: { code: string; message: string } };
 
 /** `spool workflow [<id>] [--json]`: one workflow's steps, or the list of workflows. */
 export async function workflowCommand(argv: string[], logger: Logger): Promise<number> {
@@ -78,33 +76,6 @@ async function fromHistory(connection: SpoolConnection, id: string | undefined):
   return JSON.parse(
     answerWorkflows(state, JSON.stringify(id === undefined ? {} : { id })),
   ) as WorkflowsAnswer;
-}
-
-class NoCoordinatorError extends Error {}
-
-/** Asks the coordinator; no answer is one clear error saying what to run. */
-export async function askWorkflows(
-  connection: SpoolConnection,
-  id: string | undefined,
-  timeoutMs: number,
-): Promise<WorkflowsAnswer> {
-  let reply: string;
-  try {
-    reply = await requests(connection).request(
-      subjects.workflows,
-      JSON.stringify(id === undefined ? {} : { id }),
-      timeoutMs,
-    );
-  } catch {
-    throw new NoCoordinatorError(
-      `no coordinator answered on ${subjects.workflows} within ${Math.round(timeoutMs / 1000)}s: start one with "spool coordinator" or "spool up"`,
-    );
-  }
-  try {
-    return JSON.parse(reply) as WorkflowsAnswer;
-  } catch {
-    throw new Error(`the coordinator's answer on ${subjects.workflows} is not JSON`);
-  }
 }
 
 function idOf(view: WorkflowView): string {

@@ -1,0 +1,90 @@
+import type { SpoolConnection } from '@spool/jetstream';
+import type { z } from 'zod';
+import { askWorkflows, fetchDeadLetters, fetchStatus } from '../operator/coordinator-api.ts';
+import { actorsOf } from '../operator/task-owner.ts';
+import { performAction } from './actions.ts';
+import { ApiError } from './api-error.ts';
+import {
+  ActionSchema,
+  AgentNameSchema,
+  firstIssue,
+  TaskIdSchema,
+  TaskListQuerySchema,
+  WorkflowIdSchema,
+} from './schemas.ts';
+import { taskHistory } from './task-history.ts';
+import type { TaskIndex } from './task-index.ts';
+
+/** What a route gets: the path's parts after /api/, the query, a parsed JSON body for POSTs. */
+export interface RouteInput {
+  readonly parts: readonly string[];
+  readonly query: URLSearchParams;
+  readonly body: unknown;
+}
+
+export interface RouteContext {
+  readonly connection: SpoolConnection;
+  readonly tasks: TaskIndex;
+}
+
+function parsed<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ApiError(400, 'invalid_request', firstIssue(result.error, what));
+  return result.data;
+}
+
+/**
+ * The console's JSON API: each GET reads what the CLI reads (the coordinator's APIs, the
+ * histories), each POST /api/actions acts as the CLI acts (control messages).
+ */
+export async function route(
+  method: string,
+  input: RouteInput,
+  context: RouteContext,
+): Promise<unknown | undefined> {
+  const { connection } = context;
+  const [head, ...rest] = input.parts;
+  if (method === 'POST') {
+    if (head === 'actions' && rest.length === 0)
+      return performAction(connection, parsed(ActionSchema, input.body, 'action'));
+    return undefined;
+  }
+  switch (head) {
+    case 'status':
+      return fetchStatus(connection);
+    case 'dlq':
+      return fetchDeadLetters(connection);
+    case 'approvals': {
+      const report = await fetchStatus(connection);
+      return {
+        approvals: actorsOf(report).flatMap((a) => a.approvals.map((w) => ({ agent: a.name, ...w }))),
+      };
+    }
+    case 'tasks': {
+      if (rest.length === 0)
+        return context.tasks.list(parsed(TaskListQuerySchema, Object.fromEntries(input.query), 'query'));
+      if (rest.length !== 2) return undefined;
+      const agent = parsed(AgentNameSchema, rest[0], 'agent');
+      const taskId = parsed(TaskIdSchema, rest[1], 'task id');
+      const history = await taskHistory(connection, agent, taskId);
+      if (history === undefined)
+        throw new ApiError(
+          404,
+          'unknown_task',
+          `no task "${taskId}" in the history of agent "${agent}": check the id, or find the task in the task list`,
+        );
+      return history;
+    }
+    case 'workflows': {
+      if (rest.length > 1) return undefined;
+      const id = rest[0] === undefined ? undefined : parsed(WorkflowIdSchema, rest[0], 'workflow id');
+      const answer = await askWorkflows(connection, id, 3_000);
+      if ('error' in answer) throw new ApiError(400, answer.error.code, answer.error.message);
+      if ('workflow' in answer && answer.workflow === null)
+        throw new ApiError(404, 'unknown_workflow', `no workflow "${id}" is known to the coordinator`);
+      return answer;
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,238 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isNatsReachable, liveText, permissionRefusal, type SpoolConnection } from '@spool/jetstream';
+import type { Logger } from 'pino';
+import { NoCoordinatorError } from '../operator/coordinator-api.ts';
+import { ApiError } from './api-error.ts';
+import { route } from './routes.ts';
+import { AgentNameSchema, TaskIdSchema } from './schemas.ts';
+import { loadStaticFiles, type StaticFile } from './static-files.ts';
+import { taskIndex, type TaskIndex } from './task-index.ts';
+import { carriesToken, isLoopback } from './token.ts';
+
+export interface ConsoleOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string;
+  /** The NATS servers, safe to show (no userinfo), for the page's messages. */
+  readonly natsUrl: string;
+  /** The connection once there is one (the console serves its page before NATS answers). */
+  readonly connection: () => SpoolConnection | undefined;
+  readonly logger: Logger;
+}
+
+export interface ConsoleHandle {
+  /** e.g. http://127.0.0.1:4380/ */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 64 * 1024;
+
+/**
+ * The web console: static files, a JSON API under /api/ and live reply text as server-sent
+ * events. Actions (POST) always need the token; reads need it too when it listens on
+ * anything but loopback. On loopback, a request naming another host is refused (a page of
+ * another site cannot reach it through DNS rebinding).
+ */
+export async function startConsole(options: ConsoleOptions): Promise<ConsoleHandle> {
+  const files = await loadStaticFiles();
+  const loopback = isLoopback(options.host);
+  let index: { connection: SpoolConnection; tasks: TaskIndex } | undefined;
+  const contextFor = (connection: SpoolConnection) => {
+    if (index?.connection !== connection) index = { connection, tasks: taskIndex(connection) };
+    return index;
+  };
+  const log = options.logger.child({ component: 'console' });
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'console request failed');
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'internal', message: 'internal error' } });
+      else res.end();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://console.invalid');
+    const method = req.method ?? 'GET';
+    if (loopback && !isLoopback(hostOf(req.headers.host))) {
+      sendJson(res, 403, {
+        error: { code: 'wrong_host', message: 'the console answers on its loopback address only' },
+      });
+      return;
+    }
+    if (!url.pathname.startsWith('/api/')) {
+      const file = files.get(url.pathname);
+      if (file === undefined || method !== 'GET') {
+        // Any other page path is the app's own route (#/… is preferred, but a reload must not 404).
+        sendFile(req, res, files.get('/') as StaticFile);
+        return;
+      }
+      sendFile(req, res, file);
+      return;
+    }
+    const needsToken = method !== 'GET' || !loopback;
+    if (needsToken && !carriesToken(req.headers.authorization, options.token)) {
+      sendJson(res, 401, {
+        error: {
+          code: 'token_required',
+          message:
+            'this needs the console token: the one printed when the console started (or SPOOL_CONSOLE_TOKEN)',
+        },
+      });
+      return;
+    }
+    const parts = url.pathname
+      .slice('/api/'.length)
+      .split('/')
+      .filter((p) => p !== '')
+      .map((p) => decodeURIComponent(p));
+    if (parts[0] === 'session') {
+      sendJson(res, 200, {
+        nats: options.natsUrl,
+        connected: options.connection() !== undefined,
+        readsNeedToken: !loopback,
+      });
+      return;
+    }
+    const connection = options.connection();
+    if (connection === undefined) {
+      sendJson(res, 503, {
+        error: {
+          code: 'nats_unavailable',
+          message: `not connected to NATS at ${options.natsUrl} yet: start it (spool up, or nats-server -js), or set NATS_URL; the console connects as soon as it answers`,
+        },
+      });
+      return;
+    }
+    try {
+      if (parts[0] === 'live' && method === 'GET') {
+        streamLiveText(req, res, connection, parts.slice(1));
+        return;
+      }
+      const body = method === 'POST' ? await readJson(req) : undefined;
+      const answer = await route(method, { parts, query: url.searchParams, body }, contextFor(connection));
+      if (answer === undefined)
+        throw new ApiError(404, 'not_found', `no such API: ${method} ${url.pathname}`);
+      sendJson(res, 200, answer);
+    } catch (err) {
+      const error = await explain(err);
+      if (error.status >= 500) log.warn({ err: error.message, path: url.pathname }, 'console request failed');
+      sendJson(res, error.status, { error: { code: error.code, message: error.message } });
+    }
+  }
+
+  /** Errors as the page shows them: what went wrong and what to do, never a stack trace. */
+  async function explain(err: unknown): Promise<{ status: number; code: string; message: string }> {
+    if (err instanceof ApiError) return err;
+    if (err instanceof NoCoordinatorError) {
+      if (!(await isNatsReachable(options.natsUrl, 1_000)))
+        return {
+          status: 503,
+          code: 'nats_unavailable',
+          message: `NATS does not answer at ${options.natsUrl}: start it again (the console reconnects by itself)`,
+        };
+      return { status: 503, code: 'no_coordinator', message: err.message };
+    }
+    const refused = permissionRefusal(err);
+    if (refused !== undefined) return { status: 403, code: 'permission_denied', message: refused.message };
+    const message = err instanceof Error ? err.message : String(err);
+    if (!(await isNatsReachable(options.natsUrl, 1_000)))
+      return {
+        status: 503,
+        code: 'nats_unavailable',
+        message: `NATS does not answer at ${options.natsUrl}: start it again (the console reconnects by itself)`,
+      };
+    return { status: 500, code: 'internal', message };
+  }
+
+  /** `GET /api/live/<agent>/<taskId>`: the reply text as it streams, as server-sent events. */
+  function streamLiveText(
+    req: IncomingMessage,
+    res: ServerResponse,
+    connection: SpoolConnection,
+    parts: string[],
+  ) {
+    const agent = AgentNameSchema.safeParse(parts[0]);
+    const taskId = TaskIdSchema.safeParse(parts[1]);
+    if (parts.length !== 2 || !agent.success || !taskId.success)
+      throw new ApiError(400, 'invalid_request', 'live text is at /api/live/<agent>/<taskId>');
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    res.write(': live reply text of the task; the history keeps each complete reply\n\n');
+    const stop = liveText(connection).follow(agent.data, taskId.data, (chunk) => {
+      res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    });
+    const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(keepAlive);
+      stop();
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function hostOf(header: string | undefined): string {
+  if (header === undefined) return '';
+  return header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : (header.split(':')[0] ?? '');
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(text);
+}
+
+function sendFile(req: IncomingMessage, res: ServerResponse, file: StaticFile): void {
+  const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+  res.writeHead(200, {
+    'content-type': file.type,
+    'cache-control': 'no-cache',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy':
+      "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    ...(gzip ? { 'content-encoding': 'gzip' } : {}),
+  });
+  res.end(gzip ? file.gzipped : file.body);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new ApiError(400, 'too_large', `the request body is over ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return text.trim() === '' ? {} : JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'the request body is not JSON');
+  }
+}

@@ -1,0 +1,95 @@
+import {
+  type AgentState,
+  COORDINATOR,
+  initialState,
+  parseAgentCommit,
+  type TaskPhase,
+  taskIdOf,
+} from '@spool/core/internal';
+import { historyStore, type SpoolConnection } from '@spool/jetstream';
+import { replayAgent } from '../operator/agent-replay.ts';
+
+/** One task in the console's task list. */
+export interface TaskRow {
+  readonly agent: string;
+  readonly taskId: string;
+  status: TaskPhase;
+  attempt: number;
+  input: string;
+  receivedAt: string;
+  updatedAt: string;
+  lastSeq: number;
+  error?: { code: string; message: string } | undefined;
+}
+
+interface Indexed {
+  readonly state: AgentState;
+  readonly rows: Map<string, TaskRow>;
+  /** Serializes catch-ups, so two requests never fold the same commits twice. */
+  pending: Promise<void>;
+}
+
+/**
+ * The tasks of every agent, folded from the histories with core's evolve (as `spool replay`
+ * folds them) and kept: each request reads only the commits appended since the last one.
+ */
+export function taskIndex(connection: SpoolConnection) {
+  const agents = new Map<string, Indexed>();
+
+  async function catchUp(agent: string): Promise<Indexed> {
+    let indexed = agents.get(agent);
+    if (indexed === undefined) {
+      indexed = { state: initialState(agent), rows: new Map(), pending: Promise.resolve() };
+      agents.set(agent, indexed);
+    }
+    const current = indexed;
+    current.pending = current.pending.then(async () => {
+      const { state, rows } = current;
+      for await (const step of replayAgent(connection, agent, { fromSeq: state.seq + 1, state })) {
+        const taskId = taskIdOf(step.event);
+        if (taskId === undefined) continue;
+        const row = rows.get(taskId);
+        const task = state.active.get(taskId) ?? state.dead.get(taskId)?.task;
+        const status = task?.phase ?? state.done.get(taskId) ?? row?.status ?? 'queued';
+        if (row === undefined) {
+          rows.set(taskId, {
+            agent,
+            taskId,
+            status,
+            attempt: task?.attempt ?? 0,
+            input: (task?.input ?? '').slice(0, 200),
+            receivedAt: step.time,
+            updatedAt: step.time,
+            lastSeq: step.seq,
+            error: task?.error,
+          });
+        } else {
+          row.status = status;
+          row.attempt = task?.attempt ?? row.attempt;
+          row.updatedAt = step.time;
+          row.lastSeq = step.seq;
+          if (task !== undefined) row.error = task.error;
+        }
+      }
+    });
+    await current.pending;
+    return current;
+  }
+
+  return {
+    /** Tasks, newest activity first, of one agent or all (pool replicas by their own names). */
+    async list(filter: { agent?: string | undefined; status?: TaskPhase | undefined; limit: number }) {
+      const names =
+        filter.agent === undefined
+          ? (await historyStore(connection, parseAgentCommit).agents()).filter((a) => a !== COORDINATOR)
+          : [filter.agent];
+      const all: TaskRow[] = [];
+      for (const name of names) all.push(...(await catchUp(name)).rows.values());
+      const matching = all.filter((row) => filter.status === undefined || row.status === filter.status);
+      matching.sort((a, b) => b.updatedAt.localeCompare(a.updatedAt) || b.lastSeq - a.lastSeq);
+      return { tasks: matching.slice(0, filter.limit), total: matching.length, agents: names };
+    },
+  };
+}
+
+export type TaskIndex = ReturnType<typeof taskIndex>;

@@ -1,0 +1,60 @@
+import {
+  type AgentState,
+  evolve,
+  type HistoryEvent,
+  initialState,
+  parseAgentCommit,
+} from '@spool/core/internal';
+import { historyStore, type SpoolConnection } from '@spool/jetstream';
+
+/** One event of an agent's history, with the state it led to (the same object each time: read it at once). */
+export interface ReplayStep {
+  readonly seq: number;
+  readonly time: string;
+  readonly event: HistoryEvent;
+  readonly state: AgentState;
+}
+
+/**
+ * An agent's history folded event by event with core's evolve, from the start (or onto
+ * `state` from `fromSeq`), up to `untilSeq` or the last sequence when it starts: what
+ * `spool replay` prints and the console's task pages show.
+ */
+export async function* replayAgent(
+  connection: SpoolConnection,
+  agent: string,
+  options: { untilSeq?: number | undefined; fromSeq?: number; state?: AgentState } = {},
+): AsyncGenerator<ReplayStep> {
+  const state = options.state ?? initialState(agent);
+  const store = historyStore(connection, parseAgentCommit);
+  const range = {
+    ...(options.untilSeq === undefined ? {} : { untilSeq: options.untilSeq }),
+    ...(options.fromSeq === undefined ? {} : { fromSeq: options.fromSeq }),
+  };
+  for await (const commit of store.replay(agent, range)) {
+    for (const event of commit.events) {
+      evolve(state, event);
+      yield { seq: commit.seq, time: commit.time, event, state };
+    }
+    state.seq = commit.seq;
+  }
+}
+
+/** The state as JSON: active tasks in full, the rest as counts. */
+export function summarizeAgentState(state: AgentState) {
+  return {
+    seq: state.seq,
+    active: Object.fromEntries(
+      [...state.active.values()].map((t) => [
+        t.taskId,
+        { phase: t.phase, attempt: t.attempt, steps: t.steps.length, specHash: t.specHash, usage: t.usage },
+      ]),
+    ),
+    done: state.done.size,
+    memory: state.memory.length,
+    exchanges: state.exchanges,
+    counts: state.counts,
+    usage: state.usage,
+    paused: state.paused,
+  };
+}

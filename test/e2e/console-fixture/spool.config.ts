@@ -1,0 +1,31 @@
+import { defineConfig, defineTool } from '@spool/core';
+import { z } from 'zod';
+
+// The console test's agent: `pay` waits for an operator, so the test approves it from the page.
+const pay = defineTool({
+  name: 'pay',
+  description: 'Pays an invoice.',
+  input: z.object({ invoice: z.string() }),
+  requiresApproval: true,
+  handler: ({ invoice }) => `paid ${invoice}`,
+});
+
+export default defineConfig({
+  agents: {
+    payer: {
+      instructions: 'You pay invoices when asked.',
+      model: 'claude-sonnet-4-6',
+      tools: [pay],
+      concurrency: 1,
+    },
+  },
+  workflows: {
+    review: {
+      steps: {
+        draft: { agent: 'payer', input: 'Draft: {{input}}' },
+        check: { agent: 'payer', input: 'Check: {{steps.draft.output}}' },
+        sum: { agent: 'payer', input: 'Sum up: {{steps.draft.output}} {{steps.check.output}}' },
+      },
+    },
+  },
+});
