@@ -5,7 +5,7 @@ import { type KeyedHostHandle, startKeyedOnNats } from '@spool/runtime';
 import type { MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/wait-for.ts';
-import { analystSpec, startWorld, testLogger, type World } from '../support/world.ts';
+import { analystSpec, runAgentInProcess, startWorld, testLogger, type World } from '../support/world.ts';
 
 /**
  * Keyed agents in one process and in a pool of hosts: real NATS, the real SDK against the
@@ -123,6 +123,43 @@ describe('keyed agents', () => {
       expect(texts).toEqual([`${k} first`, `fake reply to: ${k} first`, `${k} second`]);
     }
   }, 180_000);
+
+  it('wakes a passivated instance when the result of its delegation arrives', async () => {
+    world.fake.script({
+      content: [
+        { type: 'tool_use', id: 'd1', name: 'delegate', input: { agent: 'researcher', task: 'look it up' } },
+      ],
+    });
+    const h = await host(
+      'delegator',
+      { maxActive: 10, idleMs: 200 },
+      { delegation: { agents: ['researcher'] } },
+    );
+    await submitTask(world.connection, 'delegator.cust9', { id: 'q1', input: 'ask around' });
+    // The researcher is not running: the task parks, the instance is passivated with a wake record.
+    await waitFor('q1 parked on its delegation', () =>
+      [...(h.instanceState('cust9')?.active.values() ?? [])].some(
+        (t) => t.steps.at(-1)?.tools[0]?.delegation?.sent,
+      ),
+    );
+    await waitFor('cust9 passivated', () => !h.activeKeys().includes('cust9'));
+    const researcher = await runAgentInProcess(world, 'researcher');
+    try {
+      const result = await results(world.connection).wait(
+        'delegator.cust9',
+        'q1',
+        AbortSignal.timeout(30_000),
+      );
+      expect(result).toMatchObject({ status: 'completed', key: 'cust9', tools: ['delegate'] });
+      // The woken instance's next request carried the child's result as the delegate call's result.
+      const resumed = world.fake.requests.filter((r) =>
+        JSON.stringify((r.body as MessagesBody).messages ?? []).includes('fake reply to: look it up'),
+      );
+      expect(resumed.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await researcher.stop();
+    }
+  });
 
   it('wakes a passivated instance for an approval that arrives on its control subject', async () => {
     world.fake.script({ content: [{ type: 'tool_use', id: 'tu1', name: 'refund', input: { amount: 5 } }] });
