@@ -4,6 +4,8 @@ import type { SpoolConnection } from './types.ts';
 
 /** An inbox or control message of a keyed agent, handed from the host that pulled it to the key's owner. */
 export interface ForwardedMessage {
+  /** Not a message: asks the host to passivate this key's instance now (`spool forget`). */
+  readonly passivate?: string;
   readonly subject: string;
   readonly data: string;
   readonly seq: number;
@@ -39,6 +41,17 @@ export function keyedForwarding(connection: SpoolConnection) {
       } catch {
         return undefined; // no responder (the host is gone) or no answer in time
       }
+    },
+
+    /** Asks `host` to passivate the instance of `key` (erasure fences it first); true once it did. */
+    async passivate(agent: string, host: string, key: string, timeoutMs: number): Promise<boolean> {
+      const outcome = await this.forward(
+        agent,
+        host,
+        { passivate: key, subject: '', data: '', seq: 0, deliveryCount: 0 },
+        timeoutMs,
+      );
+      return outcome === 'ack';
     },
 
     /** Takes messages forwarded to `host` until the returned function is called. */

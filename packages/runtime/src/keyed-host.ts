@@ -12,6 +12,7 @@ import {
   subjects,
 } from '@spool/core/internal';
 import type {
+  ForwardedMessage,
   ForwardOutcome,
   Inbox,
   InboxMessage,
@@ -77,6 +78,7 @@ interface Instance {
   passivating?: Promise<void>;
 }
 
+const HOST_STOPPING = 'host stopping';
 /** How long a host waits for the owner of a key to take a forwarded message. */
 const FORWARD_TIMEOUT_MS = 20_000;
 /** Messages routed but not yet in a mailbox or forwarded, at most: the pull waits past it. */
@@ -229,8 +231,8 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
     if (instance.passivating !== undefined) return instance.passivating;
     instance.passivating = (async () => {
       const state = instance.handle.state();
-      // Stopped with work in progress: its record stays for another host to adopt it.
-      if (!isPassivatable(state)) instance.keepOwnership = true;
+      // Stopped with work in progress by the host's stop: its record stays for another host to adopt it.
+      if (why === HOST_STOPPING && !isPassivatable(state)) instance.keepOwnership = true;
       const awaited = state === undefined ? [] : awaitedResults(state);
       const wake = awaited.length === 0 ? undefined : { results: awaited };
       // Written before the instance lets go of its key: a result that arrives meanwhile wakes it.
@@ -290,12 +292,17 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
   };
 
   /** A message another host forwarded: taken if the key is active here, journaled, then answered. */
-  const takeForwarded = async (forwarded: {
-    subject: string;
-    data: string;
-    seq: number;
-    deliveryCount: number;
-  }): Promise<'ack' | 'nak'> => {
+  const takeForwarded = async (forwarded: ForwardedMessage): Promise<'ack' | 'nak'> => {
+    if (forwarded.passivate !== undefined) {
+      // Erasure fences the instance: stopped here whatever it was doing (its work resumes, if
+      // any is left after the purge, on its next message).
+      const instance = instances.get(forwarded.passivate);
+      if (instance !== undefined) {
+        instance.keepOwnership = false;
+        await passivate(instance, 'erasure asked for it');
+      }
+      return 'ack';
+    }
     const kind = forwarded.subject.startsWith(`${subjects.inbox(agent)}.`) ? 'task' : 'control';
     const key = keyOfSubject(
       forwarded.subject,
@@ -444,7 +451,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
     await adopting;
     await Promise.allSettled([...activating.values()]);
     const left = [...instances.values()];
-    await Promise.all(left.map((i) => passivate(i, 'host stopping')));
+    await Promise.all(left.map((i) => passivate(i, HOST_STOPPING)));
     // Instances stopped mid-task keep their records: the lease then expires rather than being
     // released, and another host adopts them (a restarted one does at once).
     const unfinished = left.filter((i) => i.keepOwnership).length;

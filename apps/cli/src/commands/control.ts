@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import {
-  AGENT_NAME_PATTERN,
   type ControlMessage,
   ControlMessageSchema,
   StatusReportSchema,
@@ -16,6 +15,7 @@ import {
   taskOwner,
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
+import { addressOf } from '../address.ts';
 import { parseCommand } from '../args.ts';
 import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
@@ -203,12 +203,9 @@ async function agentRunning(connection: SpoolConnection, taskId: string): Promis
   return owner.name;
 }
 
+/** An agent name, or `<agent>/<key>` of a keyed agent's instance: its control subject's tokens. */
 export function checkedAgent(command: string, agent: string): string {
-  if (!AGENT_NAME_PATTERN.test(agent))
-    throw new UsageError(
-      `spool ${command}: "${agent}" is not a valid agent name (lower-case letters, digits and dashes)`,
-    );
-  return agent;
+  return addressOf(command, agent).wire;
 }
 
 function checkedMessage(command: string, message: ControlMessage): ControlMessage {

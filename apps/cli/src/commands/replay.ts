@@ -1,6 +1,5 @@
 import {
   type AgentState,
-  AGENT_NAME_PATTERN,
   COORDINATOR,
   evolve,
   type HistoryEvent,
@@ -9,8 +8,9 @@ import {
   parseCoordinatorCommit,
   taskIdOf,
 } from '@spool/core/internal';
-import { historyStore } from '@spool/jetstream';
+import { historyStore, keyedHistoryStore } from '@spool/jetstream';
 import type { Logger } from 'pino';
+import { addressOf } from '../address.ts';
 import { parseCommand, positiveInt } from '../args.ts';
 import { ensureNats } from '../embedded-nats.ts';
 import { natsTarget } from '../env.ts';
@@ -27,12 +27,13 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
     { until: { type: 'string' }, json: { type: 'boolean' }, verify: { type: 'boolean' } },
     { required: ['agent'] },
   );
-  const agent = positionals[0] as string;
-  if (!AGENT_NAME_PATTERN.test(agent) && agent !== COORDINATOR) {
+  // An agent, the coordinator, or one instance `<agent>/<key>` of a keyed agent (its history only).
+  const address = positionals[0] === COORDINATOR ? undefined : addressOf('replay', positionals[0] as string);
+  const agent = address?.wire ?? COORDINATOR;
+  if (address?.key !== undefined && values.verify)
     throw new UsageError(
-      `spool replay: "${agent}" is not a valid agent name (lower-case letters, digits and dashes)`,
+      'spool replay: --verify checks agents and the coordinator; an instance <agent>/<key> is replayed without it',
     );
-  }
   const untilSeq = positiveInt('replay', 'until', values.until);
   if (values.verify && untilSeq !== undefined)
     throw new UsageError("spool replay: --verify compares at the snapshot's own sequence; drop --until");
@@ -48,7 +49,10 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
             untilSeq,
             values.json === true,
           );
-    const store = historyStore(connection, parseAgentCommit);
+    const store =
+      address?.key === undefined
+        ? historyStore(connection, parseAgentCommit)
+        : keyedHistoryStore(connection, parseAgentCommit);
     if (values.verify) return await verifySnapshot(connection, agent, values.json === true, agentFold(agent));
     const state = initialState(agent);
     let events = 0;
