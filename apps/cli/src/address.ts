@@ -14,7 +14,7 @@ export function addressOf(command: string, text: string): Address {
   const { agent, key } = parseAddress(text);
   if (!AGENT_NAME_PATTERN.test(agent))
     throw new UsageError(
-      `spool ${command}: "${agent}" is not a valid agent name (lower-case letters, digits and dashes; a keyed agent's instance is <agent>/<key>)`,
+      `spool ${command}: agent "${agent}" is not a valid name (lower-case letters, digits and dashes; a keyed agent's instance is <agent>/<key>)`,
     );
   if (key === undefined) return { agent, wire: agent };
   const problem = keyProblem(key);
