@@ -17,6 +17,7 @@ export const BENCH_OPTIONS = {
   pool: { 'pool-tasks': { default: 10_000, min: 1 } },
   coordinator: { 'finished-runs': { default: 100_000, min: 1000 } },
   mcp: { 'mcp-tasks': { default: 500, min: 1 } },
+  keyed: { keys: { default: 10_000, min: 1 }, 'activation-events': { default: 1000, min: 1 } },
 } as const;
 
 type Part = keyof typeof BENCH_OPTIONS;

@@ -52,16 +52,25 @@ export class BrokerProbe {
     }));
   }
 
+  /** Every commit of every instance of a keyed agent (`spool.keyed.<agent>.>`), with its instance's key. */
+  async keyedHistory(agent: string): Promise<{ key: string; seq: number; events: HistoryEvent[] }[]> {
+    return (await this.readAll('SPOOL_KEYED', `spool.keyed.${agent}.>`)).map((m) => ({
+      key: m.subject.slice(`spool.keyed.${agent}.`.length),
+      seq: m.seq,
+      events: parseCommit(JSON.parse(m.data)).events,
+    }));
+  }
+
   private async readAll(
     stream: string,
     filter: string,
-  ): Promise<{ seq: number; time: number; data: string }[]> {
+  ): Promise<{ seq: number; time: number; data: string; subject: string }[]> {
     const info = await this.jsm.streams.info(stream, { subjects_filter: filter }).catch(() => undefined);
     const total = Object.values(info?.state.subjects ?? {}).reduce((a, b) => a + b, 0);
     if (total === 0) return [];
     const js = this.jsm.jetstream();
     const consumer = await js.consumers.get(stream, { filter_subjects: filter });
-    const out: { seq: number; time: number; data: string }[] = [];
+    const out: { seq: number; time: number; data: string; subject: string }[] = [];
     try {
       while (out.length < total) {
         const batch = await consumer.fetch({
@@ -69,7 +78,12 @@ export class BrokerProbe {
           expires: 2000,
         });
         for await (const m of batch) {
-          out.push({ seq: m.seq, time: Number(m.timestampNanos / 1_000_000n), data: m.string() });
+          out.push({
+            seq: m.seq,
+            time: Number(m.timestampNanos / 1_000_000n),
+            data: m.string(),
+            subject: m.subject,
+          });
           if (out.length >= total) break;
         }
       }

@@ -9,6 +9,8 @@ Commands:
   agent <name> [--config F] run one agent (or a pool, or one replica <name>-<k>) until SIGINT/SIGTERM
   coordinator [--config F]  run the coordinator (task registry, status API)
   submit <agent> <input>    submit a task (input "-" reads stdin) [--id ID] [--wait [--follow]] [--json]
+                            (a keyed agent's instance: submit <agent>/<key>; also replay, cancel,
+                            approve, deny --agent <agent>/<key>)
   run <workflow> <input>    run a workflow of the config (input "-" reads stdin) [--id ID] [--wait [--quiet|--follow]] [--json]
   workflow [<id>]           a workflow's steps (status, attempts, tasks, outputs), or the list [--json]
   replay <agent>            each event of the history and the state it led to [--until SEQ] [--json]
@@ -27,6 +29,8 @@ Commands:
   schema [--out F]          the config's JSON Schema (for "$schema" in a spool.config.json)
   permissions <role> [name] the nats-server permissions of agent <name>, coordinator, client, operator, admin
   provision                 create Spool's streams and buckets (as the admin role)
+  forget <agent>/<key>      erase one instance of a keyed agent (history, results, snapshot, queued
+                            messages), journaling a tombstone (as the admin role) [--json]
 
 Environment:
   NATS_URL            NATS server (default nats://127.0.0.1:4222)
@@ -136,6 +140,16 @@ status requests on spool.api.status; runs the config's workflows (spool run). On
 coordinator writes at a time: a second one stands by and takes over when the first dies.
 
   --config F   config file (default ./spool.config.json or ./spool.config.ts)`,
+  forget: `Usage: spool forget <agent>/<key> [--json]
+
+Erases one instance of a keyed agent: its history (spool.keyed.<agent>.<key>), its results
+(spool.results.<agent>.<key>.>), its snapshot, its ownership and wake records, and its queued
+tasks and commands; other keys are untouched. A host that runs the instance is asked to
+passivate it first, and the instance stays fenced (owned by this command) during the purge.
+Its history then starts with one agent.forgotten event (when, and how much was purged; no
+personal data). Purging needs the admin role's credentials.
+
+  --json         print what was purged as JSON`,
   submit: `Usage: spool submit <agent> <input> [--id ID] [--wait [--follow]] [--timeout SEC] [--json]
 
 Publishes {"id", "input"} on spool.inbox.<agent>. The id is the idempotency key: the

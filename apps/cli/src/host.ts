@@ -8,7 +8,7 @@ import {
   type SpoolConnection,
   warnIfOldServer,
 } from '@spool/jetstream';
-import { type AgentHandle, startAgentOnNats, startPoolOnNats } from '@spool/runtime';
+import { type AgentHandle, startAgentOnNats, startKeyedOnNats, startPoolOnNats } from '@spool/runtime';
 import type { Logger } from 'pino';
 import { holderId, type NatsTarget } from './env.ts';
 
@@ -82,6 +82,8 @@ export async function runAgents(
       const spec = config.agents[replica?.pool ?? name];
       if (spec === undefined) throw new Error(`no agent ${name} in the config`);
       const common = { spec, holder, model, logger, ackWaitMs: spec.ackWaitMs };
+      // A keyed agent: this process hosts any of its instances (as many processes as wanted share them).
+      if (spec.keyed !== undefined) return startKeyedOnNats(connection, { ...common, name });
       if (replica !== undefined)
         return startPoolOnNats(connection, { ...common, name: replica.pool, replicas: [replica.index] });
       if (spec.replicas > 1) return startPoolOnNats(connection, { ...common, name });

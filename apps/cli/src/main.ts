@@ -39,6 +39,7 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; logLevel: 'info' 
     load: () => import('./commands/permissions.ts').then((m) => m.permissionsCommand),
     logLevel: 'warn',
   },
+  forget: { load: () => import('./commands/forget.ts').then((m) => m.forgetCommand), logLevel: 'warn' },
   provision: {
     load: () => import('./commands/provision.ts').then((m) => m.provisionCommand),
     logLevel: 'warn',

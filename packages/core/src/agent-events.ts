@@ -226,6 +226,15 @@ const AgentResumedV1 = eventV1(
   z.object({ controlSeq: z.number().int().nonnegative(), at: iso }),
 );
 
+/**
+ * A keyed instance's data was erased (`spool forget <agent>/<key>`): the first event of its
+ * history after the purge. It carries no personal data, only when and which stores were purged.
+ */
+const AgentForgottenV1 = eventV1(
+  'agent.forgotten',
+  z.object({ at: iso, purged: z.record(z.string(), z.number().int().nonnegative()) }),
+);
+
 export const AgentEventSchema = z.discriminatedUnion('type', [
   TaskReceivedV1,
   TaskStartedV1,
@@ -250,6 +259,7 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   MemoryCompactedV1,
   DelegationRequestedV1,
   DelegationSentV1,
+  AgentForgottenV1,
 ]);
 export type AgentEvent = z.infer<typeof AgentEventSchema>;
 export type AgentEventType = AgentEvent['type'];
@@ -295,4 +305,5 @@ export const eventIds = {
   control: (agent: string, controlSeq: number) => `${agent}:control:${controlSeq}`,
   specChanged: (agent: string, afterSeq: number) => `${agent}:spec-changed:${afterSeq}`,
   compacted: (agent: string, upTo: number) => `${agent}:memory-compacted:${upTo}`,
+  forgotten: (agent: string, at: string) => `${agent}:forgotten:${at}`,
 };

@@ -10,6 +10,7 @@ import { MAX_REPLICAS, validatePools } from './pool.ts';
 import { DEFAULT_RETRY } from './retry-policy.ts';
 import { WorkflowNameSchema, WorkflowSchema } from './workflow/definition.ts';
 import { formatIssues } from './config-issues.ts';
+import { KeyedSchema } from './keyed.ts';
 import { McpServersSchema, resolveMcpServers, validateMcpServers } from './mcp-servers.ts';
 import { validateWorkflows } from './workflow/validate.ts';
 
@@ -165,6 +166,11 @@ const AgentSpecFields = z.strictObject({
     .min(1, 'must be at least 1')
     .max(MAX_REPLICAS, `must be at most ${MAX_REPLICAS}`)
     .default(1),
+  /**
+   * A keyed agent: one instance per key (`spool.inbox.<agent>.<key>`), each with its own history
+   * and memory, activated by its first message and passivated when idle (keyed.ts).
+   */
+  keyed: KeyedSchema,
   /**
    * An inbox message not acknowledged this long is delivered again (to a sibling, in a pool).
    * Read when the inbox consumer is created; the running agent keeps its messages alive meanwhile.

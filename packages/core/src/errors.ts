@@ -7,6 +7,8 @@ export const ErrorCode = {
   InvalidJson: 'invalid_json',
   InvalidMessage: 'invalid_message',
   InvalidTaskId: 'invalid_task_id',
+  /** A task for a keyed agent's instance whose key is outside the documented set. */
+  InvalidKey: 'invalid_key',
   InvalidConfig: 'invalid_config',
   InvalidArgument: 'invalid_argument',
   ConcurrencyConflict: 'concurrency_conflict',

@@ -164,6 +164,9 @@ export function evolve(state: AgentState, event: AgentEvent): AgentState {
     case 'agent.spec_changed':
       state.specHash = event.data.to;
       return state;
+    // The instance's earlier history is purged: this is its first event, the state a fresh one.
+    case 'agent.forgotten':
+      return state;
     case 'tool.requested': {
       const step = currentStep(state, event.data.taskId, event.data.step);
       if (step === undefined || step.tools.some((t) => t.toolUseId === event.data.toolUseId)) return state;

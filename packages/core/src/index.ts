@@ -22,6 +22,7 @@ export { MAX_INPUT_CHARS, TaskMessageSchema } from './task.ts';
 export type { ControlMessage } from './control.ts';
 export { ControlMessageSchema } from './control.ts';
 export { AGENT_NAME_PATTERN, Buckets, COORDINATOR, Streams, subjects, TASK_ID_PATTERN } from './subjects.ts';
+export { KEY_PATTERN } from './keyed.ts';
 export type { Namespacing } from './namespacing.ts';
 export { namespacing } from './namespacing.ts';
 

@@ -101,6 +101,19 @@ export {
   subjects,
   TASK_ID_PATTERN,
 } from './subjects.ts';
+export type { KeyedSettings } from './keyed.ts';
+export {
+  awaitedResults,
+  isPassivatable,
+  DEFAULT_IDLE_MS,
+  DEFAULT_MAX_ACTIVE,
+  instanceName,
+  KEY_PATTERN,
+  KeyedSchema,
+  keyOfSubject,
+  keyProblem,
+  parseAddress,
+} from './keyed.ts';
 export type { ParsedTask, TaskMessage } from './task.ts';
 export { MAX_INPUT_CHARS, parseTaskMessage, TaskMessageSchema } from './task.ts';
 export type { Usage } from './usage.ts';

@@ -31,11 +31,43 @@ export function replicaOf(
  * lease and control subject, so it must not be another agent's name.
  */
 export function validatePools(
-  config: { agents: Readonly<Record<string, { readonly replicas: number }>> },
+  config: {
+    agents: Readonly<
+      Record<
+        string,
+        {
+          readonly replicas: number;
+          readonly keyed?: object | undefined;
+          readonly subscriptions: readonly unknown[];
+          readonly delegation?: { readonly agents: readonly string[] } | undefined;
+        }
+      >
+    >;
+  },
   ctx: z.RefinementCtx,
 ): void {
   const names = new Set(Object.keys(config.agents));
   for (const [name, spec] of Object.entries(config.agents)) {
+    if (spec.keyed !== undefined && spec.replicas > 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['agents', name, 'replicas'],
+        message: `a keyed agent spreads its instances over the processes that run it: remove replicas and run \`spool agent ${name}\` in as many processes as needed`,
+      });
+    if (spec.keyed !== undefined && spec.subscriptions.length > 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['agents', name, 'subscriptions'],
+        message:
+          'a keyed agent takes tasks per key on spool.inbox.<agent>.<key>; subscriptions carry no key: remove them',
+      });
+    for (const target of spec.delegation?.agents ?? [])
+      if (config.agents[target]?.keyed !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['agents', name, 'delegation', 'agents'],
+          message: `${target} is a keyed agent: a delegation names no key, so it cannot be delegated to`,
+        });
     if (spec.replicas <= 1) continue;
     for (const replica of replicaNames(name, spec.replicas)) {
       if (!names.has(replica)) continue;

@@ -19,6 +19,8 @@ export const TaskResultSchema = z.object({
   agent: z.string(),
   /** The replica of the pool `agent` that ran the task (`<agent>-<k>`), for a pool task. */
   replica: z.string().optional(),
+  /** The instance of the keyed agent `agent` that ran the task (its result is on `spool.results.<agent>.<key>.<taskId>`). */
+  key: z.string().optional(),
   status: z.enum(['completed', 'failed', 'rejected', 'cancelled']),
   output: z.string().optional(),
   error: TaskErrorSchema.optional(),

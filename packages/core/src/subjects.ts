@@ -4,6 +4,8 @@ export const Streams = {
   Inbox: 'SPOOL_INBOX',
   History: 'SPOOL_HISTORY',
   Results: 'SPOOL_RESULTS',
+  /** Keyed agents' instance histories: append-only, but an admin may purge one instance's subject (erasure). */
+  Keyed: 'SPOOL_KEYED',
 } as const;
 
 export const Buckets = {
@@ -13,6 +15,11 @@ export const Buckets = {
   Snapshots: 'spool_snapshots',
   /** Which replica of a pool took each task (derived: the replicas' histories are the truth). */
   Claims: 'spool_claims',
+  /**
+   * Keyed agents: `own.<agent>.<key>` names the host running an active instance (valid while
+   * that host's lease lives), `wake.<agent>.<key>` what a passivated waiting instance waits for.
+   */
+  Keyed: 'spool_keyed',
 } as const;
 
 /** The coordinator's own history lives beside the agents'; no agent may take its name. */
@@ -28,6 +35,13 @@ export const subjects = {
   control: (agent: string) => `spool.control.${agent}`,
   history: (agent: string) => `spool.history.${agent}`,
   result: (agent: string, taskId: string) => `spool.results.${agent}.${taskId}`,
+  /** A keyed agent's instance: tasks, commands and its history (`<agent>.<key>`, see keyed.ts). */
+  keyedInbox: (agent: string, key: string) => `spool.inbox.${agent}.${key}`,
+  keyedControl: (agent: string, key: string) => `spool.control.${agent}.${key}`,
+  keyedHistory: (instance: string) => `spool.keyed.${instance}`,
+  allKeyed: 'spool.keyed.>',
+  /** Request/reply: a keyed agent's host takes messages for the instances it runs (forwarded by siblings). */
+  keyedHost: (agent: string, host: string) => `spool.api.keyed.${agent}.${host}`,
   /** Core NATS, not stored: a task's reply text as it streams from the model (`spool submit --follow`). */
   liveText: (agent: string, taskId: string) => `spool.stream.${agent}.${taskId}`,
   /** Wildcards used by provisioning and watchers. */

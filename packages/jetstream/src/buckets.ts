@@ -11,6 +11,8 @@ export const BUCKET_NAMES = [
   Buckets.Claims,
   // Agents' state snapshots, in chunks (snapshot-store.ts).
   Buckets.Snapshots,
+  // Keyed agents: which host runs each active instance, what passivated ones wait for (keyed-ownership.ts).
+  Buckets.Keyed,
 ] as const;
 
 /** The replica count given to `provision` for a connection: what buckets created later get too. */

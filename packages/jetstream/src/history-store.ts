@@ -27,6 +27,34 @@ interface Event {
 /** Commits fetched per pull during replay: big batches are the fast path (see notes). */
 const REPLAY_BATCH = 2_000;
 
+/** Where a family of histories lives: a stream and one subject per history name. */
+interface HistoryPlace {
+  readonly stream: string;
+  readonly subject: (name: string) => string;
+  readonly all: string;
+}
+
+const AGENT_HISTORIES: HistoryPlace = {
+  stream: Streams.History,
+  subject: subjects.history,
+  all: subjects.allHistories,
+};
+
+/**
+ * Keyed agents' instances (`<agent>.<key>`) on `spool.keyed.<agent>.<key>` in SPOOL_KEYED: the
+ * same append-only contract, in a stream an admin may purge one instance of (erasure).
+ */
+export function keyedHistoryStore<Event extends { readonly id: string }>(
+  connection: SpoolConnection,
+  parse: (json: unknown) => { events: Event[] },
+): HistoryStore<Event> {
+  return historyIn(connection, parse, {
+    stream: Streams.Keyed,
+    subject: subjects.keyedHistory,
+    all: subjects.allKeyed,
+  });
+}
+
 /**
  * The histories on a connection. `parse` reads one stored commit and says which events a
  * history holds (core's `parseAgentCommit`, `parseCoordinatorCommit`); the default reads any.
@@ -40,11 +68,19 @@ export function historyStore(
   connection: SpoolConnection,
   parse: (json: unknown) => { events: Event[] } = parseCommit,
 ): HistoryStore<Event> {
+  return historyIn(connection, parse, AGENT_HISTORIES);
+}
+
+function historyIn<Event extends { readonly id: string }>(
+  connection: SpoolConnection,
+  parse: (json: unknown) => { events: Event[] },
+  place: HistoryPlace,
+): HistoryStore<Event> {
   const { js, jsm, ns } = internals(connection);
-  const stream = ns.stream(Streams.History);
+  const stream = ns.stream(place.stream);
 
   async function lastSeq(agent: string): Promise<number> {
-    const subject = ns.subject(subjects.history(agent));
+    const subject = ns.subject(place.subject(agent));
     const last = await retryUnknownOutcome(() =>
       jsm.direct.getMessage(stream, { last_by_subj: subject }).catch((err) => {
         if (isNotFound(err)) return null;
@@ -56,7 +92,7 @@ export function historyStore(
 
   return {
     async append(agent: string, events: readonly Event[], expectedSeq: number): Promise<AppendResult> {
-      const subject = subjects.history(agent);
+      const subject = place.subject(agent);
       const payload = encoder.encode(JSON.stringify({ v: 1, events }));
       const msgID = commitId(events);
       try {
@@ -82,7 +118,7 @@ export function historyStore(
       const fromSeq = Math.max(1, options.fromSeq ?? 1);
       const target = options.untilSeq ?? (await lastSeq(agent));
       if (target < fromSeq) return;
-      const subject = ns.subject(subjects.history(agent));
+      const subject = ns.subject(place.subject(agent));
       // An ephemeral pull consumer on the one subject, deleted afterwards so none pile up.
       const info = await jsm.consumers.add(stream, {
         // Named, so the server sees the filter in the request subject and a role's permissions
@@ -129,9 +165,10 @@ export function historyStore(
     },
 
     async agents(): Promise<string[]> {
-      const info = await jsm.streams.info(stream, { subjects_filter: ns.subject(subjects.allHistories) });
+      const info = await jsm.streams.info(stream, { subjects_filter: ns.subject(place.all) });
+      const prefix = place.all.slice(0, -1);
       return Object.keys(info.state.subjects ?? {})
-        .map((s) => ns.logical(s).slice('spool.history.'.length))
+        .map((s) => ns.logical(s).slice(prefix.length))
         .sort();
     },
   };

@@ -32,6 +32,40 @@ export function openControl(
 }
 
 /**
+ * A keyed agent's inbox: the one durable consumer `inbox-<agent>` on `spool.inbox.<agent>.*`
+ * (every key), shared by the processes that host its instances. It never overlaps a plain
+ * agent's `spool.inbox.<agent>` (one token fewer).
+ */
+export function openKeyedInbox(
+  connection: SpoolConnection,
+  agent: string,
+  options: InboxOptions = {},
+): Promise<Inbox> {
+  return openDurable(
+    connection,
+    Streams.Inbox,
+    inboxConsumerName(agent),
+    subjects.keyedInbox(agent, '*'),
+    options,
+  );
+}
+
+/** A keyed agent's commands for every key: `control-<agent>` on `spool.control.<agent>.*`. */
+export function openKeyedControl(
+  connection: SpoolConnection,
+  agent: string,
+  options: InboxOptions = {},
+): Promise<Inbox> {
+  return openDurable(
+    connection,
+    Streams.Inbox,
+    controlConsumerName(agent),
+    subjects.keyedControl(agent, '*'),
+    options,
+  );
+}
+
+/**
  * An agent's durable consumer `sub-<agent>-<name>` on other agents' results (`subject` under
  * `spool.results.>`): each result published after the subscription first ran is delivered
  * once, acknowledged when the task made of it is done.
@@ -100,7 +134,7 @@ async function openDurable(
     signal?.addEventListener('abort', onAbort, { once: true });
     const out: InboxMessage[] = [];
     try {
-      for await (const m of batch) out.push(wrap(m));
+      for await (const m of batch) out.push(wrap(m, ns.logical(m.subject)));
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -142,9 +176,10 @@ async function openDurable(
   };
 }
 
-function wrap(m: JsMsg): InboxMessage {
+function wrap(m: JsMsg, subject: string): InboxMessage {
   return {
     seq: m.info.streamSequence,
+    subject,
     deliveryCount: m.info.deliveryCount,
     data: decoder.decode(m.data),
     // A confirmed ack: retried while the outcome is unknown (an ack is idempotent).

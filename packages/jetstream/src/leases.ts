@@ -18,13 +18,13 @@ interface LeaseValue {
  * per-key TTL, so expiry is computed from the value; every change is a compare-and-swap on
  * the key's revision, so two processes can never both take a free or expired lease.
  */
-export async function leases(connection: SpoolConnection): Promise<Leases> {
+export async function leases(connection: SpoolConnection, bucket: string = Buckets.Leases): Promise<Leases> {
   const { nc, onReconnect } = internals(connection);
   // A renewal sent while the connection is down is lost and only fails at its timeout; the
   // client's default (5 s) would let a short lease lapse after a short outage. Fail fast and
   // renew again on the next tick, and at once when the connection is back.
   const js = jetstream(nc, { timeout: RENEW_TIMEOUT_MS });
-  const kv = await openBucket(connection, Buckets.Leases, js);
+  const kv = await openBucket(connection, bucket, js);
   return {
     acquire: (agent, holder, options) => acquire(kv, agent, holder, options ?? {}, onReconnect),
     list: async () => {
@@ -129,6 +129,11 @@ async function acquire(
     holder,
     lost: lost.signal,
     takeover,
+    abandon: () => {
+      clearInterval(timer);
+      stopRenewingOnReconnect();
+      lost.abort(new Error('abandoned'));
+    },
     release: async () => {
       clearInterval(timer);
       stopRenewingOnReconnect();

@@ -23,6 +23,8 @@ export interface AgentGrant {
   readonly name: string;
   /** More than 1: a pool, whose replicas `<name>-<k>` are its actors. */
   readonly replicas: number;
+  /** A keyed agent: it hosts instances `<name>.<key>` (keyed-host in runtime). */
+  readonly keyed?: boolean | undefined;
   /** The agents it may delegate to. */
   readonly delegates: readonly string[];
   /** Its result subscriptions: a durable consumer each, on `subject`. */
@@ -60,10 +62,12 @@ function streamsOf(namespace?: string) {
     ns,
     inbox: ns.stream(Streams.Inbox),
     history: ns.stream(Streams.History),
+    keyed: ns.stream(Streams.Keyed),
     results: ns.stream(Streams.Results),
     leases: ns.bucket(Buckets.Leases),
     snapshots: ns.bucket(Buckets.Snapshots),
     claims: ns.bucket(Buckets.Claims),
+    keyedRecords: ns.bucket(Buckets.Keyed),
   };
 }
 
@@ -74,8 +78,8 @@ function base(namespace?: string): string[] {
   const s = streamsOf(namespace);
   return [
     `${API}.INFO`,
-    ...[s.inbox, s.history, s.results].map((stream) => `${API}.STREAM.INFO.${stream}`),
-    ...[s.leases, s.snapshots, s.claims].map((bucket) => `${API}.STREAM.INFO.KV_${bucket}`),
+    ...[s.inbox, s.history, s.keyed, s.results].map((stream) => `${API}.STREAM.INFO.${stream}`),
+    ...[s.leases, s.snapshots, s.claims, s.keyedRecords].map((bucket) => `${API}.STREAM.INFO.KV_${bucket}`),
   ];
 }
 
@@ -105,8 +109,39 @@ function kvKey(bucket: string, key: string): string[] {
   return [`$KV.${bucket}.${key}`, `${API}.DIRECT.GET.KV_${bucket}.$KV.${bucket}.${key}`];
 }
 
+/**
+ * A keyed agent's host: the shared consumers on every key, its instances' histories in
+ * SPOOL_KEYED (append, replay; never purge), results and live text under the key, snapshots
+ * `<agent>.<key>`, and its records in `spool_keyed` (host leases, ownership, wake records,
+ * watched), and forwarding between its hosts.
+ */
+function keyedPublish(grant: AgentGrant, namespace?: string): string[] {
+  const s = streamsOf(namespace);
+  const w = s.ns.subject;
+  const a = grant.name;
+  const records = s.keyedRecords;
+  return [
+    ...durable(s.inbox, inboxConsumerName(a), w(subjects.keyedInbox(a, '*'))),
+    ...durable(s.inbox, controlConsumerName(a), w(subjects.keyedControl(a, '*'))),
+    w(subjects.keyedHistory(`${a}.*`)),
+    `${API}.DIRECT.GET.${s.keyed}.${w(subjects.keyedHistory(`${a}.*`))}`,
+    ...reader(s.keyed, w(subjects.keyedHistory(`${a}.*`))),
+    w(subjects.result(`${a}.*`, '*')),
+    `${API}.DIRECT.GET.${s.results}.${w(subjects.result(`${a}.*`, '*'))}`,
+    w(subjects.liveText(`${a}.*`, '*')),
+    ...kvKey(s.snapshots, `${a}.*`),
+    ...kvKey(s.snapshots, `${a}.*.>`),
+    `${API}.STREAM.PURGE.KV_${s.snapshots}`,
+    ...['own', 'wake', 'host'].flatMap((kind) => kvKey(records, `${kind}.${a}.*`)),
+    ...reader(`KV_${records}`, `$KV.${records}.wake.${a}.>`),
+    `${API}.STREAM.PURGE.KV_${records}`,
+    w(subjects.keyedHost(a, '*')),
+  ];
+}
+
 function agentPublish(grant: AgentGrant, namespace?: string): string[] {
   const s = streamsOf(namespace);
+  if (grant.keyed === true) return [...keyedPublish(grant, namespace), ...delegatePublish(grant, namespace)];
   const w = s.ns.subject;
   const pool = grant.replicas > 1;
   const actors = pool ? replicaNames(grant.name, grant.replicas) : [grant.name];
@@ -142,15 +177,20 @@ function agentPublish(grant: AgentGrant, namespace?: string): string[] {
     );
     for (const actor of actors) out.push(w(subjects.poolAsk(actor)));
   }
-  for (const delegate of grant.delegates) {
-    out.push(
-      w(subjects.inbox(delegate)),
-      `${API}.DIRECT.GET.${s.results}.${w(subjects.result(delegate, '*'))}`,
-    );
-  }
+  out.push(...delegatePublish(grant, namespace));
   for (const sub of grant.subscriptions)
     out.push(...durable(s.results, `sub-${grant.name}-${sub.name}`, w(sub.subject)));
   return out;
+}
+
+/** Send sub-tasks to its delegates and read their results. */
+function delegatePublish(grant: AgentGrant, namespace?: string): string[] {
+  const s = streamsOf(namespace);
+  const w = s.ns.subject;
+  return grant.delegates.flatMap((delegate) => [
+    w(subjects.inbox(delegate)),
+    `${API}.DIRECT.GET.${s.results}.${w(subjects.result(delegate, '*'))}`,
+  ]);
 }
 
 function agentSubscribe(grant: AgentGrant, namespace?: string): string[] {
@@ -158,6 +198,7 @@ function agentSubscribe(grant: AgentGrant, namespace?: string): string[] {
   const actors = grant.replicas > 1 ? replicaNames(grant.name, grant.replicas) : [];
   return [
     ...actors.map((actor) => w(subjects.poolAsk(actor))),
+    ...(grant.keyed === true ? [w(subjects.keyedHost(grant.name, '*'))] : []),
     ...grant.delegates.map((delegate) => w(subjects.result(delegate, '*'))),
   ];
 }
@@ -168,6 +209,7 @@ function clientPublish(namespace?: string): string[] {
   const w = s.ns.subject;
   return [
     w(subjects.inbox('*')),
+    w(subjects.keyedInbox('*', '*')),
     `${API}.DIRECT.GET.${s.results}.${w('spool.results.>')}`,
     `${API}.DIRECT.GET.${s.history}.${w(subjects.history(COORDINATOR))}`,
     ...reader(s.history, w(subjects.history(COORDINATOR))),
@@ -187,6 +229,9 @@ function operatorPublish(namespace?: string): string[] {
   return [
     ...clientPublish(namespace),
     w(subjects.control('*')),
+    w(subjects.keyedControl('*', '*')),
+    `${API}.DIRECT.GET.${s.keyed}.${w('spool.keyed.*.*')}`,
+    ...reader(s.keyed, w('spool.keyed.*.*')),
     w(subjects.status),
     w(subjects.deadLetters),
     `${API}.DIRECT.GET.${s.history}.${w('spool.history.*')}`,
@@ -242,6 +287,8 @@ function denied(namespace?: string): string[] {
     `${API}.STREAM.DELETE.>`,
     `${API}.STREAM.PURGE.${s.inbox}`,
     `${API}.STREAM.PURGE.${s.history}`,
+    // Erasing an instance of a keyed agent (spool forget) is the admin's alone.
+    `${API}.STREAM.PURGE.${s.keyed}`,
     `${API}.STREAM.PURGE.${s.results}`,
     `${API}.STREAM.MSG.DELETE.>`,
   ];
@@ -262,7 +309,7 @@ export function permissionsFor(role: Role, options: PermissionsOptions = {}): Na
           deny: denied(namespace),
         },
         subscribe: { allow: unique([`${inbox}.>`, ...agentSubscribe(grant, namespace)]) },
-        ...(grant.replicas > 1 ? { allow_responses: true } : {}),
+        ...(grant.replicas > 1 || grant.keyed === true ? { allow_responses: true } : {}),
       };
     }
     case 'coordinator':

@@ -39,6 +39,23 @@ export const STREAM_CONFIGS: (Partial<StreamConfig> & { name: string })[] = [
     duplicate_window: TWO_MINUTES_NS,
   },
   {
+    // Keyed agents' instance histories: never trimmed nor edited by Spool, but erasable per
+    // instance (`spool forget <agent>/<key>`: a purge of one subject, an admin's right only;
+    // no other role may purge it). SPOOL_HISTORY denies purges, so they live here.
+    name: Streams.Keyed,
+    subjects: [subjects.allKeyed],
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    discard: DiscardPolicy.New,
+    max_age: 0,
+    max_bytes: -1,
+    max_msgs: -1,
+    deny_delete: true,
+    deny_purge: false,
+    allow_direct: true,
+    duplicate_window: TWO_MINUTES_NS,
+  },
+  {
     name: Streams.Results,
     subjects: [subjects.allResults],
     retention: RetentionPolicy.Limits,

@@ -26,8 +26,10 @@ export function results(connection: SpoolConnection): Results {
 
   return {
     async publish(result: TaskResult, previousSeq = 0): Promise<PublishResultOutcome> {
-      const subject = ns.subject(subjects.result(result.agent, result.taskId));
-      const msgID = `result:${result.agent}:${result.taskId}${previousSeq === 0 ? '' : `:after-${previousSeq}`}`;
+      // A keyed instance's results are under its key: `spool.results.<agent>.<key>.<taskId>`.
+      const where = result.key === undefined ? result.agent : `${result.agent}.${result.key}`;
+      const subject = ns.subject(subjects.result(where, result.taskId));
+      const msgID = `result:${where}:${result.taskId}${previousSeq === 0 ? '' : `:after-${previousSeq}`}`;
       try {
         const ack = await retryUnknownOutcome(() =>
           js.publish(subject, encoder.encode(JSON.stringify(result)), {

@@ -40,8 +40,9 @@ const FORMAT = 1;
 const DEFAULT_CHUNK_BYTES = 512 * 1024;
 // Room for the subject and protocol overhead next to a chunk in one message.
 const MESSAGE_OVERHEAD = 4 * 1024;
-// Agent names, and Spool's own snapshots named with a `_` (no agent name has one).
-const AGENT_NAME = /^[a-z0-9_-]+$/;
+// Agent names, Spool's own snapshots named with a `_` (no agent name has one), and keyed
+// instances `<agent>.<key>` (one more token: `<agent>.>` purges never reach another agent's).
+const AGENT_NAME = /^[a-z0-9_-]+(\.[A-Za-z0-9_=-]{1,128})?$/;
 
 interface Manifest {
   format: typeof FORMAT;

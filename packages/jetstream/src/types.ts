@@ -82,6 +82,8 @@ export interface HistoryStore<Event = HistoryEvent> {
 export interface InboxMessage {
   /** Stream sequence in SPOOL_INBOX. */
   readonly seq: number;
+  /** The subject it was published on, without a namespace (a keyed agent's names the key). */
+  readonly subject: string;
   /** 1 on first delivery. */
   readonly deliveryCount: number;
   /** The raw payload as text (it may be anything: it is validated by the caller). */
@@ -155,6 +157,8 @@ export interface Lease {
   /** True when the previous holder never released the name (it crashed or was cut off). */
   readonly takeover: boolean;
   release(): Promise<void>;
+  /** Stops renewing without releasing: the lease expires, and others treat its holder as dead. */
+  abandon?(): void;
 }
 
 export interface LeaseOptions {

@@ -44,7 +44,7 @@ export interface AgentOptions {
   readonly snapshots?: SnapshotPort;
   /** Live reply text (`liveText`), for `spool submit --follow`. */
   readonly liveText?: Pick<LiveText, 'publish'>;
-  readonly leases: Leases;
+  readonly leases: Pick<Leases, 'acquire'>;
   readonly model: ModelClient;
   readonly logger: Logger;
   readonly clock?: Clock;
@@ -63,6 +63,8 @@ export interface AgentOptions {
    * expired now (no standing by), and given up for good when the term ends.
    */
   readonly adopted?: boolean;
+  /** An instance of a keyed agent (keyed-host.ts): `name` is `<agent>.<key>`. */
+  readonly keyed?: { readonly agent: string; readonly key: string };
   /**
    * The spec's MCP servers, connected (`connectMcpTools`; `startAgentOnNats` connects them).
    * The agent owns them: they are closed, stdio children stopped, when it stops.
@@ -110,6 +112,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
     fetchExpiresMs: options.fetchExpiresMs ?? 2_000,
     keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
     pool: options.pool,
+    keyed: options.keyed,
     specHash: specHash(spec, mcp.hashEntries()),
     mcp,
     tools: [

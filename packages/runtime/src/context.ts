@@ -42,6 +42,12 @@ export interface AgentPorts {
   readonly keepAliveMs: number;
   /** A replica of an agent pool: the claims decide which replica journals a task (pool.ts). */
   readonly pool?: PoolIntake | undefined;
+  /**
+   * An instance of a keyed agent (keyed-host.ts): its results are `spool.results.<agent>.<key>.…`
+   * and name the key, and its inbox messages are acked once journaled (a passivated instance
+   * holds none; its history has the task, and its host adopts it should the process die).
+   */
+  readonly keyed?: { readonly agent: string; readonly key: string } | undefined;
   /** Hash of the spec, recorded with each task. */
   readonly specHash: string;
   /** The tools of the spec's MCP servers, listed at start. */

@@ -86,7 +86,9 @@ export class TaskIntake {
           { taskId, inboxSeq: message.seq },
           `refused message reuses a known task id: ${parsed.message}`,
         );
-      held.hold(taskId, message);
+      if (this.ctx.keyed !== undefined)
+        await message.ack(); // journaled already
+      else held.hold(taskId, message);
       return;
     }
     const tries = await this.admit(taskId, message);
@@ -114,6 +116,8 @@ export class TaskIntake {
     }
     held.hold(taskId, message);
     await term.commit(command);
+    // A keyed instance holds nothing past the journal: it may be passivated while its task waits.
+    if (this.ctx.keyed !== undefined) await Promise.all(held.release(taskId).map((m) => m.ack()));
     if (parsed.ok) logger.info({ taskId, inboxSeq: message.seq }, 'task received');
     term.reconcile();
   }

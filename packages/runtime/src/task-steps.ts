@@ -35,9 +35,14 @@ export async function publishResult(
   const { term } = ctx;
   const ended = term.state.active.get(effect.taskId);
   if (ended !== undefined) await cancelOpenDelegations(delegationContext(ctx, log), ended);
-  const pool = ctx.pool;
-  // A pool's results are the pool's (`spool.results.<pool>.<taskId>`), naming the replica.
-  const result = pool ? { ...effect.result, agent: pool.name, replica: ctx.name } : effect.result;
+  const { pool, keyed } = ctx;
+  // A pool's results are the pool's (`spool.results.<pool>.<taskId>`), naming the replica; a
+  // keyed instance's are its agent's, under its key (`spool.results.<agent>.<key>.<taskId>`).
+  const result = pool
+    ? { ...effect.result, agent: pool.name, replica: ctx.name }
+    : keyed
+      ? { ...effect.result, agent: keyed.agent, key: keyed.key }
+      : effect.result;
   const outcome = await ctx.results.publish(result, effect.previousResultSeq);
   await term.commit({ type: 'MarkPublished', taskId: effect.taskId, resultSeq: outcome.seq, at: ctx.now() });
   ctx.forgetTask(effect.taskId);

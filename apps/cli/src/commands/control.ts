@@ -1,6 +1,7 @@
-import { AGENT_NAME_PATTERN, type ControlMessage, ControlMessageSchema, TASK_ID_PATTERN } from '@spool/core';
+import { type ControlMessage, ControlMessageSchema, TASK_ID_PATTERN } from '@spool/core';
 import type { SpoolConnection } from '@spool/jetstream';
 import type { Logger } from 'pino';
+import { addressOf } from '../address.ts';
 import { parseCommand } from '../args.ts';
 import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
@@ -165,12 +166,9 @@ async function agentRunning(connection: SpoolConnection, taskId: string): Promis
   return owner;
 }
 
+/** An agent name, or `<agent>/<key>` of a keyed agent's instance: its control subject's tokens. */
 export function checkedAgent(command: string, agent: string): string {
-  if (!AGENT_NAME_PATTERN.test(agent))
-    throw new UsageError(
-      `spool ${command}: "${agent}" is not a valid agent name (lower-case letters, digits and dashes)`,
-    );
-  return agent;
+  return addressOf(command, agent).wire;
 }
 
 function checkedMessage(command: string, message: ControlMessage): ControlMessage {

@@ -36,6 +36,7 @@ export async function permissionsCommand(argv: string[], _logger: Logger): Promi
     agent = {
       name: name as string,
       replicas: spec.replicas,
+      keyed: spec.keyed !== undefined,
       delegates: spec.delegation?.agents ?? [],
       subscriptions: spec.subscriptions.map((s) => ({ name: s.name, subject: s.subject })),
     };

@@ -1,6 +1,5 @@
 import {
   type AgentState,
-  AGENT_NAME_PATTERN,
   COORDINATOR,
   type HistoryEvent,
   parseCoordinatorCommit,
@@ -8,6 +7,7 @@ import {
 } from '@spool/core/internal';
 import { historyStore } from '@spool/jetstream';
 import type { Logger } from 'pino';
+import { addressOf } from '../address.ts';
 import { parseCommand, positiveInt } from '../args.ts';
 import { ensureNats } from '../embedded-nats.ts';
 import { natsTarget } from '../env.ts';
@@ -26,12 +26,14 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
     { until: { type: 'string' }, json: { type: 'boolean' }, verify: { type: 'boolean' } },
     { required: ['agent'] },
   );
-  const agent = positionals[0] as string;
-  if (!AGENT_NAME_PATTERN.test(agent) && agent !== COORDINATOR) {
+  // An agent, the coordinator, or one instance `<agent>/<key>` of a keyed agent (its history only).
+  const address = positionals[0] === COORDINATOR ? undefined : addressOf('replay', positionals[0] as string);
+  const agent = address?.wire ?? COORDINATOR;
+  const keyed = address?.key !== undefined;
+  if (keyed && values.verify)
     throw new UsageError(
-      `spool replay: "${agent}" is not a valid agent name (lower-case letters, digits and dashes)`,
+      'spool replay: --verify checks agents and the coordinator; an instance <agent>/<key> is replayed without it',
     );
-  }
   const untilSeq = positiveInt('replay', 'until', values.until);
   if (values.verify && untilSeq !== undefined)
     throw new UsageError("spool replay: --verify compares at the snapshot's own sequence; drop --until");
@@ -51,7 +53,7 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
     let events = 0;
     let lastSeq = 0;
     let last: AgentState | undefined;
-    for await (const { seq, time, event, state } of replayAgent(connection, agent, { untilSeq })) {
+    for await (const { seq, time, event, state } of replayAgent(connection, agent, { untilSeq, keyed })) {
       events += 1;
       lastSeq = seq;
       last = state;

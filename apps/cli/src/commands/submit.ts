@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { AGENT_NAME_PATTERN, type TaskResult, TaskMessageSchema, formatIssues } from '@spool/core/internal';
+import { type TaskResult, TaskMessageSchema, formatIssues } from '@spool/core/internal';
 import { liveText, results, type SpoolConnection, submitTask } from '@spool/jetstream';
 import type { Logger } from 'pino';
+import { addressOf } from '../address.ts';
 import { parseCommand, positiveInt } from '../args.ts';
 import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
@@ -21,12 +22,9 @@ export async function submitCommand(argv: string[], logger: Logger): Promise<num
     },
     { required: ['agent', 'input'] },
   );
-  const agent = positionals[0] as string;
-  if (!AGENT_NAME_PATTERN.test(agent)) {
-    throw new UsageError(
-      `spool submit: agent "${agent}" is not a valid name (lower-case letters, digits and dashes)`,
-    );
-  }
+  // `<agent>` or a keyed agent's instance `<agent>/<key>` (`spool.inbox.<agent>.<key>`).
+  const address = addressOf('submit', positionals[0] as string);
+  const agent = address.wire;
   const input = positionals[1] === '-' ? await readStdin() : (positionals[1] as string);
   const task = { id: values.id ?? generateId(), input };
   const checked = TaskMessageSchema.safeParse(task);
@@ -49,7 +47,13 @@ export async function submitCommand(argv: string[], logger: Logger): Promise<num
     if (!values.wait) {
       if (values.json)
         console.log(
-          JSON.stringify({ taskId: task.id, agent, seq: submitted.seq, duplicate: submitted.duplicate }),
+          JSON.stringify({
+            taskId: task.id,
+            agent: address.agent,
+            ...(address.key === undefined ? {} : { key: address.key }),
+            seq: submitted.seq,
+            duplicate: submitted.duplicate,
+          }),
         );
       else
         console.log(

@@ -5,7 +5,7 @@ import {
   initialState,
   parseAgentCommit,
 } from '@spool/core/internal';
-import { historyStore, type SpoolConnection } from '@spool/jetstream';
+import { historyStore, keyedHistoryStore, type SpoolConnection } from '@spool/jetstream';
 
 /** One event of an agent's history, with the state it led to (the same object each time: read it at once). */
 export interface ReplayStep {
@@ -23,10 +23,16 @@ export interface ReplayStep {
 export async function* replayAgent(
   connection: SpoolConnection,
   agent: string,
-  options: { untilSeq?: number | undefined; fromSeq?: number; state?: AgentState } = {},
+  options: {
+    untilSeq?: number | undefined;
+    fromSeq?: number;
+    state?: AgentState;
+    /** `agent` is a keyed agent's instance (`<agent>.<key>`): its history is in SPOOL_KEYED. */
+    keyed?: boolean;
+  } = {},
 ): AsyncGenerator<ReplayStep> {
   const state = options.state ?? initialState(agent);
-  const store = historyStore(connection, parseAgentCommit);
+  const store = (options.keyed ? keyedHistoryStore : historyStore)(connection, parseAgentCommit);
   const range = {
     ...(options.untilSeq === undefined ? {} : { untilSeq: options.untilSeq }),
     ...(options.fromSeq === undefined ? {} : { fromSeq: options.fromSeq }),

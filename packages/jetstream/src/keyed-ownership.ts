@@ -1,0 +1,233 @@
+import { jetstream } from '@nats-io/jetstream';
+import type { KvEntry } from '@nats-io/kv';
+import { Buckets, subjects } from '@spool/core/internal';
+import { openBucket } from './buckets.ts';
+import { isNotFound, PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
+import { decoder, encoder, internals } from './internal.ts';
+import { leases, leaseStateOf } from './leases.ts';
+import type { Lease, SpoolConnection } from './types.ts';
+
+/**
+ * Who runs which instance of a keyed agent, in the KV bucket `spool_keyed`.
+ *
+ * Each process hosting a keyed agent holds one lease, `host.<agent>.<host>` (renewed every
+ * ttl/3, like an agent's). An active instance has an ownership record `own.<agent>.<key>`
+ * naming its host, created with a compare-and-swap when the instance is activated and deleted
+ * (compare-and-swap on its revision) when it is passivated. A record is valid while its host's
+ * lease lives: a record of a dead host is adopted by another with a compare-and-swap. So 10 000
+ * active keys cost one renewal per process, not 10 000, and the history's expected-sequence
+ * append stays the fence should two hosts ever both believe they own a key.
+ *
+ * A passivated instance whose tasks wait for other agents' results has a wake record
+ * `wake.<agent>.<key>` listing them: hosts watch those results and activate it when one arrives.
+ */
+export interface KeyedOwnership {
+  /** This process's lease as a host of `agent` (waits only if another process has the same host id). */
+  hostLease(agent: string, host: string, ttlMs: number, signal?: AbortSignal): Promise<Lease>;
+  /**
+   * Takes the instance for `host` when nobody owns it, or when its owner's lease expired
+   * (`takeover`); otherwise says which live host owns it.
+   */
+  claim(agent: string, key: string, host: string): Promise<OwnershipClaim>;
+  /** Gives the instance up (passivated): only if the record is still `revision` (nobody adopted it). */
+  release(agent: string, key: string, revision: number): Promise<void>;
+  /** The instance's owner as recorded (live or not), or undefined. */
+  owner(agent: string, key: string): Promise<{ host: string; revision: number } | undefined>;
+  /** Every ownership record of `agent`: key and host. */
+  owners(agent: string): Promise<{ key: string; host: string; revision: number }[]>;
+  /** The hosts of `agent` that hold or held a lease, with its state. */
+  hosts(agent: string): Promise<{ host: string; state: 'live' | 'expired' | 'free'; revision: number }[]>;
+  /** Whether `host`'s lease lives. */
+  hostState(agent: string, host: string): Promise<'live' | 'expired' | 'free'>;
+  /** Removes a dead host's lease record once its instances were adopted (only if still `revision`). */
+  forgetHost(agent: string, host: string, revision: number): Promise<void>;
+  /** Records what a passivated instance waits for (results of other agents' tasks). */
+  putWake(agent: string, key: string, wake: WakeRecord): Promise<void>;
+  removeWake(agent: string, key: string): Promise<void>;
+  /** Every wake record of `agent`, then each change as it happens, until `signal` aborts. */
+  watchWakes(agent: string, signal: AbortSignal): AsyncIterable<WakeChange>;
+}
+
+export type OwnershipClaim =
+  | { readonly mine: true; readonly revision: number; readonly takeover: boolean }
+  | { readonly mine: false; readonly host: string };
+
+/** What a passivated instance waits for: the results that resume its tasks. */
+export interface WakeRecord {
+  readonly results: readonly { readonly agent: string; readonly taskId: string }[];
+}
+
+export type WakeChange =
+  | { readonly key: string; readonly wake: WakeRecord }
+  | { readonly key: string; readonly wake: undefined };
+
+const ownKey = (agent: string, key: string) => `own.${agent}.${key}`;
+const wakeKey = (agent: string, key: string) => `wake.${agent}.${key}`;
+const hostKey = (agent: string, host: string) => `host.${agent}.${host}`;
+
+export async function keyedOwnership(connection: SpoolConnection): Promise<KeyedOwnership> {
+  const { nc, jsm, ns } = internals(connection);
+  const js = jetstream(nc, { timeout: PUBLISH_ATTEMPT_MS });
+  // Ownership must be read as last written: from the stream's leader.
+  const kv = await openBucket(connection, Buckets.Keyed, js, { leaderReads: true });
+  const hostLeases = await leases(connection, Buckets.Keyed);
+  const bucket = ns.bucket(Buckets.Keyed);
+  const stream = `KV_${bucket}`;
+
+  const get = async (key: string): Promise<KvEntry | undefined> => {
+    const entry = await retryUnknownOutcome(() => kv.get(key));
+    return entry === null || entry.operation !== 'PUT' ? undefined : entry;
+  };
+  const hostState = async (agent: string, host: string) =>
+    leaseStateOf(await retryUnknownOutcome(() => kv.get(hostKey(agent, host))));
+  /** The keys under `prefix` (their subjects in the bucket's stream; deleted ones included). */
+  const keysUnder = async (prefix: string): Promise<string[]> => {
+    const filter = `$KV.${bucket}.${prefix}.>`;
+    const info = await jsm.streams.info(stream, { subjects_filter: filter }).catch((err) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    return Object.keys(info?.state.subjects ?? {}).map((s) => s.slice(`$KV.${bucket}.`.length));
+  };
+
+  return {
+    hostLease: (agent, host, ttlMs, signal) =>
+      hostLeases.acquire(hostKey(agent, host), host, { ttlMs, ...(signal ? { signal } : {}) }),
+
+    async claim(agent, key, host) {
+      const k = ownKey(agent, key);
+      for (let tries = 0; ; tries += 1) {
+        try {
+          const revision = await kv.create(k, record(host));
+          return { mine: true, revision, takeover: false };
+        } catch {
+          // Exists (or an unknown outcome): the stored record says who owns it.
+        }
+        const entry = await get(k);
+        if (entry === undefined) {
+          if (tries > 5)
+            throw new Error(`could not claim ${agent}/${key}: its ownership record keeps changing`);
+          continue; // released in between: create again
+        }
+        const owner = parseHost(entry);
+        if (owner === host) return { mine: true, revision: entry.revision, takeover: false };
+        if (owner !== undefined && (await hostState(agent, owner)) === 'live')
+          return { mine: false, host: owner };
+        try {
+          const revision = await kv.update(k, record(host), entry.revision);
+          return { mine: true, revision, takeover: true };
+        } catch {
+          if (tries > 5)
+            throw new Error(`could not adopt ${agent}/${key}: its ownership record keeps changing`);
+        }
+      }
+    },
+
+    async release(agent, key, revision) {
+      await kv.delete(ownKey(agent, key), { previousSeq: revision }).catch(() => undefined);
+    },
+
+    async owner(agent, key) {
+      const entry = await get(ownKey(agent, key));
+      const host = entry === undefined ? undefined : parseHost(entry);
+      return entry === undefined || host === undefined ? undefined : { host, revision: entry.revision };
+    },
+
+    async owners(agent) {
+      const out: { key: string; host: string; revision: number }[] = [];
+      for (const k of await keysUnder(`own.${agent}`)) {
+        const entry = await get(k);
+        const host = entry === undefined ? undefined : parseHost(entry);
+        if (entry !== undefined && host !== undefined)
+          out.push({ key: k.slice(`own.${agent}.`.length), host, revision: entry.revision });
+      }
+      return out;
+    },
+
+    async hosts(agent) {
+      const out: { host: string; state: 'live' | 'expired' | 'free'; revision: number }[] = [];
+      for (const k of await keysUnder(`host.${agent}`)) {
+        const entry = await retryUnknownOutcome(() => kv.get(k));
+        if (entry === null || entry.operation !== 'PUT') continue;
+        out.push({
+          host: k.slice(`host.${agent}.`.length),
+          state: leaseStateOf(entry),
+          revision: entry.revision,
+        });
+      }
+      return out;
+    },
+
+    hostState,
+
+    async forgetHost(agent, host, revision) {
+      await kv.delete(hostKey(agent, host), { previousSeq: revision }).catch(() => undefined);
+    },
+
+    async putWake(agent, key, wake) {
+      await retryUnknownOutcome(() => kv.put(wakeKey(agent, key), encoder.encode(JSON.stringify(wake))));
+    },
+
+    async removeWake(agent, key) {
+      // A purge of the key's subject: no delete marker stays behind (one writer: the owner).
+      const subject = `$KV.${bucket}.${wakeKey(agent, key)}`;
+      await retryUnknownOutcome(() => jsm.streams.purge(stream, { filter: subject }), 10_000);
+    },
+
+    async *watchWakes(agent, signal) {
+      const prefix = `wake.${agent}.`;
+      const watch = await kv.watch({ key: `${prefix}>` });
+      const stop = () => watch.stop();
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        for await (const entry of watch) {
+          const key = entry.key.slice(prefix.length);
+          if (entry.operation !== 'PUT') {
+            yield { key, wake: undefined };
+            continue;
+          }
+          const wake = parseWake(entry);
+          yield { key, wake };
+        }
+      } finally {
+        signal.removeEventListener('abort', stop);
+        watch.stop();
+      }
+    },
+  };
+}
+
+/** The subjects of an instance, for erasure and status (see keyed-erasure.ts). */
+export const keyedSubjects = {
+  history: (agent: string, key: string) => subjects.keyedHistory(`${agent}.${key}`),
+  results: (agent: string, key: string) => `spool.results.${agent}.${key}.>`,
+  inbox: (agent: string, key: string) => subjects.keyedInbox(agent, key),
+  control: (agent: string, key: string) => subjects.keyedControl(agent, key),
+} as const;
+
+function record(host: string): Uint8Array {
+  return encoder.encode(JSON.stringify({ host, at: Date.now() }));
+}
+
+function parseHost(entry: KvEntry): string | undefined {
+  try {
+    const value = JSON.parse(decoder.decode(entry.value)) as { host?: unknown };
+    return typeof value.host === 'string' ? value.host : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function parseWake(entry: KvEntry): WakeRecord | undefined {
+  try {
+    const value = JSON.parse(decoder.decode(entry.value)) as { results?: unknown };
+    if (!Array.isArray(value.results)) return undefined;
+    const results = value.results.filter(
+      (r): r is { agent: string; taskId: string } =>
+        typeof r === 'object' && r !== null && typeof r.agent === 'string' && typeof r.taskId === 'string',
+    );
+    return { results };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,482 @@
+import { type Clock, systemClock } from '@spool/actor';
+import {
+  type AgentSpec,
+  type AgentState,
+  awaitedResults,
+  ensureError,
+  isPassivatable,
+  IO_RETRY_MS,
+  type KeyedSettings,
+  keyOfSubject,
+  keyProblem,
+  subjects,
+} from '@spool/core/internal';
+import type {
+  ForwardedMessage,
+  ForwardOutcome,
+  Inbox,
+  InboxMessage,
+  KeyedForwarding,
+  KeyedOwnership,
+  Lease,
+  Leases,
+} from '@spool/jetstream';
+import type { Logger } from 'pino';
+import type { AgentHandle } from './agent.ts';
+import { rejectBadKey } from './keyed-refusal.ts';
+import { Mailbox } from './keyed-mailbox.ts';
+import type { Results } from '@spool/jetstream';
+import { LATER_MS } from './pool-intake.ts';
+
+/** What an instance is started with: its mailboxes and the ownership it runs under. */
+export interface InstancePorts {
+  readonly inbox: Inbox;
+  readonly control: Inbox;
+  /** Hands the actor the ownership already claimed; its `lost` ends the instance. */
+  readonly leases: Pick<Leases, 'acquire'>;
+}
+
+export interface KeyedHostOptions {
+  readonly agent: string;
+  readonly spec: AgentSpec;
+  readonly settings: KeyedSettings;
+  /** This process as a host of the agent (unique per process: a restart is a new host). */
+  readonly host: string;
+  /** The agent's shared consumers: `spool.inbox.<agent>.*` and `spool.control.<agent>.*`. */
+  readonly inbox: Inbox;
+  readonly control: Inbox;
+  readonly ownership: KeyedOwnership;
+  readonly forwarding: KeyedForwarding;
+  readonly results: Pick<Results, 'publish' | 'wait'>;
+  /** Starts the instance's actor (agent.ts with `keyed` set) on these ports. */
+  startInstance(key: string, ports: InstancePorts): AgentHandle;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly fetchExpiresMs?: number;
+}
+
+/** A keyed agent's host in this process: its instances, for tests and status. */
+export interface KeyedHostHandle extends AgentHandle {
+  /** Keys of the instances active here. */
+  activeKeys(): string[];
+  /** The state of an instance active here. */
+  instanceState(key: string): AgentState | undefined;
+}
+
+interface Instance {
+  readonly key: string;
+  readonly inbox: Mailbox;
+  readonly control: Mailbox;
+  readonly handle: AgentHandle;
+  lastUsed: number;
+  /**
+   * Stopped with work unfinished (the host stops): its ownership record stays, so that another
+   * host adopts it once this host's lease expires.
+   */
+  keepOwnership: boolean;
+  /** Set once passivation began: the instance takes no more messages. */
+  passivating?: Promise<void>;
+}
+
+const HOST_STOPPING = 'host stopping';
+/** How long a host waits for the owner of a key to take a forwarded message. */
+const FORWARD_TIMEOUT_MS = 20_000;
+/** Messages routed but not yet in a mailbox or forwarded, at most: the pull waits past it. */
+const MAX_ROUTING = 512;
+
+/**
+ * Hosts the instances of a keyed agent in this process. One pull on the agent's shared
+ * consumers feeds every key: each message goes to its instance's mailbox, the instance being
+ * activated on its first message (its ownership claimed, snapshot plus tail replayed). A
+ * message for a key another live host runs is forwarded to it. Instances are passivated after
+ * `idleMs` without work, or least recently used first once `maxActive` are active; one whose
+ * tasks only wait (a delegation, an approval) is passivated too, leaving a wake record that
+ * activates it again when a result it waits for arrives (an approval arrives as a control
+ * message, which activates it like any message). Instances of a host that died are adopted.
+ */
+export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
+  const { agent, settings, ownership, host } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger.child({ agent, host });
+  const fetchExpiresMs = options.fetchExpiresMs ?? 2_000;
+  const stopping = new AbortController();
+  const instances = new Map<string, Instance>();
+  const activating = new Map<string, Promise<Instance | { owner: string } | undefined>>();
+  /** Per key, the routing of its messages in arrival order. */
+  const routes = new Map<string, Promise<void>>();
+  let routing = 0;
+  /** Keys with a wake record, and what waits for their results. */
+  const wakers = new Map<string, AbortController>();
+  let lease: Lease | undefined;
+  let leaseReady: (lease: Lease) => void = () => undefined;
+  let leaseWanted = new Promise<Lease>((resolve) => {
+    leaseReady = resolve;
+  });
+
+  const holdLease = async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        const held = await ownership.hostLease(agent, host, options.spec.leaseTtlMs, stopping.signal);
+        lease = held;
+        leaseReady(held);
+        logger.info({ maxActive: settings.maxActive, idleMs: settings.idleMs }, 'keyed agent host running');
+        await new Promise<void>((resolve) => {
+          if (held.lost.aborted) resolve();
+          else held.lost.addEventListener('abort', () => resolve(), { once: true });
+        });
+        if (stopping.signal.aborted) return;
+        // Every instance here runs under this lease: they all stop (their terms end on `lost`).
+        logger.warn('host lease lost: its instances stopped; claiming the lease again');
+        lease = undefined;
+        leaseWanted = new Promise<Lease>((resolve) => {
+          leaseReady = resolve;
+        });
+      } catch (err) {
+        if (stopping.signal.aborted) return;
+        logger.warn({ err: ensureError(err).message }, 'could not claim the host lease; retrying');
+      }
+      await clock.sleep(IO_RETRY_MS, stopping.signal).catch(() => undefined);
+    }
+  };
+
+  /** The ownership port handed to one instance's actor: the claim is made here, before it starts. */
+  const ownershipLease = (
+    key: string,
+    revision: number,
+    takeover: boolean,
+    hostLease: Lease,
+    keep: () => boolean,
+  ) => {
+    const ended = new AbortController();
+    return {
+      acquire: async (name: string, holder: string): Promise<Lease> => ({
+        agent: name,
+        holder,
+        lost: AbortSignal.any([hostLease.lost, ended.signal]),
+        takeover,
+        release: async () => {
+          ended.abort(new Error('passivated'));
+          if (!hostLease.lost.aborted && !keep()) await ownership.release(agent, key, revision);
+        },
+      }),
+    };
+  };
+
+  /** The instance of `key` here, activated if needed; `{owner}` when another live host runs it. */
+  const activate = (key: string): Promise<Instance | { owner: string } | undefined> => {
+    const running = instances.get(key);
+    if (running !== undefined && running.passivating === undefined) return Promise.resolve(running);
+    let pending = activating.get(key);
+    if (pending === undefined) {
+      pending = (async () => {
+        await running?.passivating;
+        if (stopping.signal.aborted) return undefined;
+        if (!(await makeRoom())) return undefined;
+        const hostLease = lease ?? (await leaseWanted);
+        const claim = await ownership.claim(agent, key, host);
+        if (!claim.mine) return { owner: claim.host };
+        if (wakers.has(key)) await ownership.removeWake(agent, key);
+        const inbox = new Mailbox();
+        const control = new Mailbox();
+        let keep = false;
+        const handle = options.startInstance(key, {
+          inbox,
+          control,
+          leases: ownershipLease(key, claim.revision, claim.takeover, hostLease, () => keep),
+        });
+        const instance: Instance = {
+          key,
+          inbox,
+          control,
+          handle,
+          lastUsed: clock.now().getTime(),
+          get keepOwnership() {
+            return keep;
+          },
+          set keepOwnership(value: boolean) {
+            keep = value;
+          },
+        };
+        instances.set(key, instance);
+        if (claim.takeover) logger.warn({ key }, 'adopted an instance whose host is gone');
+        void handle.stopped.then(() => {
+          inbox.close();
+          control.close();
+          if (instances.get(key) === instance) instances.delete(key);
+        });
+        return instance;
+      })().finally(() => activating.delete(key));
+      activating.set(key, pending);
+    }
+    return pending;
+  };
+
+  /** Below `maxActive`, passivating the least recently used idle instance if needed. */
+  const makeRoom = async (): Promise<boolean> => {
+    for (;;) {
+      const live = [...instances.values()].filter((i) => i.passivating === undefined);
+      if (live.length + activating.size <= settings.maxActive) return true;
+      const idle = live.filter(isIdleInstance).sort((a, b) => a.lastUsed - b.lastUsed)[0];
+      if (idle === undefined) return false;
+      await passivate(idle, 'maxActive reached (least recently used)');
+    }
+  };
+
+  const isIdleInstance = (instance: Instance) =>
+    instance.inbox.outstanding === 0 &&
+    instance.control.outstanding === 0 &&
+    isPassivatable(instance.handle.state());
+
+  const passivate = (instance: Instance, why: string): Promise<void> => {
+    if (instance.passivating !== undefined) return instance.passivating;
+    instance.passivating = (async () => {
+      const state = instance.handle.state();
+      // Stopped with work in progress by the host's stop: its record stays for another host to adopt it.
+      if (why === HOST_STOPPING && !isPassivatable(state)) instance.keepOwnership = true;
+      const awaited = state === undefined ? [] : awaitedResults(state);
+      const wake = awaited.length === 0 ? undefined : { results: awaited };
+      // Written before the instance lets go of its key: a result that arrives meanwhile wakes it.
+      if (wake !== undefined) await ownership.putWake(agent, instance.key, wake);
+      await instance.handle.stop();
+      logger.debug({ key: instance.key, why, waits: wake?.results.length ?? 0 }, 'instance passivated');
+    })().catch((err) => {
+      logger.warn({ key: instance.key, err: ensureError(err).message }, 'passivation failed');
+    });
+    return instance.passivating;
+  };
+
+  const route = async (message: InboxMessage, kind: 'task' | 'control'): Promise<void> => {
+    const prefix = kind === 'task' ? subjects.inbox(agent) : subjects.control(agent);
+    const key = keyOfSubject(message.subject, prefix) ?? '';
+    const problem = keyProblem(key);
+    if (problem !== undefined) {
+      await rejectBadKey({ agent, key, problem, kind, message, results: options.results, logger });
+      return;
+    }
+    const target = await activate(key);
+    if (target === undefined) {
+      message.nak(LATER_MS);
+      return;
+    }
+    if ('owner' in target) {
+      await forward(key, target.owner, message);
+      return;
+    }
+    target.lastUsed = clock.now().getTime();
+    (kind === 'task' ? target.inbox : target.control).push(message);
+  };
+
+  const forward = async (key: string, owner: string, message: InboxMessage) => {
+    const keep = setInterval(() => message.working(), 5_000);
+    let outcome: ForwardOutcome;
+    try {
+      outcome = await options.forwarding.forward(
+        agent,
+        owner,
+        {
+          subject: message.subject,
+          data: message.data,
+          seq: message.seq,
+          deliveryCount: message.deliveryCount,
+        },
+        FORWARD_TIMEOUT_MS,
+      );
+    } finally {
+      clearInterval(keep);
+    }
+    if (outcome === 'ack') await message.ack();
+    else {
+      logger.debug({ key, owner, outcome: outcome ?? 'no answer' }, 'key runs on another host; handed back');
+      message.nak(LATER_MS);
+    }
+  };
+
+  /** A message another host forwarded: taken if the key is active here, journaled, then answered. */
+  const takeForwarded = async (forwarded: ForwardedMessage): Promise<'ack' | 'nak'> => {
+    if (forwarded.passivate !== undefined) {
+      // Erasure fences the instance: stopped here whatever it was doing (its work resumes, if
+      // any is left after the purge, on its next message).
+      const instance = instances.get(forwarded.passivate);
+      if (instance !== undefined) {
+        instance.keepOwnership = false;
+        await passivate(instance, 'erasure asked for it');
+      }
+      return 'ack';
+    }
+    const kind = forwarded.subject.startsWith(`${subjects.inbox(agent)}.`) ? 'task' : 'control';
+    const key = keyOfSubject(
+      forwarded.subject,
+      kind === 'task' ? subjects.inbox(agent) : subjects.control(agent),
+    );
+    const instance = key === undefined ? undefined : instances.get(key);
+    if (instance === undefined || instance.passivating !== undefined) return 'nak';
+    instance.lastUsed = clock.now().getTime();
+    return new Promise((resolve) => {
+      (kind === 'task' ? instance.inbox : instance.control).push({
+        ...forwarded,
+        ack: async () => resolve('ack'),
+        nak: () => resolve('nak'),
+        working: () => undefined,
+      });
+    });
+  };
+
+  const enqueue = (message: InboxMessage, kind: 'task' | 'control') => {
+    const key = `${kind}:${message.subject}`;
+    routing += 1;
+    const next = (routes.get(key) ?? Promise.resolve())
+      .then(() => route(message, kind))
+      .catch((err) => {
+        logger.warn({ subject: message.subject, err: ensureError(err).message }, 'could not route a message');
+        message.nak(LATER_MS);
+      })
+      .finally(() => {
+        routing -= 1;
+        if (routes.get(key) === next) routes.delete(key);
+      });
+    routes.set(key, next);
+  };
+
+  const pump = async (source: Inbox, kind: 'task' | 'control') => {
+    await leaseWanted;
+    while (!stopping.signal.aborted) {
+      if (routing >= MAX_ROUTING) {
+        await clock.sleep(20, stopping.signal).catch(() => undefined);
+        continue;
+      }
+      let messages: InboxMessage[];
+      try {
+        messages = await source.fetch(64, fetchExpiresMs, stopping.signal);
+      } catch (err) {
+        if (stopping.signal.aborted) break;
+        logger.warn({ err: ensureError(err).message }, `${kind} pull failed; retrying`);
+        await clock.sleep(IO_RETRY_MS, stopping.signal).catch(() => undefined);
+        continue;
+      }
+      for (const message of messages) {
+        if (stopping.signal.aborted) message.nak();
+        else enqueue(message, kind);
+      }
+    }
+  };
+
+  /** Passivates instances idle for `idleMs`. */
+  const sweep = () => {
+    const now = clock.now().getTime();
+    for (const instance of instances.values())
+      if (
+        instance.passivating === undefined &&
+        now - instance.lastUsed >= settings.idleMs &&
+        isIdleInstance(instance)
+      )
+        void passivate(instance, 'idle');
+  };
+  const sweeper = setInterval(sweep, Math.max(50, Math.min(1_000, Math.floor(settings.idleMs / 4))));
+
+  /** Passivated instances that wait for results: activated when one of them is published. */
+  const watchWakes = async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        for await (const change of ownership.watchWakes(agent, stopping.signal)) {
+          wakers.get(change.key)?.abort();
+          wakers.delete(change.key);
+          if (change.wake === undefined) continue;
+          const waiting = new AbortController();
+          wakers.set(change.key, waiting);
+          const signal = AbortSignal.any([waiting.signal, stopping.signal]);
+          const key = change.key;
+          Promise.any(change.wake.results.map((r) => options.results.wait(r.agent, r.taskId, signal))).then(
+            async () => {
+              if (signal.aborted) return;
+              const target = await activate(key);
+              if (target !== undefined && !('owner' in target)) {
+                target.lastUsed = clock.now().getTime();
+                logger.info({ key }, 'instance woken: a result it waits for arrived');
+              }
+            },
+            () => undefined,
+          );
+        }
+      } catch (err) {
+        if (stopping.signal.aborted) return;
+        logger.warn({ err: ensureError(err).message }, 'wake watch failed; watching again');
+      }
+      await clock.sleep(IO_RETRY_MS, stopping.signal).catch(() => undefined);
+    }
+  };
+
+  /** Instances of hosts whose lease expired are activated here (their tasks resume from the history). */
+  const adoptOrphans = async () => {
+    const dead = (await ownership.hosts(agent)).filter((h) => h.host !== host && h.state === 'expired');
+    if (dead.length === 0) return;
+    const gone = new Set(dead.map((h) => h.host));
+    const orphans = (await ownership.owners(agent)).filter((o) => gone.has(o.host));
+    await Promise.all(orphans.map((o) => activate(o.key).catch(() => undefined)));
+    const left = (await ownership.owners(agent)).filter((o) => gone.has(o.host));
+    if (left.length === 0) for (const h of dead) await ownership.forgetHost(agent, h.host, h.revision);
+    if (orphans.length > 0)
+      logger.warn(
+        { hosts: [...gone], instances: orphans.length },
+        'adopted the instances of hosts that died',
+      );
+  };
+  let adopting = Promise.resolve();
+  const adopter = setInterval(() => {
+    adopting = adopting
+      .then(adoptOrphans)
+      .catch((err) => logger.warn({ err: ensureError(err).message }, 'adoption scan failed; trying again'));
+  }, options.spec.leaseTtlMs);
+
+  const unserve = options.forwarding.serve(agent, host, takeForwarded);
+  const leaseLoop = holdLease();
+  const work = Promise.all([pump(options.inbox, 'task'), pump(options.control, 'control'), watchWakes()]);
+  // Adopt at once on start: a process restarted after a crash finds its predecessor's keys.
+  void leaseWanted.then(() => {
+    adopting = adopting.then(adoptOrphans).catch(() => undefined);
+  });
+
+  let resolveStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    resolveStopped = resolve;
+  });
+  const stop = async () => {
+    if (stopping.signal.aborted) return stopped;
+    stopping.abort(new Error('host stopping'));
+    clearInterval(sweeper);
+    clearInterval(adopter);
+    unserve();
+    for (const waiter of wakers.values()) waiter.abort();
+    await work;
+    await Promise.allSettled([...routes.values()]);
+    await adopting;
+    await Promise.allSettled([...activating.values()]);
+    const left = [...instances.values()];
+    await Promise.all(left.map((i) => passivate(i, HOST_STOPPING)));
+    // Instances stopped mid-task keep their records: the lease then expires rather than being
+    // released, and another host adopts them (a restarted one does at once).
+    const unfinished = left.filter((i) => i.keepOwnership).length;
+    if (unfinished === 0) await lease?.release().catch(() => undefined);
+    else {
+      logger.warn(
+        { unfinished },
+        'instances stopped with unfinished tasks: another host adopts them when this lease expires',
+      );
+      lease?.abandon?.();
+    }
+    await leaseLoop;
+    logger.info('keyed agent host stopped');
+    resolveStopped();
+  };
+
+  return {
+    name: agent,
+    ready: leaseWanted.then(() => undefined),
+    state: () => undefined,
+    knows: () => undefined,
+    mcpServers: () => [],
+    stop,
+    stopped,
+    activeKeys: () => [...instances.values()].filter((i) => i.passivating === undefined).map((i) => i.key),
+    instanceState: (key) => instances.get(key)?.handle.state(),
+  };
+}
