@@ -39,6 +39,8 @@ Environment:
   SPOOL_LOG_LEVEL     fatal|error|warn|info|debug|trace|silent (logs go to stderr)
   SPOOL_REPLICAS      replicas of the streams and buckets Spool creates (1-5; 3 on a
                       cluster); wins over the config's nats.replicas
+  SPOOL_METRICS_PORT  up, agent, coordinator: serve /metrics, /healthz, /readyz on this port
+  SPOOL_METRICS_HOST  the address they listen on (default 127.0.0.1)
 
 Run "spool <command> --help" for a command's options. Exit codes: 0 ok, 1 failed, 2 bad usage.
 SIGTERM or Ctrl-C stops up, agent and coordinator gracefully (exit 0); a second one at once.`;
@@ -96,7 +98,7 @@ same with examples/planner (delegation).
                left out) and {"workflow", "input"} runs (default tasks.json beside the config)
   --offline    the built-in offline model even when ANTHROPIC_API_KEY is set
   --json       print each result as one JSON line`,
-  up: `Usage: spool up [--config F] [--offline]
+  up: `Usage: spool up [--config F] [--offline] [--metrics-port P]
 
 The embedded default: uses NATS_URL when a server answers there, else starts
 nats-server -js with data under .spool/; then runs the coordinator and every agent of
@@ -105,8 +107,11 @@ the embedded nats-server too. One left running by a spool that was SIGKILLed is 
 
   --config F   config file (default ./spool.config.json or ./spool.config.ts)
   --offline    run the agents on the built-in offline model (also SPOOL_OFFLINE=1); without
-               it, ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) must be set`,
-  agent: `Usage: spool agent <name> [--config F] [--replica K] [--offline]
+               it, ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) must be set
+  --metrics-port P  serve Prometheus /metrics, /healthz and /readyz on 127.0.0.1:P
+               (also SPOOL_METRICS_PORT; 0: any free port, logged) for the
+               coordinator and every agent of the process`,
+  agent: `Usage: spool agent <name> [--config F] [--replica K] [--offline] [--metrics-port P]
 
 Runs one agent until SIGINT/SIGTERM. A second process with the same name stands by and
 takes over when the first one stops or dies.
@@ -120,14 +125,18 @@ process dies is adopted by a sibling, which finishes its tasks from its history.
   --config F   config file (default ./spool.config.json or ./spool.config.ts)
   --replica K  run only replica K of the pool <name>
   --offline    run on the built-in offline model (also SPOOL_OFFLINE=1); without it,
-               ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) must be set`,
-  coordinator: `Usage: spool coordinator [--config F]
+               ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) must be set
+  --metrics-port P  serve Prometheus /metrics, /healthz and /readyz on 127.0.0.1:P
+               (also SPOOL_METRICS_PORT; 0: any free port, logged)`,
+  coordinator: `Usage: spool coordinator [--config F] [--metrics-port P]
 
 Runs the coordinator: rebuilds the task registry from the histories and answers
 status requests on spool.api.status; runs the config's workflows (spool run). One
 coordinator writes at a time: a second one stands by and takes over when the first dies.
 
-  --config F   config file (default ./spool.config.json or ./spool.config.ts)`,
+  --config F   config file (default ./spool.config.json or ./spool.config.ts)
+  --metrics-port P  serve Prometheus /metrics, /healthz and /readyz on 127.0.0.1:P
+               (also SPOOL_METRICS_PORT; 0: any free port, logged)`,
   submit: `Usage: spool submit <agent> <input> [--id ID] [--wait [--follow]] [--timeout SEC] [--json]
 
 Publishes {"id", "input"} on spool.inbox.<agent>. The id is the idempotency key: the

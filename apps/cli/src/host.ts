@@ -1,5 +1,5 @@
 import type { ModelClient } from '@spool/claude';
-import { replicaOf, type SpoolConfig } from '@spool/core/internal';
+import { noObserver, type Observer, replicaOf, type SpoolConfig } from '@spool/core/internal';
 import { type CoordinatorHandle, startCoordinator } from '@spool/coordinator';
 import {
   connect,
@@ -73,6 +73,7 @@ export async function runAgents(
   names: readonly string[],
   model: ModelClient,
   logger: Logger,
+  observer: Observer = noObserver,
 ): Promise<AgentHandle[]> {
   const holder = holderId();
   return Promise.all(
@@ -81,7 +82,7 @@ export async function runAgents(
       const replica = config.agents[name] === undefined ? replicaOf(config.agents, name) : undefined;
       const spec = config.agents[replica?.pool ?? name];
       if (spec === undefined) throw new Error(`no agent ${name} in the config`);
-      const common = { spec, holder, model, logger, ackWaitMs: spec.ackWaitMs };
+      const common = { spec, holder, model, logger, observer, ackWaitMs: spec.ackWaitMs };
       if (replica !== undefined)
         return startPoolOnNats(connection, { ...common, name: replica.pool, replicas: [replica.index] });
       if (spec.replicas > 1) return startPoolOnNats(connection, { ...common, name });
@@ -94,6 +95,7 @@ export async function runCoordinator(
   connection: SpoolConnection,
   config: SpoolConfig,
   logger: Logger,
+  observer: Observer = noObserver,
 ): Promise<CoordinatorHandle> {
   const prices = Object.fromEntries(Object.entries(config.agents).map(([name, spec]) => [name, spec.prices]));
   return startCoordinator({
@@ -110,5 +112,6 @@ export async function runCoordinator(
     snapshotEvery: config.coordinator.snapshotEvery,
     holder: holderId(),
     logger,
+    observer,
   });
 }

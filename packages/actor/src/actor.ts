@@ -1,3 +1,4 @@
+import type { ActorPhase } from '@spool/core/internal';
 import { type Leases, runLeaseTerms } from '@spool/jetstream';
 import { type Clock, systemClock } from './clock.ts';
 import { ActorTerm, type TermHandlers, type TermOptions } from './term.ts';
@@ -29,6 +30,8 @@ export interface ActorHandle<State, Handlers> {
   state(): State | undefined;
   /** The current term's handlers, once it has replayed. */
   handlers(): Handlers | undefined;
+  /** Where it stands: claiming its name, standing by, replaying, working (active), stopped. */
+  phase(): ActorPhase;
   stop(reason?: unknown): Promise<void>;
 }
 
@@ -50,6 +53,7 @@ export function startActor<
   const signal =
     options.signal === undefined ? stopping.signal : AbortSignal.any([stopping.signal, options.signal]);
   let active: ActorTerm<State, Command, Event, Effect, Handlers> | undefined;
+  let phase: ActorPhase = 'claiming';
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => {
     markReady = resolve;
@@ -66,12 +70,17 @@ export function startActor<
     once: options.once === true,
     sleep: (ms, s) => clock.sleep(ms, s),
     afterTakeover: options.afterTakeover,
+    onStandby: () => {
+      phase = 'standby';
+    },
     term: async (term) => {
+      phase = 'replaying';
       const current = new ActorTerm(
         {
           ...options,
           clock,
           onReady: () => {
+            phase = 'active';
             options.onReady?.();
             markReady();
           },
@@ -83,9 +92,12 @@ export function startActor<
         await current.run();
       } finally {
         active = undefined;
+        phase = 'claiming';
       }
       return { journalFailure: current.failedWith };
     },
+  }).finally(() => {
+    phase = 'stopped';
   });
 
   return {
@@ -93,6 +105,7 @@ export function startActor<
     stopped,
     state: () => active?.current,
     handlers: () => active?.readyHandlers,
+    phase: () => phase,
     stop: async (reason = new Error('actor stopping')) => {
       stopping.abort(reason);
       await stopped;

@@ -3,6 +3,7 @@ import type {
   CoordinatorCommand,
   CoordinatorState,
   CoordinatorEvent,
+  Observer,
   WorkflowDef,
 } from '@spool/core/internal';
 import type { Inbox, Results, SpoolConnection } from '@spool/jetstream';
@@ -18,6 +19,8 @@ export interface WorkflowContext {
   readonly results: Results;
   /** How long one inbox / control pull waits. */
   readonly fetchExpiresMs: number;
+  /** Where finished runs are reported, for metrics. */
+  readonly observer: Observer;
   /** The ISO time now, on the actor's clock. */
   now(): string;
 }

@@ -52,6 +52,9 @@ export async function runWorkflowEffect(ctx: WorkflowContext, effect: Coordinato
         at: ctx.now(),
       });
       const { status, error } = effect.result;
+      const name = ctx.term.state.workflows.get(effect.workflowId)?.workflow;
+      // A rejected start may name anything: only the config's workflows become labels.
+      ctx.observer.workflowFinished(name !== undefined && name in ctx.workflows ? name : 'unknown', status);
       const fields = { status, resultSeq: outcome.seq, ...(error ? { code: error.code } : {}) };
       if (status === 'completed') log.info(fields, 'workflow result published');
       else log.warn(fields, `workflow ${status}; result published${error ? `: ${error.message}` : ''}`);

@@ -175,3 +175,5 @@ export { decideCoordinator } from './workflow/decide.ts';
 export { workflowOutput } from './workflow/advance.ts';
 export type { CoordinatorEffect, WorkflowStepView, WorkflowTaskView, WorkflowView } from './workflow/next.ts';
 export { nextCoordinator, workflowResult, workflowView } from './workflow/next.ts';
+export type { ActorPhase, ActorProbe, ModelCallObservation, Observer } from './observer.ts';
+export { noObserver } from './observer.ts';

@@ -29,7 +29,14 @@ export { NatsSettingsError, redactUrl } from './connect-settings.ts';
 export { NatsPermissionError, permissionRefusal } from './errors.ts';
 export type { AgentGrant, NatsPermissions, PermissionsOptions, Role } from './permissions.ts';
 export { defaultInboxPrefix, permissionsFor, ROLES } from './permissions.ts';
-export { connect, isNatsReachable, NatsAuthError, NatsTlsError, NatsUnreachableError } from './connection.ts';
+export {
+  connect,
+  isNatsReachable,
+  NatsAuthError,
+  natsProblem,
+  NatsTlsError,
+  NatsUnreachableError,
+} from './connection.ts';
 export { historyStore } from './history-store.ts';
 export { followHistory, watchHistories } from './history-watch.ts';
 export { openControl, openInbox, openSubscription } from './inbox.ts';

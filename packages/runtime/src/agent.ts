@@ -5,6 +5,8 @@ import {
   type AgentSpec,
   type AgentState,
   delegateTool,
+  noObserver,
+  type Observer,
   priceFor,
   specHash,
   toolDefinitions,
@@ -68,6 +70,8 @@ export interface AgentOptions {
    * The agent owns them: they are closed, stdio children stopped, when it stops.
    */
   readonly mcp?: McpTools;
+  /** Where it reports tasks, model and tool calls, commits and its lease, for metrics (default: nowhere). */
+  readonly observer?: Observer;
 }
 
 /** A running agent: its state is the fold of its history; `stop()` ends it cleanly. */
@@ -97,6 +101,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
   const logger = options.logger.child({ agent: options.name });
   const price = priceFor(spec.model, spec.prices);
   const mcp = options.mcp ?? noMcpTools;
+  const observer = options.observer ?? noObserver;
   const ports: AgentPorts = {
     name: options.name,
     spec,
@@ -118,6 +123,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
       ...(spec.delegation === undefined ? [] : [delegateTool(spec.delegation)]),
     ],
     price,
+    observer,
   };
   const actor = startActor({
     name: options.name,
@@ -132,6 +138,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
     ttlMs: spec.leaseTtlMs,
     clock: options.clock ?? systemClock,
     logger,
+    observer,
     graceMs: options.stopGraceMs ?? spec.shutdownGraceMs,
     // An adoption never stands by: if the name is held, its pool has it elsewhere. Its pool
     // adopts it again if it is still needed.
@@ -147,7 +154,28 @@ export function startAgent(options: AgentOptions): AgentHandle {
     },
   });
 
-  const stopped = actor.stopped.finally(() => mcp.close()).finally(() => logger.info('agent stopped'));
+  const forget = observer.watch({
+    name: options.name,
+    role: 'agent',
+    phase: () => actor.phase(),
+    inFlight: () => actor.state()?.active.size ?? 0,
+    // An adopted replica takes nothing from the pool's inbox: its siblings report it.
+    ...(options.adopted === true
+      ? {}
+      : {
+          inbox: {
+            name: options.pool?.name ?? options.name,
+            pending: async () => {
+              const { queued, unacked } = await options.inbox.pending();
+              return queued + unacked;
+            },
+          },
+        }),
+  });
+  const stopped = actor.stopped
+    .finally(forget)
+    .finally(() => mcp.close())
+    .finally(() => logger.info('agent stopped'));
   return {
     name: options.name,
     ready: actor.ready,

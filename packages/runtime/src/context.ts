@@ -6,6 +6,7 @@ import type {
   Command,
   ControlMessage,
   AgentEvent,
+  Observer,
   Price,
   TaskMessage,
   ToolDefinition,
@@ -50,6 +51,8 @@ export interface AgentPorts {
   readonly tools: ToolDefinition[];
   /** The model's price, for result costs and cost limits (undefined: unknown model). */
   readonly price: Price | undefined;
+  /** Where tasks, model and tool calls are reported, for metrics. */
+  readonly observer: Observer;
 }
 
 /** What the agent's handlers share within one term. */
@@ -65,4 +68,9 @@ export interface AgentContext extends AgentPorts {
   forgetTask(taskId: string): void;
   /** The ISO time now, on the agent's clock. */
   now(): string;
+}
+
+/** The name the agent's results, live text and metrics go under: a pool's, whichever replica runs the task. */
+export function publicName(ports: Pick<AgentPorts, 'name' | 'pool'>): string {
+  return ports.pool?.name ?? ports.name;
 }

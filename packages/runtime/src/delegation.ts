@@ -9,7 +9,7 @@ import {
 } from '@spool/core/internal';
 import type { Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
-import type { AgentContext, SubmitPort } from './context.ts';
+import { type AgentContext, publicName, type SubmitPort } from './context.ts';
 
 /**
  * The runtime side of delegation: publishing a sub-task, waiting for its result, cancelling
@@ -23,6 +23,8 @@ export interface DelegationContext {
   readonly commit: (command: Command) => Promise<AgentEvent[]>;
   readonly now: () => string;
   readonly log: Logger;
+  /** Reports a `delegate` call's outcome once its sub-task's result is journaled (metrics). */
+  readonly delegated: (outcome: 'ok' | 'error') => void;
 }
 
 /** The delegation steps' view of the agent's term. */
@@ -33,6 +35,7 @@ export function delegationContext(ctx: AgentContext, log: Logger): DelegationCon
     commit: (command) => ctx.term.commit(command),
     now: () => ctx.now(),
     log,
+    delegated: (outcome) => ctx.observer.toolCalled(publicName(ctx), 'delegate', outcome),
   };
 }
 
@@ -104,6 +107,7 @@ export async function awaitDelegation(
     isError,
     at: ctx.now(),
   });
+  ctx.delegated(isError ? 'error' : 'ok');
   const fields = {
     step: effect.step,
     toolUseId: effect.toolUseId,

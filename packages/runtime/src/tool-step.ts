@@ -1,6 +1,6 @@
 import { type Effect, openToolCall } from '@spool/core/internal';
 import type { Logger } from 'pino';
-import type { AgentContext } from './context.ts';
+import { type AgentContext, publicName } from './context.ts';
 import { runMcpTool } from './mcp-runner.ts';
 import { runTool, type ToolOutcome } from './tool-runner.ts';
 
@@ -57,6 +57,7 @@ export async function toolStep(
     isError: outcome.isError,
     at: ctx.now(),
   });
+  ctx.observer.toolCalled(publicName(ctx), effect.name, outcome.isError ? 'error' : 'ok');
   const fields = {
     tool: effect.name,
     step: effect.step,
