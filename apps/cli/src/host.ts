@@ -10,7 +10,7 @@ import {
 } from '@spool/jetstream';
 import { type AgentHandle, startAgentOnNats, startPoolOnNats } from '@spool/runtime';
 import type { Logger } from 'pino';
-import { holderId, type NatsTarget } from './env.ts';
+import { captureMessageContent, holderId, type NatsTarget } from './env.ts';
 
 /**
  * Connects with reconnect-forever and makes sure the streams and buckets exist, with the
@@ -82,7 +82,8 @@ export async function runAgents(
       const replica = config.agents[name] === undefined ? replicaOf(config.agents, name) : undefined;
       const spec = config.agents[replica?.pool ?? name];
       if (spec === undefined) throw new Error(`no agent ${name} in the config`);
-      const common = { spec, holder, model, logger, observer, ackWaitMs: spec.ackWaitMs };
+      const traceContent = captureMessageContent();
+      const common = { spec, holder, model, logger, observer, traceContent, ackWaitMs: spec.ackWaitMs };
       if (replica !== undefined)
         return startPoolOnNats(connection, { ...common, name: replica.pool, replicas: [replica.index] });
       if (spec.replicas > 1) return startPoolOnNats(connection, { ...common, name });

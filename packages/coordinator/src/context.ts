@@ -7,6 +7,7 @@ import type {
   WorkflowDef,
 } from '@spool/core/internal';
 import type { Inbox, Results, SpoolConnection } from '@spool/jetstream';
+import type { WorkflowSpans } from './workflow-spans.ts';
 
 /** What the workflow actor's handlers share within one term. */
 export interface WorkflowContext {
@@ -21,6 +22,8 @@ export interface WorkflowContext {
   readonly fetchExpiresMs: number;
   /** Where finished runs are reported, for metrics. */
   readonly observer: Observer;
+  /** Spans of the runs and steps (traces). */
+  readonly spans: WorkflowSpans;
   /** The ISO time now, on the actor's clock. */
   now(): string;
 }

@@ -16,11 +16,12 @@ export async function runWorkflowEffect(ctx: WorkflowContext, effect: Coordinato
     case 'send-task': {
       // Journaled (dispatched) before this publish; a crash before MarkSent sends it again with
       // the same id, which the inbox's dedup window and the agent's task-id idempotency absorb.
-      const sent = await submitTask(connection, effect.agent, {
-        id: effect.taskId,
-        input: effect.input,
-        meta: effect.meta,
-      });
+      const sent = await submitTask(
+        connection,
+        effect.agent,
+        { id: effect.taskId, input: effect.input, meta: effect.meta },
+        { trace: ctx.spans.taskTrace(effect.taskId) },
+      );
       await term.commit({ type: 'MarkSent', taskId: effect.taskId, inboxSeq: sent.seq, at: ctx.now() });
       log.info({ agent: effect.agent, inboxSeq: sent.seq, duplicate: sent.duplicate }, 'step task sent');
       return;

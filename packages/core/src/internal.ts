@@ -177,3 +177,5 @@ export type { CoordinatorEffect, WorkflowStepView, WorkflowTaskView, WorkflowVie
 export { nextCoordinator, workflowResult, workflowView } from './workflow/next.ts';
 export type { ActorPhase, ActorProbe, ModelCallObservation, Observer } from './observer.ts';
 export { noObserver } from './observer.ts';
+export type { TraceContext } from './trace-context.ts';
+export { TraceContextSchema, traceContextOf } from './trace-context.ts';

@@ -55,7 +55,7 @@ export {
   warnIfOldServer,
 } from './server-version.ts';
 export { watchResults } from './results-watch.ts';
-export type { WorkflowStart } from './submit.ts';
+export type { PublishOptions, WorkflowStart } from './submit.ts';
 export { sendControl, submitTask, submitWorkflow } from './submit.ts';
 export type { SnapshotStore, StoredSnapshot } from './snapshot-store.ts';
 export { SnapshotUnreadableError, snapshotStore } from './snapshot-store.ts';

@@ -72,6 +72,8 @@ export interface AgentOptions {
   readonly mcp?: McpTools;
   /** Where it reports tasks, model and tool calls, commits and its lease, for metrics (default: nowhere). */
   readonly observer?: Observer;
+  /** Record prompt, reply and tool text in spans (default off: they may hold anything). */
+  readonly traceContent?: boolean;
 }
 
 /** A running agent: its state is the fold of its history; `stop()` ends it cleanly. */
@@ -124,6 +126,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
     ],
     price,
     observer,
+    traceContent: options.traceContent === true,
   };
   const actor = startActor({
     name: options.name,

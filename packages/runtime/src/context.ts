@@ -10,15 +10,18 @@ import type {
   Price,
   TaskMessage,
   ToolDefinition,
+  TraceContext,
 } from '@spool/core/internal';
 import type { Inbox, LiveText, Results, SubmitOutcome } from '@spool/jetstream';
 import type { HeldMessages } from './held-messages.ts';
 import type { McpTools } from './mcp-tools.ts';
 import type { PoolIntake } from './pool-intake.ts';
+import type { TaskSpans } from './task-spans.ts';
 
 /** Where an agent sends tasks and control messages to other agents (`submitTask` / `sendControl`). */
 export interface SubmitPort {
-  task(agent: string, task: TaskMessage): Promise<SubmitOutcome>;
+  /** `trace`: the W3C trace context the sub-task continues (sent as message headers). */
+  task(agent: string, task: TaskMessage, trace?: TraceContext): Promise<SubmitOutcome>;
   control(agent: string, message: ControlMessage, id: string): Promise<SubmitOutcome>;
 }
 
@@ -53,6 +56,8 @@ export interface AgentPorts {
   readonly price: Price | undefined;
   /** Where tasks, model and tool calls are reported, for metrics. */
   readonly observer: Observer;
+  /** Record prompt, reply and tool text in spans (an operator's opt-in; off by default). */
+  readonly traceContent: boolean;
 }
 
 /** What the agent's handlers share within one term. */
@@ -60,6 +65,8 @@ export interface AgentContext extends AgentPorts {
   readonly term: Term<AgentState, Command, AgentEvent>;
   /** Inbox messages of the tasks taken, acked once their result is out. */
   readonly held: HeldMessages;
+  /** Each task's span in this term (traces). */
+  readonly spans: TaskSpans;
   /** Aborted when the task is cancelled or fails (deadline), or when this term's work must stop. */
   stopSignal(taskId: string): AbortSignal;
   /** Aborts what runs for a task (model call, tools): it was cancelled or failed. */

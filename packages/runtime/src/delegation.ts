@@ -6,6 +6,7 @@ import {
   type AgentEvent,
   type TaskResult,
   type TaskState,
+  type TraceContext,
 } from '@spool/core/internal';
 import type { Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
@@ -23,6 +24,8 @@ export interface DelegationContext {
   readonly commit: (command: Command) => Promise<AgentEvent[]>;
   readonly now: () => string;
   readonly log: Logger;
+  /** The trace context a sub-task of this task continues. */
+  readonly trace: (taskId: string) => TraceContext | undefined;
   /** Reports a `delegate` call's outcome once its sub-task's result is journaled (metrics). */
   readonly delegated: (outcome: 'ok' | 'error') => void;
 }
@@ -35,6 +38,7 @@ export function delegationContext(ctx: AgentContext, log: Logger): DelegationCon
     commit: (command) => ctx.term.commit(command),
     now: () => ctx.now(),
     log,
+    trace: (taskId) => ctx.spans.propagate(taskId),
     delegated: (outcome) => ctx.observer.toolCalled(publicName(ctx), 'delegate', outcome),
   };
 }
@@ -57,11 +61,11 @@ export async function sendDelegation(ctx: DelegationContext, effect: Send): Prom
     ctx.log.error({ toolUseId: effect.toolUseId }, 'delegate called, but the agent has no submit port');
     return;
   }
-  const outcome = await ctx.submit.task(effect.agent, {
-    id: effect.childTaskId,
-    input: effect.input,
-    meta: effect.meta,
-  });
+  const outcome = await ctx.submit.task(
+    effect.agent,
+    { id: effect.childTaskId, input: effect.input, meta: effect.meta },
+    ctx.trace(effect.taskId),
+  );
   const sent = await ctx.commit({
     type: 'MarkDelegationSent',
     ...where,

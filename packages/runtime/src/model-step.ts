@@ -1,5 +1,6 @@
 import { buildMessages, costOf, ensureError, type TaskState } from '@spool/core/internal';
 import type { Logger } from 'pino';
+import { endModelSpan, startModelSpan } from './call-spans.ts';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
 import { type AgentContext, publicName } from './context.ts';
 import { type CallOutcome, callModelOnce } from './model-call.ts';
@@ -47,7 +48,9 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
   const shownAs = publicName(ctx); // a pool's live text is the pool's
   const onText = live && ((text: string) => live.publish(shownAs, taskId, { step, text }));
   const called = performance.now();
+  const span = startModelSpan(ctx.spans.context(taskId), request, { taskId, step }, ctx.traceContent);
   const outcome = await callModelOnce(ctx.model, request, spec.modelTimeoutMs, stop, onText);
+  endModelSpan(span, outcome, ctx.traceContent);
   observeCall(ctx, outcome, (performance.now() - called) / 1000);
   if (outcome.ok) {
     // Journaled before anything uses it: after a crash this reply is read back, never requested again.

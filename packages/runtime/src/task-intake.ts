@@ -97,7 +97,8 @@ export class TaskIntake {
     const poisoned = (tries ?? message.deliveryCount) > MAX_UNJOURNALED_DELIVERIES;
     let command: Command;
     if (parsed.ok && !poisoned) {
-      command = { type: 'ReceiveTask', task: parsed.task, inboxSeq: message.seq, at };
+      const trace = message.trace === undefined ? {} : { trace: message.trace };
+      command = { type: 'ReceiveTask', task: parsed.task, inboxSeq: message.seq, ...trace, at };
     } else {
       const error = parsed.ok
         ? {
@@ -113,7 +114,8 @@ export class TaskIntake {
       command = { type: 'RejectMessage', taskId, inboxSeq: message.seq, error, excerpt, at };
     }
     held.hold(taskId, message);
-    await term.commit(command);
+    const events = await term.commit(command);
+    if (events.some((e) => e.type === 'task.received')) this.ctx.spans.received(taskId);
     if (parsed.ok) logger.info({ taskId, inboxSeq: message.seq }, 'task received');
     term.reconcile();
   }

@@ -45,6 +45,7 @@ export async function publishResult(
   pool?.finished(effect.taskId);
   const { status, usage, error } = effect.result;
   ctx.observer.taskPublished(publicName(ctx), status);
+  ctx.spans.published(effect.taskId, effect.result);
   const summary = { status, usage, ...(error ? { code: error.code } : {}), resultSeq: outcome.seq };
   if (status === 'completed') log.info(summary, 'task completed; result published');
   else log.warn(summary, `task ${status}; result published`);
