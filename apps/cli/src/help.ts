@@ -41,6 +41,10 @@ Environment:
                       cluster); wins over the config's nats.replicas
   SPOOL_METRICS_PORT  up, agent, coordinator: serve /metrics, /healthz, /readyz on this port
   SPOOL_METRICS_HOST  the address they listen on (default 127.0.0.1)
+  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf|http/json),
+  OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER (otlp|console|none)
+                      export traces (up, agent, coordinator, submit, run); prompt and reply
+                      text only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true
 
 Run "spool <command> --help" for a command's options. Exit codes: 0 ok, 1 failed, 2 bad usage.
 SIGTERM or Ctrl-C stops up, agent and coordinator gracefully (exit 0); a second one at once.`;
