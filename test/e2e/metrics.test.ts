@@ -1,9 +1,9 @@
 import type { TaskResult } from '@spool/core';
 import { results, submitTask, submitWorkflow } from '@spool/jetstream';
-import type { MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CliProcess, printLogOnFailure, startCli, writeConfig } from '../support/cli.ts';
 import { metricsUrlIn, sample, scrape } from '../support/prometheus.ts';
+import { plannerResponder } from '../support/planner-responder.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startWorld, type World } from '../support/world.ts';
 
@@ -24,21 +24,7 @@ const USAGE = {
 };
 const REPLY_COST = (100 * 3 + 10 * 15 + 5 * 0.3 + 2 * 3.75) / 1e6;
 
-const systemOf = (body: MessagesBody) =>
-  typeof body.system === 'string' ? body.system : (body.system ?? []).map((b) => b.text).join('');
-function responder(body: MessagesBody) {
-  const last = body.messages?.at(-1)?.content;
-  const answered = Array.isArray(last) && last.some((b) => b.type === 'tool_result');
-  if (systemOf(body).startsWith('Planner.') && !answered)
-    return {
-      content: [
-        { type: 'tool_use', id: 'tu_1', name: 'delegate', input: { agent: 'writer', task: 'a line' } },
-      ],
-      stopReason: 'tool_use',
-      usage: USAGE,
-    };
-  return { text: 'done', usage: USAGE };
-}
+const responder = plannerResponder('a line', 'done', USAGE);
 
 const CONFIG = {
   agents: {

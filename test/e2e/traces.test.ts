@@ -1,7 +1,7 @@
-import type { MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CliProcess, printLogOnFailure, runCli, startCli, writeConfig } from '../support/cli.ts';
 import { type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { plannerResponder } from '../support/planner-responder.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startWorld, type World } from '../support/world.ts';
 
@@ -13,25 +13,7 @@ import { startWorld, type World } from '../support/world.ts';
  */
 
 const SECRET = 'SECRET-PROMPT-42';
-const systemOf = (body: MessagesBody) =>
-  typeof body.system === 'string' ? body.system : (body.system ?? []).map((b) => b.text).join('');
-function responder(body: MessagesBody) {
-  const last = body.messages?.at(-1)?.content;
-  const answered = Array.isArray(last) && last.some((b) => b.type === 'tool_result');
-  if (systemOf(body).startsWith('Planner.') && !answered)
-    return {
-      content: [
-        {
-          type: 'tool_use',
-          id: 'tu_1',
-          name: 'delegate',
-          input: { agent: 'writer', task: `${SECRET} child` },
-        },
-      ],
-      stopReason: 'tool_use',
-    };
-  return { text: `reply to ${SECRET}` };
-}
+const responder = plannerResponder(`${SECRET} child`, `reply to ${SECRET}`);
 
 const CONFIG = {
   agents: {
