@@ -1,5 +1,5 @@
 /**
- * The arguments of `pnpm bench`: run.sh passes every argument to all six parts, so each part
+ * The arguments of `pnpm bench`: run.sh passes every argument to all seven parts, so each part
  * takes the options that apply to it, says once which given ones it leaves to the others, and
  * refuses an option no part knows (exit 2, listing them all).
  */
@@ -18,6 +18,7 @@ export const BENCH_OPTIONS = {
   coordinator: { 'finished-runs': { default: 100_000, min: 1000 } },
   mcp: { 'mcp-tasks': { default: 500, min: 1 } },
   keyed: { keys: { default: 10_000, min: 1 }, 'activation-events': { default: 1000, min: 1 } },
+  observability: { 'obs-tasks': { default: 2000, min: 1 } },
 } as const;
 
 type Part = keyof typeof BENCH_OPTIONS;

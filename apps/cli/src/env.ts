@@ -77,6 +77,14 @@ export function replicasSetting(config?: {
   return n;
 }
 
+/**
+ * Whether spans may carry prompt, reply and tool text: the GenAI instrumentations' opt-in,
+ * OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true. Off by default: they may hold anything.
+ */
+export function captureMessageContent(): boolean {
+  return process.env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT?.trim().toLowerCase() === 'true';
+}
+
 /** Identifies this process in leases and logs. */
 export function holderId(): string {
   return `${process.env.HOSTNAME ?? 'local'}:${process.pid}`;

@@ -47,6 +47,12 @@ Environment:
   SPOOL_CONSOLE_TOKEN the console's token for actions (default: a new one printed at start)
   SPOOL_REPLICAS      replicas of the streams and buckets Spool creates (1-5; 3 on a
                       cluster); wins over the config's nats.replicas
+  SPOOL_METRICS_PORT  up, agent, coordinator: serve /metrics, /healthz, /readyz on this port
+  SPOOL_METRICS_HOST  the address they listen on (default 127.0.0.1)
+  OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf|http/json),
+  OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER (otlp|console|none)
+                      export traces (up, agent, coordinator, submit, run); prompt and reply
+                      text only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true
 
 Run "spool <command> --help" for a command's options. Exit codes: 0 ok, 1 failed, 2 bad usage.
 SIGTERM or Ctrl-C stops up, agent and coordinator gracefully (exit 0); a second one at once.`;
@@ -104,7 +110,7 @@ same with examples/planner (delegation).
                left out) and {"workflow", "input"} runs (default tasks.json beside the config)
   --offline    the built-in offline model even when ANTHROPIC_API_KEY is set
   --json       print each result as one JSON line`,
-  up: `Usage: spool up [--config F] [--offline] [--console-port P] [--no-console]
+  up: `Usage: spool up [--config F] [--offline] [--console-port P] [--no-console] [--metrics-port P]
 
 The embedded default: uses NATS_URL when a server answers there, else starts
 nats-server -js with data under .spool/; then runs the coordinator and every agent of
@@ -117,8 +123,11 @@ It also serves the web console (see spool console --help) and prints its address
                       when that is taken)
   --no-console        no web console
   --offline    run the agents on the built-in offline model (also SPOOL_OFFLINE=1); without
-               it, ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) must be set`,
-  agent: `Usage: spool agent <name> [--config F] [--replica K] [--offline]
+               it, ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) must be set
+  --metrics-port P  serve Prometheus /metrics, /healthz and /readyz on 127.0.0.1:P
+               (also SPOOL_METRICS_PORT; 0: any free port, logged) for the
+               coordinator and every agent of the process`,
+  agent: `Usage: spool agent <name> [--config F] [--replica K] [--offline] [--metrics-port P]
 
 Runs one agent until SIGINT/SIGTERM. A second process with the same name stands by and
 takes over when the first one stops or dies.
@@ -132,14 +141,18 @@ process dies is adopted by a sibling, which finishes its tasks from its history.
   --config F   config file (default ./spool.config.json or ./spool.config.ts)
   --replica K  run only replica K of the pool <name>
   --offline    run on the built-in offline model (also SPOOL_OFFLINE=1); without it,
-               ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) must be set`,
-  coordinator: `Usage: spool coordinator [--config F]
+               ANTHROPIC_API_KEY (or ANTHROPIC_BASE_URL) must be set
+  --metrics-port P  serve Prometheus /metrics, /healthz and /readyz on 127.0.0.1:P
+               (also SPOOL_METRICS_PORT; 0: any free port, logged)`,
+  coordinator: `Usage: spool coordinator [--config F] [--metrics-port P]
 
 Runs the coordinator: rebuilds the task registry from the histories and answers
 status requests on spool.api.status; runs the config's workflows (spool run). One
 coordinator writes at a time: a second one stands by and takes over when the first dies.
 
-  --config F   config file (default ./spool.config.json or ./spool.config.ts)`,
+  --config F   config file (default ./spool.config.json or ./spool.config.ts)
+  --metrics-port P  serve Prometheus /metrics, /healthz and /readyz on 127.0.0.1:P
+               (also SPOOL_METRICS_PORT; 0: any free port, logged)`,
   forget: `Usage: spool forget <agent>/<key> [--json]
 
 Erases one instance of a keyed agent: its history (spool.keyed.<agent>.<key>), its results

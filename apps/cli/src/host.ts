@@ -1,5 +1,5 @@
 import type { ModelClient } from '@spool/claude';
-import { replicaOf, type SpoolConfig } from '@spool/core/internal';
+import { noObserver, type Observer, replicaOf, type SpoolConfig } from '@spool/core/internal';
 import { type CoordinatorHandle, startCoordinator } from '@spool/coordinator';
 import {
   connect,
@@ -10,7 +10,7 @@ import {
 } from '@spool/jetstream';
 import { type AgentHandle, startAgentOnNats, startKeyedOnNats, startPoolOnNats } from '@spool/runtime';
 import type { Logger } from 'pino';
-import { holderId, type NatsTarget } from './env.ts';
+import { captureMessageContent, holderId, type NatsTarget } from './env.ts';
 
 /**
  * Connects with reconnect-forever and makes sure the streams and buckets exist, with the
@@ -73,6 +73,7 @@ export async function runAgents(
   names: readonly string[],
   model: ModelClient,
   logger: Logger,
+  observer: Observer = noObserver,
 ): Promise<AgentHandle[]> {
   const holder = holderId();
   return Promise.all(
@@ -81,7 +82,8 @@ export async function runAgents(
       const replica = config.agents[name] === undefined ? replicaOf(config.agents, name) : undefined;
       const spec = config.agents[replica?.pool ?? name];
       if (spec === undefined) throw new Error(`no agent ${name} in the config`);
-      const common = { spec, holder, model, logger, ackWaitMs: spec.ackWaitMs };
+      const traceContent = captureMessageContent();
+      const common = { spec, holder, model, logger, observer, traceContent, ackWaitMs: spec.ackWaitMs };
       // A keyed agent: this process hosts any of its instances (as many processes as wanted share them).
       if (spec.keyed !== undefined) return startKeyedOnNats(connection, { ...common, name });
       if (replica !== undefined)
@@ -96,6 +98,7 @@ export async function runCoordinator(
   connection: SpoolConnection,
   config: SpoolConfig,
   logger: Logger,
+  observer: Observer = noObserver,
 ): Promise<CoordinatorHandle> {
   const prices = Object.fromEntries(Object.entries(config.agents).map(([name, spec]) => [name, spec.prices]));
   return startCoordinator({
@@ -112,5 +115,6 @@ export async function runCoordinator(
     snapshotEvery: config.coordinator.snapshotEvery,
     holder: holderId(),
     logger,
+    observer,
   });
 }

@@ -1,4 +1,5 @@
 import type { SpoolConfig } from '@spool/core';
+import type { Observer } from '@spool/core/internal';
 import type { SpoolConnection } from '@spool/jetstream';
 import type { AgentHandle } from '@spool/runtime';
 import type { Logger } from 'pino';
@@ -30,6 +31,9 @@ export async function withLocalStack<T>(
     withoutKey: WithoutKey;
     onNats?: (nats: NatsEndpoint) => void;
     onModel?: (model: ModelChoice) => void;
+    /** Where the coordinator and every agent report, for one metrics port (`spool up`). */
+    observer?: Observer;
+    onConnected?: (connection: SpoolConnection) => void;
   },
   body: (stack: LocalStack) => Promise<T>,
 ): Promise<T> {
@@ -43,9 +47,12 @@ export async function withLocalStack<T>(
     try {
       options.onNats?.(nats);
       const connection = await openConnection(nats.target, clientName, logger);
+      options.onConnected?.(connection);
       try {
-        const coordinator = await runCoordinator(connection, running, logger);
-        const agents = await runAgents(connection, running, Object.keys(running.agents), model.model, logger);
+        const { observer } = options;
+        const coordinator = await runCoordinator(connection, running, logger, observer);
+        const names = Object.keys(running.agents);
+        const agents = await runAgents(connection, running, names, model.model, logger, observer);
         try {
           return await body({ nats, model, connection, agents });
         } finally {

@@ -10,17 +10,30 @@ type Command = (argv: string[], logger: Logger) => Promise<number>;
  * Each command's module is loaded when it runs, so `spool --help` and short commands do not
  * load the NATS client, the SDK and the runtime they do not use.
  */
-const COMMANDS: Record<string, { load: () => Promise<Command>; logLevel: 'info' | 'warn' }> = {
+const COMMANDS: Record<string, { load: () => Promise<Command>; logLevel: 'info' | 'warn'; traced?: true }> = {
   init: { load: () => import('./commands/init.ts').then((m) => m.initCommand), logLevel: 'warn' },
   demo: { load: () => import('./commands/demo.ts').then((m) => m.demoCommand), logLevel: 'warn' },
-  up: { load: () => import('./commands/run-agents.ts').then((m) => m.upCommand), logLevel: 'info' },
-  agent: { load: () => import('./commands/run-agents.ts').then((m) => m.agentCommand), logLevel: 'info' },
+  up: {
+    load: () => import('./commands/run-agents.ts').then((m) => m.upCommand),
+    logLevel: 'info',
+    traced: true,
+  },
+  agent: {
+    load: () => import('./commands/run-agents.ts').then((m) => m.agentCommand),
+    logLevel: 'info',
+    traced: true,
+  },
   coordinator: {
     load: () => import('./commands/run-agents.ts').then((m) => m.coordinatorCommand),
     logLevel: 'info',
+    traced: true,
   },
-  submit: { load: () => import('./commands/submit.ts').then((m) => m.submitCommand), logLevel: 'warn' },
-  run: { load: () => import('./commands/run.ts').then((m) => m.runCommand), logLevel: 'warn' },
+  submit: {
+    load: () => import('./commands/submit.ts').then((m) => m.submitCommand),
+    logLevel: 'warn',
+    traced: true,
+  },
+  run: { load: () => import('./commands/run.ts').then((m) => m.runCommand), logLevel: 'warn', traced: true },
   workflow: { load: () => import('./commands/workflow.ts').then((m) => m.workflowCommand), logLevel: 'warn' },
   replay: { load: () => import('./commands/replay.ts').then((m) => m.replayCommand), logLevel: 'warn' },
   status: { load: () => import('./commands/status.ts').then((m) => m.statusCommand), logLevel: 'warn' },
@@ -66,14 +79,25 @@ async function main(argv: string[]): Promise<number> {
   handleSignals();
   const { createLogger, flushLogger } = await import('./logger.ts');
   const logger = createLogger(command.logLevel);
+  let tracing: { shutdown(): Promise<void> } | undefined;
   try {
+    if (command.traced) tracing = await startTracingFor(name, logger);
     const run = await command.load();
     return await run(rest, logger);
   } catch (err) {
     return await report(err);
   } finally {
+    await tracing?.shutdown(); // the spans still buffered go out before the process exits
     await flushLogger(logger);
   }
+}
+
+/** Tracing from the OTEL_* environment (a no-op without an exporter), said once in the log when on. */
+async function startTracingFor(name: string, logger: Logger): Promise<{ shutdown(): Promise<void> }> {
+  const { startTracing } = await import('@spool/observability');
+  const tracing = startTracing(`spool-${name}`);
+  if (tracing.exporter !== undefined) logger.info({ exporter: tracing.exporter }, 'exporting traces');
+  return tracing;
 }
 
 /** One line for the user: what was wrong and what to do; never a stack trace (SPOOL_DEBUG=1 shows it). */
@@ -85,7 +109,10 @@ async function report(err: unknown): Promise<number> {
   ]);
   const shown = permissionRefusal(err) ?? err;
   console.error(`error: ${shown instanceof Error ? shown.message : String(shown)}`);
-  const badUsage = [UsageError, ValidationError, NatsSettingsError].some((type) => err instanceof type);
+  // A bad OTEL_* setting is bad usage too (known by name: its module loads the OpenTelemetry SDK).
+  const badUsage =
+    [UsageError, ValidationError, NatsSettingsError].some((type) => err instanceof type) ||
+    (err instanceof Error && err.name === 'TracingSettingsError');
   return badUsage ? 2 : 1;
 }
 

@@ -1,3 +1,4 @@
+import type { ActorPhase } from '@spool/core/internal';
 import { type Leases, runLeaseTerms } from '@spool/jetstream';
 import { type Clock, systemClock } from './clock.ts';
 import { ActorTerm, type TermHandlers, type TermOptions } from './term.ts';
@@ -31,6 +32,8 @@ export interface ActorHandle<State, Handlers> {
   state(): State | undefined;
   /** The current term's handlers, once it has replayed. */
   handlers(): Handlers | undefined;
+  /** Where it stands: claiming its name, standing by, replaying, working (active), stopped. */
+  phase(): ActorPhase;
   stop(reason?: unknown): Promise<void>;
 }
 
@@ -52,6 +55,7 @@ export function startActor<
   const signal =
     options.signal === undefined ? stopping.signal : AbortSignal.any([stopping.signal, options.signal]);
   let active: ActorTerm<State, Command, Event, Effect, Handlers> | undefined;
+  let phase: ActorPhase = 'claiming';
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => {
     markReady = resolve;
@@ -69,12 +73,17 @@ export function startActor<
     sleep: (ms, s) => clock.sleep(ms, s),
     afterTakeover: options.afterTakeover,
     describe: options.describeHolder,
+    onStandby: () => {
+      phase = 'standby';
+    },
     term: async (term) => {
+      phase = 'replaying';
       const current = new ActorTerm(
         {
           ...options,
           clock,
           onReady: () => {
+            phase = 'active';
             options.onReady?.();
             markReady();
           },
@@ -86,9 +95,12 @@ export function startActor<
         await current.run();
       } finally {
         active = undefined;
+        phase = 'claiming';
       }
       return { journalFailure: current.failedWith };
     },
+  }).finally(() => {
+    phase = 'stopped';
   });
 
   return {
@@ -96,6 +108,7 @@ export function startActor<
     stopped,
     state: () => active?.current,
     handlers: () => active?.readyHandlers,
+    phase: () => phase,
     stop: async (reason = new Error('actor stopping')) => {
       stopping.abort(reason);
       await stopped;

@@ -1,4 +1,4 @@
-import { CommitTooLargeError } from '@spool/core/internal';
+import { CommitTooLargeError, noObserver, type Observer } from '@spool/core/internal';
 import { applyCommit, type CommitPolicy, type Decider } from './decider.ts';
 
 /** What the journal needs of a history store (the jetstream package's `historyStore` fits). */
@@ -65,6 +65,8 @@ export class Journal<State extends { seq: number }, Command, Event> {
     private readonly decider: Pick<Decider<State, Command, Event, unknown>, 'decide' | 'evolve'>,
     readonly state: State,
     private readonly policy: CommitPolicy<Event>,
+    /** Told each append's duration and size (metrics). */
+    private readonly observer: Pick<Observer, 'journalCommitted'> = noObserver,
   ) {}
 
   /** Why the journal stopped taking commands (ConcurrencyError: another writer appended first), if it did. */
@@ -145,7 +147,9 @@ export class Journal<State extends { seq: number }, Command, Event> {
       return;
     }
     try {
+      const started = performance.now();
       const appended = await this.store.append(this.name, events, this.state.seq);
+      this.observer.journalCommitted((performance.now() - started) / 1000, events.length);
       if (appended.duplicate) {
         // Stored before (our own earlier attempt whose ack was lost): read it back rather than trust our copy.
         for await (const commit of this.store.replay(this.name, { fromSeq: this.state.seq + 1 }))

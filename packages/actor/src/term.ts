@@ -1,4 +1,4 @@
-import { ensureError } from '@spool/core/internal';
+import { ensureError, noObserver, type Observer } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import { Alarms } from './alarms.ts';
 import type { Clock } from './clock.ts';
@@ -77,6 +77,8 @@ export interface TermOptions<State extends { seq: number }, Command, Event, Effe
   /** After a stop, work in flight gets this long to finish; then it is abandoned (it resumes next time). */
   readonly graceMs: number;
   readonly onReady?: (() => void) | undefined;
+  /** Told each commit's duration and size, and the replay's (metrics; default: nothing). */
+  readonly observer?: Pick<Observer, 'journalCommitted' | 'replayed'> | undefined;
 }
 
 /**
@@ -187,8 +189,11 @@ export class ActorTerm<
     this.intake.addEventListener('abort', () => this.notify(), { once: true });
     const stopWork = () => this.workControl.abort(this.stopping.reason);
     try {
+      const observer = this.options.observer ?? noObserver;
+      const replayStarted = performance.now(); // real time, whatever the actor's clock says
       const restored = await restore(name, logic, store, this.options.snapshots, logger);
-      this.journal = new Journal(store, name, logic.decider, restored.state, logic.commits);
+      observer.replayed((performance.now() - replayStarted) / 1000);
+      this.journal = new Journal(store, name, logic.decider, restored.state, logic.commits, observer);
       this.snapshotter.restoredWith(restored.events);
       const handlers = this.options.handlers(this);
       this.handlerSet = handlers;

@@ -3,9 +3,11 @@ import type {
   CoordinatorCommand,
   CoordinatorState,
   CoordinatorEvent,
+  Observer,
   WorkflowDef,
 } from '@spool/core/internal';
 import type { Inbox, Results, SpoolConnection } from '@spool/jetstream';
+import type { WorkflowSpans } from './workflow-spans.ts';
 
 /** What the workflow actor's handlers share within one term. */
 export interface WorkflowContext {
@@ -18,6 +20,10 @@ export interface WorkflowContext {
   readonly results: Results;
   /** How long one inbox / control pull waits. */
   readonly fetchExpiresMs: number;
+  /** Where finished runs are reported, for metrics. */
+  readonly observer: Observer;
+  /** Spans of the runs and steps (traces). */
+  readonly spans: WorkflowSpans;
   /** The ISO time now, on the actor's clock. */
   now(): string;
 }

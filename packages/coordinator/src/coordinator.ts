@@ -10,6 +10,8 @@ import {
   isCoordinatorEvent,
   type McpServerStatus,
   McpServerStatusSchema,
+  noObserver,
+  type Observer,
   type Price,
   subjects,
   type WorkflowDef,
@@ -52,6 +54,8 @@ export interface CoordinatorOptions {
   readonly snapshotEvery?: number;
   /** Time of reports and workflow decisions (default: the system clock). */
   readonly clock?: Clock;
+  /** Where the workflow actor reports commits, replays and finished runs, and its lease (default: nowhere). */
+  readonly observer?: Observer;
 }
 
 export interface CoordinatorHandle {
@@ -94,6 +98,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     clock,
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }),
+    ...(options.observer === undefined ? {} : { observer: options.observer }),
   });
   // The coordinator history as a standby sees it, for the workflows API when this process is not the writer.
   const watched = await workflowSnapshot(snapshots);
@@ -108,6 +113,16 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       },
       'task registry rebuilt from histories and results',
     );
+  });
+  let caughtUp = false;
+  void ready.then(() => {
+    caughtUp = true;
+  });
+  // Ready once the registry has caught up and the workflow actor works (or stands by).
+  const forget = (options.observer ?? noObserver).watch({
+    name: COORDINATOR,
+    role: 'coordinator',
+    phase: () => (caughtUp ? workflows.phase() : 'replaying'),
   });
   const consume = <T>(watch: AsyncIterable<T>, apply: (item: T) => void, what: string) =>
     (async () => {
@@ -195,6 +210,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       stopServingDlq();
       stopServingWorkflows();
       await workflows.stop();
+      forget();
       await Promise.all([histories.stop(), published.stop(), coordinatorHistory.stop()]);
       await Promise.all(consuming);
       log.info('coordinator stopped');

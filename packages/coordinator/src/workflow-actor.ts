@@ -1,8 +1,11 @@
 import { type ActorHandle, type Clock, startActor, systemClock } from '@spool/actor';
 import {
+  type ActorPhase,
   COORDINATOR,
   type CoordinatorState,
   ensureError,
+  noObserver,
+  type Observer,
   parseCoordinatorCommit,
   type WorkflowDef,
 } from '@spool/core/internal';
@@ -35,6 +38,8 @@ export interface WorkflowActorOptions {
   readonly clock?: Clock;
   /** Events between snapshots of the workflow state (default 1000; 0: none). */
   readonly snapshotEvery?: number;
+  /** Where commits, replays and finished runs are reported, for metrics (default: nowhere). */
+  readonly observer?: Observer;
 }
 
 export interface WorkflowActorHandle {
@@ -42,6 +47,8 @@ export interface WorkflowActorHandle {
   readonly ready: Promise<void>;
   /** The replayed state while this process is the writer. */
   state(): CoordinatorState | undefined;
+  /** Where it stands in its lease loop (`claiming` until it has started). */
+  phase(): ActorPhase;
   stop(): Promise<void>;
 }
 
@@ -78,6 +85,7 @@ export function startWorkflowActor(options: WorkflowActorOptions): WorkflowActor
       control,
       results: results(connection),
       fetchExpiresMs: options.fetchExpiresMs ?? 2_000,
+      observer: options.observer ?? noObserver,
     };
     actor = startActor({
       name: COORDINATOR,
@@ -92,6 +100,7 @@ export function startWorkflowActor(options: WorkflowActorOptions): WorkflowActor
       ttlMs: options.leaseTtlMs ?? 10_000,
       clock: options.clock ?? systemClock,
       logger,
+      observer: ports.observer,
       // Nothing of a workflow is worth waiting for on stop: what was journaled resumes next term.
       graceMs: 0,
       signal: stopping.signal,
@@ -110,6 +119,7 @@ export function startWorkflowActor(options: WorkflowActorOptions): WorkflowActor
   return {
     ready,
     state: () => actor?.state(),
+    phase: () => actor?.phase() ?? 'claiming',
     stop: async () => {
       stopping.abort(new Error('coordinator stopping'));
       await stopped;

@@ -16,11 +16,12 @@ export async function runWorkflowEffect(ctx: WorkflowContext, effect: Coordinato
     case 'send-task': {
       // Journaled (dispatched) before this publish; a crash before MarkSent sends it again with
       // the same id, which the inbox's dedup window and the agent's task-id idempotency absorb.
-      const sent = await submitTask(connection, effect.agent, {
-        id: effect.taskId,
-        input: effect.input,
-        meta: effect.meta,
-      });
+      const sent = await submitTask(
+        connection,
+        effect.agent,
+        { id: effect.taskId, input: effect.input, meta: effect.meta },
+        { trace: ctx.spans.taskTrace(effect.taskId) },
+      );
       await term.commit({ type: 'MarkSent', taskId: effect.taskId, inboxSeq: sent.seq, at: ctx.now() });
       log.info({ agent: effect.agent, inboxSeq: sent.seq, duplicate: sent.duplicate }, 'step task sent');
       return;
@@ -52,6 +53,9 @@ export async function runWorkflowEffect(ctx: WorkflowContext, effect: Coordinato
         at: ctx.now(),
       });
       const { status, error } = effect.result;
+      const name = ctx.term.state.workflows.get(effect.workflowId)?.workflow;
+      // A rejected start may name anything: only the config's workflows become labels.
+      ctx.observer.workflowFinished(name !== undefined && name in ctx.workflows ? name : 'unknown', status);
       const fields = { status, resultSeq: outcome.seq, ...(error ? { code: error.code } : {}) };
       if (status === 'completed') log.info(fields, 'workflow result published');
       else log.warn(fields, `workflow ${status}; result published${error ? `: ${error.message}` : ''}`);

@@ -63,6 +63,7 @@ async function acceptStart(ctx: WorkflowContext, message: InboxMessage): Promise
       input,
       ...(definition === undefined ? {} : { definition }),
       inboxSeq: message.seq,
+      ...(message.trace === undefined ? {} : { trace: message.trace }),
       at,
     });
     const log = logger.child({ workflowId: id, workflow, inboxSeq: message.seq });

@@ -13,11 +13,12 @@ import type { WorkflowContext } from './context.ts';
 import { catchUpResults, observeResults } from './result-intake.ts';
 import { runWorkflowEffect } from './workflow-effects.ts';
 import { pumpWorkflowInput } from './workflow-intake.ts';
+import { WorkflowSpans } from './workflow-spans.ts';
 
 /** Advance decisions in a row after one command (each dispatch can make more steps ready). */
 const MAX_ADVANCES = 50;
 
-type Ports = Omit<WorkflowContext, 'term' | 'now'>;
+type Ports = Omit<WorkflowContext, 'term' | 'now' | 'spans'>;
 
 /**
  * The workflow actor in one term, as the kernel's handlers: its inputs (starts, cancels, task
@@ -34,7 +35,8 @@ export class WorkflowTerm
     ports: Ports,
     private readonly term: Term<CoordinatorState, CoordinatorCommand, CoordinatorEvent>,
   ) {
-    this.ctx = { ...ports, term, now: () => term.clock.now().toISOString() };
+    const spans = new WorkflowSpans(() => term.state);
+    this.ctx = { ...ports, term, spans, now: () => term.clock.now().toISOString() };
   }
 
   replayed(restored: Restored<CoordinatorState>, ms: number): void {
@@ -77,6 +79,7 @@ export class WorkflowTerm
   }
 
   async end(): Promise<void> {
+    this.ctx.spans.interrupted();
     await this.watch?.stop();
   }
 
@@ -96,7 +99,8 @@ export class WorkflowTerm
   }
 
   /** Every journaled input may let the workflows move on: advance them. */
-  async committed(command: CoordinatorCommand): Promise<void> {
+  async committed(command: CoordinatorCommand, events: readonly CoordinatorEvent[]): Promise<void> {
+    this.ctx.spans.observe(events);
     if (command.type !== 'Advance') await this.advance();
   }
 

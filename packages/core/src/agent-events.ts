@@ -4,6 +4,7 @@ import { ContentBlockSchema, StopReasonSchema, ToolImageSchema } from './content
 import { TaskErrorSchema } from './result.ts';
 import { UsageSchema } from './usage.ts';
 import { eventV1, iso } from './event-schema.ts';
+import { TraceContextSchema } from './trace-context.ts';
 import { DelegationRequestedV1, DelegationSentV1 } from './delegation-events.ts';
 
 /**
@@ -22,6 +23,8 @@ const TaskReceivedV1 = eventV1(
     meta: MetaSchema.optional(),
     /** Inbox stream sequence of the message, when it came through the inbox. */
     inboxSeq: z.number().int().nonnegative().optional(),
+    /** The trace context the message carried (W3C headers): a resumed task continues its trace. */
+    trace: TraceContextSchema.optional(),
     at: iso,
   }),
 );

@@ -1,4 +1,5 @@
 import type { ContentBlock, ToolImage } from './content.ts';
+import type { TraceContext } from './trace-context.ts';
 import type { DelegationOptions } from './delegation.ts';
 import type { MarkDelegationSent } from './delegation-decisions.ts';
 import type { TaskError } from './result.ts';
@@ -17,7 +18,7 @@ export interface ModelReply {
 
 /** What the runtime asks of the agent's logic. Imperative names; `decide` answers with events. */
 export type Command =
-  | { type: 'ReceiveTask'; task: TaskMessage; inboxSeq?: number; at: string }
+  | { type: 'ReceiveTask'; task: TaskMessage; inboxSeq?: number; trace?: TraceContext; at: string }
   | { type: 'StartTask'; taskId: string; specHash: string; at: string }
   | {
       type: 'RecordReply';

@@ -27,6 +27,7 @@ export function decide(state: AgentState, command: Command): AgentEvent[] {
           input: task.input,
           ...(task.meta === undefined ? {} : { meta: task.meta }),
           ...(command.inboxSeq === undefined ? {} : { inboxSeq: command.inboxSeq }),
+          ...(command.trace === undefined ? {} : { trace: command.trace }),
           at: command.at,
         },
       };

@@ -28,6 +28,7 @@ export function evolve(state: AgentState, event: AgentEvent): AgentState {
         input: event.data.input,
         meta: event.data.meta,
         inboxSeq: event.data.inboxSeq,
+        ...(event.data.trace === undefined ? {} : { trace: event.data.trace }),
         receivedAt: event.data.at,
         phase: 'queued',
         attempt: 0,

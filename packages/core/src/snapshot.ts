@@ -3,6 +3,7 @@ import { MetaSchema } from './task.ts';
 import { ContentBlockSchema, ToolImageSchema } from './content.ts';
 import { TaskErrorSchema } from './result.ts';
 import type { AgentState, DeadLetter, FinishedPhase, TaskState } from './state.ts';
+import { TraceContextSchema } from './trace-context.ts';
 import { UsageSchema } from './usage.ts';
 
 /**
@@ -21,6 +22,7 @@ const TaskStateSchema = z.object({
   meta: MetaSchema.optional(),
   inboxSeq: z.number().int().nonnegative().optional(),
   receivedAt: z.string().optional(),
+  trace: TraceContextSchema.optional(),
   phase: PhaseSchema,
   attempt: z.number().int().nonnegative(),
   specHash: z.string().optional(),

@@ -1,5 +1,6 @@
 import type { ContentBlock, ToolImage } from './content.ts';
 import type { TaskError } from './result.ts';
+import type { TraceContext } from './trace-context.ts';
 import { addUsage, type Usage, zeroUsage } from './usage.ts';
 
 /** How many finished exchanges the state keeps for memory; requests take a window of them. */
@@ -56,6 +57,8 @@ export interface TaskState {
   meta?: Record<string, unknown> | undefined;
   inboxSeq?: number | undefined;
   receivedAt?: string | undefined;
+  /** The trace context its message carried (W3C), for the spans of its work. */
+  trace?: TraceContext | undefined;
   phase: TaskPhase;
   /** 0 until started; each start of the task is a new attempt. */
   attempt: number;

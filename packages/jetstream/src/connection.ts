@@ -3,7 +3,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { errors, connect as natsConnect } from '@nats-io/transport-node';
 import { namespacing } from '@spool/core/internal';
 import { clientAuthOptions, redactUrl } from './connect-settings.ts';
-import { encoder, register } from './internal.ts';
+import { encoder, internals, register } from './internal.ts';
 import type { ConnectOptions, SpoolConnection } from './types.ts';
 
 /** No NATS server answered the first connect (as opposed to one that answers without JetStream). */
@@ -121,4 +121,34 @@ export function isNatsReachable(url: string, timeoutMs: number): Promise<boolean
     socket.once('data', (data) => finish(data.toString().startsWith('INFO')));
     socket.connect(port, host, () => socket.write(encoder.encode('')));
   });
+}
+
+/**
+ * Whether the connection reaches its NATS server now: a round-trip within `timeoutMs`.
+ * Resolves undefined when it does, else with why not (for health probes).
+ */
+export async function natsProblem(
+  connection: SpoolConnection,
+  timeoutMs = 2_000,
+): Promise<string | undefined> {
+  const { nc } = internals(connection);
+  if (nc.isClosed()) return 'connection closed';
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<string>((resolve) => {
+    timer = setTimeout(
+      () => resolve(`no answer from NATS within ${timeoutMs} ms (reconnecting?)`),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([
+      nc.rtt().then(
+        () => undefined,
+        (err: unknown) => `NATS unreachable: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -2,6 +2,7 @@ import { AckPolicy, DeliverPolicy, JetStreamApiError, type JsMsg } from '@nats-i
 import { controlConsumerName, inboxConsumerName, Streams, subjects } from '@spool/core/internal';
 import { retryUnknownOutcome } from './errors.ts';
 import { decoder, internals } from './internal.ts';
+import { traceOf } from './trace-headers.ts';
 import type { Inbox, InboxMessage, InboxOptions, SpoolConnection } from './types.ts';
 
 const CONSUMER_EXISTS = [10148, 10013];
@@ -177,11 +178,13 @@ async function openDurable(
 }
 
 function wrap(m: JsMsg, subject: string): InboxMessage {
+  const trace = traceOf(m.headers);
   return {
     seq: m.info.streamSequence,
     subject,
     deliveryCount: m.info.deliveryCount,
     data: decoder.decode(m.data),
+    ...(trace === undefined ? {} : { trace }),
     // A confirmed ack: retried while the outcome is unknown (an ack is idempotent).
     ack: async () => {
       await retryUnknownOutcome(() => m.ackAck().then(() => undefined), 30_000);

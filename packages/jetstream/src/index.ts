@@ -29,7 +29,14 @@ export { NatsSettingsError, redactUrl } from './connect-settings.ts';
 export { NatsPermissionError, permissionRefusal } from './errors.ts';
 export type { AgentGrant, NatsPermissions, PermissionsOptions, Role } from './permissions.ts';
 export { defaultInboxPrefix, permissionsFor, ROLES } from './permissions.ts';
-export { connect, isNatsReachable, NatsAuthError, NatsTlsError, NatsUnreachableError } from './connection.ts';
+export {
+  connect,
+  isNatsReachable,
+  NatsAuthError,
+  natsProblem,
+  NatsTlsError,
+  NatsUnreachableError,
+} from './connection.ts';
 export { historyStore, keyedHistoryStore } from './history-store.ts';
 export type { ForgetOutcome } from './keyed-erasure.ts';
 export { forgetInstance } from './keyed-erasure.ts';
@@ -54,7 +61,7 @@ export {
   warnIfOldServer,
 } from './server-version.ts';
 export { watchResults } from './results-watch.ts';
-export type { WorkflowStart } from './submit.ts';
+export type { PublishOptions, WorkflowStart } from './submit.ts';
 export { sendControl, submitTask, submitWorkflow } from './submit.ts';
 export type { SnapshotStore, StoredSnapshot } from './snapshot-store.ts';
 export { SnapshotUnreadableError, snapshotStore } from './snapshot-store.ts';

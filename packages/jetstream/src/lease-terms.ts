@@ -25,6 +25,8 @@ export interface LeaseTermsOptions {
   readonly afterTakeover?: () => Promise<void>;
   /** What the holder says about itself in its lease (see `LeaseOptions.describe`). */
   readonly describe?: (() => unknown) | undefined;
+  /** Another process holds the name: this one stands by (told once per wait). */
+  readonly onStandby?: (holder: string) => void;
   /**
    * One term as the single writer: replay and work until `signal` aborts (stop, or the lease
    * lost) or the history refuses an append. Resolves with why the journal stopped, if it did.
@@ -52,8 +54,10 @@ export async function runLeaseTerms(options: LeaseTermsOptions): Promise<void> {
         signal: options.once ? AbortSignal.any([signal, held.signal]) : signal,
         onWait: (current) => {
           if (options.once) held.abort(new Error(`held by ${current.holder}`));
-          if (!waiting)
+          if (!waiting) {
             logger.info({ holder: current.holder }, `${role} is held by another process; standing by`);
+            options.onStandby?.(current.holder);
+          }
           waiting = true;
         },
       });

@@ -1,19 +1,37 @@
-import { COORDINATOR, type ControlMessage, subjects, type TaskMessage } from '@spool/core/internal';
+import {
+  COORDINATOR,
+  type ControlMessage,
+  subjects,
+  type TaskMessage,
+  type TraceContext,
+} from '@spool/core/internal';
 import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { encoder, internals } from './internal.ts';
+import { traceHeaders } from './trace-headers.ts';
 import type { SpoolConnection, SubmitOutcome } from './types.ts';
 
-/** Publishes a task on `spool.inbox.<agent>`; the same id within the dedup window is stored once. */
+/** What travels with a message besides its payload. */
+export interface PublishOptions {
+  /** W3C trace context, sent as the `traceparent` / `tracestate` headers. */
+  readonly trace?: TraceContext | undefined;
+}
+
+/**
+ * Publishes a task on `spool.inbox.<agent>`; the same id within the dedup window is stored
+ * once. A trace context goes as W3C headers: the agent journals it with the task.
+ */
 export async function submitTask(
   connection: SpoolConnection,
   agent: string,
   task: TaskMessage,
+  options: PublishOptions = {},
 ): Promise<SubmitOutcome> {
   const { js, ns } = internals(connection);
   const ack = await retryUnknownOutcome(() =>
     js.publish(ns.subject(subjects.inbox(agent)), encoder.encode(JSON.stringify(task)), {
       msgID: `task:${agent}:${task.id}`,
       timeout: PUBLISH_ATTEMPT_MS,
+      ...traceHeaders(options.trace),
     }),
   );
   return { seq: ack.seq, duplicate: ack.duplicate };
@@ -53,12 +71,14 @@ export interface WorkflowStart {
 export async function submitWorkflow(
   connection: SpoolConnection,
   start: WorkflowStart,
+  options: PublishOptions = {},
 ): Promise<SubmitOutcome> {
   const { js, ns } = internals(connection);
   const ack = await retryUnknownOutcome(() =>
     js.publish(ns.subject(subjects.inbox(COORDINATOR)), encoder.encode(JSON.stringify(start)), {
       msgID: `workflow:${start.id}`,
       timeout: PUBLISH_ATTEMPT_MS,
+      ...traceHeaders(options.trace),
     }),
   );
   return { seq: ack.seq, duplicate: ack.duplicate };

@@ -1,4 +1,4 @@
-import type { HistoryEvent, StoredCommit, TaskResult } from '@spool/core/internal';
+import type { HistoryEvent, StoredCommit, TaskResult, TraceContext } from '@spool/core/internal';
 import type { NatsCredentials } from './connect-settings.ts';
 
 /**
@@ -88,6 +88,8 @@ export interface InboxMessage {
   readonly deliveryCount: number;
   /** The raw payload as text (it may be anything: it is validated by the caller). */
   readonly data: string;
+  /** The W3C trace context of its `traceparent` / `tracestate` headers, when it carried a valid one. */
+  readonly trace?: TraceContext;
   ack(): Promise<void>;
   /** Tells the server the message is still being worked on (resets ack_wait). */
   working(): void;

@@ -7,13 +7,14 @@ import {
   ErrorCode,
   type AgentEvent,
 } from '@spool/core/internal';
-import type { AgentContext, AgentPorts } from './context.ts';
+import { type AgentContext, type AgentPorts, publicName } from './context.ts';
 import { ControlIntake } from './control-intake.ts';
 import { awaitDelegation, delegationContext, sendDelegation } from './delegation.ts';
 import { HeldMessages } from './held-messages.ts';
 import { modelStep } from './model-step.ts';
 import { markInterrupted, recordSpec } from './recovery.ts';
 import { TaskIntake } from './task-intake.ts';
+import { TaskSpans } from './task-spans.ts';
 import { failTask, publishResult, startTask } from './task-steps.ts';
 import { toolStep } from './tool-step.ts';
 
@@ -39,6 +40,7 @@ export class AgentTerm implements TermHandlers<AgentState, Command, AgentEvent, 
       ...ports,
       term,
       held: new HeldMessages(),
+      spans: new TaskSpans(publicName(ports), () => term.state),
       stopSignal: (taskId) => {
         let task = this.taskAborts.get(taskId);
         if (task === undefined) {
@@ -100,6 +102,7 @@ export class AgentTerm implements TermHandlers<AgentState, Command, AgentEvent, 
 
   end(): void {
     this.keepAlive.abort();
+    this.ctx.spans.interrupted();
     this.ctx.held.handBack();
   }
 

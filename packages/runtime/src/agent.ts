@@ -5,6 +5,8 @@ import {
   type AgentSpec,
   type AgentState,
   delegateTool,
+  noObserver,
+  type Observer,
   priceFor,
   specHash,
   toolDefinitions,
@@ -70,6 +72,10 @@ export interface AgentOptions {
    * The agent owns them: they are closed, stdio children stopped, when it stops.
    */
   readonly mcp?: McpTools;
+  /** Where it reports tasks, model and tool calls, commits and its lease, for metrics (default: nowhere). */
+  readonly observer?: Observer;
+  /** Record prompt, reply and tool text in spans (default off: they may hold anything). */
+  readonly traceContent?: boolean;
 }
 
 /** A running agent: its state is the fold of its history; `stop()` ends it cleanly. */
@@ -99,6 +105,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
   const logger = options.logger.child({ agent: options.name });
   const price = priceFor(spec.model, spec.prices);
   const mcp = options.mcp ?? noMcpTools;
+  const observer = options.observer ?? noObserver;
   const ports: AgentPorts = {
     name: options.name,
     spec,
@@ -121,6 +128,8 @@ export function startAgent(options: AgentOptions): AgentHandle {
       ...(spec.delegation === undefined ? [] : [delegateTool(spec.delegation)]),
     ],
     price,
+    observer,
+    traceContent: options.traceContent === true,
   };
   const actor = startActor({
     name: options.name,
@@ -135,6 +144,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
     ttlMs: spec.leaseTtlMs,
     clock: options.clock ?? systemClock,
     logger,
+    observer,
     graceMs: options.stopGraceMs ?? spec.shutdownGraceMs,
     // An adoption never stands by: if the name is held, its pool has it elsewhere. Its pool
     // adopts it again if it is still needed.
@@ -153,7 +163,32 @@ export function startAgent(options: AgentOptions): AgentHandle {
     },
   });
 
-  const stopped = actor.stopped.finally(() => mcp.close()).finally(() => logger.info('agent stopped'));
+  // A keyed instance is watched by its host, as the agent (keyed-on-nats.ts): one probe, not one per key.
+  const forget =
+    options.keyed !== undefined
+      ? () => undefined
+      : observer.watch({
+          name: options.name,
+          role: 'agent',
+          phase: () => actor.phase(),
+          inFlight: () => actor.state()?.active.size ?? 0,
+          // An adopted replica takes nothing from the pool's inbox: its siblings report it.
+          ...(options.adopted === true
+            ? {}
+            : {
+                inbox: {
+                  name: options.pool?.name ?? options.name,
+                  pending: async () => {
+                    const { queued, unacked } = await options.inbox.pending();
+                    return queued + unacked;
+                  },
+                },
+              }),
+        });
+  const stopped = actor.stopped
+    .finally(forget)
+    .finally(() => mcp.close())
+    .finally(() => logger.info('agent stopped'));
   return {
     name: options.name,
     ready: actor.ready,

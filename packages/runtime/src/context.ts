@@ -6,18 +6,22 @@ import type {
   Command,
   ControlMessage,
   AgentEvent,
+  Observer,
   Price,
   TaskMessage,
   ToolDefinition,
+  TraceContext,
 } from '@spool/core/internal';
 import type { Inbox, LiveText, Results, SubmitOutcome } from '@spool/jetstream';
 import type { HeldMessages } from './held-messages.ts';
 import type { McpTools } from './mcp-tools.ts';
 import type { PoolIntake } from './pool-intake.ts';
+import type { TaskSpans } from './task-spans.ts';
 
 /** Where an agent sends tasks and control messages to other agents (`submitTask` / `sendControl`). */
 export interface SubmitPort {
-  task(agent: string, task: TaskMessage): Promise<SubmitOutcome>;
+  /** `trace`: the W3C trace context the sub-task continues (sent as message headers). */
+  task(agent: string, task: TaskMessage, trace?: TraceContext): Promise<SubmitOutcome>;
   control(agent: string, message: ControlMessage, id: string): Promise<SubmitOutcome>;
 }
 
@@ -56,6 +60,10 @@ export interface AgentPorts {
   readonly tools: ToolDefinition[];
   /** The model's price, for result costs and cost limits (undefined: unknown model). */
   readonly price: Price | undefined;
+  /** Where tasks, model and tool calls are reported, for metrics. */
+  readonly observer: Observer;
+  /** Record prompt, reply and tool text in spans (an operator's opt-in; off by default). */
+  readonly traceContent: boolean;
 }
 
 /** What the agent's handlers share within one term. */
@@ -63,6 +71,8 @@ export interface AgentContext extends AgentPorts {
   readonly term: Term<AgentState, Command, AgentEvent>;
   /** Inbox messages of the tasks taken, acked once their result is out. */
   readonly held: HeldMessages;
+  /** Each task's span in this term (traces). */
+  readonly spans: TaskSpans;
   /** Aborted when the task is cancelled or fails (deadline), or when this term's work must stop. */
   stopSignal(taskId: string): AbortSignal;
   /** Aborts what runs for a task (model call, tools): it was cancelled or failed. */
@@ -71,4 +81,10 @@ export interface AgentContext extends AgentPorts {
   forgetTask(taskId: string): void;
   /** The ISO time now, on the agent's clock. */
   now(): string;
+}
+
+/** The name the agent's results, live text and metrics go under: a pool's, whichever replica runs the task. */
+export function publicName(ports: Pick<AgentPorts, 'name' | 'pool' | 'keyed'>): string {
+  // A keyed instance counts under its agent: metric labels stay bounded however many keys.
+  return ports.keyed?.agent ?? ports.pool?.name ?? ports.name;
 }

@@ -6,10 +6,11 @@ import {
   type AgentEvent,
   type TaskResult,
   type TaskState,
+  type TraceContext,
 } from '@spool/core/internal';
 import type { Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
-import type { AgentContext, SubmitPort } from './context.ts';
+import { type AgentContext, publicName, type SubmitPort } from './context.ts';
 
 /**
  * The runtime side of delegation: publishing a sub-task, waiting for its result, cancelling
@@ -23,6 +24,10 @@ export interface DelegationContext {
   readonly commit: (command: Command) => Promise<AgentEvent[]>;
   readonly now: () => string;
   readonly log: Logger;
+  /** The trace context a sub-task of this task continues. */
+  readonly trace: (taskId: string) => TraceContext | undefined;
+  /** Reports a `delegate` call's outcome once its sub-task's result is journaled (metrics). */
+  readonly delegated: (outcome: 'ok' | 'error') => void;
 }
 
 /** The delegation steps' view of the agent's term. */
@@ -33,6 +38,8 @@ export function delegationContext(ctx: AgentContext, log: Logger): DelegationCon
     commit: (command) => ctx.term.commit(command),
     now: () => ctx.now(),
     log,
+    trace: (taskId) => ctx.spans.propagate(taskId),
+    delegated: (outcome) => ctx.observer.toolCalled(publicName(ctx), 'delegate', outcome),
   };
 }
 
@@ -54,11 +61,11 @@ export async function sendDelegation(ctx: DelegationContext, effect: Send): Prom
     ctx.log.error({ toolUseId: effect.toolUseId }, 'delegate called, but the agent has no submit port');
     return;
   }
-  const outcome = await ctx.submit.task(effect.agent, {
-    id: effect.childTaskId,
-    input: effect.input,
-    meta: effect.meta,
-  });
+  const outcome = await ctx.submit.task(
+    effect.agent,
+    { id: effect.childTaskId, input: effect.input, meta: effect.meta },
+    ctx.trace(effect.taskId),
+  );
   const sent = await ctx.commit({
     type: 'MarkDelegationSent',
     ...where,
@@ -104,6 +111,7 @@ export async function awaitDelegation(
     isError,
     at: ctx.now(),
   });
+  ctx.delegated(isError ? 'error' : 'ok');
   const fields = {
     step: effect.step,
     toolUseId: effect.toolUseId,

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '@spool/actor';
 import type { ModelClient } from '@spool/claude';
-import { type AgentSpec, instanceName, parseAgentCommit } from '@spool/core/internal';
+import {
+  type AgentSpec,
+  instanceName,
+  noObserver,
+  type Observer,
+  parseAgentCommit,
+} from '@spool/core/internal';
 import {
   keyedForwarding,
   keyedHistoryStore,
@@ -33,6 +39,10 @@ export interface KeyedOnNatsOptions {
   readonly ackWaitMs?: number;
   readonly fetchExpiresMs?: number;
   readonly stopGraceMs?: number;
+  /** Metrics and traces: the instances report under the agent's name. */
+  readonly observer?: Observer;
+  /** Prompt and reply text in model spans (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). */
+  readonly traceContent?: boolean;
 }
 
 /**
@@ -48,6 +58,7 @@ export async function startKeyedOnNats(
   const settings = spec.keyed;
   if (settings === undefined) throw new Error(`agent ${agent} is not keyed`);
   const ackWait = options.ackWaitMs === undefined ? {} : { ackWaitMs: options.ackWaitMs };
+  const observer = options.observer ?? noObserver;
   // One set of MCP servers per process, shared by every instance (not one stdio child per key).
   const mcp = await connectMcpTools(spec, { logger: options.logger.child({ agent }) });
   const shared: McpTools = { ...mcp, close: async () => undefined };
@@ -66,13 +77,14 @@ export async function startKeyedOnNats(
           id,
         ),
     };
+    const inbox = await openKeyedInbox(connection, agent, ackWait);
     const host = startKeyedHost({
       agent,
       spec,
       settings,
       // Unique per process: a restart is a new host, and adopts what its predecessor left.
       host: `h${randomBytes(6).toString('hex')}`,
-      inbox: await openKeyedInbox(connection, agent, ackWait),
+      inbox,
       control: await openKeyedControl(connection, agent, ackWait),
       ownership: await keyedOwnership(connection),
       forwarding: keyedForwarding(connection),
@@ -92,6 +104,8 @@ export async function startKeyedOnNats(
           liveText: live,
           submit,
           model: options.model,
+          observer,
+          ...(options.traceContent === undefined ? {} : { traceContent: options.traceContent }),
           mcp: shared,
           logger: options.logger.child({ key }),
           inbox: ports.inbox,
@@ -105,7 +119,21 @@ export async function startKeyedOnNats(
           ...ackWait,
         }),
     });
-    void host.stopped.finally(() => mcp.close());
+    const forget = observer.watch({
+      name: agent,
+      role: 'agent',
+      phase: () => 'active',
+      inFlight: () =>
+        host.activeKeys().reduce((n, key) => n + (host.instanceState(key)?.active.size ?? 0), 0),
+      inbox: {
+        name: agent,
+        pending: async () => {
+          const { queued, unacked } = await inbox.pending();
+          return queued + unacked;
+        },
+      },
+    });
+    void host.stopped.finally(forget).finally(() => mcp.close());
     return host;
   } catch (err) {
     await mcp.close();

@@ -1,8 +1,9 @@
-import { buildMessages, ensureError, type TaskState } from '@spool/core/internal';
+import { buildMessages, costOf, ensureError, type TaskState } from '@spool/core/internal';
 import type { Logger } from 'pino';
+import { endModelSpan, startModelSpan } from './call-spans.ts';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
-import type { AgentContext } from './context.ts';
-import { callModelOnce } from './model-call.ts';
+import { type AgentContext, publicName } from './context.ts';
+import { type CallOutcome, callModelOnce } from './model-call.ts';
 
 /**
  * A `call-model` effect: compacts memory when the request would not fit, calls the model once,
@@ -44,9 +45,13 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
   }
   log.info({ step, messages: request.messages.length }, 'calling the model');
   const live = ctx.liveText;
-  const shownAs = ctx.pool?.name ?? ctx.name; // a pool's live text is the pool's
+  const shownAs = publicName(ctx); // a pool's live text is the pool's
   const onText = live && ((text: string) => live.publish(shownAs, taskId, { step, text }));
+  const called = performance.now();
+  const span = startModelSpan(ctx.spans.context(taskId), request, { taskId, step }, ctx.traceContent);
   const outcome = await callModelOnce(ctx.model, request, spec.modelTimeoutMs, stop, onText);
+  endModelSpan(span, outcome, ctx.traceContent);
+  observeCall(ctx, outcome, (performance.now() - called) / 1000);
   if (outcome.ok) {
     // Journaled before anything uses it: after a crash this reply is read back, never requested again.
     const { reply } = outcome;
@@ -100,4 +105,18 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
       { ...fields, ...(retryAt === undefined ? {} : { delayMs: Date.parse(retryAt) - at.getTime() }) },
       'model call failed; retrying after the backoff',
     );
+}
+
+/** Reports one model call for metrics: its outcome and duration, and an answered call's tokens and cost. */
+function observeCall(ctx: AgentContext, outcome: CallOutcome, seconds: number): void {
+  if ('abandoned' in outcome) return;
+  const agent = publicName(ctx);
+  const model = ctx.spec.model;
+  if (!outcome.ok) {
+    ctx.observer.modelCalled({ agent, model, outcome: outcome.error.code, seconds });
+    return;
+  }
+  const { usage } = outcome.reply;
+  const costUsd = ctx.price === undefined ? undefined : costOf(usage, ctx.price);
+  ctx.observer.modelCalled({ agent, model, outcome: 'ok', seconds, usage, costUsd });
 }

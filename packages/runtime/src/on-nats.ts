@@ -81,7 +81,7 @@ async function startOn(
     snapshots: await snapshotStore(connection),
     liveText: liveText(connection),
     submit: {
-      task: (agent, task) => submitTask(connection, agent, task),
+      task: (agent, task, trace) => submitTask(connection, agent, task, { trace }),
       // A pool's task is cancelled at the replica that holds it.
       control: async (agent, message, id) =>
         sendControl(

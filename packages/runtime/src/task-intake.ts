@@ -99,7 +99,8 @@ export class TaskIntake {
     const poisoned = (tries ?? message.deliveryCount) > MAX_UNJOURNALED_DELIVERIES;
     let command: Command;
     if (parsed.ok && !poisoned) {
-      command = { type: 'ReceiveTask', task: parsed.task, inboxSeq: message.seq, at };
+      const trace = message.trace === undefined ? {} : { trace: message.trace };
+      command = { type: 'ReceiveTask', task: parsed.task, inboxSeq: message.seq, ...trace, at };
     } else {
       const error = parsed.ok
         ? {
@@ -115,7 +116,8 @@ export class TaskIntake {
       command = { type: 'RejectMessage', taskId, inboxSeq: message.seq, error, excerpt, at };
     }
     held.hold(taskId, message);
-    await term.commit(command);
+    const events = await term.commit(command);
+    if (events.some((e) => e.type === 'task.received')) this.ctx.spans.received(taskId);
     // A keyed instance holds nothing past the journal: it may be passivated while its task waits.
     if (this.ctx.keyed !== undefined) await Promise.all(held.release(taskId).map((m) => m.ack()));
     if (parsed.ok) logger.info({ taskId, inboxSeq: message.seq }, 'task received');

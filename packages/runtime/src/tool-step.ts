@@ -1,8 +1,9 @@
 import { type Effect, openToolCall } from '@spool/core/internal';
 import type { Logger } from 'pino';
-import type { AgentContext } from './context.ts';
+import { endToolSpan, startToolSpan } from './call-spans.ts';
+import { type AgentContext, publicName } from './context.ts';
 import { runMcpTool } from './mcp-runner.ts';
-import { runTool, type ToolOutcome } from './tool-runner.ts';
+import { runTool } from './tool-runner.ts';
 
 /**
  * A `run-tool` effect: runs a journaled tool call (again, after a crash: same key) and
@@ -31,23 +32,26 @@ export async function toolStep(
   // Journaled before it runs, so a crash in the middle is known and never re-run blindly.
   if (tool?.idempotent === false) await term.commit({ type: 'StartTool', ...where, at });
   const signal = ctx.stopSignal(effect.taskId);
-  let outcome: ToolOutcome;
-  if (mcp === undefined)
-    outcome = await runTool(spec.tools, effect, { agent: name, taskId: effect.taskId, signal });
-  else {
-    const ran = await runMcpTool(mcp, effect, signal);
-    if ('lost' in ran) {
-      if (signal.aborted) return;
-      // Its server died during a non-idempotent call: it may have taken effect, so ask, do not guess.
-      const reason = `${ran.reason}, so it may have taken effect; approve to run it again, deny to tell the model it failed`;
-      await term.commit({ type: 'RequestApproval', ...where, reason, at: ctx.now() });
-      log.warn(
-        { tool: effect.name, key: effect.key },
-        'interrupted non-idempotent MCP call waits for an operator',
-      );
-      return;
-    }
-    outcome = ran;
+  const span = startToolSpan(
+    ctx.spans.context(effect.taskId),
+    { ...effect, mcp: mcp !== undefined },
+    ctx.traceContent,
+  );
+  const outcome =
+    mcp === undefined
+      ? await runTool(spec.tools, effect, { agent: name, taskId: effect.taskId, signal })
+      : await runMcpTool(mcp, effect, signal);
+  endToolSpan(span, 'lost' in outcome || signal.aborted ? undefined : outcome, ctx.traceContent);
+  if ('lost' in outcome) {
+    if (signal.aborted) return;
+    // Its server died during a non-idempotent call: it may have taken effect, so ask, do not guess.
+    const reason = `${outcome.reason}, so it may have taken effect; approve to run it again, deny to tell the model it failed`;
+    await term.commit({ type: 'RequestApproval', ...where, reason, at: ctx.now() });
+    log.warn(
+      { tool: effect.name, key: effect.key },
+      'interrupted non-idempotent MCP call waits for an operator',
+    );
+    return;
   }
   if (signal.aborted) return; // cancelled or stopping: it runs again (same key) if the task goes on
   await term.commit({
@@ -58,6 +62,7 @@ export async function toolStep(
     images: outcome.images,
     at: ctx.now(),
   });
+  ctx.observer.toolCalled(publicName(ctx), effect.name, outcome.isError ? 'error' : 'ok');
   const fields = {
     tool: effect.name,
     step: effect.step,

@@ -7,6 +7,7 @@ import { consolePort, startConsoleAndSay } from '../console/start.ts';
 import { natsTarget } from '../env.ts';
 import { openConnectionWhenUp, runAgents, runCoordinator } from '../host.ts';
 import { withLocalStack } from '../local-stack.ts';
+import { startMetrics } from '../metrics.ts';
 import { chooseModel, OFFLINE_NOTICE, offlineAsked, offlineConfig } from '../model.ts';
 import { untilSignal } from '../signals.ts';
 import { UsageError } from '../usage-error.ts';
@@ -21,6 +22,7 @@ export async function upCommand(argv: string[], logger: Logger): Promise<number>
       offline: { type: 'boolean' },
       'console-port': { type: 'string' },
       'no-console': { type: 'boolean' },
+      'metrics-port': { type: 'string' },
     },
     { required: [] },
   );
@@ -28,24 +30,35 @@ export async function upCommand(argv: string[], logger: Logger): Promise<number>
   const port = consolePort(values['console-port'], 'up');
   // Waited for from the start: a SIGTERM while starting up stops it once it is up.
   const stop = untilSignal();
-  const options = { offline: offlineAsked(values.offline), withoutKey: 'refuse' } as const;
-  await withLocalStack(config, 'spool-up', logger, options, async ({ nats, agents, connection }) => {
-    warnIfOldServer(connection, logger);
-    const web = values['no-console']
-      ? undefined
-      : await startConsoleAndSay({
-          host: '127.0.0.1',
-          port,
-          natsUrl: connection.url,
-          connection: () => connection,
-          logger,
-          fallback: true,
-        });
-    logger.info({ url: nats.url, agents: agents.map((a) => a.name) }, 'spool is up; Ctrl-C stops it');
-    const signal = await stop;
-    logger.info({ signal }, 'stopping');
-    await web?.close();
-  });
+  // One port for the coordinator and every agent of the process.
+  const metrics = await startMetrics('up', values['metrics-port'], logger);
+  const options = {
+    offline: offlineAsked(values.offline),
+    withoutKey: 'refuse',
+    observer: metrics.observer,
+    onConnected: metrics.connected,
+  } as const;
+  try {
+    await withLocalStack(config, 'spool-up', logger, options, async ({ nats, agents, connection }) => {
+      warnIfOldServer(connection, logger);
+      const web = values['no-console']
+        ? undefined
+        : await startConsoleAndSay({
+            host: '127.0.0.1',
+            port,
+            natsUrl: connection.url,
+            connection: () => connection,
+            logger,
+            fallback: true,
+          });
+      logger.info({ url: nats.url, agents: agents.map((a) => a.name) }, 'spool is up; Ctrl-C stops it');
+      const signal = await stop;
+      logger.info({ signal }, 'stopping');
+      await web?.close();
+    });
+  } finally {
+    await metrics.close();
+  }
   return 0;
 }
 
@@ -57,7 +70,12 @@ export async function agentCommand(argv: string[], logger: Logger): Promise<numb
   const { values, positionals } = parseCommand(
     'agent',
     argv,
-    { config: { type: 'string' }, replica: { type: 'string' }, offline: { type: 'boolean' } },
+    {
+      config: { type: 'string' },
+      replica: { type: 'string' },
+      offline: { type: 'boolean' },
+      'metrics-port': { type: 'string' },
+    },
     { required: ['name'] },
   );
   const loaded = await loadConfig(values.config);
@@ -72,23 +90,26 @@ export async function agentCommand(argv: string[], logger: Logger): Promise<numb
       `pool ${name}: running all ${pool.replicas} replicas in this process (spool agent ${name}-<k> runs one)`,
     );
   const stop = untilSignal();
-  const connection = await openConnectionWhenUp(
-    natsTarget({ role: 'agent', name: replicaOf(config.agents, name)?.pool ?? name }, config),
-    `spool-agent-${name}`,
-    logger,
-    stop,
-  );
-  if (connection === undefined) {
-    await model.close();
+  const metrics = await startMetrics('agent', values['metrics-port'], logger);
+  try {
+    const connection = await openConnectionWhenUp(
+      natsTarget({ role: 'agent', name: replicaOf(config.agents, name)?.pool ?? name }, config),
+      `spool-agent-${name}`,
+      logger,
+      stop,
+    );
+    if (connection === undefined) return 0;
+    metrics.connected(connection);
+    const [agent] = await runAgents(connection, config, [name], model.model, logger, metrics.observer);
+    const signal = await stop;
+    logger.info({ agent: name, signal }, 'stopping');
+    await agent?.stop();
+    await connection.close();
     return 0;
+  } finally {
+    await metrics.close();
+    await model.close();
   }
-  const [agent] = await runAgents(connection, config, [name], model.model, logger);
-  const signal = await stop;
-  logger.info({ agent: name, signal }, 'stopping');
-  await agent?.stop();
-  await connection.close();
-  await model.close();
-  return 0;
 }
 
 /** The agent, pool or pool replica (`<pool>-<k>`) that `spool agent` runs, checked against the config. */
@@ -109,20 +130,31 @@ function agentToRun(config: SpoolConfig, name: string, replicaFlag: string | und
 
 /** `spool coordinator`: the task registry and status API until SIGINT/SIGTERM. */
 export async function coordinatorCommand(argv: string[], logger: Logger): Promise<number> {
-  const { values } = parseCommand('coordinator', argv, { config: { type: 'string' } }, { required: [] });
+  const { values } = parseCommand(
+    'coordinator',
+    argv,
+    { config: { type: 'string' }, 'metrics-port': { type: 'string' } },
+    { required: [] },
+  );
   const { config } = await loadConfig(values.config);
   const stop = untilSignal();
-  const connection = await openConnectionWhenUp(
-    natsTarget({ role: 'coordinator' }, config),
-    'spool-coordinator',
-    logger,
-    stop,
-  );
-  if (connection === undefined) return 0;
-  const coordinator = await runCoordinator(connection, config, logger);
-  const signal = await stop;
-  logger.info({ signal }, 'stopping');
-  await coordinator.stop();
-  await connection.close();
-  return 0;
+  const metrics = await startMetrics('coordinator', values['metrics-port'], logger);
+  try {
+    const connection = await openConnectionWhenUp(
+      natsTarget({ role: 'coordinator' }, config),
+      'spool-coordinator',
+      logger,
+      stop,
+    );
+    if (connection === undefined) return 0;
+    metrics.connected(connection);
+    const coordinator = await runCoordinator(connection, config, logger, metrics.observer);
+    const signal = await stop;
+    logger.info({ signal }, 'stopping');
+    await coordinator.stop();
+    await connection.close();
+    return 0;
+  } finally {
+    await metrics.close();
+  }
 }

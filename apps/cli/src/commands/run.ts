@@ -9,6 +9,7 @@ import { parseCommand, positiveInt } from '../args.ts';
 import { DEFAULT_CONFIG_FILES, loadConfig } from '../config-file.ts';
 import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
+import { sendInSpan } from '../send-span.ts';
 import { UsageError } from '../usage-error.ts';
 import { followRun, type RunProgress } from './run-progress.ts';
 
@@ -76,7 +77,9 @@ export async function runCommand(argv: string[], logger: Logger): Promise<number
       progressMode === undefined ? undefined : await followRun(connection, id, progressMode, Date.now());
     let sent: Awaited<ReturnType<typeof submitWorkflow>>;
     try {
-      sent = await submitWorkflow(connection, start);
+      sent = await sendInSpan(`spool.inbox.${COORDINATOR}`, id, (trace) =>
+        submitWorkflow(connection, start, { trace }),
+      );
     } catch (err) {
       await progress?.stop();
       throw err;

@@ -6,6 +6,7 @@ import { addressOf } from '../address.ts';
 import { parseCommand, positiveInt } from '../args.ts';
 import { natsTarget } from '../env.ts';
 import { openConnection } from '../host.ts';
+import { sendInSpan } from '../send-span.ts';
 import { UsageError } from '../usage-error.ts';
 import { printResult } from './print-result.ts';
 
@@ -43,7 +44,9 @@ export async function submitCommand(argv: string[], logger: Logger): Promise<num
     const stopFollowing = values.follow
       ? follow(connection, agent, task.id, values.json === true)
       : undefined;
-    const submitted = await submitTask(connection, agent, checked.data);
+    const submitted = await sendInSpan(`spool.inbox.${agent}`, task.id, (trace) =>
+      submitTask(connection, agent, checked.data, { trace }),
+    );
     if (!values.wait) {
       if (values.json)
         console.log(

@@ -1,3 +1,4 @@
+import type { TraceContext } from '../trace-context.ts';
 import { ErrorCode } from '../errors.ts';
 import type { TaskError, TaskResult } from '../result.ts';
 import { Draft, mayAdvance } from './advance.ts';
@@ -16,6 +17,8 @@ export type CoordinatorCommand =
       /** The config's definition; undefined (no such workflow) rejects the start. */
       definition?: WorkflowDef | undefined;
       inboxSeq?: number | undefined;
+      /** The start message's trace context (W3C headers), journaled with the run. */
+      trace?: TraceContext | undefined;
       at: string;
     }
   /** A start message that cannot run for another reason (unreadable, bad id, bad field). */
@@ -76,7 +79,15 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
         id: ids.started(workflowId),
         type: 'workflow.started',
         v: 1,
-        data: { workflowId, workflow, definition: command.definition, input, ...inboxSeq, at },
+        data: {
+          workflowId,
+          workflow,
+          definition: command.definition,
+          input,
+          ...inboxSeq,
+          ...(command.trace === undefined ? {} : { trace: command.trace }),
+          at,
+        },
       });
       draft.advance(workflowId, at);
       return draft.events;

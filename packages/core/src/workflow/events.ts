@@ -1,3 +1,4 @@
+import { TraceContextSchema } from '../trace-context.ts';
 import { z } from 'zod';
 import { UsageSchema } from '../usage.ts';
 import { eventV1, iso } from '../event-schema.ts';
@@ -21,6 +22,8 @@ export const WorkflowStartedV1 = eventV1(
     definition: WorkflowSchema,
     input: z.string(),
     inboxSeq: seq.optional(),
+    /** The start message's trace context: the run's spans continue it, across restarts. */
+    trace: TraceContextSchema.optional(),
     at: iso,
   }),
 );

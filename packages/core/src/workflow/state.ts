@@ -1,3 +1,4 @@
+import type { TraceContext } from '../trace-context.ts';
 import type { TaskError } from '../result.ts';
 import { addUsage, type Usage, zeroUsage } from '../usage.ts';
 import type { WorkflowDef } from './definition.ts';
@@ -53,6 +54,8 @@ export interface WorkflowRun {
   readonly definition: WorkflowDef;
   readonly input: string;
   readonly inboxSeq?: number | undefined;
+  /** The start message's trace context (W3C), for the run's spans. */
+  readonly trace?: TraceContext | undefined;
   status: WorkflowStatus;
   /** In definition order. */
   steps: Map<string, StepRun>;
@@ -147,6 +150,7 @@ export function evolveCoordinator(state: CoordinatorState, event: CoordinatorEve
         definition: d.definition,
         input: d.input,
         inboxSeq: d.inboxSeq,
+        ...(d.trace === undefined ? {} : { trace: d.trace }),
         status: 'running',
         steps,
         startedAt: d.at,

@@ -1,0 +1,106 @@
+import { type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { ModelRequest } from '@spool/claude';
+import type { CallOutcome } from './model-call.ts';
+import { tracer } from './task-spans.ts';
+
+/**
+ * Spans of model and tool calls, with the OpenTelemetry GenAI semantic conventions. Prompt,
+ * reply and tool text are recorded only when `content` is on (the operator's opt-in:
+ * OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true): they may hold anything.
+ */
+
+/** A model call's span (`chat <model>`), started in its task's context. */
+export function startModelSpan(
+  parent: Context,
+  request: ModelRequest,
+  where: { taskId: string; step: number },
+  content: boolean,
+): Span {
+  return tracer.startSpan(
+    `chat ${request.model}`,
+    {
+      kind: SpanKind.CLIENT,
+      attributes: {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'anthropic',
+        'gen_ai.system': 'anthropic',
+        'gen_ai.request.model': request.model,
+        'gen_ai.request.max_tokens': request.maxTokens,
+        'spool.task.id': where.taskId,
+        'spool.step': where.step,
+        ...(content
+          ? {
+              'gen_ai.system_instructions': JSON.stringify([{ type: 'text', content: request.system }]),
+              'gen_ai.input.messages': JSON.stringify(request.messages),
+            }
+          : {}),
+      },
+    },
+    parent,
+  );
+}
+
+/** Ends a model call's span with its reply (model, usage, finish reason) or its error. */
+export function endModelSpan(span: Span, outcome: CallOutcome, content: boolean): void {
+  if (outcome.ok) {
+    const { reply } = outcome;
+    span.setAttributes({
+      'gen_ai.response.model': reply.model,
+      ...(reply.requestId === undefined ? {} : { 'gen_ai.response.id': reply.requestId }),
+      'gen_ai.response.finish_reasons': [reply.stopReason ?? 'unknown'],
+      'gen_ai.usage.input_tokens': reply.usage.inputTokens,
+      'gen_ai.usage.output_tokens': reply.usage.outputTokens,
+      'gen_ai.usage.cache_read.input_tokens': reply.usage.cacheReadInputTokens,
+      'gen_ai.usage.cache_creation.input_tokens': reply.usage.cacheCreationInputTokens,
+      ...(content
+        ? { 'gen_ai.output.messages': JSON.stringify([{ role: 'assistant', content: reply.content }]) }
+        : {}),
+    });
+  } else if ('abandoned' in outcome) {
+    span.setAttribute('spool.call.abandoned', true);
+  } else {
+    span.setAttribute('error.type', outcome.error.code);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error.message.slice(0, 300) });
+  }
+  span.end();
+}
+
+/** A tool call's span (`execute_tool <name>`), started in its task's context. */
+export function startToolSpan(
+  parent: Context,
+  call: { name: string; toolUseId: string; taskId: string; input: unknown; mcp: boolean },
+  content: boolean,
+): Span {
+  return tracer.startSpan(
+    `execute_tool ${call.name}`,
+    {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        'gen_ai.operation.name': 'execute_tool',
+        'gen_ai.tool.name': call.name,
+        'gen_ai.tool.call.id': call.toolUseId,
+        'gen_ai.tool.type': call.mcp ? 'extension' : 'function',
+        'spool.task.id': call.taskId,
+        ...(content ? { 'gen_ai.tool.call.arguments': JSON.stringify(call.input) } : {}),
+      },
+    },
+    parent,
+  );
+}
+
+/** Ends a tool call's span: its result's text only with `content` on. */
+export function endToolSpan(
+  span: Span,
+  outcome: { isError: boolean; content: string } | undefined,
+  content: boolean,
+): void {
+  if (outcome === undefined) span.setAttribute('spool.call.abandoned', true);
+  else {
+    if (content) span.setAttribute('gen_ai.tool.call.result', outcome.content);
+    if (outcome.isError) {
+      span.setAttribute('error.type', 'tool_error');
+      span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  }
+  span.end();
+}
