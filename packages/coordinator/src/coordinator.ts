@@ -9,6 +9,7 @@ import {
   initialCoordinatorState,
   isCoordinatorEvent,
   type Price,
+  type ScheduleSpec,
   subjects,
   type WorkflowDef,
 } from '@spool/core/internal';
@@ -26,6 +27,7 @@ import {
 import type { Logger } from 'pino';
 import { type AgentLiveness, TaskRegistry } from './registry.ts';
 import { RegistrySnapshotter, restoreRegistry } from './registry-snapshots.ts';
+import { answerSchedules, scheduleStatus } from './schedules-api.ts';
 import { startWorkflowActor } from './workflow-actor.ts';
 import { workflowStatus } from './workflow-status.ts';
 import { answerWorkflows } from './workflows-api.ts';
@@ -41,6 +43,8 @@ export interface CoordinatorOptions {
   readonly logger: Logger;
   /** The config's workflows, run on `spool.inbox.coordinator` (default: none; every start is rejected). */
   readonly workflows?: Readonly<Record<string, WorkflowDef>>;
+  /** The config's schedules, fired by the workflow actor (default: none). */
+  readonly schedules?: Readonly<Record<string, ScheduleSpec>>;
   /** Identifies this process in the `coordinator` lease (default `<hostname>:<pid>`). */
   readonly holder?: string;
   /** Lease ttl of the workflow actor (default 10 s). */
@@ -86,6 +90,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const workflows = startWorkflowActor({
     connection,
     workflows: options.workflows ?? {},
+    schedules: options.schedules ?? {},
     holder: options.holder ?? `${process.env.HOSTNAME ?? hostname()}:${process.pid}`,
     logger,
     clock,
@@ -144,7 +149,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     await ready;
     const report = registry.report(await liveness(), clock.now());
     // Workflows from the writer's own state, or the history a standby watches (as spool.api.workflows).
-    return JSON.stringify({ ...report, ...workflowStatus(workflows.state() ?? watched) });
+    const state = workflows.state() ?? watched;
+    return JSON.stringify({ ...report, ...workflowStatus(state), ...scheduleStatus(state) });
   });
   const stopServingDlq = api.serve(subjects.deadLetters, async () => {
     await ready;
@@ -155,8 +161,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     // The writer's own state is the freshest; a standby answers from the history it watches.
     return answerWorkflows(workflows.state() ?? watched, data);
   });
+  const stopServingSchedules = api.serve(subjects.schedules, async () => {
+    await ready;
+    return answerSchedules(workflows.state() ?? watched);
+  });
   log.info(
-    { subjects: [subjects.status, subjects.deadLetters, subjects.workflows] },
+    { subjects: [subjects.status, subjects.deadLetters, subjects.workflows, subjects.schedules] },
     'coordinator answering status requests',
   );
 
@@ -190,6 +200,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       stopServing();
       stopServingDlq();
       stopServingWorkflows();
+      stopServingSchedules();
       await workflows.stop();
       await Promise.all([histories.stop(), published.stop(), coordinatorHistory.stop()]);
       await Promise.all(consuming);

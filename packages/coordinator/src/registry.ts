@@ -168,6 +168,7 @@ export class TaskRegistry {
       agents,
       pools,
       workflows: [],
+      schedules: [],
       totals: {
         tasks: sum((a) => a.counts.received + a.counts.rejected),
         inFlight: sum((a) => a.inFlight.filter((t) => t.phase === 'queued' || t.phase === 'running').length),

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { MetaSchema } from './task.ts';
 import { ContentBlockSchema, StopReasonSchema } from './content.ts';
-import { TaskErrorSchema } from './result.ts';
-import { UsageSchema } from './usage.ts';
-import { eventV1, iso } from './event-schema.ts';
 import { DelegationRequestedV1, DelegationSentV1 } from './delegation-events.ts';
+import { eventV1, iso } from './event-schema.ts';
+import { TaskErrorSchema } from './result.ts';
+import { MetaSchema } from './task.ts';
+import { UsageSchema } from './usage.ts';
 
 /**
  * An agent's history (`spool.history.<agent>`): one zod discriminated union, the single

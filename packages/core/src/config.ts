@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
-import { ErrorCode, ValidationError } from './errors.ts';
-import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
-import { PriceSchema, priceFor } from './pricing.ts';
-import { type ToolDefinition, ToolSchema, toolDefinitions } from './tools.ts';
-import { DelegationSchema, describePeers, validateDelegation } from './delegation.ts';
-import { MAX_REPLICAS, validatePools } from './pool.ts';
-import { DEFAULT_RETRY } from './retry-policy.ts';
-import { WorkflowNameSchema, WorkflowSchema } from './workflow/definition.ts';
 import { formatIssues } from './config-issues.ts';
+import { DelegationSchema, describePeers, validateDelegation } from './delegation.ts';
+import { ErrorCode, ValidationError } from './errors.ts';
 import { McpServersSchema, resolveMcpServers, validateMcpServers } from './mcp-servers.ts';
+import { NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
+import { MAX_REPLICAS, validatePools } from './pool.ts';
+import { PriceSchema, priceFor } from './pricing.ts';
+import { DEFAULT_RETRY } from './retry-policy.ts';
+import { ScheduleNameSchema, ScheduleSchema, validateSchedules } from './schedule/definition.ts';
+import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
+import { type ToolDefinition, ToolSchema, toolDefinitions } from './tools.ts';
+import { WorkflowNameSchema, WorkflowSchema } from './workflow/definition.ts';
 import { validateWorkflows } from './workflow/validate.ts';
 
 export const DEFAULT_MAX_TOKENS = 1024;
@@ -235,11 +236,14 @@ export const ConfigSchema = z
     namespace: NamespaceSchema.optional(),
     /** MCP servers agents share: an agent's `mcpServers.<name>` without command or url names one. */
     mcpServers: McpServersSchema,
+    /** Tasks and workflow runs the coordinator starts on a clock (see schedule/definition.ts). */
+    schedules: z.record(ScheduleNameSchema, ScheduleSchema).default({}),
   })
   .superRefine(validateDelegation)
   .superRefine(validatePools)
   .superRefine(validateWorkflows)
   .superRefine(validateMcpServers)
+  .superRefine(validateSchedules)
   .transform(describePeers)
   .transform(resolveMcpServers);
 export type SpoolConfig = z.infer<typeof ConfigSchema>;

@@ -1,5 +1,5 @@
-import { type AgentEvent, eventIds } from './agent-events.ts';
 import { failTask } from './agent-event-builders.ts';
+import { type AgentEvent, eventIds } from './agent-events.ts';
 import type { Command, ModelReply } from './commands.ts';
 import { type ContentBlock, StopReason, textOf } from './content.ts';
 import { delegationDecisions } from './delegation-decisions.ts';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type AgentEvent, eventIds } from './agent-events.ts';
-import { delegationEventIds } from './delegation-events.ts';
 import { childMeta, childTaskId, DELEGATE_TOOL, type DelegationOptions, parentChain } from './delegation.ts';
+import { delegationEventIds } from './delegation-events.ts';
 import type { TaskResult } from './result.ts';
 import { isFinished, type TaskState, type ToolCall } from './state.ts';
 import { MAX_INPUT_CHARS } from './task.ts';

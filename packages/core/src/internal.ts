@@ -1,40 +1,32 @@
 // @spool/core/internal: everything the sibling packages (and the CLI, tests, bench) need of the
 // core, the public entry's names included. Users import `@spool/core` (index.ts).
-export type { AgentSpec, AgentSpecInput, SpoolConfig, SpoolConfigInput } from './config.ts';
-export { CONFIG_SCHEMA_PATH, configJsonSchema } from './config-json-schema.ts';
-export type { Namespacing } from './namespacing.ts';
-export { namespacing } from './namespacing.ts';
-export type { NatsConfig } from './nats-config.ts';
-export { NAMESPACE_PATTERN, NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
+
+export type { AgentEvent, AgentEventType } from './agent-events.ts';
+export { AgentEventSchema, eventIds } from './agent-events.ts';
+export type { Command, ModelReply } from './commands.ts';
+export type { AgentSpec, AgentSpecInput, McpToolHashEntry, SpoolConfig, SpoolConfigInput } from './config.ts';
 export {
   AgentSpecSchema,
   ConfigSchema,
-  defineConfig,
   DEFAULT_CONCURRENCY,
   DEFAULT_LEASE_TTL_MS,
+  DEFAULT_MAX_INTERRUPTIONS,
   DEFAULT_MAX_TOKENS,
   DEFAULT_MEMORY_CHARS,
-  DEFAULT_MAX_INTERRUPTIONS,
   DEFAULT_MEMORY_EXCHANGES,
   DEFAULT_MODEL_TIMEOUT_MS,
   DEFAULT_SNAPSHOT_EVERY,
+  defineConfig,
   parseConfig,
   specHash,
 } from './config.ts';
-export type { McpToolHashEntry } from './config.ts';
 export { formatIssues } from './config-issues.ts';
-export type { McpAnnotations, McpServerSpec, McpToolSafety } from './mcp-servers.ts';
-export {
-  DEFAULT_MCP_TIMEOUT_MS,
-  MCP_SERVER_NAME_PATTERN,
-  MCP_TOOL_PREFIX,
-  McpServerSpecSchema,
-  mcpToolName,
-  mcpToolSafety,
-} from './mcp-servers.ts';
+export { CONFIG_SCHEMA_PATH, configJsonSchema } from './config-json-schema.ts';
 export type { ContentBlock, Message } from './content.ts';
 export { ContentBlockSchema, MessageSchema, StopReason, textOf } from './content.ts';
-export type { Command, ModelReply } from './commands.ts';
+export type { ControlMessage } from './control.ts';
+export { ControlMessageSchema, parseControlMessage } from './control.ts';
+export { decide } from './decide.ts';
 export type { Delegation, DelegationOptions } from './delegation.ts';
 export {
   childMeta,
@@ -46,22 +38,17 @@ export {
 } from './delegation.ts';
 export type { DelegationEffect, MarkDelegationSent } from './delegation-decisions.ts';
 export { delegationOutcome, holdsSlot, isParked } from './delegation-decisions.ts';
-export { decide } from './decide.ts';
-export { MAX_REPLICAS, replicaNames, replicaOf, validatePools } from './pool.ts';
-export type { Failure, RetryDecision, RetryPolicy } from './retry-policy.ts';
-export { DEFAULT_RETRY, decideRetry, IO_RETRY_MS, UNKNOWN_OUTCOME_RETRY } from './retry-policy.ts';
 export {
   CommitTooLargeError,
   ConcurrencyError,
-  ensureError,
   ErrorCode,
+  ensureError,
   RetryableError,
   SpoolError,
   TerminalError,
   ValidationError,
 } from './errors.ts';
-export type { AgentEvent, AgentEventType } from './agent-events.ts';
-export { AgentEventSchema, eventIds } from './agent-events.ts';
+export { applyCommit, cloneState, evolve } from './evolve.ts';
 export type { Commit, EventOf, HistoryEvent, HistoryEventType, StoredCommit } from './history.ts';
 export {
   CommitSchema,
@@ -74,11 +61,54 @@ export {
   parseCoordinatorCommit,
   taskIdOf,
 } from './history.ts';
+export type { McpAnnotations, McpServerSpec, McpToolSafety } from './mcp-servers.ts';
+export {
+  DEFAULT_MCP_TIMEOUT_MS,
+  MCP_SERVER_NAME_PATTERN,
+  MCP_TOOL_PREFIX,
+  McpServerSpecSchema,
+  mcpToolName,
+  mcpToolSafety,
+} from './mcp-servers.ts';
+export type { Namespacing } from './namespacing.ts';
+export { namespacing } from './namespacing.ts';
+export type { NatsConfig } from './nats-config.ts';
+export { NAMESPACE_PATTERN, NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
 export type { Effect, NextAt, NextOptions } from './next.ts';
 export { next, nextAt, resultOf } from './next.ts';
+export { MAX_REPLICAS, replicaNames, replicaOf, validatePools } from './pool.ts';
+export type { Price } from './pricing.ts';
+export { costOf, DEFAULT_PRICES, PriceSchema, priceFor, totalTokens } from './pricing.ts';
 export { buildMessages, compactionPlan, memoryWindow } from './request.ts';
 export type { TaskError, TaskResult } from './result.ts';
 export { TaskErrorSchema, TaskResultSchema, TaskStatus } from './result.ts';
+export type { Failure, RetryDecision, RetryPolicy } from './retry-policy.ts';
+export { DEFAULT_RETRY, decideRetry, IO_RETRY_MS, UNKNOWN_OUTCOME_RETRY } from './retry-policy.ts';
+export type { ScheduleControl } from './schedule/control.ts';
+export { parseScheduleControl, ScheduleControlSchema } from './schedule/control.ts';
+export type { ScheduleCommand, ScheduleEvent } from './schedule/decide.ts';
+export { backfillTimes, MAX_BACKFILL, renderScheduleInput } from './schedule/decide.ts';
+// Schedules (the coordinator's clock): config, times, plan, events, state, decide, next, view.
+export type { CatchUpPolicy, OverlapPolicy, ScheduleInput, ScheduleSpec } from './schedule/definition.ts';
+export {
+  cronProblem,
+  isTimeZone,
+  SCHEDULE_NAME_PATTERN,
+  ScheduleSchema,
+  validateSchedules,
+} from './schedule/definition.ts';
+export { formatDuration, parseDuration } from './schedule/duration.ts';
+export type { FireKind, SkipReason } from './schedule/events.ts';
+export type { ScheduleEffect } from './schedule/next.ts';
+export type { PlanStep } from './schedule/plan.ts';
+export { dueAt, MAX_OPEN_FIRES, ON_TIME_MS, planSchedule } from './schedule/plan.ts';
+export type { ScheduleFire, ScheduleState } from './schedule/state.ts';
+export { FIRES_KEPT, openFires } from './schedule/state.ts';
+export { fireId, jitterOf, nextTimeAfter, timesBetween, timeToken, triggerId } from './schedule/times.ts';
+export type { ScheduleFireView, ScheduleView } from './schedule/view.ts';
+export { pileUp, schedulesView, scheduleView } from './schedule/view.ts';
+export type { Snapshot } from './snapshot.ts';
+export { diffSnapshots, fromSnapshot, SnapshotSchema, STATE_VERSION, toSnapshot } from './snapshot.ts';
 export type {
   AgentState,
   DelegationCall,
@@ -89,7 +119,26 @@ export type {
   TaskState,
 } from './state.ts';
 export { initialState, isFinished, isKnownTask, MEMORY_KEEP, openToolCall, usageLastDay } from './state.ts';
-export { applyCommit, cloneState, evolve } from './evolve.ts';
+export type {
+  AgentStatus,
+  DeadLetterEntry,
+  DeadLetterReport,
+  DelegationWait,
+  PoolStatus,
+  ScheduleStatus,
+  StatusReport,
+  WorkflowProgress,
+} from './status.ts';
+export {
+  AgentStatusSchema,
+  DeadLetterEntrySchema,
+  DeadLetterReportSchema,
+  DelegationWaitSchema,
+  PoolStatusSchema,
+  ScheduleStatusSchema,
+  StatusReportSchema,
+  WorkflowProgressSchema,
+} from './status.ts';
 export {
   AGENT_NAME_PATTERN,
   agentOfHistorySubject,
@@ -103,34 +152,13 @@ export {
 } from './subjects.ts';
 export type { ParsedTask, TaskMessage } from './task.ts';
 export { MAX_INPUT_CHARS, parseTaskMessage, TaskMessageSchema } from './task.ts';
-export type { Usage } from './usage.ts';
-export { addUsage, UsageSchema, zeroUsage } from './usage.ts';
-export type {
-  AgentStatus,
-  DeadLetterEntry,
-  DeadLetterReport,
-  DelegationWait,
-  PoolStatus,
-  StatusReport,
-  WorkflowProgress,
-} from './status.ts';
-export {
-  AgentStatusSchema,
-  DeadLetterEntrySchema,
-  DeadLetterReportSchema,
-  DelegationWaitSchema,
-  PoolStatusSchema,
-  StatusReportSchema,
-  WorkflowProgressSchema,
-} from './status.ts';
-export type { Snapshot } from './snapshot.ts';
-export { diffSnapshots, fromSnapshot, SnapshotSchema, STATE_VERSION, toSnapshot } from './snapshot.ts';
-export type { ControlMessage } from './control.ts';
-export { ControlMessageSchema, parseControlMessage } from './control.ts';
 export type { Tool, ToolContext, ToolDefinition } from './tools.ts';
 export { defineTool, ToolSchema, toolDefinitions } from './tools.ts';
-export type { Price } from './pricing.ts';
-export { costOf, DEFAULT_PRICES, PriceSchema, priceFor, totalTokens } from './pricing.ts';
+export type { Usage } from './usage.ts';
+export { addUsage, UsageSchema, zeroUsage } from './usage.ts';
+export { workflowOutput } from './workflow/advance.ts';
+export type { CoordinatorCommand } from './workflow/decide.ts';
+export { decideCoordinator } from './workflow/decide.ts';
 // Workflows (the coordinator's pure core): config, templates, events, state, decide, next.
 export type { WorkflowDef, WorkflowDefInput, WorkflowStep } from './workflow/definition.ts';
 export {
@@ -140,12 +168,16 @@ export {
   WorkflowSchema,
   WorkflowStepSchema,
 } from './workflow/definition.ts';
-export { validateWorkflows } from './workflow/validate.ts';
-export { dependencies, finalSteps, findCycle, topologicalOrder } from './workflow/graph.ts';
-export type { TemplatePart, TemplateValues } from './workflow/template.ts';
-export { parseArray, parseTemplate, renderTemplate, templateRefs } from './workflow/template.ts';
 export type { CoordinatorEvent, CoordinatorEventType } from './workflow/events.ts';
 export { CoordinatorEventSchema, workflowEventIds, workflowTaskId } from './workflow/events.ts';
+export { dependencies, finalSteps, findCycle, topologicalOrder } from './workflow/graph.ts';
+export type { CoordinatorEffect, WorkflowStepView, WorkflowTaskView, WorkflowView } from './workflow/next.ts';
+export { nextCoordinator, workflowResult, workflowView } from './workflow/next.ts';
+export {
+  COORDINATOR_STATE_VERSION,
+  coordinatorFromSnapshot,
+  coordinatorToSnapshot,
+} from './workflow/snapshot.ts';
 export type {
   CoordinatorState,
   StepRun,
@@ -165,13 +197,6 @@ export {
   initialCoordinatorState,
   isStepFinished,
 } from './workflow/state.ts';
-export {
-  COORDINATOR_STATE_VERSION,
-  coordinatorFromSnapshot,
-  coordinatorToSnapshot,
-} from './workflow/snapshot.ts';
-export type { CoordinatorCommand } from './workflow/decide.ts';
-export { decideCoordinator } from './workflow/decide.ts';
-export { workflowOutput } from './workflow/advance.ts';
-export type { CoordinatorEffect, WorkflowStepView, WorkflowTaskView, WorkflowView } from './workflow/next.ts';
-export { nextCoordinator, workflowResult, workflowView } from './workflow/next.ts';
+export type { TemplatePart, TemplateValues } from './workflow/template.ts';
+export { parseArray, parseTemplate, renderTemplate, templateRefs } from './workflow/template.ts';
+export { validateWorkflows } from './workflow/validate.ts';

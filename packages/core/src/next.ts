@@ -1,8 +1,8 @@
-import { ErrorCode } from './errors.ts';
-import type { TaskError, TaskResult } from './result.ts';
 import type { AgentSpec } from './config.ts';
 import { type DelegationEffect, delegationEffect, holdsSlot } from './delegation-decisions.ts';
+import { ErrorCode } from './errors.ts';
 import { costOf, type Price, totalTokens } from './pricing.ts';
+import type { TaskError, TaskResult } from './result.ts';
 import { type AgentState, isFinished, type TaskState, usageLastDay } from './state.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { MetaSchema } from './task.ts';
 import { ContentBlockSchema } from './content.ts';
 import { TaskErrorSchema } from './result.ts';
 import type { AgentState, DeadLetter, FinishedPhase, TaskState } from './state.ts';
+import { MetaSchema } from './task.ts';
 import { UsageSchema } from './usage.ts';
 
 /**

@@ -116,8 +116,22 @@ export const WorkflowProgressSchema = z.object({
 });
 export type WorkflowProgress = z.infer<typeof WorkflowProgressSchema>;
 
+/** A schedule's next fire and its last one, for `spool status` (the whole view: `spool schedule list`). */
+export const ScheduleStatusSchema = z.object({
+  name: z.string(),
+  target: z.string(),
+  paused: z.boolean(),
+  nextFireAt: z.string().optional(),
+  lastFire: z.object({ fireId: z.string(), status: z.string(), firedAt: z.string() }).optional(),
+  open: z.number(),
+  warning: z.string().optional(),
+});
+export type ScheduleStatus = z.infer<typeof ScheduleStatusSchema>;
+
 export const StatusReportSchema = z.object({
   generatedAt: z.string(),
+  /** The coordinator's schedules, soonest next fire first. */
+  schedules: z.array(ScheduleStatusSchema).default([]),
   /** Agents that are not pools (a pool's replicas are under `pools`). */
   agents: z.array(AgentStatusSchema),
   pools: z.array(PoolStatusSchema).default([]),

@@ -1,4 +1,37 @@
 // The contract is in types.ts; NATS types never leave this package.
+
+export type { Claim, Claims, LeaseState } from './claims.ts';
+export { claims, poolReplicas, taskOwner } from './claims.ts';
+export type { NatsCredentials } from './connect-settings.ts';
+export { NatsSettingsError, redactUrl } from './connect-settings.ts';
+export { connect, isNatsReachable, NatsAuthError, NatsTlsError, NatsUnreachableError } from './connection.ts';
+export { NatsPermissionError, permissionRefusal } from './errors.ts';
+export { historyStore } from './history-store.ts';
+export { followHistory, watchHistories } from './history-watch.ts';
+export { openControl, openInbox, openSubscription } from './inbox.ts';
+export { inboxPending } from './inbox-pending.ts';
+export type { LeaseTermsLogger, LeaseTermsOptions } from './lease-terms.ts';
+export { reclaimUnacked, runLeaseTerms } from './lease-terms.ts';
+export { leases } from './leases.ts';
+export type { LiveText, TextChunk } from './live-text.ts';
+export { liveText } from './live-text.ts';
+export type { AgentGrant, NatsPermissions, PermissionsOptions, Role } from './permissions.ts';
+export { defaultInboxPrefix, permissionsFor, ROLES } from './permissions.ts';
+export type { ProvisionOptions } from './provision.ts';
+export { provision } from './provision.ts';
+export { requests } from './requests.ts';
+export { results } from './results.ts';
+export { watchResults } from './results-watch.ts';
+export {
+  belowProductionMinimum,
+  isOlderThan,
+  MIN_PRODUCTION_SERVER,
+  warnIfOldServer,
+} from './server-version.ts';
+export type { SnapshotStore, StoredSnapshot } from './snapshot-store.ts';
+export { SnapshotUnreadableError, snapshotStore } from './snapshot-store.ts';
+export type { WorkflowStart } from './submit.ts';
+export { sendControl, submitTask, submitWorkflow } from './submit.ts';
 export type {
   AppendResult,
   ConnectionLogger,
@@ -22,35 +55,3 @@ export type {
   StreamWatch,
   SubmitOutcome,
 } from './types.ts';
-export type { Claim, Claims, LeaseState } from './claims.ts';
-export { claims, poolReplicas, taskOwner } from './claims.ts';
-export type { NatsCredentials } from './connect-settings.ts';
-export { NatsSettingsError, redactUrl } from './connect-settings.ts';
-export { NatsPermissionError, permissionRefusal } from './errors.ts';
-export type { AgentGrant, NatsPermissions, PermissionsOptions, Role } from './permissions.ts';
-export { defaultInboxPrefix, permissionsFor, ROLES } from './permissions.ts';
-export { connect, isNatsReachable, NatsAuthError, NatsTlsError, NatsUnreachableError } from './connection.ts';
-export { historyStore } from './history-store.ts';
-export { followHistory, watchHistories } from './history-watch.ts';
-export { openControl, openInbox, openSubscription } from './inbox.ts';
-export { inboxPending } from './inbox-pending.ts';
-export type { LeaseTermsLogger, LeaseTermsOptions } from './lease-terms.ts';
-export { reclaimUnacked, runLeaseTerms } from './lease-terms.ts';
-export { leases } from './leases.ts';
-export type { ProvisionOptions } from './provision.ts';
-export { provision } from './provision.ts';
-export { requests } from './requests.ts';
-export { results } from './results.ts';
-export {
-  belowProductionMinimum,
-  isOlderThan,
-  MIN_PRODUCTION_SERVER,
-  warnIfOldServer,
-} from './server-version.ts';
-export { watchResults } from './results-watch.ts';
-export type { WorkflowStart } from './submit.ts';
-export { sendControl, submitTask, submitWorkflow } from './submit.ts';
-export type { SnapshotStore, StoredSnapshot } from './snapshot-store.ts';
-export { SnapshotUnreadableError, snapshotStore } from './snapshot-store.ts';
-export type { LiveText, TextChunk } from './live-text.ts';
-export { liveText } from './live-text.ts';

@@ -1,9 +1,8 @@
-export { connectMcpServer } from './connection.ts';
 export type { McpCallOptions, McpConnection, McpConnectOptions } from './connection.ts';
+export { connectMcpServer } from './connection.ts';
 export { McpError, McpErrorCode } from './errors.ts';
-export { renderResult } from './render.ts';
 export type { CallToolResultLike } from './render.ts';
-export { McpServerStatus } from './types.ts';
+export { renderResult } from './render.ts';
 export type {
   McpCallResult,
   McpLogger,
@@ -12,4 +11,5 @@ export type {
   McpTool,
   McpToolAnnotations,
 } from './types.ts';
+export { McpServerStatus } from './types.ts';
 export { expandVariables } from './variables.ts';

@@ -1,11 +1,11 @@
 import { type DecisionTooLargeError, every, type Restored, type Term, type TermHandlers } from '@spool/actor';
 import {
+  type AgentEvent,
   type AgentState,
   type Command,
   type Effect,
-  ensureError,
   ErrorCode,
-  type AgentEvent,
+  ensureError,
 } from '@spool/core/internal';
 import type { AgentContext, AgentPorts } from './context.ts';
 import { ControlIntake } from './control-intake.ts';

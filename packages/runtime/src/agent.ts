@@ -14,8 +14,8 @@ import {
   type Inbox,
   type Leases,
   type LiveText,
-  reclaimUnacked,
   type Results,
+  reclaimUnacked,
 } from '@spool/jetstream';
 import type { McpServerState } from '@spool/mcp';
 import type { Logger } from 'pino';
