@@ -1,6 +1,6 @@
 import type { ModelClient } from '@spool/claude';
-import { replicaOf, type SpoolConfig } from '@spool/core/internal';
 import { type CoordinatorHandle, startCoordinator } from '@spool/coordinator';
+import { replicaOf, type SpoolConfig } from '@spool/core/internal';
 import {
   connect,
   NatsUnreachableError,

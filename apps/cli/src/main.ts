@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; logLevel: 'info' 
   submit: { load: () => import('./commands/submit.ts').then((m) => m.submitCommand), logLevel: 'warn' },
   run: { load: () => import('./commands/run.ts').then((m) => m.runCommand), logLevel: 'warn' },
   workflow: { load: () => import('./commands/workflow.ts').then((m) => m.workflowCommand), logLevel: 'warn' },
+  schedule: { load: () => import('./commands/schedule.ts').then((m) => m.scheduleCommand), logLevel: 'warn' },
   replay: { load: () => import('./commands/replay.ts').then((m) => m.replayCommand), logLevel: 'warn' },
   status: { load: () => import('./commands/status.ts').then((m) => m.statusCommand), logLevel: 'warn' },
   pause: { load: () => import('./commands/control.ts').then((m) => m.pauseCommand), logLevel: 'warn' },

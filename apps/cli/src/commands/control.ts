@@ -11,8 +11,8 @@ import {
   poolReplicas,
   requests,
   results,
-  sendControl,
   type SpoolConnection,
+  sendControl,
   taskOwner,
 } from '@spool/jetstream';
 import type { Logger } from 'pino';

@@ -1,6 +1,6 @@
 import {
-  type AgentState,
   AGENT_NAME_PATTERN,
+  type AgentState,
   COORDINATOR,
   evolve,
   type HistoryEvent,

@@ -78,6 +78,14 @@ function render(report: StatusReport): string {
       );
     }
   }
+  if (report.schedules.length > 0) lines.push('schedules (next fires):');
+  for (const sc of report.schedules) {
+    const when = sc.paused ? 'paused' : `next ${sc.nextFireAt ?? 'none'}`;
+    const last =
+      sc.lastFire === undefined ? 'never fired' : `last ${sc.lastFire.fireId} ${sc.lastFire.status}`;
+    lines.push(`  ${sc.name.padEnd(18)} → ${sc.target}: ${when}; ${last}; ${sc.open} open`);
+    if (sc.warning !== undefined) lines.push(`    warning: ${sc.warning}`);
+  }
   return lines.join('\n');
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AGENT_NAME_PATTERN, type TaskResult, TaskMessageSchema, formatIssues } from '@spool/core/internal';
+import { AGENT_NAME_PATTERN, formatIssues, TaskMessageSchema, type TaskResult } from '@spool/core/internal';
 import { liveText, results, type SpoolConnection, submitTask } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';

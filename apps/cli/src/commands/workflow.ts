@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { answerWorkflows } from '@spool/coordinator';
 import {
   applyCoordinatorCommit,
   COORDINATOR,
@@ -8,7 +9,6 @@ import {
   subjects,
   WORKFLOW_ID_PATTERN,
 } from '@spool/core/internal';
-import { answerWorkflows } from '@spool/coordinator';
 import { historyStore, requests, type SpoolConnection, sendControl } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
