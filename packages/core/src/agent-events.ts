@@ -4,6 +4,7 @@ import { DelegationRequestedV1, DelegationSentV1 } from './delegation-events.ts'
 import { eventV1, iso } from './event-schema.ts';
 import { TaskErrorSchema } from './result.ts';
 import { MetaSchema } from './task.ts';
+import { TimerSetV1 } from './timer-events.ts';
 import { UsageSchema } from './usage.ts';
 
 /**
@@ -248,6 +249,7 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   MemoryCompactedV1,
   DelegationRequestedV1,
   DelegationSentV1,
+  TimerSetV1,
 ]);
 export type AgentEvent = z.infer<typeof AgentEventSchema>;
 export type AgentEventType = AgentEvent['type'];

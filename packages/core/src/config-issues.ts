@@ -46,7 +46,7 @@ function knownFields(path: readonly PropertyKey[]): string {
   if (path.length === 1 && path[0] === 'coordinator')
     return ' (coordinator fields are leaseTtlMs, snapshotEvery)';
   if (path.length === 2 && path[0] === 'agents')
-    return ' (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, replicas, ackWaitMs, tools, subscriptions, maxTurns, budget, prices, memory, description, delegation, mcpServers)';
+    return ' (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, replicas, ackWaitMs, tools, subscriptions, maxTurns, budget, prices, memory, description, delegation, timers, mcpServers)';
   if (path.length === 2 && path[0] === 'mcpServers') return MCP_FIELDS;
   if (path.length === 4 && path[0] === 'agents' && path[2] === 'mcpServers') return MCP_FIELDS;
   return '';

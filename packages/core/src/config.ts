@@ -10,6 +10,7 @@ import { PriceSchema, priceFor } from './pricing.ts';
 import { DEFAULT_RETRY } from './retry-policy.ts';
 import { ScheduleNameSchema, ScheduleSchema, validateSchedules } from './schedule/definition.ts';
 import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
+import { TimersSchema, validateTimers } from './timers.ts';
 import { type ToolDefinition, ToolSchema, toolDefinitions } from './tools.ts';
 import { WorkflowNameSchema, WorkflowSchema } from './workflow/definition.ts';
 import { validateWorkflows } from './workflow/validate.ts';
@@ -43,6 +44,8 @@ const AgentSpecFields = z.strictObject({
   description: z.string().trim().min(1, 'must be a non-empty string (or left out)').max(1_000).optional(),
   /** The agent gets the built-in `delegate` tool: it may hand sub-tasks to these agents and wait for them. */
   delegation: DelegationSchema.optional(),
+  /** The agent gets the built-in `wait` tool: a task may continue later (a durable timer), up to `maxWait`. */
+  timers: TimersSchema.optional(),
   maxTokens: z
     .number()
     .int('must be a whole number')
@@ -244,6 +247,7 @@ export const ConfigSchema = z
   .superRefine(validateWorkflows)
   .superRefine(validateMcpServers)
   .superRefine(validateSchedules)
+  .superRefine(validateTimers)
   .transform(describePeers)
   .transform(resolveMcpServers);
 export type SpoolConfig = z.infer<typeof ConfigSchema>;
@@ -273,6 +277,7 @@ export function specHash(spec: AgentSpec, mcpTools: readonly McpToolHashEntry[] 
     memory: spec.memory,
     ...(spec.tools.length === 0 ? {} : { tools: toolDefinitions(spec.tools), maxTurns: spec.maxTurns }),
     ...(spec.delegation === undefined ? {} : { delegation: spec.delegation, maxTurns: spec.maxTurns }),
+    ...(spec.timers === undefined ? {} : { timers: spec.timers, maxTurns: spec.maxTurns }),
     ...(mcpTools.length === 0 ? {} : { mcpTools, maxTurns: spec.maxTurns }),
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);

@@ -152,6 +152,16 @@ export {
 } from './subjects.ts';
 export type { ParsedTask, TaskMessage } from './task.ts';
 export { MAX_INPUT_CHARS, parseTaskMessage, TaskMessageSchema } from './task.ts';
+// Durable timers: the built-in `wait` tool.
+export type { TimerEffect, TimerOptions, Timers } from './timers.ts';
+export {
+  DEFAULT_MAX_WAIT_MS,
+  TimersSchema,
+  timerOutcome,
+  timerWakeAt,
+  WAIT_TOOL,
+  waitTool,
+} from './timers.ts';
 export type { Tool, ToolContext, ToolDefinition } from './tools.ts';
 export { defineTool, ToolSchema, toolDefinitions } from './tools.ts';
 export type { Usage } from './usage.ts';

@@ -31,6 +31,9 @@ export const AgentStatusSchema = z.object({
       attempt: z.number(),
       steps: z.number(),
       receivedAt: z.string().optional(),
+      /** Parked on a durable timer (the `wait` tool): when it goes on, and what it waits for. */
+      waitingUntil: z.string().optional(),
+      waitingFor: z.string().optional(),
     }),
   ),
   /** Tool calls waiting for an operator (`spool approve` / `spool deny`). */

@@ -15,6 +15,7 @@ import { modelStep } from './model-step.ts';
 import { markInterrupted, recordSpec } from './recovery.ts';
 import { TaskIntake } from './task-intake.ts';
 import { failTask, publishResult, startTask } from './task-steps.ts';
+import { fireTimer } from './timer-step.ts';
 import { toolStep } from './tool-step.ts';
 
 /**
@@ -132,6 +133,8 @@ export class AgentTerm implements TermHandlers<AgentState, Command, AgentEvent, 
         const signal = AbortSignal.any([this.term.stopping, ctx.stopSignal(effect.taskId)]);
         return awaitDelegation(delegationContext(ctx, log), effect, signal);
       }
+      case 'fire-timer':
+        return fireTimer(ctx, effect, log);
       case 'fail-task':
         return failTask(ctx, effect, log);
       case 'publish-result':

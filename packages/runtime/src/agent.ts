@@ -8,6 +8,7 @@ import {
   priceFor,
   specHash,
   toolDefinitions,
+  waitTool,
 } from '@spool/core/internal';
 import {
   type HistoryStore,
@@ -116,6 +117,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
       ...toolDefinitions(spec.tools),
       ...mcp.definitions(),
       ...(spec.delegation === undefined ? [] : [delegateTool(spec.delegation)]),
+      ...(spec.timers === undefined ? [] : [waitTool(spec.timers)]),
     ],
     price,
   };

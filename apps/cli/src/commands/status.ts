@@ -113,7 +113,8 @@ function usageOf(a: Actor): string {
 function details(a: Actor, indent: string): string[] {
   return [
     ...a.inFlight.map(
-      (t) => `${indent}${t.taskId} ${t.phase} (attempt ${t.attempt}, ${t.steps} model call(s))`,
+      (t) =>
+        `${indent}${t.taskId} ${t.phase} (attempt ${t.attempt}, ${t.steps} model call(s))${t.waitingUntil === undefined ? '' : `; waiting on a timer until ${t.waitingUntil}${t.waitingFor === undefined ? '' : ` (${clip(t.waitingFor, 60)})`}`}`,
     ),
     ...a.approvals.map(
       (w) =>
