@@ -85,7 +85,13 @@ async function writeHistory(connection: SpoolConnection, runs: number) {
 
 async function startUpMs(connection: SpoolConnection): Promise<number> {
   const started = performance.now();
-  const actor = startWorkflowActor({ connection, workflows: config.workflows, holder: 'bench', logger });
+  const actor = startWorkflowActor({
+    connection,
+    workflows: config.workflows,
+    schedules: {},
+    holder: 'bench',
+    logger,
+  });
   await actor.ready;
   const ms = performance.now() - started;
   await actor.stop();

@@ -1,5 +1,5 @@
-import { StatusReportSchema, subjects } from '@spool/core';
 import { startCoordinator } from '@spool/coordinator';
+import { StatusReportSchema, subjects } from '@spool/core';
 import { connect, requests, submitTask } from '@spool/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';

@@ -1,7 +1,7 @@
 import {
   applyCoordinatorCommit,
-  type HistoryEvent,
   decideCoordinator,
+  type HistoryEvent,
   initialCoordinatorState,
   parseCoordinatorCommit,
   WorkflowSchema,

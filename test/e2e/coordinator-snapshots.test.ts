@@ -1,7 +1,7 @@
 import { type NatsServer, startNats } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../support/wait-for.ts';
 import { type CliEnv, runCli, startUp, writeConfig } from '../support/cli.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 describe('coordinator snapshots - start-up from a snapshot and the tail, verified against the history', () => {
   let nats: NatsServer;

@@ -1,3 +1,4 @@
+import { startCoordinator } from '@spool/coordinator';
 import {
   type AgentSpecInput,
   DeadLetterReportSchema,
@@ -5,7 +6,6 @@ import {
   subjects,
   taskIdOf,
 } from '@spool/core';
-import { startCoordinator } from '@spool/coordinator';
 import { openInbox, requests, results, sendControl, submitTask } from '@spool/jetstream';
 import type { AgentHandle } from '@spool/runtime';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

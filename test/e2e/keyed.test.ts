@@ -161,6 +161,28 @@ describe('keyed agents', () => {
     }
   });
 
+  it('wakes a passivated instance when its durable timer is due', async () => {
+    world.fake.script(
+      { content: [{ type: 'tool_use', id: 'w1', name: 'wait', input: { wait_for: '3s' } }] },
+      'Looked again.',
+    );
+    const h = await host('waiter', { maxActive: 10, idleMs: 200 }, { timers: { maxWait: '1m' } });
+    await submitTask(world.connection, 'waiter.cust3', { id: 't1', input: 'look again later' });
+    await waitFor('t1 parked on its timer', () =>
+      [...(h.instanceState('cust3')?.active.values() ?? [])].some(
+        (t) => t.steps.at(-1)?.tools[0]?.timer !== undefined,
+      ),
+    );
+    const due = Date.parse(
+      [...(h.instanceState('cust3')?.active.values() ?? [])][0]?.steps.at(-1)?.tools[0]?.timer?.until ?? '',
+    );
+    await waitFor('cust3 passivated', () => !h.activeKeys().includes('cust3'));
+    const result = await results(world.connection).wait('waiter.cust3', 't1', AbortSignal.timeout(20_000));
+    expect(result).toMatchObject({ status: 'completed', output: 'Looked again.', tools: ['wait'] });
+    // Woken by the wake record's time, not earlier.
+    expect(Date.parse(result.finishedAt)).toBeGreaterThanOrEqual(due);
+  });
+
   it('wakes a passivated instance for an approval that arrives on its control subject', async () => {
     world.fake.script({ content: [{ type: 'tool_use', id: 'tu1', name: 'refund', input: { amount: 5 } }] });
     const refund = defineTool({

@@ -1,4 +1,4 @@
-import { submitTask, results } from '@spool/jetstream';
+import { results, submitTask } from '@spool/jetstream';
 import { analystResponder } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAgentInProcess, startWorld, type World } from '../support/world.ts';

@@ -7,9 +7,9 @@
 import { belowProductionMinimum, MIN_PRODUCTION_SERVER } from '@spool/jetstream';
 import { type NatsServer, startNats } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logLines } from '../chaos/fleet.ts';
 import { BrokerProbe } from '../support/broker.ts';
 import { runCli, startCli, writeConfig } from '../support/cli.ts';
-import { logLines } from '../chaos/fleet.ts';
 
 const agents = { helper: { instructions: 'Help.', model: 'claude-sonnet-4-6' } };
 

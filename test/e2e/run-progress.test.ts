@@ -1,7 +1,7 @@
 import type { TaskResult } from '@spool/core';
 import { lastUserText, type MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, runCli, writeConfig, printLogOnFailure, startUp } from '../support/cli.ts';
+import { type CliProcess, printLogOnFailure, runCli, startUp, writeConfig } from '../support/cli.ts';
 import { startWorld, type World } from '../support/world.ts';
 
 const flakyCalls = new Map<string, number>();

@@ -2,7 +2,7 @@ import { type HistoryEvent, type StatusReport, StatusReportSchema, type TaskResu
 import { results, submitTask } from '@spool/jetstream';
 import { lastUserText, type MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CliProcess, runCli, writeConfig, printLogOnFailure, startUp } from '../support/cli.ts';
+import { type CliProcess, printLogOnFailure, runCli, startUp, writeConfig } from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { startWorld, type World } from '../support/world.ts';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { type SnapshotStore, SnapshotUnreadableError, snapshotStore } from '@spool/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

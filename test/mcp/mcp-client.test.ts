@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectMcpServer, McpError, McpErrorCode, type McpConnection } from '@spool/mcp';
+import { connectMcpServer, type McpConnection, McpError, McpErrorCode } from '@spool/mcp';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { everythingHttpServer, everythingServer, filesystemServer } from '../support/mcp-servers.ts';

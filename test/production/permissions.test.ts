@@ -12,9 +12,9 @@ import {
 } from '@spool/jetstream';
 import type { NatsServer } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor } from '../support/wait-for.ts';
 import { type CliEnv, type CliProcess, runCli, startCli } from '../support/cli.ts';
 import { startSecuredNats, type User } from '../support/secured-nats.ts';
+import { waitFor } from '../support/wait-for.ts';
 
 const CONFIG = resolve(import.meta.dirname, 'fixtures/spool.config.ts');
 const AGENTS = ['planner', 'scout', 'scribe', 'analyst'] as const;

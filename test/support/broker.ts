@@ -1,6 +1,6 @@
-import { type HistoryEvent, parseCommit, subjects, type TaskResult } from '@spool/core';
-import { jetstreamManager, type JetStreamManager, type StreamInfo } from '@nats-io/jetstream';
+import { type JetStreamManager, jetstreamManager, type StreamInfo } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { type HistoryEvent, parseCommit, subjects, type TaskResult } from '@spool/core';
 
 /**
  * Direct reads of the broker for assertions: tests check what the streams really hold,

@@ -13,10 +13,13 @@ Commands:
                             approve, deny --agent <agent>/<key>)
   run <workflow> <input>    run a workflow of the config (input "-" reads stdin) [--id ID] [--wait [--quiet|--follow]] [--json]
   workflow [<id>]           a workflow's steps (status, attempts, tasks, outputs), or the list [--json]
+  schedule list             the schedules: next fire, last fire and its outcome, paused [--json]
+  schedule pause|resume|trigger <name>   stop or restart its fires, or fire it once now
+  schedule backfill <name> --from T --to T   fire each of its times in a past range, once
   replay <agent>            each event of the history and the state it led to [--until SEQ] [--json]
                             (replay coordinator: the workflow decisions, dispatches and outcomes)
                             [--verify: rebuild from scratch and compare with the latest snapshot]
-  status                    agents, pools, workflows, tasks in flight and queued, counts [--json]
+  status                    agents, pools, workflows, schedules' next fires, tasks in flight and queued [--json]
   pause <agent>             finish the step in flight, start nothing new, keep queueing [--reason R]
   resume <agent>            start work again
   cancel <taskId>           end a task (or a workflow, by its id) as cancelled [--agent A] [--reason R]
@@ -58,6 +61,26 @@ Run "spool <command> --help" for a command's options. Exit codes: 0 ok, 1 failed
 SIGTERM or Ctrl-C stops up, agent and coordinator gracefully (exit 0); a second one at once.`;
 
 export const COMMAND_HELP: Record<string, string> = {
+  schedule: `Usage: spool schedule list [--json]
+       spool schedule pause <name> [--reason R]
+       spool schedule resume <name>
+       spool schedule trigger <name>
+       spool schedule backfill <name> --from T --to T
+
+The coordinator's schedules (the config's "schedules"). list shows each one's next fire,
+last fire and its outcome, open fires, the last skipped times and why, and a warning when
+fires pile up behind one that does not finish (folded from the coordinator's history when
+no coordinator answers). The other actions are sent on spool.control.coordinator and
+journaled in its history (they survive restarts); the command waits until the coordinator
+has journaled one and says what it did.
+
+  pause        no more fires until resume (times passed while paused are not owed)
+  resume       fires again from its next time
+  trigger      one fire now, whatever the overlap policy, as task <name>@<time>+t<seq>
+  backfill     one fire for each of its times from --from to --to (ISO, inclusive; at most
+               100), as task <name>@<time>: a time already fired is not run again
+  --json       the command and the schedule's view as JSON
+  --timeout S  how long to wait for the coordinator (default 5)`,
   init: `Usage: spool init [dir] [--json]
 
 Creates a project in dir (default: the current directory): spool.config.ts with one agent

@@ -111,6 +111,7 @@ export async function runCoordinator(
     ),
     prices,
     workflows: config.workflows,
+    schedules: config.schedules,
     leaseTtlMs: config.coordinator.leaseTtlMs,
     snapshotEvery: config.coordinator.snapshotEvery,
     holder: holderId(),

@@ -35,6 +35,7 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; logLevel: 'info' 
   },
   run: { load: () => import('./commands/run.ts').then((m) => m.runCommand), logLevel: 'warn', traced: true },
   workflow: { load: () => import('./commands/workflow.ts').then((m) => m.workflowCommand), logLevel: 'warn' },
+  schedule: { load: () => import('./commands/schedule.ts').then((m) => m.scheduleCommand), logLevel: 'warn' },
   replay: { load: () => import('./commands/replay.ts').then((m) => m.replayCommand), logLevel: 'warn' },
   status: { load: () => import('./commands/status.ts').then((m) => m.statusCommand), logLevel: 'warn' },
   pause: { load: () => import('./commands/control.ts').then((m) => m.pauseCommand), logLevel: 'warn' },

@@ -1,9 +1,10 @@
 import type { Term } from '@spool/actor';
 import type {
   CoordinatorCommand,
-  CoordinatorState,
   CoordinatorEvent,
   Observer,
+  CoordinatorState,
+  ScheduleSpec,
   WorkflowDef,
 } from '@spool/core/internal';
 import type { Inbox, Results, SpoolConnection } from '@spool/jetstream';
@@ -15,6 +16,8 @@ export interface WorkflowContext {
   readonly connection: SpoolConnection;
   /** The config's workflows: a start names one of them (a run keeps the definition it started with). */
   readonly workflows: Readonly<Record<string, WorkflowDef>>;
+  /** The config's schedules (journaled as `schedule.changed` when they differ from the history's). */
+  readonly schedules: Readonly<Record<string, ScheduleSpec>>;
   readonly inbox: Inbox;
   readonly control: Inbox;
   readonly results: Results;

@@ -13,6 +13,7 @@ import {
   noObserver,
   type Observer,
   type Price,
+  type ScheduleSpec,
   subjects,
   type WorkflowDef,
 } from '@spool/core/internal';
@@ -31,6 +32,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type AgentLiveness, TaskRegistry } from './registry.ts';
 import { RegistrySnapshotter, restoreRegistry } from './registry-snapshots.ts';
+import { answerSchedules, scheduleStatus } from './schedules-api.ts';
 import { startWorkflowActor } from './workflow-actor.ts';
 import { workflowStatus } from './workflow-status.ts';
 import { answerWorkflows } from './workflows-api.ts';
@@ -46,6 +48,8 @@ export interface CoordinatorOptions {
   readonly logger: Logger;
   /** The config's workflows, run on `spool.inbox.coordinator` (default: none; every start is rejected). */
   readonly workflows?: Readonly<Record<string, WorkflowDef>>;
+  /** The config's schedules, fired by the workflow actor (default: none). */
+  readonly schedules?: Readonly<Record<string, ScheduleSpec>>;
   /** Identifies this process in the `coordinator` lease (default `<hostname>:<pid>`). */
   readonly holder?: string;
   /** Lease ttl of the workflow actor (default 10 s). */
@@ -93,6 +97,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const workflows = startWorkflowActor({
     connection,
     workflows: options.workflows ?? {},
+    schedules: options.schedules ?? {},
     holder: options.holder ?? `${process.env.HOSTNAME ?? hostname()}:${process.pid}`,
     logger,
     clock,
@@ -162,7 +167,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     await ready;
     const report = registry.report(await liveness(), clock.now());
     // Workflows from the writer's own state, or the history a standby watches (as spool.api.workflows).
-    return JSON.stringify({ ...report, ...workflowStatus(workflows.state() ?? watched) });
+    const state = workflows.state() ?? watched;
+    return JSON.stringify({ ...report, ...workflowStatus(state), ...scheduleStatus(state) });
   });
   const stopServingDlq = api.serve(subjects.deadLetters, async () => {
     await ready;
@@ -173,8 +179,12 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
     // The writer's own state is the freshest; a standby answers from the history it watches.
     return answerWorkflows(workflows.state() ?? watched, data);
   });
+  const stopServingSchedules = api.serve(subjects.schedules, async () => {
+    await ready;
+    return answerSchedules(workflows.state() ?? watched);
+  });
   log.info(
-    { subjects: [subjects.status, subjects.deadLetters, subjects.workflows] },
+    { subjects: [subjects.status, subjects.deadLetters, subjects.workflows, subjects.schedules] },
     'coordinator answering status requests',
   );
 
@@ -209,6 +219,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       stopServing();
       stopServingDlq();
       stopServingWorkflows();
+      stopServingSchedules();
       await workflows.stop();
       forget();
       await Promise.all([histories.stop(), published.stop(), coordinatorHistory.stop()]);

@@ -171,6 +171,7 @@ export class TaskRegistry {
       agents,
       pools,
       workflows: [],
+      schedules: [],
       totals: {
         tasks: sum((a) => a.counts.received + a.counts.rejected),
         inFlight: sum((a) => a.inFlight.filter((t) => t.phase === 'queued' || t.phase === 'running').length),
@@ -236,13 +237,21 @@ export class TaskRegistry {
     now: Date,
   ): AgentStatus {
     const state = this.agents.get(name) ?? initialState(name);
-    const inFlight = [...state.active.values()].map((task) => ({
-      taskId: task.taskId,
-      phase: task.phase,
-      attempt: task.attempt,
-      steps: task.steps.length,
-      ...(task.receivedAt === undefined ? {} : { receivedAt: task.receivedAt }),
-    }));
+    const inFlight = [...state.active.values()].map((task) => {
+      // What a parked task waits for and until when (a keyed instance's wake-up reads the same).
+      const timer = task.steps
+        .at(-1)
+        ?.tools.find((call) => call.result === undefined && call.timer !== undefined)?.timer;
+      return {
+        taskId: task.taskId,
+        phase: task.phase,
+        attempt: task.attempt,
+        steps: task.steps.length,
+        ...(task.receivedAt === undefined ? {} : { receivedAt: task.receivedAt }),
+        ...(timer === undefined ? {} : { waitingUntil: timer.until }),
+        ...(timer?.reason === undefined ? {} : { waitingFor: timer.reason }),
+      };
+    });
     const working = inFlight.some((t) => ['queued', 'running', 'waiting'].includes(t.phase));
     const approvals = [...state.active.values()].flatMap((task) =>
       (task.steps.at(-1)?.tools ?? []).flatMap((call) =>

@@ -12,9 +12,19 @@ const LOOKUPS_AT_ONCE = 32;
  */
 export async function catchUpResults(ctx: WorkflowContext): Promise<void> {
   const { term } = ctx;
-  const running = [...term.state.workflows.values()].flatMap((run) =>
-    [...run.steps.values()].flatMap((step) => step.tasks.filter((task) => task.status === 'running')),
-  );
+  const running = [
+    ...[...term.state.workflows.values()].flatMap((run) =>
+      [...run.steps.values()].flatMap((step) => step.tasks.filter((task) => task.status === 'running')),
+    ),
+    // Open fires of schedules that start agent tasks (a workflow run's end is the coordinator's own).
+    ...[...term.state.schedules.values()].flatMap((schedule) =>
+      schedule.fires.flatMap((fire) =>
+        fire.status === 'running' && fire.agent !== undefined
+          ? [{ agent: fire.agent, taskId: fire.fireId }]
+          : [],
+      ),
+    ),
+  ];
   let found = 0;
   for (let i = 0; i < running.length && !term.intake.aborted; i += LOOKUPS_AT_ONCE) {
     const stored = await Promise.all(
@@ -35,7 +45,8 @@ export async function observeResults(ctx: WorkflowContext, watch: ResultsWatch):
   try {
     for await (const { result } of watch) {
       if (term.intake.aborted) break;
-      if (result.agent === COORDINATOR || !term.state.tasks.has(result.taskId)) continue;
+      if (result.agent === COORDINATOR) continue;
+      if (!term.state.tasks.has(result.taskId) && !term.state.fires.has(result.taskId)) continue;
       await record(ctx, result);
       term.reconcile();
     }
@@ -55,7 +66,9 @@ async function record(ctx: WorkflowContext, result: TaskResult): Promise<boolean
       if (events.length > 0)
         term.logger.info(
           { taskId: result.taskId, agent: result.agent, status: result.status },
-          'step task result journaled',
+          events[0]?.type === 'schedule.fire_finished'
+            ? 'scheduled task result journaled'
+            : 'step task result journaled',
         );
       return events.length > 0;
     } catch (err) {

@@ -7,6 +7,7 @@ import {
   noObserver,
   type Observer,
   parseCoordinatorCommit,
+  type ScheduleSpec,
   type WorkflowDef,
 } from '@spool/core/internal';
 import {
@@ -27,6 +28,8 @@ export interface WorkflowActorOptions {
   readonly connection: SpoolConnection;
   /** The config's workflows: a start names one of them (a run keeps the definition it started with). */
   readonly workflows: Readonly<Record<string, WorkflowDef>>;
+  /** The config's schedules: journaled when they change, fired on the actor's clock. */
+  readonly schedules: Readonly<Record<string, ScheduleSpec>>;
   /** Identifies this process in the lease. */
   readonly holder: string;
   readonly logger: Logger;
@@ -81,6 +84,7 @@ export function startWorkflowActor(options: WorkflowActorOptions): WorkflowActor
     const ports = {
       connection,
       workflows: options.workflows,
+      schedules: options.schedules,
       inbox,
       control,
       results: results(connection),

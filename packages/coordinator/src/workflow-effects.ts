@@ -1,4 +1,4 @@
-import type { CoordinatorEffect } from '@spool/core/internal';
+import type { CoordinatorEffect, ScheduleEffect } from '@spool/core/internal';
 import { sendControl, submitTask, taskOwner } from '@spool/jetstream';
 import type { WorkflowContext } from './context.ts';
 
@@ -6,7 +6,10 @@ import type { WorkflowContext } from './context.ts';
  * Runs one effect of core's `nextCoordinator`, then journals its outcome: a step task sent,
  * a cancel sent, a task timed out, a run's result published.
  */
-export async function runWorkflowEffect(ctx: WorkflowContext, effect: CoordinatorEffect): Promise<void> {
+export async function runWorkflowEffect(
+  ctx: WorkflowContext,
+  effect: Exclude<CoordinatorEffect, ScheduleEffect>,
+): Promise<void> {
   const { connection, term } = ctx;
   const log = term.logger.child({
     workflowId: effect.workflowId,

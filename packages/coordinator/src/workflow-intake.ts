@@ -1,6 +1,13 @@
-import { COORDINATOR, ensureError, IO_RETRY_MS, parseControlMessage } from '@spool/core/internal';
+import {
+  COORDINATOR,
+  ensureError,
+  IO_RETRY_MS,
+  parseControlMessage,
+  parseScheduleControl,
+} from '@spool/core/internal';
 import type { Inbox, InboxMessage } from '@spool/jetstream';
 import type { WorkflowContext } from './context.ts';
+import { obeyScheduleCommand } from './schedule-control.ts';
 import { parseWorkflowStart } from './start-message.ts';
 
 /**
@@ -96,13 +103,18 @@ async function acceptStart(ctx: WorkflowContext, message: InboxMessage): Promise
   term.reconcile();
 }
 
-/** Cancels: `{type: "cancel", taskId: <workflowId>}`; anything else is refused in the log. */
+/**
+ * Cancels (`{type: "cancel", taskId: <workflowId>}`) and schedule commands (`{type: "schedule", …}`);
+ * anything else is refused in the log.
+ */
 async function obeyCancel(ctx: WorkflowContext, message: InboxMessage): Promise<void> {
   const { term } = ctx;
+  const schedule = parseScheduleControl(message.data);
+  if (schedule !== undefined) return obeyScheduleCommand(ctx, message, schedule);
   const parsed = parseControlMessage(message.data);
   if (!parsed.ok || parsed.message.type !== 'cancel') {
     const problem = parsed.ok
-      ? `the coordinator only takes {"type": "cancel", "taskId": "<workflow id>"} (got "${parsed.message.type}")`
+      ? `the coordinator only takes {"type": "cancel", "taskId": "<workflow id>"} or {"type": "schedule", …} (got "${parsed.message.type}")`
       : parsed.problem;
     term.logger.warn({ controlSeq: message.seq }, `control message refused: ${problem}`);
     await message.ack();

@@ -2,12 +2,12 @@ import type { ActorLogic } from '@spool/actor';
 import {
   type CoordinatorCommand,
   type CoordinatorEffect,
+  type CoordinatorEvent,
   type CoordinatorState,
   coordinatorFromSnapshot,
   coordinatorToSnapshot,
   decideCoordinator,
   evolveCoordinator,
-  type CoordinatorEvent,
   initialCoordinatorState,
   nextCoordinator,
 } from '@spool/core/internal';

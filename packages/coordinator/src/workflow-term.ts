@@ -2,15 +2,16 @@ import type { DecisionTooLargeError, Restored, Term, TermHandlers } from '@spool
 import {
   type CoordinatorCommand,
   type CoordinatorEffect,
-  type CoordinatorState,
-  ensureError,
-  ErrorCode,
   type CoordinatorEvent,
+  type CoordinatorState,
+  ErrorCode,
+  ensureError,
   type WorkflowRun,
 } from '@spool/core/internal';
 import { type ResultsWatch, watchResults } from '@spool/jetstream';
 import type { WorkflowContext } from './context.ts';
 import { catchUpResults, observeResults } from './result-intake.ts';
+import { logScheduleEvents, runScheduleEffect } from './schedule-effects.ts';
 import { runWorkflowEffect } from './workflow-effects.ts';
 import { pumpWorkflowInput } from './workflow-intake.ts';
 import { WorkflowSpans } from './workflow-spans.ts';
@@ -64,6 +65,13 @@ export class WorkflowTerm
     this.watch = watch;
     if (term.intake.aborted) void watch.stop();
     else term.intake.addEventListener('abort', () => void watch.stop(), { once: true });
+    // The config's schedules as the history knows them: a change applies from the next fire.
+    const configured = await term.commit({
+      type: 'ConfigureSchedules',
+      schedules: this.ctx.schedules,
+      at: this.ctx.now(),
+    });
+    logScheduleEvents(this.ctx, configured);
     await catchUpResults(this.ctx);
     // Journaled but unfinished effects (a send not marked sent, a result not published) resume first.
     await this.advance();
@@ -84,10 +92,14 @@ export class WorkflowTerm
   }
 
   key(effect: CoordinatorEffect): string {
+    if (effect.type === 'fire-schedule') return `${effect.type}:${effect.schedule}`;
+    if (effect.type === 'send-fire') return `${effect.type}:${effect.fireId}`;
     return `${effect.type}:${'taskId' in effect ? effect.taskId : effect.workflowId}`;
   }
 
   run(effect: CoordinatorEffect): Promise<void> {
+    if (effect.type === 'fire-schedule' || effect.type === 'send-fire')
+      return runScheduleEffect(this.ctx, effect);
     return runWorkflowEffect(this.ctx, effect);
   }
 
@@ -114,6 +126,19 @@ export class WorkflowTerm
     err: DecisionTooLargeError<CoordinatorEvent>,
   ): Promise<CoordinatorEvent[]> {
     if (command.type === 'FailWorkflow' || command.type === 'RejectWorkflow') throw err;
+    if (
+      command.type === 'ConfigureSchedules' ||
+      command.type === 'FireSchedule' ||
+      command.type === 'MarkFireSent' ||
+      command.type === 'ControlSchedule'
+    ) {
+      // A fire's input (its template with {{lastOutput}}) too large to journal: the schedule says so and waits.
+      this.term.logger.error(
+        { command: command.type, bytes: err.bytes },
+        "a schedule decision is too large to journal (its rendered input is too big); shorten the schedule's input",
+      );
+      throw err;
+    }
     const { term } = this;
     const workflowIds = [
       ...new Set(err.events.map((e) => String((e.data as { workflowId?: unknown }).workflowId))),

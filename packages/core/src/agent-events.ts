@@ -6,6 +6,7 @@ import { UsageSchema } from './usage.ts';
 import { eventV1, iso } from './event-schema.ts';
 import { TraceContextSchema } from './trace-context.ts';
 import { DelegationRequestedV1, DelegationSentV1 } from './delegation-events.ts';
+import { TimerSetV1 } from './timer-events.ts';
 
 /**
  * An agent's history (`spool.history.<agent>`): one zod discriminated union, the single
@@ -263,6 +264,7 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   DelegationRequestedV1,
   DelegationSentV1,
   AgentForgottenV1,
+  TimerSetV1,
 ]);
 export type AgentEvent = z.infer<typeof AgentEventSchema>;
 export type AgentEventType = AgentEvent['type'];

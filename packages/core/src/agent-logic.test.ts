@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { given } from './given.ts';
+import type { AgentEvent as HistoryEvent } from './agent-events.ts';
 import type { Command, ModelReply } from './commands.ts';
 import { decide } from './decide.ts';
-import type { AgentEvent as HistoryEvent } from './agent-events.ts';
+import { evolve } from './evolve.ts';
+import { given } from './given.ts';
 import { next } from './next.ts';
 import { buildMessages } from './request.ts';
 import { toSnapshot } from './snapshot.ts';
-import { evolve } from './evolve.ts';
 import { initialState } from './state.ts';
 
 const AT = '2026-11-24T12:00:00.000Z';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { given } from './given.ts';
-import { AgentSpecSchema } from './config.ts';
 import type { Command, ModelReply } from './commands.ts';
+import { AgentSpecSchema } from './config.ts';
 import { decide } from './decide.ts';
+import { applyCommit } from './evolve.ts';
+import { given } from './given.ts';
 import { next } from './next.ts';
 import { costOf, priceFor } from './pricing.ts';
-import { applyCommit } from './evolve.ts';
 import { usageLastDay } from './state.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';

@@ -5,6 +5,7 @@ import type { MarkDelegationSent } from './delegation-decisions.ts';
 import type { TaskError } from './result.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import type { TaskMessage } from './task.ts';
+import type { TimerOptions } from './timers.ts';
 import type { Usage } from './usage.ts';
 
 /** A model reply as the runtime received it, before it is journaled. */
@@ -33,6 +34,8 @@ export type Command =
       maxToolCalls?: number;
       /** The agent may delegate: its `delegate` calls become sub-tasks (or refusals the model reads). */
       delegation?: DelegationOptions;
+      /** The agent has timers: its `wait` calls park the task until their time (or are refused). */
+      timers?: TimerOptions;
       at: string;
     }
   | {

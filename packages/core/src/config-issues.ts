@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { SCHEDULE_FIELDS } from './schedule/definition.ts';
 import { STEP_FIELDS, WORKFLOW_FIELDS } from './workflow/definition.ts';
 
 /** One line for the first zod issue: the dotted path, what is wrong, and what was found. */
@@ -14,7 +15,8 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
   if (issue.code === 'unrecognized_keys') {
     what = `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}: remove it${knownFields(issue.path)}`;
   } else if (issue.code === 'invalid_key') {
-    what = `invalid ${issue.path.at(-2) === 'mcpServers' ? 'MCP server' : 'agent'} name: ${issue.issues[0]?.message ?? issue.message}`;
+    const kind = { mcpServers: 'MCP server', schedules: 'schedule' }[String(issue.path.at(-2))] ?? 'agent';
+    what = `invalid ${kind} name: ${issue.issues[0]?.message ?? issue.message}`;
   } else if (issue.code === 'invalid_type' && found === undefined) {
     what = `is required (${issue.message.replace(/^Invalid input: /, '')})`;
   }
@@ -37,13 +39,14 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
 /** Which fields the object at `path` may have, for the "unknown field" message. */
 function knownFields(path: readonly PropertyKey[]): string {
   if (path.length === 0)
-    return ' (top-level fields are agents, workflows, coordinator, nats, namespace, mcpServers)';
+    return ' (top-level fields are agents, workflows, schedules, coordinator, nats, namespace, mcpServers)';
+  if (path.length === 2 && path[0] === 'schedules') return ` (schedule fields are ${SCHEDULE_FIELDS})`;
   if (path.length === 1 && path[0] === 'nats')
     return ' (nats fields are servers, user, password, token, creds, nkey, tls, replicas)';
   if (path.length === 1 && path[0] === 'coordinator')
     return ' (coordinator fields are leaseTtlMs, snapshotEvery)';
   if (path.length === 2 && path[0] === 'agents')
-    return ' (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, replicas, keyed, ackWaitMs, tools, subscriptions, maxTurns, budget, prices, memory, description, delegation, mcpServers)';
+    return ' (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, replicas, keyed, ackWaitMs, tools, subscriptions, maxTurns, budget, prices, memory, description, delegation, timers, mcpServers)';
   if (path.length === 2 && path[0] === 'mcpServers') return MCP_FIELDS;
   if (path.length === 4 && path[0] === 'agents' && path[2] === 'mcpServers') return MCP_FIELDS;
   return '';

@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
-import { ErrorCode, ValidationError } from './errors.ts';
-import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
-import { PriceSchema, priceFor } from './pricing.ts';
-import { type ToolDefinition, ToolSchema, toolDefinitions } from './tools.ts';
-import { DelegationSchema, describePeers, validateDelegation } from './delegation.ts';
-import { MAX_REPLICAS, validatePools } from './pool.ts';
-import { DEFAULT_RETRY } from './retry-policy.ts';
-import { WorkflowNameSchema, WorkflowSchema } from './workflow/definition.ts';
 import { formatIssues } from './config-issues.ts';
 import { KeyedSchema } from './keyed.ts';
+import { DelegationSchema, describePeers, validateDelegation } from './delegation.ts';
+import { ErrorCode, ValidationError } from './errors.ts';
 import { McpServersSchema, resolveMcpServers, validateMcpServers } from './mcp-servers.ts';
+import { NamespaceSchema, NatsConfigSchema } from './nats-config.ts';
+import { MAX_REPLICAS, validatePools } from './pool.ts';
+import { PriceSchema, priceFor } from './pricing.ts';
+import { DEFAULT_RETRY } from './retry-policy.ts';
+import { ScheduleNameSchema, ScheduleSchema, validateSchedules } from './schedule/definition.ts';
+import { AGENT_NAME_PATTERN, COORDINATOR } from './subjects.ts';
+import { TimersSchema, validateTimers } from './timers.ts';
+import { type ToolDefinition, ToolSchema, toolDefinitions } from './tools.ts';
+import { WorkflowNameSchema, WorkflowSchema } from './workflow/definition.ts';
 import { validateWorkflows } from './workflow/validate.ts';
 
 export const DEFAULT_MAX_TOKENS = 1024;
@@ -43,6 +45,8 @@ const AgentSpecFields = z.strictObject({
   description: z.string().trim().min(1, 'must be a non-empty string (or left out)').max(1_000).optional(),
   /** The agent gets the built-in `delegate` tool: it may hand sub-tasks to these agents and wait for them. */
   delegation: DelegationSchema.optional(),
+  /** The agent gets the built-in `wait` tool: a task may continue later (a durable timer), up to `maxWait`. */
+  timers: TimersSchema.optional(),
   maxTokens: z
     .number()
     .int('must be a whole number')
@@ -241,11 +245,15 @@ export const ConfigSchema = z
     namespace: NamespaceSchema.optional(),
     /** MCP servers agents share: an agent's `mcpServers.<name>` without command or url names one. */
     mcpServers: McpServersSchema,
+    /** Tasks and workflow runs the coordinator starts on a clock (see schedule/definition.ts). */
+    schedules: z.record(ScheduleNameSchema, ScheduleSchema).default({}),
   })
   .superRefine(validateDelegation)
   .superRefine(validatePools)
   .superRefine(validateWorkflows)
   .superRefine(validateMcpServers)
+  .superRefine(validateSchedules)
+  .superRefine(validateTimers)
   .transform(describePeers)
   .transform(resolveMcpServers);
 export type SpoolConfig = z.infer<typeof ConfigSchema>;
@@ -275,6 +283,7 @@ export function specHash(spec: AgentSpec, mcpTools: readonly McpToolHashEntry[] 
     memory: spec.memory,
     ...(spec.tools.length === 0 ? {} : { tools: toolDefinitions(spec.tools), maxTurns: spec.maxTurns }),
     ...(spec.delegation === undefined ? {} : { delegation: spec.delegation, maxTurns: spec.maxTurns }),
+    ...(spec.timers === undefined ? {} : { timers: spec.timers, maxTurns: spec.maxTurns }),
     ...(mcpTools.length === 0 ? {} : { mcpTools, maxTurns: spec.maxTurns }),
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);

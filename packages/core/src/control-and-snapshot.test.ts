@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { given } from './given.ts';
 import type { Command, ModelReply } from './commands.ts';
 import { decide } from './decide.ts';
+import { applyCommit } from './evolve.ts';
+import { given } from './given.ts';
 import { next } from './next.ts';
 import { diffSnapshots, fromSnapshot, STATE_VERSION, toSnapshot } from './snapshot.ts';
-import { applyCommit } from './evolve.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';
 

@@ -1,11 +1,12 @@
-import { type AgentEvent, eventIds } from './agent-events.ts';
 import { failTask } from './agent-event-builders.ts';
+import { type AgentEvent, eventIds } from './agent-events.ts';
 import type { Command, ModelReply } from './commands.ts';
 import { type ContentBlock, StopReason, textOf } from './content.ts';
 import { delegationDecisions } from './delegation-decisions.ts';
 import { ErrorCode } from './errors.ts';
 import type { TaskError } from './result.ts';
 import type { AgentState } from './state.ts';
+import { timerDecisions } from './timers.ts';
 
 /**
  * What a model reply leads to, journaled with it in one commit: the tool calls it asks for
@@ -63,6 +64,9 @@ export function decideReply(
         ...(command.delegation === undefined
           ? []
           : delegationDecisions(agent, task, command.step, calls, command.delegation, command.at)),
+        ...(command.timers === undefined
+          ? []
+          : timerDecisions(agent, task, command.step, calls, command.timers, command.at)),
       ];
     }
     const error =

@@ -1,5 +1,5 @@
-import { type AgentEvent, eventIds } from './agent-events.ts';
 import { cancelled, failTask } from './agent-event-builders.ts';
+import { type AgentEvent, eventIds } from './agent-events.ts';
 import type { Command } from './commands.ts';
 import { decideReply } from './decide-reply.ts';
 import { decideDelegationSent } from './delegation-decisions.ts';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type AgentEvent, eventIds } from './agent-events.ts';
-import { delegationEventIds } from './delegation-events.ts';
 import { childMeta, childTaskId, DELEGATE_TOOL, type DelegationOptions, parentChain } from './delegation.ts';
+import { delegationEventIds } from './delegation-events.ts';
 import type { TaskResult } from './result.ts';
 import { isFinished, type TaskState, type ToolCall } from './state.ts';
 import { MAX_INPUT_CHARS } from './task.ts';
@@ -165,11 +165,11 @@ export function delegationEffect(
   return { type: 'send-delegation', ...where, input: d.input, meta: childMeta(task.taskId, d.chain) };
 }
 
-/** Running, with every open call of its current step a sent delegation: it only waits, on other agents. */
+/** Running, with every open call of its current step a sent delegation or a timer: it only waits (on other agents, or the clock). */
 export function isParked(task: TaskState): boolean {
   if (task.phase !== 'running') return false;
   const open = task.steps.at(-1)?.tools.filter((call) => call.result === undefined) ?? [];
-  return open.length > 0 && open.every((call) => call.delegation?.sent === true);
+  return open.length > 0 && open.every((call) => call.delegation?.sent === true || call.timer !== undefined);
 }
 
 /**

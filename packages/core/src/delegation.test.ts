@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { AgentSpecSchema, parseConfig, specHash } from './config.ts';
+import type { AgentEvent as HistoryEvent } from './agent-events.ts';
 import type { Command, ModelReply } from './commands.ts';
+import { AgentSpecSchema, parseConfig, specHash } from './config.ts';
 import { decide } from './decide.ts';
 import { childTaskId, delegateTool } from './delegation.ts';
 import { delegationOutcome, holdsSlot, isParked } from './delegation-decisions.ts';
-import type { AgentEvent as HistoryEvent } from './agent-events.ts';
 import { given } from './given.ts';
 import { next } from './next.ts';
 import { buildMessages } from './request.ts';

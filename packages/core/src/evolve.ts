@@ -251,6 +251,12 @@ export function evolve(state: AgentState, event: AgentEvent): AgentState {
       call.delegation = { agent, childTaskId, input, chain, sent: false };
       return state;
     }
+    case 'timer.set': {
+      const call = openToolCall(state, event.data.taskId, event.data.step, event.data.toolUseId);
+      if (call === undefined || call.timer !== undefined) return state;
+      call.timer = { until: event.data.until, setAt: event.data.at, reason: event.data.reason };
+      return state;
+    }
     case 'delegation.sent': {
       const call = openToolCall(state, event.data.taskId, event.data.step, event.data.toolUseId);
       if (call?.delegation !== undefined) call.delegation.sent = true;

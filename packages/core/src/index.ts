@@ -80,3 +80,8 @@ export {
   TerminalError,
   ValidationError,
 } from './errors.ts';
+export type { CatchUpPolicy, OverlapPolicy, ScheduleInput, ScheduleSpec } from './schedule/definition.ts';
+export { ScheduleSchema } from './schedule/definition.ts';
+export type { ScheduleView } from './schedule/view.ts';
+export type { ScheduleStatus } from './status.ts';
+export { ScheduleStatusSchema } from './status.ts';

@@ -104,6 +104,7 @@ export {
 export type { KeyedSettings } from './keyed.ts';
 export {
   awaitedResults,
+  firstTimerDue,
   isPassivatable,
   DEFAULT_IDLE_MS,
   DEFAULT_MAX_ACTIVE,
@@ -194,3 +195,36 @@ export type { ActorPhase, ActorProbe, ModelCallObservation, Observer } from './o
 export { noObserver } from './observer.ts';
 export type { TraceContext } from './trace-context.ts';
 export { TraceContextSchema, traceContextOf } from './trace-context.ts';
+export type { ScheduleControl } from './schedule/control.ts';
+export { parseScheduleControl, ScheduleControlSchema } from './schedule/control.ts';
+export type { ScheduleCommand, ScheduleEvent } from './schedule/decide.ts';
+export { backfillTimes, MAX_BACKFILL, renderScheduleInput } from './schedule/decide.ts';
+export type { CatchUpPolicy, OverlapPolicy, ScheduleInput, ScheduleSpec } from './schedule/definition.ts';
+export {
+  cronProblem,
+  isTimeZone,
+  SCHEDULE_NAME_PATTERN,
+  ScheduleSchema,
+  validateSchedules,
+} from './schedule/definition.ts';
+export { formatDuration, parseDuration } from './schedule/duration.ts';
+export type { FireKind, SkipReason } from './schedule/events.ts';
+export type { ScheduleEffect } from './schedule/next.ts';
+export type { PlanStep } from './schedule/plan.ts';
+export { dueAt, MAX_OPEN_FIRES, ON_TIME_MS, planSchedule } from './schedule/plan.ts';
+export type { ScheduleFire, ScheduleState } from './schedule/state.ts';
+export { FIRES_KEPT, openFires } from './schedule/state.ts';
+export { fireId, jitterOf, nextTimeAfter, timesBetween, timeToken, triggerId } from './schedule/times.ts';
+export type { ScheduleFireView, ScheduleView } from './schedule/view.ts';
+export { pileUp, schedulesView, scheduleView } from './schedule/view.ts';
+export type { ScheduleStatus } from './status.ts';
+export { ScheduleStatusSchema } from './status.ts';
+export type { TimerEffect, TimerOptions, Timers } from './timers.ts';
+export {
+  DEFAULT_MAX_WAIT_MS,
+  TimersSchema,
+  timerOutcome,
+  timerWakeAt,
+  WAIT_TOOL,
+  waitTool,
+} from './timers.ts';

@@ -82,7 +82,7 @@ export function isPassivatable(state: AgentState | undefined): boolean {
 /**
  * The results a passivated instance waits for (its wake record): the sub-tasks its parked tasks
  * delegated. Approvals need none: they arrive on the instance's control subject and activate it.
- * (Durable timers, when they come, add their due time here.)
+ * Timers are the other wake: `firstTimerDue`.
  */
 export function awaitedResults(state: AgentState): { agent: string; taskId: string }[] {
   const out: { agent: string; taskId: string }[] = [];
@@ -93,4 +93,16 @@ export function awaitedResults(state: AgentState): { agent: string; taskId: stri
         out.push({ agent: call.delegation.agent, taskId: call.delegation.childTaskId });
   }
   return out;
+}
+
+/** When the earliest durable timer of a parked task is due (its wake record's `at`), if any. */
+export function firstTimerDue(state: AgentState): string | undefined {
+  let first: string | undefined;
+  for (const task of state.active.values()) {
+    if (!isParked(task)) continue;
+    for (const call of task.steps.at(-1)?.tools ?? [])
+      if (call.result === undefined && call.timer !== undefined)
+        if (first === undefined || Date.parse(call.timer.until) < Date.parse(first)) first = call.timer.until;
+  }
+  return first;
 }

@@ -1,9 +1,10 @@
-import { ErrorCode } from './errors.ts';
-import type { TaskError, TaskResult } from './result.ts';
 import type { AgentSpec } from './config.ts';
 import { type DelegationEffect, delegationEffect, holdsSlot } from './delegation-decisions.ts';
+import { ErrorCode } from './errors.ts';
 import { costOf, type Price, totalTokens } from './pricing.ts';
+import type { TaskError, TaskResult } from './result.ts';
 import { type AgentState, isFinished, type TaskState, usageLastDay } from './state.ts';
+import { type TimerEffect, timerEffect, timerWakeAt } from './timers.ts';
 
 /**
  * What the runtime must do next, as data (XState-style actions): the runtime executes
@@ -27,7 +28,9 @@ export type Effect =
       input: unknown;
       key: string;
     }
-  | DelegationEffect;
+  | DelegationEffect
+  /** A durable timer: at `until` its call's result is journaled (the wait's length). */
+  | TimerEffect;
 
 export interface NextOptions {
   /** Tasks that may run at once. */
@@ -84,7 +87,8 @@ function stepEffects(task: TaskState): Effect[] {
   if (pending.length > 0) {
     return pending.map(
       (call): Effect =>
-        delegationEffect(task, task.steps.length - 1, call) ?? {
+        delegationEffect(task, task.steps.length - 1, call) ??
+        timerEffect(task, task.steps.length - 1, call) ?? {
           type: 'run-tool',
           taskId: task.taskId,
           step: task.steps.length - 1,
@@ -186,13 +190,18 @@ export function nextAt(state: AgentState, options: NextOptions & { readonly now:
   const now = options.now.getTime();
   const effects = next(state, options).filter(
     (effect) =>
-      effect.type !== 'call-model' || effect.notBefore === undefined || Date.parse(effect.notBefore) <= now,
+      (effect.type !== 'call-model' ||
+        effect.notBefore === undefined ||
+        Date.parse(effect.notBefore) <= now) &&
+      (effect.type !== 'fire-timer' || Date.parse(effect.until) <= now),
   );
   let wakeAt = Number.POSITIVE_INFINITY;
   const deadline = options.taskDeadlineMs;
   for (const task of state.active.values()) {
     if (task.phase !== 'running') continue;
     if (task.retryAt !== undefined) wakeAt = Math.min(wakeAt, Date.parse(task.retryAt));
+    const timer = timerWakeAt(task);
+    if (timer !== undefined) wakeAt = Math.min(wakeAt, timer);
     // Just past the deadline: `deadlinePassed` wants the time strictly after it.
     if (deadline !== undefined && task.startedAt !== undefined)
       wakeAt = Math.min(wakeAt, Date.parse(task.startedAt) + deadline + 1);

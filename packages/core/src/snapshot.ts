@@ -55,6 +55,7 @@ const TaskStateSchema = z.object({
           approval: z
             .object({ state: z.enum(['pending', 'approved']), reason: z.string(), at: z.string() })
             .optional(),
+          timer: z.object({ until: z.string(), setAt: z.string(), reason: z.string().optional() }).optional(),
           delegation: z
             .object({
               agent: z.string(),

@@ -39,6 +39,10 @@ export interface ToolCall {
     | undefined;
   /** A `delegate` call accepted as a sub-task of another agent; its result is the sub-task's. */
   delegation?: DelegationCall | undefined;
+  /** A `wait` call accepted as a durable timer: its result comes at `until` (timers.ts). */
+  timer?:
+    | { readonly until: string; readonly setAt: string; readonly reason?: string | undefined }
+    | undefined;
 }
 
 /** The delegation a tool call became, once accepted (delegation.ts). */

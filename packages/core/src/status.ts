@@ -45,6 +45,9 @@ export const AgentStatusSchema = z.object({
       attempt: z.number(),
       steps: z.number(),
       receivedAt: z.string().optional(),
+      /** Parked on a durable timer (the `wait` tool): when it goes on, and what it waits for. */
+      waitingUntil: z.string().optional(),
+      waitingFor: z.string().optional(),
     }),
   ),
   /** Tool calls waiting for an operator (`spool approve` / `spool deny`). */
@@ -132,8 +135,22 @@ export const WorkflowProgressSchema = z.object({
 });
 export type WorkflowProgress = z.infer<typeof WorkflowProgressSchema>;
 
+/** A schedule's next fire and its last one, for `spool status` (the whole view: `spool schedule list`). */
+export const ScheduleStatusSchema = z.object({
+  name: z.string(),
+  target: z.string(),
+  paused: z.boolean(),
+  nextFireAt: z.string().optional(),
+  lastFire: z.object({ fireId: z.string(), status: z.string(), firedAt: z.string() }).optional(),
+  open: z.number(),
+  warning: z.string().optional(),
+});
+export type ScheduleStatus = z.infer<typeof ScheduleStatusSchema>;
+
 export const StatusReportSchema = z.object({
   generatedAt: z.string(),
+  /** The coordinator's schedules, soonest next fire first. */
+  schedules: z.array(ScheduleStatusSchema).default([]),
   /** Agents that are not pools (a pool's replicas are under `pools`). */
   agents: z.array(AgentStatusSchema),
   pools: z.array(PoolStatusSchema).default([]),

@@ -55,6 +55,8 @@ export const subjects = {
   deadLetters: 'spool.api.dlq',
   /** Request/reply `{ id?: string }`: the coordinator answers with one workflow's view, or the list of workflows. */
   workflows: 'spool.api.workflows',
+  /** Request/reply `{}`: the coordinator answers with its schedules (`spool schedule list`). */
+  schedules: 'spool.api.schedules',
   /** Request/reply: pool siblings ask a replica whether it journaled a task. */
   poolAsk: (replica: string) => `spool.api.pool.${replica}`,
 } as const;

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { given } from './given.ts';
 import { z } from 'zod';
-import { AgentSpecSchema } from './config.ts';
 import type { Command, ModelReply } from './commands.ts';
+import { AgentSpecSchema } from './config.ts';
 import { decide } from './decide.ts';
+import { applyCommit } from './evolve.ts';
+import { given } from './given.ts';
 import { next } from './next.ts';
 import { buildMessages, compactionPlan } from './request.ts';
 import { fromSnapshot, toSnapshot } from './snapshot.ts';
-import { applyCommit } from './evolve.ts';
 import { defineTool, toolDefinitions } from './tools.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';

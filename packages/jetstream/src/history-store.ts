@@ -5,8 +5,8 @@ import {
   ConcurrencyError,
   commitId,
   parseCommit,
-  Streams,
   type StoredCommit,
+  Streams,
   subjects,
 } from '@spool/core/internal';
 import {

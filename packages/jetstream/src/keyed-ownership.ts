@@ -52,9 +52,11 @@ export type OwnershipClaim =
   | { readonly mine: true; readonly revision: number; readonly takeover: boolean }
   | { readonly mine: false; readonly host: string };
 
-/** What a passivated instance waits for: the results that resume its tasks. */
+/** What a passivated instance waits for: the results that resume its tasks, and its first timer. */
 export interface WakeRecord {
   readonly results: readonly { readonly agent: string; readonly taskId: string }[];
+  /** ISO time its earliest durable timer is due (absent: no timer). */
+  readonly at?: string;
 }
 
 export type WakeChange =
@@ -220,13 +222,14 @@ function parseHost(entry: KvEntry): string | undefined {
 
 function parseWake(entry: KvEntry): WakeRecord | undefined {
   try {
-    const value = JSON.parse(decoder.decode(entry.value)) as { results?: unknown };
+    const value = JSON.parse(decoder.decode(entry.value)) as { results?: unknown; at?: unknown };
     if (!Array.isArray(value.results)) return undefined;
     const results = value.results.filter(
       (r): r is { agent: string; taskId: string } =>
         typeof r === 'object' && r !== null && typeof r.agent === 'string' && typeof r.taskId === 'string',
     );
-    return { results };
+    const at = typeof value.at === 'string' && !Number.isNaN(Date.parse(value.at)) ? value.at : undefined;
+    return at === undefined ? { results } : { results, at };
   } catch {
     return undefined;
   }

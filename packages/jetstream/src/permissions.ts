@@ -214,6 +214,7 @@ function clientPublish(namespace?: string): string[] {
     `${API}.DIRECT.GET.${s.history}.${w(subjects.history(COORDINATOR))}`,
     ...reader(s.history, w(subjects.history(COORDINATOR))),
     w(subjects.workflows),
+    w(subjects.schedules),
   ];
 }
 
@@ -269,7 +270,7 @@ function coordinatorPublish(namespace?: string): string[] {
 
 function coordinatorSubscribe(namespace?: string): string[] {
   const w = namespacing(namespace).subject;
-  return [w(subjects.status), w(subjects.deadLetters), w(subjects.workflows)];
+  return [w(subjects.status), w(subjects.deadLetters), w(subjects.workflows), w(subjects.schedules)];
 }
 
 /** Creates and updates the streams and buckets (`spool provision`), and may do anything in Spool's space. */

@@ -3,8 +3,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { jetstream } from '@nats-io/jetstream';
 import type { KV, KvEntry } from '@nats-io/kv';
 import { Buckets } from '@spool/core/internal';
-import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { openBucket } from './buckets.ts';
+import { PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import type { SpoolConnection } from './types.ts';
 

@@ -9,8 +9,8 @@ import {
   type McpCallResult,
   type McpLogger,
   type McpServerConfig,
-  McpServerStatus,
   type McpServerState,
+  McpServerStatus,
   type McpTool,
 } from './types.ts';
 import { expandVariables } from './variables.ts';

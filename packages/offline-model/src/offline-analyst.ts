@@ -1,4 +1,4 @@
-import { type Reply, type MessagesBody, type Responder, textOfContent } from './messages-protocol.ts';
+import { type MessagesBody, type Reply, type Responder, textOfContent } from './messages-protocol.ts';
 
 type Message = NonNullable<MessagesBody['messages']>[number];
 

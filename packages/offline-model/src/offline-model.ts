@@ -1,5 +1,5 @@
-import { type MessagesServer, startMessagesServer } from './messages-server.ts';
 import type { Reply, Responder } from './messages-protocol.ts';
+import { type MessagesServer, startMessagesServer } from './messages-server.ts';
 import { teamResponder } from './offline-team.ts';
 
 /**

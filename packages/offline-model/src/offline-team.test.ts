@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigSchema } from '@spool/core';
 import { describe, expect, it } from 'vitest';
-import type { Reply, MessagesBody } from './messages-protocol.ts';
+import type { MessagesBody, Reply } from './messages-protocol.ts';
 import { analystResponder } from './offline-analyst.ts';
 import { teamResponder } from './offline-team.ts';
 

@@ -1,6 +1,7 @@
-import { type Reply, type MessagesBody, type Responder, textOfContent } from './messages-protocol.ts';
+import { type MessagesBody, type Reply, type Responder, textOfContent } from './messages-protocol.ts';
 import { analystResponder } from './offline-analyst.ts';
 import { filesClerk, listingTool } from './offline-files.ts';
+import { monitor, STATUS_TOOL } from './offline-monitor.ts';
 
 type Message = NonNullable<MessagesBody['messages']>[number];
 type Role = 'researcher' | 'writer' | 'reviewer' | 'planner' | 'analyst';
@@ -12,6 +13,7 @@ type Role = 'researcher' | 'writer' | 'reviewer' | 'planner' | 'analyst';
  *
  * - the data analyst (its instructions, or the `mean`/`standard_deviation` tools) → the
  *   offline analyst, unchanged;
+ * - an agent offered the `fetch_status` tool → the site monitor of examples/monitor;
  * - an agent offered the `delegate` tool → a planner: first one reply that delegates a piece
  *   of the goal to each agent the tool allows, then, from their results, the combined answer;
  * - a researcher → a JSON array of subtopics when asked for one, else short findings;
@@ -33,6 +35,7 @@ export const teamResponder: Responder = (body: MessagesBody): Reply | string => 
     return analystResponder(body);
   }
   if (tools.has('delegate')) return plan(body, task, messages.slice(taskAt + 1));
+  if (tools.has(STATUS_TOOL)) return monitor(task, messages.slice(taskAt + 1));
   const listing = listingTool(body);
   if (listing !== undefined && FILES_QUESTION.test(task))
     return filesClerk(listing, messages.slice(taskAt + 1));

@@ -1,5 +1,6 @@
 import type { ActorLogic, ReplayLogic } from '@spool/actor';
 import {
+  type AgentEvent,
   type AgentSpec,
   type AgentState,
   type Command,
@@ -7,7 +8,6 @@ import {
   type Effect,
   evolve,
   fromSnapshot,
-  type AgentEvent,
   initialState,
   nextAt,
   type Price,

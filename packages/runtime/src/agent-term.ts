@@ -1,11 +1,11 @@
 import { type DecisionTooLargeError, every, type Restored, type Term, type TermHandlers } from '@spool/actor';
 import {
+  type AgentEvent,
   type AgentState,
   type Command,
   type Effect,
-  ensureError,
   ErrorCode,
-  type AgentEvent,
+  ensureError,
 } from '@spool/core/internal';
 import { type AgentContext, type AgentPorts, publicName } from './context.ts';
 import { ControlIntake } from './control-intake.ts';
@@ -16,6 +16,7 @@ import { markInterrupted, recordSpec } from './recovery.ts';
 import { TaskIntake } from './task-intake.ts';
 import { TaskSpans } from './task-spans.ts';
 import { failTask, publishResult, startTask } from './task-steps.ts';
+import { fireTimer } from './timer-step.ts';
 import { toolStep } from './tool-step.ts';
 
 /**
@@ -135,6 +136,8 @@ export class AgentTerm implements TermHandlers<AgentState, Command, AgentEvent, 
         const signal = AbortSignal.any([this.term.stopping, ctx.stopSignal(effect.taskId)]);
         return awaitDelegation(delegationContext(ctx, log), effect, signal);
       }
+      case 'fire-timer':
+        return fireTimer(ctx, effect, log);
       case 'fail-task':
         return failTask(ctx, effect, log);
       case 'publish-result':

@@ -10,14 +10,15 @@ import {
   priceFor,
   specHash,
   toolDefinitions,
+  waitTool,
 } from '@spool/core/internal';
 import {
   type HistoryStore,
   type Inbox,
   type Leases,
   type LiveText,
-  reclaimUnacked,
   type Results,
+  reclaimUnacked,
 } from '@spool/jetstream';
 import type { McpServerState } from '@spool/mcp';
 import type { Logger } from 'pino';
@@ -126,6 +127,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
       ...toolDefinitions(spec.tools),
       ...mcp.definitions(),
       ...(spec.delegation === undefined ? [] : [delegateTool(spec.delegation)]),
+      ...(spec.timers === undefined ? [] : [waitTool(spec.timers)]),
     ],
     price,
     observer,

@@ -1,11 +1,11 @@
 import type { Term } from '@spool/actor';
 import type { ModelClient } from '@spool/claude';
 import type {
+  AgentEvent,
   AgentSpec,
   AgentState,
   Command,
   ControlMessage,
-  AgentEvent,
   Observer,
   Price,
   TaskMessage,

@@ -1,9 +1,9 @@
 import {
+  type AgentEvent,
   type Command,
   type DelegationEffect,
   delegationOutcome,
   ensureError,
-  type AgentEvent,
   type TaskResult,
   type TaskState,
   type TraceContext,

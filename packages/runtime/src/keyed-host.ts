@@ -3,6 +3,7 @@ import {
   type AgentSpec,
   type AgentState,
   awaitedResults,
+  firstTimerDue,
   ensureError,
   isPassivatable,
   IO_RETRY_MS,
@@ -234,7 +235,11 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
       // Stopped with work in progress by the host's stop: its record stays for another host to adopt it.
       if (why === HOST_STOPPING && !isPassivatable(state)) instance.keepOwnership = true;
       const awaited = state === undefined ? [] : awaitedResults(state);
-      const wake = awaited.length === 0 ? undefined : { results: awaited };
+      const at = state === undefined ? undefined : firstTimerDue(state);
+      const wake =
+        awaited.length === 0 && at === undefined
+          ? undefined
+          : { results: awaited, ...(at === undefined ? {} : { at }) };
       // Written before the instance lets go of its key: a result that arrives meanwhile wakes it.
       if (wake !== undefined) await ownership.putWake(agent, instance.key, wake);
       await instance.handle.stop();
@@ -385,13 +390,21 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
           wakers.set(change.key, waiting);
           const signal = AbortSignal.any([waiting.signal, stopping.signal]);
           const key = change.key;
-          Promise.any(change.wake.results.map((r) => options.results.wait(r.agent, r.taskId, signal))).then(
-            async () => {
+          const { at } = change.wake;
+          const wakes: Promise<string>[] = change.wake.results.map((r) =>
+            options.results.wait(r.agent, r.taskId, signal).then(() => 'a result it waits for arrived'),
+          );
+          if (at !== undefined) {
+            const ms = Math.max(0, Date.parse(at) - clock.now().getTime());
+            wakes.push(clock.sleep(ms, signal).then(() => 'its timer is due'));
+          }
+          Promise.any(wakes).then(
+            async (why) => {
               if (signal.aborted) return;
               const target = await activate(key);
               if (target !== undefined && !('owner' in target)) {
                 target.lastUsed = clock.now().getTime();
-                logger.info({ key }, 'instance woken: a result it waits for arrived');
+                logger.info({ key }, `instance woken: ${why}`);
               }
             },
             () => undefined,

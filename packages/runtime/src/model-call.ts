@@ -1,5 +1,5 @@
 import type { ModelClient, ModelRequest } from '@spool/claude';
-import { ensureError, ErrorCode, type ModelReply, RetryableError, SpoolError } from '@spool/core/internal';
+import { ErrorCode, ensureError, type ModelReply, RetryableError, SpoolError } from '@spool/core/internal';
 
 export type CallOutcome =
   | { readonly ok: true; readonly reply: ModelReply }

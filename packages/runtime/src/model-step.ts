@@ -55,7 +55,7 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
   if (outcome.ok) {
     // Journaled before anything uses it: after a crash this reply is read back, never requested again.
     const { reply } = outcome;
-    await term.commit({
+    const journaled = await term.commit({
       type: 'RecordReply',
       taskId,
       step,
@@ -73,9 +73,18 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
             },
           }),
       ...(spec.budget.maxToolCalls === undefined ? {} : { maxToolCalls: spec.budget.maxToolCalls }),
+      ...(spec.timers === undefined
+        ? {}
+        : { timers: { maxWaitMs: spec.timers.maxWaitMs, taskDeadlineMs: spec.taskDeadlineMs } }),
       at: ctx.now(),
     });
     log.info({ step, stopReason: reply.stopReason, usage: reply.usage }, 'model reply journaled');
+    for (const event of journaled)
+      if (event.type === 'timer.set')
+        log.info(
+          { step, toolUseId: event.data.toolUseId, until: event.data.until, reason: event.data.reason },
+          'timer set; the task waits without a slot',
+        );
     return;
   }
   if ('abandoned' in outcome) return;

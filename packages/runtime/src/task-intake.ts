@@ -1,8 +1,8 @@
 import { every } from '@spool/actor';
 import {
   type Command,
-  ensureError,
   ErrorCode,
+  ensureError,
   holdsSlot,
   IO_RETRY_MS,
   isKnownTask,

@@ -1,9 +1,9 @@
 import {
   asReply,
+  type Reply as FakeReply,
   type MessagesBody,
   type MessagesReply,
   type MessagesRequest,
-  type Reply as FakeReply,
   type Responder,
   startMessagesServer,
   textOfContent,

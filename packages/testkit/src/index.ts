@@ -1,5 +1,3 @@
-export type { MessagesBody, Reply as FakeReply, Responder } from '@spool/offline-model';
-export { analystResponder, lastUserText, teamResponder } from '@spool/offline-model';
 export type { NatsServer } from '@spool/nats-server';
 export {
   findNatsServerBinary,
@@ -9,6 +7,8 @@ export {
   startEmbeddedNats,
   takesSyncAlways,
 } from '@spool/nats-server';
+export type { MessagesBody, Reply as FakeReply, Responder } from '@spool/offline-model';
+export { analystResponder, lastUserText, teamResponder } from '@spool/offline-model';
 export type { FailOptions, FakeClaude, FakeClaudeOptions, RecordedRequest } from './fake-claude.ts';
 export { echoResponder, startFakeClaude } from './fake-claude.ts';
 export { startNats } from './nats.ts';

@@ -5,16 +5,16 @@ import {
   COORDINATOR,
   replicaNames,
   type SpoolConfig,
-  type TaskResult,
   TaskMessageSchema,
+  type TaskResult,
 } from '@spool/core/internal';
 import { results, submitTask, submitWorkflow } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { parseCommand } from '../args.ts';
 import { agentSpec, findConfigFile, loadConfig } from '../config-file.ts';
-import { SPOOL_COMMAND } from '../env.ts';
 import type { NatsEndpoint } from '../embedded-nats.ts';
+import { SPOOL_COMMAND } from '../env.ts';
 import { withLocalStack } from '../local-stack.ts';
 import { type ModelChoice, offlineAsked } from '../model.ts';
 import { UsageError } from '../usage-error.ts';

@@ -1,7 +1,7 @@
+import { replicaNames, replicaOf, type SpoolConfig } from '@spool/core/internal';
+import { warnIfOldServer } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand } from '../args.ts';
-import { warnIfOldServer } from '@spool/jetstream';
-import { replicaNames, replicaOf, type SpoolConfig } from '@spool/core/internal';
 import { agentSpec, loadConfig } from '../config-file.ts';
 import { consolePort, startConsoleAndSay } from '../console/start.ts';
 import { natsTarget } from '../env.ts';

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { COORDINATOR, type TaskResult, WORKFLOW_ID_PATTERN } from '@spool/core';
 import { parseWorkflowStart } from '@spool/coordinator';
+import { COORDINATOR, type TaskResult, WORKFLOW_ID_PATTERN } from '@spool/core';
 import { results, submitWorkflow } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';

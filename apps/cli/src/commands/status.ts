@@ -70,6 +70,14 @@ function render(report: StatusReport): string {
       );
     }
   }
+  if (report.schedules.length > 0) lines.push('schedules (next fires):');
+  for (const sc of report.schedules) {
+    const when = sc.paused ? 'paused' : `next ${sc.nextFireAt ?? 'none'}`;
+    const last =
+      sc.lastFire === undefined ? 'never fired' : `last ${sc.lastFire.fireId} ${sc.lastFire.status}`;
+    lines.push(`  ${sc.name.padEnd(18)} → ${sc.target}: ${when}; ${last}; ${sc.open} open`);
+    if (sc.warning !== undefined) lines.push(`    warning: ${sc.warning}`);
+  }
   return lines.join('\n');
 }
 
@@ -97,7 +105,8 @@ function usageOf(a: Actor): string {
 function details(a: Actor, indent: string): string[] {
   return [
     ...a.inFlight.map(
-      (t) => `${indent}${t.taskId} ${t.phase} (attempt ${t.attempt}, ${t.steps} model call(s))`,
+      (t) =>
+        `${indent}${t.taskId} ${t.phase} (attempt ${t.attempt}, ${t.steps} model call(s))${t.waitingUntil === undefined ? '' : `; waiting on a timer until ${t.waitingUntil}${t.waitingFor === undefined ? '' : ` (${clip(t.waitingFor, 60)})`}`}`,
     ),
     ...a.approvals.map(
       (w) =>

@@ -65,7 +65,15 @@ export class Draft {
   private readonly state: CoordinatorState;
 
   constructor(source: CoordinatorState, run?: WorkflowRun) {
-    this.state = { seq: source.seq, workflows: new Map(), tasks: new Map(), published: [] };
+    this.state = {
+      seq: source.seq,
+      workflows: new Map(),
+      tasks: new Map(),
+      published: [],
+      schedules: new Map(),
+      fires: new Map(),
+      scheduleControlSeq: 0,
+    };
     if (run === undefined) return;
     const copy = structuredClone(run);
     this.state.workflows.set(copy.id, copy);

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config.ts';
 import type { AgentEvent } from '../agent-events.ts';
+import { parseConfig } from '../config.ts';
 import { parseCoordinatorCommit } from '../history.ts';
 import type { TaskResult } from '../result.ts';
 import { zeroUsage } from '../usage.ts';
-import type { WorkflowDef, WorkflowDefInput } from './definition.ts';
 import { type CoordinatorCommand, decideCoordinator } from './decide.ts';
+import type { WorkflowDef, WorkflowDefInput } from './definition.ts';
 import type { CoordinatorEvent } from './events.ts';
 import { nextCoordinator, workflowResult, workflowView } from './next.ts';
 import {

@@ -1,6 +1,9 @@
 import type { TraceContext } from '../trace-context.ts';
 import { ErrorCode } from '../errors.ts';
 import type { TaskError, TaskResult } from '../result.ts';
+import { decideSchedules, type ScheduleCommand } from '../schedule/decide.ts';
+import { scheduleEventIds as scheduleIds } from '../schedule/events.ts';
+import { LAST_OUTPUT_CHARS } from '../schedule/state.ts';
 import { Draft, mayAdvance } from './advance.ts';
 import type { WorkflowDef } from './definition.ts';
 import { finished, rejected, taskFinished } from './event-builders.ts';
@@ -9,6 +12,7 @@ import { type CoordinatorState, findTask, type WorkflowTaskStatus } from './stat
 
 /** What the coordinator process asks of the workflow logic; `decideCoordinator` answers with events. */
 export type CoordinatorCommand =
+  | ScheduleCommand
   | {
       type: 'StartWorkflow';
       workflowId: string;
@@ -95,8 +99,29 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
     case 'RejectWorkflow':
       if (state.workflows.has(command.workflowId)) return [];
       return [rejected(command.workflowId, command.workflow, command.error, command.inboxSeq, at)];
+    case 'ConfigureSchedules':
+    case 'FireSchedule':
+    case 'MarkFireSent':
+    case 'ControlSchedule': {
+      const definitions = 'workflows' in command ? command.workflows : undefined;
+      return decideSchedules<CoordinatorEvent>(state, command, (workflowId, workflow, input) =>
+        decideCoordinator(state, {
+          type: 'StartWorkflow',
+          workflowId,
+          workflow,
+          input,
+          definition:
+            definitions !== undefined && Object.hasOwn(definitions, workflow)
+              ? definitions[workflow]
+              : undefined,
+          at,
+        }),
+      ) as CoordinatorEvent[];
+    }
     case 'ObserveResult': {
       const { result } = command;
+      const fire = observeFire(state, result, at);
+      if (fire !== undefined) return [fire];
       const found = findTask(state, result.taskId);
       if (found === undefined || found.task.status !== 'running' || found.task.agent !== result.agent)
         return [];
@@ -217,6 +242,29 @@ export function decideCoordinator(state: CoordinatorState, command: CoordinatorC
     default:
       return assertNever(command);
   }
+}
+
+/** A result of an open fire's task on an agent: the fire's end. */
+function observeFire(state: CoordinatorState, result: TaskResult, at: string): CoordinatorEvent | undefined {
+  const name = state.fires.get(result.taskId);
+  const fire = state.schedules.get(name ?? '')?.fires.find((f) => f.fireId === result.taskId);
+  if (name === undefined || fire === undefined || fire.agent !== result.agent || fire.status !== 'running')
+    return undefined;
+  const status =
+    result.status === 'completed' ? 'completed' : result.status === 'cancelled' ? 'cancelled' : 'failed';
+  return {
+    id: scheduleIds.finished(result.taskId),
+    type: 'schedule.fire_finished',
+    v: 1,
+    data: {
+      schedule: name,
+      fireId: result.taskId,
+      status,
+      ...(status === 'completed' ? { output: (result.output ?? '').slice(0, LAST_OUTPUT_CHARS) } : {}),
+      ...(result.error === undefined ? {} : { error: result.error }),
+      at,
+    },
+  };
 }
 
 function assertNever(value: never): never {

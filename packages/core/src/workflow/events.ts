@@ -1,8 +1,9 @@
 import { TraceContextSchema } from '../trace-context.ts';
 import { z } from 'zod';
-import { UsageSchema } from '../usage.ts';
 import { eventV1, iso } from '../event-schema.ts';
 import { TaskErrorSchema } from '../result.ts';
+import { SCHEDULE_EVENTS } from '../schedule/events.ts';
+import { UsageSchema } from '../usage.ts';
 import { WorkflowSchema } from './definition.ts';
 
 /**
@@ -135,6 +136,7 @@ export const CoordinatorEventSchema = z.discriminatedUnion('type', [
   WorkflowStepFinishedV1,
   WorkflowFinishedV1,
   WorkflowPublishedV1,
+  ...SCHEDULE_EVENTS,
 ]);
 export type CoordinatorEvent = z.infer<typeof CoordinatorEventSchema>;
 export type CoordinatorEventType = CoordinatorEvent['type'];

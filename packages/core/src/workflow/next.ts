@@ -1,5 +1,6 @@
-import { COORDINATOR } from '../subjects.ts';
 import type { TaskError, TaskResult } from '../result.ts';
+import { nextSchedules, type ScheduleEffect } from '../schedule/next.ts';
+import { COORDINATOR } from '../subjects.ts';
 import type { Usage } from '../usage.ts';
 import { dependencies } from './graph.ts';
 import {
@@ -19,6 +20,7 @@ import {
  * same effects, so after a crash the replayed state names exactly the work that was left.
  */
 export type CoordinatorEffect =
+  | ScheduleEffect
   /** Publish the task on `spool.inbox.<agent>` with msg id = taskId, then MarkSent. */
   | {
       type: 'send-task';
@@ -62,6 +64,9 @@ export function nextCoordinator(
     if (run.status !== 'running' && !run.published)
       effects.push({ type: 'publish-result', workflowId: run.id, result: workflowResult(run) });
   }
+  const schedules = nextSchedules(state, now);
+  effects.push(...schedules.effects);
+  if (schedules.wakeAt !== undefined) wakeAt = Math.min(wakeAt ?? schedules.wakeAt, schedules.wakeAt);
   return wakeAt === undefined ? { effects } : { effects, wakeAt };
 }
 

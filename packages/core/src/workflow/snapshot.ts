@@ -1,7 +1,10 @@
+import type { ScheduleState } from '../schedule/state.ts';
 import type { CoordinatorState, StepRun, TaskRef, WorkflowRun } from './state.ts';
 
 /** The shape of a coordinator snapshot's state; a change to CoordinatorState bumps it. */
-export const COORDINATOR_STATE_VERSION = 1;
+export const COORDINATOR_STATE_VERSION = 2;
+/** Version 1 had no schedules: it still decodes, with none. */
+const VERSIONS_READ = [1, COORDINATOR_STATE_VERSION];
 
 interface Encoded {
   readonly stateVersion: number;
@@ -9,6 +12,9 @@ interface Encoded {
   readonly workflows: (Omit<WorkflowRun, 'steps'> & { steps: StepRun[] })[];
   readonly tasks: [string, TaskRef][];
   readonly published: string[];
+  readonly schedules?: ScheduleState[];
+  readonly fires?: [string, string][];
+  readonly scheduleControlSeq?: number;
 }
 
 /** The coordinator's state as JSON (its Maps as arrays), for a snapshot. */
@@ -19,6 +25,9 @@ export function coordinatorToSnapshot(state: CoordinatorState): Encoded {
     workflows: [...state.workflows.values()].map((run) => ({ ...run, steps: [...run.steps.values()] })),
     tasks: [...state.tasks],
     published: [...state.published],
+    schedules: [...state.schedules.values()],
+    fires: [...state.fires],
+    scheduleControlSeq: state.scheduleControlSeq,
   };
 }
 
@@ -29,7 +38,7 @@ export function coordinatorFromSnapshot(
 ): { state: CoordinatorState } | { problem: string } {
   const encoded = data as Partial<Encoded> | null;
   const version = encoded?.stateVersion;
-  if (version !== COORDINATOR_STATE_VERSION)
+  if (!VERSIONS_READ.includes(version as number))
     return {
       problem: `it was written by coordinator state version ${String(version)}, this code folds version ${COORDINATOR_STATE_VERSION}`,
     };
@@ -51,6 +60,9 @@ export function coordinatorFromSnapshot(
       ),
       tasks: new Map(encoded.tasks),
       published: [...encoded.published],
+      schedules: new Map((encoded.schedules ?? []).map((schedule) => [schedule.name, schedule])),
+      fires: new Map(encoded.fires ?? []),
+      scheduleControlSeq: encoded.scheduleControlSeq ?? 0,
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { TraceContext } from '../trace-context.ts';
 import type { TaskError } from '../result.ts';
+import { evolveSchedules, finishFire, type SchedulesState } from '../schedule/evolve.ts';
 import { addUsage, type Usage, zeroUsage } from '../usage.ts';
 import type { WorkflowDef } from './definition.ts';
 import type { CoordinatorEvent } from './events.ts';
@@ -78,7 +79,7 @@ export interface TaskRef {
   readonly attempt: number;
 }
 
-export interface CoordinatorState {
+export interface CoordinatorState extends SchedulesState {
   /** History sequence of the last commit applied; 0 for an empty history. */
   seq: number;
   /** The runs in flight and the newest FINISHED_RUNS_KEPT published ones. */
@@ -98,7 +99,15 @@ export interface CoordinatorState {
 export const FINISHED_RUNS_KEPT = 1000;
 
 export function initialCoordinatorState(): CoordinatorState {
-  return { seq: 0, workflows: new Map(), tasks: new Map(), published: [] };
+  return {
+    seq: 0,
+    workflows: new Map(),
+    tasks: new Map(),
+    published: [],
+    schedules: new Map(),
+    fires: new Map(),
+    scheduleControlSeq: 0,
+  };
 }
 
 /** Lets the oldest published runs beyond FINISHED_RUNS_KEPT go, with their task ids. */
@@ -176,6 +185,7 @@ export function evolveCoordinator(state: CoordinatorState, event: CoordinatorEve
         published: false,
         usage: zeroUsage(),
       });
+      finishFire(state, d.workflowId, 'failed', undefined, d.error, d.at);
       return state;
     }
     case 'workflow.step_started': {
@@ -264,6 +274,8 @@ export function evolveCoordinator(state: CoordinatorState, event: CoordinatorEve
       run.output = event.data.output;
       run.error = event.data.error;
       run.finishedAt = event.data.at;
+      // A run a schedule fired: its end is the fire's end (no event of its own).
+      finishFire(state, run.id, event.data.status, event.data.output, event.data.error, event.data.at);
       return state;
     }
     case 'workflow.published': {
@@ -275,6 +287,17 @@ export function evolveCoordinator(state: CoordinatorState, event: CoordinatorEve
       forgetOldRuns(state);
       return state;
     }
+    case 'schedule.changed':
+    case 'schedule.removed':
+    case 'schedule.fired':
+    case 'schedule.skipped':
+    case 'schedule.buffered':
+    case 'schedule.task_sent':
+    case 'schedule.fire_finished':
+    case 'schedule.paused':
+    case 'schedule.resumed':
+      evolveSchedules(state, event);
+      return state;
     default:
       return unknownEvent(state, event);
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config.ts';
 import type { WorkflowDef } from './definition.ts';
-import { dependencies, findCycle, finalSteps, topologicalOrder } from './graph.ts';
+import { dependencies, finalSteps, findCycle, topologicalOrder } from './graph.ts';
 import { parseArray, renderTemplate, templateRefs } from './template.ts';
 
 const agent = { instructions: 'You help.', model: 'claude-sonnet-4-6' };
