@@ -80,7 +80,8 @@ describe('durable timers - the wait tool', () => {
     const first = start();
     await first.waitForLog('history replayed');
     await coordinator.waitForLog('coordinator history replayed');
-    await submitTask(world.connection, 'watcher', { id: 'watch-1', input: 'WAIT 8s check the page' });
+    // Long enough that the quick task and a status CLI (seconds each on a loaded machine) come first.
+    await submitTask(world.connection, 'watcher', { id: 'watch-1', input: 'WAIT 20s check the page' });
     await waitFor('the timer to be journaled', async () =>
       (await events()).some((e) => e.type === 'timer.set'),
     );
@@ -103,7 +104,7 @@ describe('durable timers - the wait tool', () => {
     const second = start();
     const result = await results(world.connection).wait('watcher', 'watch-1', AbortSignal.timeout(30_000));
     expect(result.status).toBe('completed');
-    expect(result.output).toMatch(/^resumed: waited 8s \(from /);
+    expect(result.output).toMatch(/^resumed: waited 20s \(from /);
     const history = await events();
     const completed = history.filter(
       (e) => e.type === 'tool.completed' && (e.data as { taskId: string }).taskId === 'watch-1',
@@ -113,7 +114,7 @@ describe('durable timers - the wait tool', () => {
     const drift = firedAt - Date.parse(set.until);
     expect(drift).toBeGreaterThanOrEqual(0);
     // Two model calls for the task: the one that set the timer (never asked again) and the one after it.
-    expect(callsFor('WAIT 8s check the page')).toHaveLength(2);
+    expect(callsFor('WAIT 20s check the page')).toHaveLength(2);
     expect(second.stderr).toContain('timer fired; the task goes on');
     console.log(
       `timer set at ${set.at} until ${set.until}; fired at ${new Date(firedAt).toISOString()} (drift ${drift} ms, across a SIGKILL and a takeover)`,
