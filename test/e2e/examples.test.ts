@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type HistoryEvent, parseConfig, type TaskResult, TaskResultSchema } from '@spool/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '@spool/testkit';
 import { runCli } from '../support/cli.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { type Broker, startBroker } from '../support/world.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -125,4 +128,51 @@ describe('examples/planner - spool demo runs the planner goal', () => {
       expect(result?.output).toContain(child?.output?.split('\n')[0] as string);
     }
   }, 30_000);
+});
+
+describe('examples/monitor - one command runs the status page and spool up, on a schedule', () => {
+  let broker: Broker;
+  beforeAll(async () => {
+    broker = await startBroker();
+  });
+  afterAll(() => broker?.close());
+
+  it('checks the page on each fire, keeps its notes across checks, and stops cleanly', async () => {
+    const run = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'examples', 'monitor', 'run.ts')], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NATS_URL: broker.nats.url,
+        STATUS_PORT: String(await freePort()),
+        SPOOL_CONSOLE_PORT: String(await freePort()),
+        MONITOR_EVERY: '2s',
+        SPOOL_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    run.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => run.once('exit', resolve));
+    try {
+      await waitFor(
+        'two checks',
+        async () =>
+          (await broker.probe.results('monitor')).filter((r) => r.status === 'completed').length >= 2,
+        60_000,
+      );
+      const checks = (await broker.probe.results('monitor')).filter((r) => r.status === 'completed');
+      // Each task id is its fire's time; each check's notes count the checks before it.
+      expect(checks.map((r) => r.taskId)).toEqual(
+        checks.map(() => expect.stringMatching(/^check-status@\d{8}T\d{6}Z$/)),
+      );
+      expect(checks[0]?.tools).toEqual(['fetch_status']);
+      expect(checks[1]?.output).toMatch(/^Status: \w+ .*Checks: 2\.$/s);
+    } finally {
+      run.kill('SIGTERM');
+    }
+    expect(await exited, stderr.slice(-2000)).toBe(0);
+    expect(stderr).not.toMatch(/at .*\.ts:\d+/);
+  }, 90_000);
 });
