@@ -33,3 +33,20 @@ export function cancelled(
     data: { taskId, reason, ...(controlSeq === undefined ? {} : { controlSeq }), at },
   };
 }
+
+/** A built-in tool's call (delegate, wait) refused before it ran: the model reads `content` as an error. */
+export function toolCallRefused(
+  agent: string,
+  task: { readonly taskId: string; readonly attempt: number },
+  step: number,
+  toolUseId: string,
+  content: string,
+  at: string,
+): AgentEvent {
+  return {
+    id: eventIds.toolCompleted(agent, task.taskId, task.attempt, step, toolUseId),
+    type: 'tool.completed',
+    v: 1,
+    data: { taskId: task.taskId, step, toolUseId, content, isError: true, at },
+  };
+}

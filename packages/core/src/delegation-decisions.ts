@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { type AgentEvent, eventIds } from './agent-events.ts';
+import { toolCallRefused } from './agent-event-builders.ts';
+import type { AgentEvent } from './agent-events.ts';
 import { childMeta, childTaskId, DELEGATE_TOOL, type DelegationOptions, parentChain } from './delegation.ts';
 import { delegationEventIds } from './delegation-events.ts';
 import type { TaskResult } from './result.ts';
@@ -37,19 +38,8 @@ export function delegationDecisions(
   return calls
     .filter((call) => call.name === DELEGATE_TOOL)
     .map((call): AgentEvent => {
-      const refuse = (why: string): AgentEvent => ({
-        id: eventIds.toolCompleted(agent, task.taskId, task.attempt, step, call.id),
-        type: 'tool.completed',
-        v: 1,
-        data: {
-          taskId: task.taskId,
-          step,
-          toolUseId: call.id,
-          content: `delegation refused: ${why}`,
-          isError: true,
-          at,
-        },
-      });
+      const refuse = (why: string): AgentEvent =>
+        toolCallRefused(agent, task, step, call.id, `delegation refused: ${why}`, at);
       const input = DelegateInputSchema.safeParse(call.input);
       if (!input.success) {
         const problems = input.error.issues

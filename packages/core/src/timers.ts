@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AgentEvent } from './agent-events.ts';
-import { eventIds } from './agent-events.ts';
+import { toolCallRefused } from './agent-event-builders.ts';
 import { formatDuration, parseDuration } from './schedule/duration.ts';
 import type { TaskState, ToolCall } from './state.ts';
 import { timerEventIds } from './timer-events.ts';
@@ -87,19 +87,8 @@ export function timerDecisions(
   return calls
     .filter((call) => call.name === WAIT_TOOL)
     .map((call): AgentEvent => {
-      const refuse = (why: string): AgentEvent => ({
-        id: eventIds.toolCompleted(agent, task.taskId, task.attempt, step, call.id),
-        type: 'tool.completed',
-        v: 1,
-        data: {
-          taskId: task.taskId,
-          step,
-          toolUseId: call.id,
-          content: `wait refused: ${why}`,
-          isError: true,
-          at,
-        },
-      });
+      const refuse = (why: string): AgentEvent =>
+        toolCallRefused(agent, task, step, call.id, `wait refused: ${why}`, at);
       const input = WaitInputSchema.safeParse(call.input);
       if (!input.success)
         return refuse(
