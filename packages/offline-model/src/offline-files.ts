@@ -1,4 +1,5 @@
-import { type MessagesBody, type Reply, textOfContent } from './messages-protocol.ts';
+import type { MessagesBody, Reply } from './messages-protocol.ts';
+import { toolThenAnswer } from './tool-then-answer.ts';
 
 type Message = NonNullable<MessagesBody['messages']>[number];
 
@@ -17,18 +18,14 @@ export function listingTool(body: MessagesBody): string | undefined {
  * directory with the server's tool, then answers from the listing, as Claude would.
  */
 export function filesClerk(tool: string, turn: readonly Message[]): Reply | string {
-  const result = turn
-    .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
-    .find((b) => b.type === 'tool_result');
-  if (result === undefined)
-    return {
-      content: [
-        { type: 'text', text: 'I will list the directory with the filesystem tool.' },
-        { type: 'tool_use', id: 'toolu_offline_ls', name: tool, input: { path: '.' } },
-      ],
-    };
-  const listing = textOfContent(result.content as Parameters<typeof textOfContent>[0]);
-  if (result.is_error === true) return `I could not list the directory: ${listing}`;
+  const intro = 'I will list the directory with the filesystem tool.';
+  const call = { intro, id: 'toolu_offline_ls', tool, input: { path: '.' } };
+  return toolThenAnswer(turn, call, ({ text: listing, isError }) =>
+    isError ? `I could not list the directory: ${listing}` : describeListing(listing),
+  );
+}
+
+function describeListing(listing: string): string {
   const files = [...listing.matchAll(/^\[FILE\] (.+)$/gm)].map((m) => m[1]);
   const dirs = [...listing.matchAll(/^\[DIR\] (.+)$/gm)].map((m) => m[1]);
   return `The directory holds ${files.length} file(s)${files.length > 0 ? `: ${files.join(', ')}` : ''}${dirs.length > 0 ? `, and ${dirs.length} folder(s): ${dirs.join(', ')}` : ''}.`;

@@ -1,4 +1,5 @@
-import { type MessagesBody, type Reply, textOfContent } from './messages-protocol.ts';
+import type { MessagesBody, Reply } from './messages-protocol.ts';
+import { toolThenAnswer } from './tool-then-answer.ts';
 
 type Message = NonNullable<MessagesBody['messages']>[number];
 
@@ -11,17 +12,12 @@ export const STATUS_TOOL = 'fetch_status';
  * given from the last check (the schedule's {{lastOutput}}), and how many checks it has made.
  */
 export function monitor(task: string, turn: readonly Message[]): Reply | string {
-  const result = turn
-    .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
-    .find((b) => b.type === 'tool_result');
-  if (result === undefined)
-    return {
-      content: [
-        { type: 'text', text: 'I will fetch the status page.' },
-        { type: 'tool_use', id: 'toolu_offline_status', name: STATUS_TOOL, input: {} },
-      ],
-    };
-  const page = textOfContent(result.content as Parameters<typeof textOfContent>[0]);
+  const intro = 'I will fetch the status page.';
+  const call = { intro, id: 'toolu_offline_status', tool: STATUS_TOOL, input: {} };
+  return toolThenAnswer(turn, call, ({ text: page }) => notes(task, page));
+}
+
+function notes(task: string, page: string): string {
   let status = 'unknown';
   let detail = page.slice(0, 120);
   try {
