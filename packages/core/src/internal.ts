@@ -175,3 +175,37 @@ export { decideCoordinator } from './workflow/decide.ts';
 export { workflowOutput } from './workflow/advance.ts';
 export type { CoordinatorEffect, WorkflowStepView, WorkflowTaskView, WorkflowView } from './workflow/next.ts';
 export { nextCoordinator, workflowResult, workflowView } from './workflow/next.ts';
+export type { CallPlan, CallPlanInput, CallRefusal, DailySpend, SpendLimit } from './call-budget.ts';
+export {
+  callLimits,
+  ESTIMATE_MARGIN,
+  estimateInputTokens,
+  planCall,
+  usd,
+  worstCostUsd,
+} from './call-budget.ts';
+export type { SpendLedger } from './spend-ledger.ts';
+export { addHold, emptyLedger, ledgerSpend, parseLedger, settleHold } from './spend-ledger.ts';
+export type {
+  AppliedRateLimit,
+  Limits,
+  RateBucket,
+  RateCost,
+  RateLimit,
+  RateLimitView,
+  TakeOutcome,
+} from './rate-limits.ts';
+export {
+  capacityOf,
+  fullBucket,
+  giveBack,
+  LimitsSchema,
+  pause,
+  RateLimitSchema,
+  rateLimitFor,
+  refill,
+  take,
+  viewOf,
+  WAITING_TTL_MS,
+  withWaiting,
+} from './rate-limits.ts';

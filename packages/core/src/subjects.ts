@@ -13,6 +13,10 @@ export const Buckets = {
   Snapshots: 'spool_snapshots',
   /** Which replica of a pool took each task (derived: the replicas' histories are the truth). */
   Claims: 'spool_claims',
+  /** Each agent's spend today and the holds of its calls in flight (spend-ledger.ts). */
+  Spend: 'spool_spend',
+  /** The shared rate limits' token buckets (rate-limits.ts). */
+  Rates: 'spool_rates',
 } as const;
 
 /** The coordinator's own history lives beside the agents'; no agent may take its name. */

@@ -16,6 +16,7 @@ import {
   type LiveText,
   reclaimUnacked,
   type Results,
+  type Spend,
 } from '@spool/jetstream';
 import type { McpServerState } from '@spool/mcp';
 import type { Logger } from 'pino';
@@ -68,6 +69,8 @@ export interface AgentOptions {
    * The agent owns them: they are closed, stdio children stopped, when it stops.
    */
   readonly mcp?: McpTools;
+  /** The fleet's shared spend (`spend(connection)`), for `budget.dailyCostUsd` across processes and replicas. */
+  readonly spend?: Spend;
 }
 
 /** A running agent: its state is the fold of its history; `stop()` ends it cleanly. */
@@ -118,6 +121,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
       ...(spec.delegation === undefined ? [] : [delegateTool(spec.delegation)]),
     ],
     price,
+    spend: options.spend,
   };
   const actor = startActor({
     name: options.name,

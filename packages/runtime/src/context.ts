@@ -10,7 +10,7 @@ import type {
   TaskMessage,
   ToolDefinition,
 } from '@spool/core/internal';
-import type { Inbox, LiveText, Results, SubmitOutcome } from '@spool/jetstream';
+import type { Inbox, LiveText, Results, Spend, SubmitOutcome } from '@spool/jetstream';
 import type { HeldMessages } from './held-messages.ts';
 import type { McpTools } from './mcp-tools.ts';
 import type { PoolIntake } from './pool-intake.ts';
@@ -50,6 +50,8 @@ export interface AgentPorts {
   readonly tools: ToolDefinition[];
   /** The model's price, for result costs and cost limits (undefined: unknown model). */
   readonly price: Price | undefined;
+  /** The fleet's shared spend (`spool_spend`): holds and settles calls against `budget.dailyCostUsd`. */
+  readonly spend?: Spend | undefined;
 }
 
 /** What the agent's handlers share within one term. */

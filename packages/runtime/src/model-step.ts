@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
 import type { AgentContext } from './context.ts';
 import { callModelOnce } from './model-call.ts';
+import { clearSpend } from './spend-check.ts';
 
 /**
  * A `call-model` effect: compacts memory when the request would not fit, calls the model once,
@@ -42,11 +43,19 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
       `memory not compacted: ${why}`,
     );
   }
+  // Could this call pass a spending limit? Refused (and journaled) before it is paid for.
+  const current = term.state.active.get(taskId) ?? task;
+  const clearance = await clearSpend(ctx, current, step, request, stop, log);
+  if (clearance.kind === 'no-call') return;
+  request = { ...request, maxTokens: clearance.maxTokens };
   log.info({ step, messages: request.messages.length }, 'calling the model');
   const live = ctx.liveText;
   const shownAs = ctx.pool?.name ?? ctx.name; // a pool's live text is the pool's
   const onText = live && ((text: string) => live.publish(shownAs, taskId, { step, text }));
   const outcome = await callModelOnce(ctx.model, request, spec.modelTimeoutMs, stop, onText);
+  await clearance
+    .settle(outcome.ok ? outcome.reply.usage : undefined)
+    .catch((err) => log.warn({ err: ensureError(err).message }, 'could not settle the call in the shared spend; its hold expires'));
   if (outcome.ok) {
     // Journaled before anything uses it: after a crash this reply is read back, never requested again.
     const { reply } = outcome;
