@@ -18,8 +18,10 @@ afterEach(async () => {
 });
 afterAll(async () => world?.close());
 
-const submit = (agent: string, id: string, input: string) => submitTask(world.connection, agent, { id, input });
-const result = (agent: string, id: string) => results(world.connection).wait(agent, id, AbortSignal.timeout(30_000));
+const submit = (agent: string, id: string, input: string) =>
+  submitTask(world.connection, agent, { id, input });
+const result = (agent: string, id: string) =>
+  results(world.connection).wait(agent, id, AbortSignal.timeout(30_000));
 async function eventsOf(agent: string, taskId: string): Promise<HistoryEvent[]> {
   return (await world.probe.history(agent)).flatMap((c) => c.events).filter((e) => taskIdOf(e) === taskId);
 }
@@ -42,7 +44,9 @@ describe('budgets that refuse before paying', () => {
     await submit('frugal', 'f-1', big);
     const refused = await result('frugal', 'f-1');
     expect(refused).toMatchObject({ status: 'failed', error: { code: 'budget_exceeded' } });
-    expect(refused.error?.message).toMatch(/the next model call needs up to \d+ tokens .* of the 300 tokens allowed is used \(budget\.maxTokens\); the call was not made/);
+    expect(refused.error?.message).toMatch(
+      /the next model call needs up to \d+ tokens .* of the 300 tokens allowed is used \(budget\.maxTokens\); the call was not made/,
+    );
     expect(callsWith('big-task')).toEqual([]);
     // The exact count was asked (the estimate was within reach), the call was not.
     expect(world.fake.requests.some((r) => r.path === '/v1/messages/count_tokens')).toBe(true);
@@ -56,7 +60,7 @@ describe('budgets that refuse before paying', () => {
     await submit('frugal', 'f-2', 'small-task: hi');
     expect((await result('frugal', 'f-2')).status).toBe('completed');
     const [call] = callsWith('small-task');
-    const maxTokens = (call?.body as MessagesBody).max_tokens ?? 0;
+    const maxTokens = ((call?.body ?? {}) as MessagesBody).max_tokens ?? 0;
     expect(maxTokens).toBeGreaterThanOrEqual(256);
     expect(maxTokens).toBeLessThan(300);
   });
@@ -72,7 +76,9 @@ describe('budgets that refuse before paying', () => {
     await submit('refused-once', 'r-2', 'small-two: hi');
     await result('refused-once', 'r-2');
     expect(callsWith('again-task')).toEqual([]);
-    expect(world.fake.requests.slice(counts).filter((r) => JSON.stringify(r.body).includes('again-task'))).toEqual([]);
+    expect(
+      world.fake.requests.slice(counts).filter((r) => JSON.stringify(r.body).includes('again-task')),
+    ).toEqual([]);
   });
 
   it('stops a tool loop before the call that would pass the budget', async () => {
@@ -86,7 +92,11 @@ describe('budgets that refuse before paying', () => {
     const failed = await result('looper', 'l-1');
     expect(failed).toMatchObject({ status: 'failed', error: { code: 'budget_exceeded' } });
     // The reply's 1600 + 200 tokens (and the cache writes the fake reports) are used.
-    const used = Number(/and (\d+) tokens of the 2000 tokens allowed is used \(budget\.maxTokens\)/.exec(failed.error?.message ?? '')?.[1]);
+    const used = Number(
+      /and (\d+) tokens of the 2000 tokens allowed is used \(budget\.maxTokens\)/.exec(
+        failed.error?.message ?? '',
+      )?.[1],
+    );
     expect(used).toBeGreaterThanOrEqual(1_800);
     expect(callsWith('loop-task')).toHaveLength(1); // the first call only
     const types = (await eventsOf('looper', 'l-1')).map((e) => e.type);
@@ -98,7 +108,7 @@ describe('budgets that refuse before paying', () => {
     running.push(await runAgentInProcess(world, 'lowered', spec));
     await submit('lowered', 'w-1', 'lowered-task: hello');
     expect((await result('lowered', 'w-1')).status).toBe('completed');
-    const maxTokens = (callsWith('lowered-task')[0]?.body as MessagesBody).max_tokens ?? 0;
+    const maxTokens = ((callsWith('lowered-task')[0]?.body ?? {}) as MessagesBody).max_tokens ?? 0;
     expect(maxTokens).toBeGreaterThan(900);
     expect(maxTokens).toBeLessThan(1_000);
   });
@@ -115,10 +125,10 @@ describe('the daily budget, shared through NATS', () => {
     });
     world.fake.setLatency(300);
     const { logger, messages } = capturingLogger();
-    running.push(await runAgentInProcess(world, 'daily', spec, { spend: await spend(world.connection), logger }));
-    world.fake.script(
-      ...Array.from({ length: 32 }, () => ({ text: 'ok', usage: { output_tokens: 300 } })),
+    running.push(
+      await runAgentInProcess(world, 'daily', spec, { spend: await spend(world.connection), logger }),
     );
+    world.fake.script(...Array.from({ length: 32 }, () => ({ text: 'ok', usage: { output_tokens: 300 } })));
     const ids = Array.from({ length: 32 }, (_, i) => `d-${i}`);
     await Promise.all(ids.map((id) => submit('daily', id, `daily-task ${id}`)));
     const outcomes = await Promise.all(ids.map((id) => result('daily', id)));
@@ -133,6 +143,8 @@ describe('the daily budget, shared through NATS', () => {
     const today = await (await spend(world.connection)).read('daily');
     expect(today.spentUsd).toBeCloseTo(made * 0.0003, 6);
     expect(today.reservedUsd).toBe(0);
-    expect(messages.some((m) => m.includes('of its daily budget of $0.0032 (budget.dailyCostUsd)'))).toBe(true);
+    expect(messages.some((m) => m.includes('of its daily budget of $0.0032 (budget.dailyCostUsd)'))).toBe(
+      true,
+    );
   });
 });

@@ -5,6 +5,7 @@ import {
   connect,
   NatsUnreachableError,
   provision,
+  rateLimiter,
   type SpoolConnection,
   warnIfOldServer,
 } from '@spool/jetstream';
@@ -75,13 +76,25 @@ export async function runAgents(
   logger: Logger,
 ): Promise<AgentHandle[]> {
   const holder = holderId();
+  // One limiter for every agent of the process: its waiting calls take turns across them.
+  const limited = config.limits.default !== undefined || Object.keys(config.limits.models).length > 0;
+  const rates = limited ? await rateLimiter(connection, config.limits, { holder, logger }) : undefined;
+  if (rates !== undefined)
+    logger.info({ limits: config.limits }, 'model calls wait for the shared rate limits');
   return Promise.all(
     names.map(async (name) => {
       // A pool runs all its replicas; one replica (`<pool>-<k>`) runs alone (a pool spread over processes).
       const replica = config.agents[name] === undefined ? replicaOf(config.agents, name) : undefined;
       const spec = config.agents[replica?.pool ?? name];
       if (spec === undefined) throw new Error(`no agent ${name} in the config`);
-      const common = { spec, holder, model, logger, ackWaitMs: spec.ackWaitMs };
+      const common = {
+        spec,
+        holder,
+        model,
+        logger,
+        ackWaitMs: spec.ackWaitMs,
+        ...(rates === undefined ? {} : { rates }),
+      };
       if (replica !== undefined)
         return startPoolOnNats(connection, { ...common, name: replica.pool, replicas: [replica.index] });
       if (spec.replicas > 1) return startPoolOnNats(connection, { ...common, name });

@@ -55,17 +55,32 @@ describe('the check before a model call', () => {
       daily: { spentUsd: 0.05, reservedUsd: 0.045 },
     });
     expect(plan(held, 1_000)).toEqual({ kind: 'wait', limit: 'budget.dailyCostUsd' });
-    const spent = callLimits({ budget, price: sonnet, taskUsage: zeroUsage(), daily: { spentUsd: 0.099, reservedUsd: 0 } });
+    const spent = callLimits({
+      budget,
+      price: sonnet,
+      taskUsage: zeroUsage(),
+      daily: { spentUsd: 0.099, reservedUsd: 0 },
+    });
     expect(plan(spent, 1_000)).toMatchObject({ kind: 'refuse', refusal: { limit: 'budget.dailyCostUsd' } });
   });
 
   it('journals a refusal with the failure, once', () => {
     const receive: Command = { type: 'ReceiveTask', task: { id: 't', input: 'x' }, at: AT };
     const start: Command = { type: 'StartTask', taskId: 't', specHash: 'h', at: AT };
-    const refusal = { limit: 'budget.maxTokens', unit: 'tokens' as const, max: 300, used: 0, needed: 1056, message: 'no' };
+    const refusal = {
+      limit: 'budget.maxTokens',
+      unit: 'tokens' as const,
+      max: 300,
+      used: 0,
+      needed: 1056,
+      message: 'no',
+    };
     const refuse: Command = { type: 'RefuseCall', taskId: 't', step: 0, refusal, at: AT };
     const state = given(receive, start, refuse);
-    expect(state.active.get('t')).toMatchObject({ phase: 'failed', error: { code: 'budget_exceeded', message: 'no' } });
+    expect(state.active.get('t')).toMatchObject({
+      phase: 'failed',
+      error: { code: 'budget_exceeded', message: 'no' },
+    });
     // A repeat (a restart before the result went out) asks nothing and journals nothing.
     expect(given(receive, start, refuse, refuse).seq).toBe(state.seq);
   });

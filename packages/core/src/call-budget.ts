@@ -96,7 +96,10 @@ function planExact(input: CallPlanInput): CallPlan {
 }
 
 /** What one input and one output token cost in a limit's unit (input at the worst rate: a cache write). */
-function rates(unit: 'tokens' | 'usd', price: Price | undefined): { input: number; output: number } | undefined {
+function rates(
+  unit: 'tokens' | 'usd',
+  price: Price | undefined,
+): { input: number; output: number } | undefined {
   if (unit === 'tokens') return { input: 1, output: 1 };
   if (price === undefined) return undefined;
   const input = Math.max(price.inputPerMTok, price.cacheWritePerMTok ?? price.inputPerMTok * 1.25);
@@ -112,7 +115,10 @@ function refusal(
   const needed = input.inputTokens * rate.input + floor * rate.output;
   const show = (x: number) => (limit.unit === 'tokens' ? `${Math.ceil(x)} tokens` : usd(x));
   const counted = input.counted ? 'counted' : 'estimated';
-  const output = floor < input.maxTokens ? `at least ${floor} output (budget.minOutputTokens)` : `${floor} output (maxTokens)`;
+  const output =
+    floor < input.maxTokens
+      ? `at least ${floor} output (budget.minOutputTokens)`
+      : `${floor} output (maxTokens)`;
   const message = `the next model call needs up to ${show(needed)} (${input.inputTokens} ${counted} input tokens, ${output}) and ${show(limit.used)} of the ${show(limit.limit)} allowed is used (${limit.name}); the call was not made`;
   return {
     limit: limit.name,
@@ -187,6 +193,9 @@ export function estimateInputTokens(request: {
   readonly messages: readonly unknown[];
   readonly tools?: readonly unknown[] | undefined;
 }): number {
-  const chars = request.system.length + JSON.stringify(request.messages).length + JSON.stringify(request.tools ?? []).length;
+  const chars =
+    request.system.length +
+    JSON.stringify(request.messages).length +
+    JSON.stringify(request.tools ?? []).length;
   return Math.ceil(chars / 4);
 }

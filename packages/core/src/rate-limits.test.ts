@@ -8,8 +8,14 @@ const call = (input: number, output = 0) => ({ requests: 1, input, output });
 describe('shared rate limits', () => {
   it('finds the limit by model id or family, else the default, each model its own bucket', () => {
     const limits = { default: { requestsPerMinute: 5 }, models: { 'claude-sonnet': limit } };
-    expect(rateLimitFor('claude-sonnet-4-6', limits)).toMatchObject({ key: 'claude-sonnet', source: 'limits.models.claude-sonnet' });
-    expect(rateLimitFor('claude-haiku-4-5', limits)).toMatchObject({ key: 'claude-haiku-4-5', source: 'limits.default' });
+    expect(rateLimitFor('claude-sonnet-4-6', limits)).toMatchObject({
+      key: 'claude-sonnet',
+      source: 'limits.models.claude-sonnet',
+    });
+    expect(rateLimitFor('claude-haiku-4-5', limits)).toMatchObject({
+      key: 'claude-haiku-4-5',
+      source: 'limits.default',
+    });
     expect(rateLimitFor('claude-haiku-4-5', { models: {} })).toBeUndefined();
   });
 
@@ -38,7 +44,8 @@ describe('shared rate limits', () => {
   it('lets a call larger than the burst go on a full bucket, leaving a debt', () => {
     const outcome = take(fullBucket(limit, 0), limit, call(20_000), 0);
     expect(outcome).toMatchObject({ ok: true, bucket: { input: -14_000 } });
-    if (outcome.ok) expect(take(outcome.bucket, limit, call(10), 0)).toMatchObject({ ok: false, waitMs: 14_010 });
+    if (outcome.ok)
+      expect(take(outcome.bucket, limit, call(10), 0)).toMatchObject({ ok: false, waitMs: 14_010 });
   });
 
   it('gives back unused output tokens, and a pause stops every taker until it ends', () => {
@@ -57,13 +64,18 @@ describe('shared rate limits', () => {
   it('shows use and the calls waiting in every process, forgetting stale counts', () => {
     let bucket = withWaiting(fullBucket(limit, 0), 'p1', 3, 0);
     bucket = withWaiting(bucket, 'p2', 2, 5_000);
-    expect(viewOf('k', bucket, limit, 5_000)).toMatchObject({ waiting: 5, use: { requests: 0, input: 0 } });
-    expect(viewOf('k', bucket, limit, 12_000).waiting).toBe(2);
+    expect(viewOf({ key: 'k', source: 's', limit }, bucket, 5_000)).toMatchObject({
+      waiting: 5,
+      use: { requests: 0, input: 0 },
+    });
+    expect(viewOf({ key: 'k', source: 's', limit }, bucket, 12_000).waiting).toBe(2);
   });
 
   it('says which field of a bad limit is wrong', () => {
     const agents = { a: { instructions: 'i', model: 'claude-sonnet-4-6' } };
-    expect(() => parseConfig({ agents, limits: { models: { 'claude-sonnet': {} } } }, 'spool.config.json')).toThrow(
+    expect(() =>
+      parseConfig({ agents, limits: { models: { 'claude-sonnet': {} } } }, 'spool.config.json'),
+    ).toThrow(
       'spool.config.json: limits.models.claude-sonnet: must set requestsPerMinute, inputTokensPerMinute or outputTokensPerMinute',
     );
     expect(() => parseConfig({ agents, limits: { models: { x: { rpm: 1 } } } }, 'c')).toThrow(

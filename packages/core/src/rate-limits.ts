@@ -79,6 +79,8 @@ export interface RateBucket {
   readonly pausedBy?: string | undefined;
   /** Calls waiting, per process, with when that was said (for `spool status`; stale ones age out). */
   readonly waiting?: Readonly<Record<string, { readonly n: number; readonly at: number }>> | undefined;
+  /** The process that took last: while others wait, it lets them go first (turns across processes). */
+  readonly lastBy?: string | undefined;
 }
 
 /** Burst: 6 seconds of the rate (a tenth of a minute), at least one call's worth. */
@@ -124,9 +126,13 @@ export function take(
   cost: RateCost,
   now: number,
   extra: RateCost = { requests: 0, input: 0, output: 0 },
+  by?: string,
 ): TakeOutcome {
   if (stored.pausedUntil !== undefined && stored.pausedUntil > now)
     return { ok: false, waitMs: stored.pausedUntil - now, paused: true };
+  // Turns: the process that took last waits while another process has calls waiting.
+  if (by !== undefined && stored.lastBy === by && othersWaiting(stored, by, now))
+    return { ok: false, waitMs: TURN_MS, paused: false };
   const bucket = refill(stored, limit, now);
   let waitMs = 0;
   for (const [dimension, field] of DIMENSIONS) {
@@ -148,7 +154,20 @@ export function take(
     granted[dimension] = Math.max(0, Math.min(extra[dimension], Math.floor(left)));
     next[dimension] = left - granted[dimension];
   }
-  return { ok: true, bucket: withoutPause(next), extra: granted };
+  return {
+    ok: true,
+    bucket: { ...withoutPause(next), ...(by === undefined ? {} : { lastBy: by }) },
+    extra: granted,
+  };
+}
+
+/** How long a process that took last waits for another to take its turn. */
+export const TURN_MS = 100;
+
+function othersWaiting(bucket: RateBucket, by: string, now: number): boolean {
+  return Object.entries(bucket.waiting ?? {}).some(
+    ([id, entry]) => id !== by && entry.n > 0 && now - entry.at < WAITING_TTL_MS,
+  );
 }
 
 function withoutPause(bucket: RateBucket): RateBucket {
@@ -188,6 +207,9 @@ export function withWaiting(bucket: RateBucket, process: string, n: number, now:
 /** What `spool status` shows of one limit. */
 export interface RateLimitView {
   readonly key: string;
+  /** The config entry it comes from. */
+  readonly source: string;
+  readonly limit: RateLimit;
   readonly paused: boolean;
   readonly pausedUntil?: string | undefined;
   /** Per limited dimension: the share of the burst in use now (0: idle, 1: empty bucket). */
@@ -195,7 +217,8 @@ export interface RateLimitView {
   readonly waiting: number;
 }
 
-export function viewOf(key: string, stored: RateBucket, limit: RateLimit, now: number): RateLimitView {
+export function viewOf(applied: AppliedRateLimit, stored: RateBucket, now: number): RateLimitView {
+  const { key, source, limit } = applied;
   const bucket = refill(stored, limit, now);
   const use: Partial<Record<Dimension, number>> = {};
   for (const [dimension, field] of DIMENSIONS) {
@@ -209,8 +232,12 @@ export function viewOf(key: string, stored: RateBucket, limit: RateLimit, now: n
     .reduce((sum, entry) => sum + entry.n, 0);
   return {
     key,
+    source,
+    limit,
     paused,
-    ...(paused && stored.pausedUntil !== undefined ? { pausedUntil: new Date(stored.pausedUntil).toISOString() } : {}),
+    ...(paused && stored.pausedUntil !== undefined
+      ? { pausedUntil: new Date(stored.pausedUntil).toISOString() }
+      : {}),
     use,
     waiting,
   };

@@ -34,7 +34,13 @@ export function ledgerSpend(ledger: SpendLedger, now: number): DailySpend {
 }
 
 /** The ledger with a hold for a call in flight (old hours and expired holds dropped). */
-export function addHold(ledger: SpendLedger, id: string, usd: number, until: number, now: number): SpendLedger {
+export function addHold(
+  ledger: SpendLedger,
+  id: string,
+  usd: number,
+  until: number,
+  now: number,
+): SpendLedger {
   const pruned = prune(ledger, now);
   return { ...pruned, holds: { ...pruned.holds, [id]: { usd, until } } };
 }

@@ -56,3 +56,5 @@ export type { LiveText, TextChunk } from './live-text.ts';
 export { liveText } from './live-text.ts';
 export type { Spend } from './spend.ts';
 export { spend } from './spend.ts';
+export type { RateCall, RateGrant, RateLimiter } from './rate-limiter.ts';
+export { rateLimiter } from './rate-limiter.ts';

@@ -57,7 +57,9 @@ export async function spend(connection: SpoolConnection): Promise<Spend> {
         if (ledger.holds[id] !== undefined) return undefined; // held already (a retried swap)
         return fits(seen) ? addHold(ledger, id, usd, untilMs, now) : null;
       });
-      return held ? { held: true, spend: { ...seen, reservedUsd: seen.reservedUsd + usd } } : { held: false, spend: seen };
+      return held
+        ? { held: true, spend: { ...seen, reservedUsd: seen.reservedUsd + usd } }
+        : { held: false, spend: seen };
     },
     async settle(agent, id, usd) {
       let after: DailySpend = { spentUsd: 0, reservedUsd: 0 };
@@ -73,7 +75,8 @@ export async function spend(connection: SpoolConnection): Promise<Spend> {
 
 async function readLedger(kv: KV, agent: string): Promise<{ ledger: SpendLedger; revision: number }> {
   const entry = await retryUnknownOutcome(() => kv.get(agent));
-  if (entry === null || entry.operation !== 'PUT') return { ledger: emptyLedger(), revision: entry?.revision ?? 0 };
+  if (entry === null || entry.operation !== 'PUT')
+    return { ledger: emptyLedger(), revision: entry?.revision ?? 0 };
   try {
     return { ledger: parseLedger(JSON.parse(decoder.decode(entry.value))), revision: entry.revision };
   } catch {

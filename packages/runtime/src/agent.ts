@@ -16,6 +16,7 @@ import {
   type LiveText,
   reclaimUnacked,
   type Results,
+  type RateLimiter,
   type Spend,
 } from '@spool/jetstream';
 import type { McpServerState } from '@spool/mcp';
@@ -71,6 +72,8 @@ export interface AgentOptions {
   readonly mcp?: McpTools;
   /** The fleet's shared spend (`spend(connection)`), for `budget.dailyCostUsd` across processes and replicas. */
   readonly spend?: Spend;
+  /** The process's shared rate limits (`rateLimiter(connection, config.limits)`), one for all its agents. */
+  readonly rates?: RateLimiter;
 }
 
 /** A running agent: its state is the fold of its history; `stop()` ends it cleanly. */
@@ -122,6 +125,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
     ],
     price,
     spend: options.spend,
+    rates: options.rates,
   };
   const actor = startActor({
     name: options.name,

@@ -10,7 +10,7 @@ import type {
   TaskMessage,
   ToolDefinition,
 } from '@spool/core/internal';
-import type { Inbox, LiveText, Results, Spend, SubmitOutcome } from '@spool/jetstream';
+import type { Inbox, LiveText, RateLimiter, Results, Spend, SubmitOutcome } from '@spool/jetstream';
 import type { HeldMessages } from './held-messages.ts';
 import type { McpTools } from './mcp-tools.ts';
 import type { PoolIntake } from './pool-intake.ts';
@@ -52,6 +52,8 @@ export interface AgentPorts {
   readonly price: Price | undefined;
   /** The fleet's shared spend (`spool_spend`): holds and settles calls against `budget.dailyCostUsd`. */
   readonly spend?: Spend | undefined;
+  /** The process's shared rate limits (`limits` in the config): every call waits its turn. */
+  readonly rates?: RateLimiter | undefined;
 }
 
 /** What the agent's handlers share within one term. */

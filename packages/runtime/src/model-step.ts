@@ -1,9 +1,10 @@
-import { buildMessages, ensureError, type TaskState } from '@spool/core/internal';
+import { buildMessages, ensureError, type TaskState, type Usage } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
 import type { AgentContext } from './context.ts';
 import { callModelOnce } from './model-call.ts';
-import { clearSpend } from './spend-check.ts';
+import { awaitRateLimit } from './rate-step.ts';
+import { clearSpend, type SpendClearance } from './spend-check.ts';
 
 /**
  * A `call-model` effect: compacts memory when the request would not fit, calls the model once,
@@ -48,14 +49,23 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
   const clearance = await clearSpend(ctx, current, step, request, stop, log);
   if (clearance.kind === 'no-call') return;
   request = { ...request, maxTokens: clearance.maxTokens };
+  // The fleet's shared rate limit: wait for capacity (no call is made for a task stopped meanwhile).
+  const rateCall = { inputTokens: clearance.inputTokens, maxTokens: request.maxTokens, step };
+  const rate = await awaitRateLimit(ctx, rateCall, stop, log);
+  if (rate === undefined) {
+    await settleSpend(clearance, undefined, log);
+    return;
+  }
   log.info({ step, messages: request.messages.length }, 'calling the model');
   const live = ctx.liveText;
   const shownAs = ctx.pool?.name ?? ctx.name; // a pool's live text is the pool's
   const onText = live && ((text: string) => live.publish(shownAs, taskId, { step, text }));
-  const outcome = await callModelOnce(ctx.model, request, spec.modelTimeoutMs, stop, onText);
-  await clearance
-    .settle(outcome.ok ? outcome.reply.usage : undefined)
-    .catch((err) => log.warn({ err: ensureError(err).message }, 'could not settle the call in the shared spend; its hold expires'));
+  const outcome = await callModelOnce(ctx.model, request, spec.modelTimeoutMs, stop, onText, rate.onHeaders);
+  await rate.done(
+    outcome.ok ? outcome.reply.usage.outputTokens : undefined,
+    'error' in outcome ? outcome.error : undefined,
+  );
+  await settleSpend(clearance, outcome.ok ? outcome.reply.usage : undefined, log);
   if (outcome.ok) {
     // Journaled before anything uses it: after a crash this reply is read back, never requested again.
     const { reply } = outcome;
@@ -108,5 +118,21 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
     log.warn(
       { ...fields, ...(retryAt === undefined ? {} : { delayMs: Date.parse(retryAt) - at.getTime() }) },
       'model call failed; retrying after the backoff',
+    );
+}
+
+/** The call's real cost into the shared spend; a failure here only leaves the hold to expire. */
+async function settleSpend(
+  clearance: Extract<SpendClearance, { kind: 'call' }>,
+  usage: Usage | undefined,
+  log: Logger,
+): Promise<void> {
+  await clearance
+    .settle(usage)
+    .catch((err) =>
+      log.warn(
+        { err: ensureError(err).message },
+        'could not settle the call in the shared spend; its hold expires',
+      ),
     );
 }

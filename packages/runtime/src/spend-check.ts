@@ -29,6 +29,8 @@ export type SpendClearance =
   | {
       readonly kind: 'call';
       readonly maxTokens: number;
+      /** The request's input tokens as checked (the API's count, or the estimate). */
+      readonly inputTokens: number;
       /** Counts the call's real cost (undefined: it failed, nothing to count) and lets the hold go. */
       settle(usage: Usage | undefined): Promise<void>;
     }
@@ -78,29 +80,46 @@ export async function clearSpend(
           { step, limit: plan.refusal.limit, used: plan.refusal.used, needed: plan.refusal.needed },
           `model call refused: ${plan.refusal.message}`,
         );
-        await ctx.term.commit({ type: 'RefuseCall', taskId: task.taskId, step, refusal: plan.refusal, at: ctx.now() });
+        await ctx.term.commit({
+          type: 'RefuseCall',
+          taskId: task.taskId,
+          step,
+          refusal: plan.refusal,
+          at: ctx.now(),
+        });
         return { kind: 'no-call' };
       case 'wait':
-        if (!waitingLogged) log.info({ step, limit: plan.limit }, 'model call waits for calls in flight to settle their spend');
+        if (!waitingLogged)
+          log.info({ step, limit: plan.limit }, 'model call waits for calls in flight to settle their spend');
         waitingLogged = true;
         if (!(await sleep(HELD_BACK_POLL_MS, stop))) return { kind: 'no-call' };
         continue;
       case 'call': {
         if (stop.aborted) return { kind: 'no-call' };
         if (plan.lowered !== undefined)
-          log.info({ step, maxTokens: plan.maxTokens, from: request.maxTokens, limit: plan.lowered }, 'max_tokens lowered to fit the budget');
+          log.info(
+            { step, maxTokens: plan.maxTokens, from: request.maxTokens, limit: plan.lowered },
+            'max_tokens lowered to fit the budget',
+          );
         if (daily === undefined || price === undefined || budget.dailyCostUsd === undefined)
-          return { kind: 'call', maxTokens: plan.maxTokens, settle: async () => undefined };
+          return { kind: 'call', maxTokens: plan.maxTokens, inputTokens, settle: async () => undefined };
         const worst = worstCostUsd(inputTokens, plan.maxTokens, price);
         const cap = budget.dailyCostUsd;
         const local = localSpentUsd(ctx);
         const until = Date.now() + spec.modelTimeoutMs + HOLD_GRACE_MS;
         // Checked again inside the swap: what the plan saw may have been taken meanwhile.
-        const held = await daily.hold(key, holdId, worst, until, (s) => Math.max(s.spentUsd, local) + s.reservedUsd + worst <= cap);
+        const held = await daily.hold(
+          key,
+          holdId,
+          worst,
+          until,
+          (s) => Math.max(s.spentUsd, local) + s.reservedUsd + worst <= cap,
+        );
         if (!held.held) continue;
         return {
           kind: 'call',
           maxTokens: plan.maxTokens,
+          inputTokens,
           settle: async (usage) => {
             const after = await daily.settle(key, holdId, usage === undefined ? 0 : costOf(usage, price));
             warnNearDaily(ctx, Math.max(after.spentUsd, localSpentUsd(ctx)), cap, log);
@@ -133,7 +152,10 @@ async function countTokens(
     return await ctx.model.countTokens(request, stop);
   } catch (err) {
     if (stop.aborted) return estimate;
-    log.warn({ err: ensureError(err).message }, 'counting the input tokens failed; checking the budget with the estimate and its margin');
+    log.warn(
+      { err: ensureError(err).message },
+      'counting the input tokens failed; checking the budget with the estimate and its margin',
+    );
     return Math.ceil(estimate * ESTIMATE_MARGIN);
   }
 }
@@ -147,7 +169,11 @@ function warnNearDaily(ctx: AgentContext, spent: number, cap: number, log: Logge
   if (warnedHour.get(ctx.spec) === hour) return;
   warnedHour.set(ctx.spec, hour);
   log.warn(
-    { spentUsd: Math.round(spent * 1e6) / 1e6, dailyCostUsd: cap, share: Math.round((spent / cap) * 100) / 100 },
+    {
+      spentUsd: Math.round(spent * 1e6) / 1e6,
+      dailyCostUsd: cap,
+      share: Math.round((spent / cap) * 100) / 100,
+    },
     `the agent has spent ${usd(spent)} of its daily budget of ${usd(cap)} (budget.dailyCostUsd)`,
   );
 }
