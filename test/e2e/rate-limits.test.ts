@@ -2,7 +2,15 @@ import { results, submitTask } from '@spool/jetstream';
 import type { FakeClaude, MessagesBody, RecordedRequest } from '@spool/testkit';
 import { startFakeClaude } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CliEnv, type CliProcess, printLogOnFailure, startCli, writeConfig } from '../support/cli.ts';
+import { StatusReportSchema } from '@spool/core';
+import {
+  type CliEnv,
+  type CliProcess,
+  printLogOnFailure,
+  runCli,
+  startCli,
+  writeConfig,
+} from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { type Broker, startBroker } from '../support/world.ts';
 
@@ -35,6 +43,7 @@ beforeAll(async () => {
           model: 'claude-sonnet-4-6',
           concurrency: 16,
           memory: { exchanges: 0 },
+          ...(a === 'beta' ? { budget: { dailyCostUsd: 1 } } : {}),
         },
       ]),
     ),
@@ -122,6 +131,41 @@ describe('a rate limit shared by every process on the same NATS', () => {
       expect((first?.at ?? 0) - at, `${agent} paused`).toBeGreaterThanOrEqual(2_700);
     }
   }, 60_000);
+
+  it('spool status shows each limit, the calls waiting in every process, and spend today against the daily budget', async () => {
+    const coordinator = startCli(['coordinator', '--config', config], env);
+    processes.coordinator = coordinator;
+    await coordinator.waitForLog('coordinator answering status requests');
+    await submitMany('alpha', 'w', 8);
+    await submitMany('beta', 'v', 2);
+    const report = await waitFor('calls waiting in status', async () => {
+      const run = await runCli(['status', '--json'], env);
+      const parsed = StatusReportSchema.parse(JSON.parse(run.stdout));
+      return (parsed.rateLimits[0]?.waiting ?? 0) > 0 ? parsed : undefined;
+    });
+    expect(report.rateLimits).toEqual([
+      expect.objectContaining({
+        key: 'claude-sonnet',
+        source: 'limits.models.claude-sonnet',
+        limit: { requestsPerMinute: 60 },
+        paused: false,
+      }),
+    ]);
+    const text = await runCli(['status'], env);
+    expect(text.stdout).toMatch(
+      /rate limit claude-sonnet \(limits\.models\.claude-sonnet\): 60 requests\/min \(\d+% of the burst in use\); \d+ call\(s\) waiting/,
+    );
+    await Promise.all([waitAll('alpha', 'w', 8), waitAll('beta', 'v', 2)]);
+    const after = StatusReportSchema.parse(JSON.parse((await runCli(['status', '--json'], env)).stdout));
+    const beta = after.spend.find((row) => row.agent === 'beta');
+    expect(beta).toMatchObject({ dailyCostUsd: 1, heldUsd: 0 });
+    expect(beta?.spentTodayUsd).toBeGreaterThan(0);
+    expect(beta?.share).toBeCloseTo((beta?.spentTodayUsd ?? 0) / 1, 3);
+    expect((await runCli(['status'], env)).stdout).toMatch(
+      /spend today: alpha \$[0-9.]+ · beta \$[0-9.]+ of \$1\.00 \(\d+%\)/,
+    );
+    await coordinator.kill('SIGTERM');
+  }, 90_000);
 
   it('the limit survives a restart of every process: a pause set before is still kept', async () => {
     fake.failNext(429, { retryAfterSeconds: 8 });

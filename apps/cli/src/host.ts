@@ -121,6 +121,15 @@ export async function runCoordinator(
     workflows: config.workflows,
     leaseTtlMs: config.coordinator.leaseTtlMs,
     snapshotEvery: config.coordinator.snapshotEvery,
+    spending: {
+      agents: Object.fromEntries(
+        Object.entries(config.agents).map(([name, spec]) => [
+          name,
+          { model: spec.model, dailyCostUsd: spec.budget.dailyCostUsd },
+        ]),
+      ),
+      limits: config.limits,
+    },
     holder: holderId(),
     logger,
   });

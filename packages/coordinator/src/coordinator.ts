@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import { type AgentLiveness, TaskRegistry } from './registry.ts';
 import { RegistrySnapshotter, restoreRegistry } from './registry-snapshots.ts';
 import { startWorkflowActor } from './workflow-actor.ts';
+import { type SpendConfig, spendStatus } from './spend-status.ts';
 import { workflowStatus } from './workflow-status.ts';
 import { answerWorkflows } from './workflows-api.ts';
 
@@ -49,6 +50,8 @@ export interface CoordinatorOptions {
   readonly snapshotEvery?: number;
   /** Time of reports and workflow decisions (default: the system clock). */
   readonly clock?: Clock;
+  /** Each agent's model and daily budget, and the shared rate limits: spend and limits in status reports. */
+  readonly spending?: SpendConfig;
 }
 
 export interface CoordinatorHandle {
@@ -143,8 +146,10 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const stopServing = api.serve(subjects.status, async () => {
     await ready;
     const report = registry.report(await liveness(), clock.now());
+    const spending =
+      options.spending === undefined ? {} : await spendStatus(connection, report, options.spending);
     // Workflows from the writer's own state, or the history a standby watches (as spool.api.workflows).
-    return JSON.stringify({ ...report, ...workflowStatus(workflows.state() ?? watched) });
+    return JSON.stringify({ ...report, ...spending, ...workflowStatus(workflows.state() ?? watched) });
   });
   const stopServingDlq = api.serve(subjects.deadLetters, async () => {
     await ready;

@@ -6,3 +6,4 @@ export type { WorkflowActorHandle, WorkflowActorOptions } from './workflow-actor
 export { startWorkflowActor } from './workflow-actor.ts';
 export { parseWorkflowStart } from './start-message.ts';
 export { answerWorkflows } from './workflows-api.ts';
+export type { SpendConfig } from './spend-status.ts';

@@ -36,6 +36,8 @@ export type {
   DeadLetterReport,
   DelegationWait,
   PoolStatus,
+  RateLimitStatus,
+  SpendStatus,
   StatusReport,
   WorkflowProgress,
 } from './status.ts';
@@ -45,6 +47,8 @@ export {
   DeadLetterReportSchema,
   DelegationWaitSchema,
   PoolStatusSchema,
+  RateLimitStatusSchema,
+  SpendStatusSchema,
   StatusReportSchema,
   WorkflowProgressSchema,
 } from './status.ts';

@@ -111,6 +111,8 @@ export type {
   DeadLetterReport,
   DelegationWait,
   PoolStatus,
+  RateLimitStatus,
+  SpendStatus,
   StatusReport,
   WorkflowProgress,
 } from './status.ts';
@@ -120,6 +122,8 @@ export {
   DeadLetterReportSchema,
   DelegationWaitSchema,
   PoolStatusSchema,
+  RateLimitStatusSchema,
+  SpendStatusSchema,
   StatusReportSchema,
   WorkflowProgressSchema,
 } from './status.ts';

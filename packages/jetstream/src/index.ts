@@ -57,4 +57,4 @@ export { liveText } from './live-text.ts';
 export type { Spend } from './spend.ts';
 export { spend } from './spend.ts';
 export type { RateCall, RateGrant, RateLimiter } from './rate-limiter.ts';
-export { rateLimiter } from './rate-limiter.ts';
+export { rateLimiter, rateLimitViews } from './rate-limiter.ts';

@@ -93,21 +93,33 @@ export async function rateLimiter(
     async pauseUntil(model, untilMs, why) {
       await limiterFor(model)?.pauseUntil(untilMs, why);
     },
-    async views(models) {
-      const seen = new Map<string, AppliedRateLimit>();
-      for (const model of models) {
-        const applied = rateLimitFor(model, limits);
-        if (applied !== undefined) seen.set(applied.key, applied);
-      }
-      const now = Date.now();
-      return Promise.all(
-        [...seen.values()].map(async (applied) => {
-          const stored = (await readBucket(kv, applied.key)).bucket ?? fullBucket(applied.limit, now);
-          return viewOf(applied, stored, now);
-        }),
-      );
-    },
+    views: (models) => viewsOf(kv, limits, models),
   };
+}
+
+/** Each limit the models fall under, as its bucket says now (for `spool status`). */
+export async function rateLimitViews(
+  connection: SpoolConnection,
+  limits: Limits,
+  models: readonly string[],
+): Promise<RateLimitView[]> {
+  if (models.every((model) => rateLimitFor(model, limits) === undefined)) return [];
+  return viewsOf(await openBucket(connection, Buckets.Rates), limits, models);
+}
+
+async function viewsOf(kv: KV, limits: Limits, models: readonly string[]): Promise<RateLimitView[]> {
+  const seen = new Map<string, AppliedRateLimit>();
+  for (const model of models) {
+    const applied = rateLimitFor(model, limits);
+    if (applied !== undefined) seen.set(applied.key, applied);
+  }
+  const now = Date.now();
+  return Promise.all(
+    [...seen.values()].map(async (applied) => {
+      const stored = (await readBucket(kv, applied.key)).bucket ?? fullBucket(applied.limit, now);
+      return viewOf(applied, stored, now);
+    }),
+  );
 }
 
 interface Waiter {
