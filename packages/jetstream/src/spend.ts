@@ -44,33 +44,107 @@ export async function spend(connection: SpoolConnection): Promise<Spend> {
   // A short timeout per attempt: an unknown outcome is read back and decided again.
   const js = jetstream(internals(connection).nc, { timeout: PUBLISH_ATTEMPT_MS });
   const kv = await openBucket(connection, Buckets.Spend, js);
-  const read = async (agent: string) => readLedger(kv, agent);
+  const queues = new Map<string, LedgerQueue>();
+  const queueOf = (agent: string) => {
+    let queue = queues.get(agent);
+    if (queue === undefined) {
+      queue = new LedgerQueue(kv, agent);
+      queues.set(agent, queue);
+    }
+    return queue;
+  };
   return {
     async read(agent) {
-      return ledgerSpend((await read(agent)).ledger, Date.now());
+      return ledgerSpend((await readLedger(kv, agent)).ledger, Date.now());
     },
-    async hold(agent, id, usd, untilMs, fits) {
-      let seen: DailySpend = { spentUsd: 0, reservedUsd: 0 };
-      const held = await swap(kv, agent, (ledger) => {
-        const now = Date.now();
-        seen = ledgerSpend(ledger, now);
-        if (ledger.holds[id] !== undefined) return undefined; // held already (a retried swap)
-        return fits(seen) ? addHold(ledger, id, usd, untilMs, now) : null;
-      });
-      return held
-        ? { held: true, spend: { ...seen, reservedUsd: seen.reservedUsd + usd } }
-        : { held: false, spend: seen };
+    hold(agent, id, usd, untilMs, fits) {
+      return new Promise((resolve, reject) =>
+        queueOf(agent).add({ kind: 'hold', id, usd, untilMs, fits, resolve, reject }),
+      );
     },
-    async settle(agent, id, usd) {
-      let after: DailySpend = { spentUsd: 0, reservedUsd: 0 };
-      await swap(kv, agent, (ledger) => {
-        const next = settleHold(ledger, id, usd, Date.now());
-        after = ledgerSpend(next, Date.now());
-        return next === ledger ? undefined : next;
-      });
-      return after;
+    settle(agent, id, usd) {
+      return new Promise((resolve, reject) =>
+        queueOf(agent).add({ kind: 'settle', id, usd, resolve, reject }),
+      );
     },
   };
+}
+
+type LedgerOp =
+  | {
+      kind: 'hold';
+      id: string;
+      usd: number;
+      untilMs: number;
+      fits: (spend: DailySpend) => boolean;
+      resolve: (outcome: { held: boolean; spend: DailySpend }) => void;
+      reject: (err: unknown) => void;
+    }
+  | {
+      kind: 'settle';
+      id: string;
+      usd: number;
+      resolve: (after: DailySpend) => void;
+      reject: (err: unknown) => void;
+    };
+
+/**
+ * One agent's ledger as this process changes it: the holds and settles asked for meanwhile go
+ * in one compare-and-swap, in order (32 calls in flight make one write, not 32 that collide).
+ */
+class LedgerQueue {
+  private pending: LedgerOp[] = [];
+  private running = false;
+
+  constructor(
+    private readonly kv: KV,
+    private readonly agent: string,
+  ) {}
+
+  add(op: LedgerOp): void {
+    this.pending.push(op);
+    void this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        let outcomes: (() => void)[] = [];
+        try {
+          await swap(this.kv, this.agent, (ledger) => {
+            outcomes = [];
+            let next = ledger;
+            for (const op of batch) {
+              const now = Date.now();
+              const seen = ledgerSpend(next, now);
+              if (op.kind === 'settle') {
+                next = settleHold(next, op.id, op.usd, now);
+                const after = ledgerSpend(next, now);
+                outcomes.push(() => op.resolve(after));
+              } else if (next.holds[op.id] !== undefined || op.fits(seen)) {
+                // Held already: a swap whose outcome was unknown did land.
+                if (next.holds[op.id] === undefined) next = addHold(next, op.id, op.usd, op.untilMs, now);
+                const spend = { ...seen, reservedUsd: seen.reservedUsd + op.usd };
+                outcomes.push(() => op.resolve({ held: true, spend }));
+              } else {
+                outcomes.push(() => op.resolve({ held: false, spend: seen }));
+              }
+            }
+            return next === ledger ? undefined : next;
+          });
+          for (const done of outcomes) done();
+        } catch (err) {
+          for (const op of batch) op.reject(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
 }
 
 async function readLedger(kv: KV, agent: string): Promise<{ ledger: SpendLedger; revision: number }> {
@@ -84,25 +158,21 @@ async function readLedger(kv: KV, agent: string): Promise<{ ledger: SpendLedger;
   }
 }
 
-/**
- * Read, change, compare-and-swap, again until the swap holds. `change` answers the new ledger,
- * `undefined` (nothing to write: done) or `null` (refused: nothing written). True when written or done.
- */
+/** Read, change, compare-and-swap, again until the swap holds; `change` answers undefined for nothing to write. */
 async function swap(
   kv: KV,
   agent: string,
-  change: (ledger: SpendLedger) => SpendLedger | null | undefined,
-): Promise<boolean> {
+  change: (ledger: SpendLedger) => SpendLedger | undefined,
+): Promise<void> {
   for (;;) {
     const { ledger, revision } = await readLedger(kv, agent);
     const next = change(ledger);
-    if (next === null) return false;
-    if (next === undefined) return true;
+    if (next === undefined) return;
     const value = encoder.encode(JSON.stringify(next));
     try {
       if (revision === 0) await kv.create(agent, value);
       else await kv.update(agent, value, revision);
-      return true;
+      return;
     } catch {
       // Another writer came first (or the outcome is unknown): read again and decide again. A
       // swap that did land is seen on the next read (the hold is there, the settle is listed).
