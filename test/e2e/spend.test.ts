@@ -1,10 +1,17 @@
 import { defineTool, type HistoryEvent, taskIdOf } from '@spool/core';
-import { results, spend, submitTask } from '@spool/jetstream';
-import type { AgentHandle } from '@spool/runtime';
+import { connect, results, spend, submitTask } from '@spool/jetstream';
+import { type AgentHandle, startPoolOnNats } from '@spool/runtime';
 import type { MessagesBody, RecordedRequest } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { analystSpec, capturingLogger, runAgentInProcess, startWorld, type World } from '../support/world.ts';
+import {
+  analystSpec,
+  capturingLogger,
+  runAgentInProcess,
+  startWorld,
+  testLogger,
+  type World,
+} from '../support/world.ts';
 
 let world: World;
 let running: AgentHandle[] = [];
@@ -146,5 +153,50 @@ describe('the daily budget, shared through NATS', () => {
     expect(messages.some((m) => m.includes('of its daily budget of $0.0032 (budget.dailyCostUsd)'))).toBe(
       true,
     );
+  });
+
+  it("a pool's replicas on two connections (as two processes) share one daily budget: 32 calls in flight, at most 10 made", async () => {
+    const spec = analystSpec({
+      replicas: 2,
+      concurrency: 16,
+      maxTokens: 300,
+      prices: { 'claude-sonnet-4-6': { inputPerMTok: 0, outputPerMTok: 1 } },
+      budget: { dailyCostUsd: 0.00315 },
+    });
+    world.fake.setLatency(300);
+    world.fake.script(...Array.from({ length: 32 }, () => ({ text: 'ok', usage: { output_tokens: 300 } })));
+    const connections = await Promise.all(
+      [1, 2].map((k) => connect({ url: world.nats.url, name: `replica-${k}`, logger: testLogger })),
+    );
+    const replicas = await Promise.all(
+      connections.map((connection, i) =>
+        startPoolOnNats(connection, {
+          name: 'shared',
+          spec,
+          replicas: [i + 1],
+          holder: `process-${i + 1}`,
+          model: world.model,
+          logger: testLogger,
+          fetchExpiresMs: 500,
+        }),
+      ),
+    );
+    try {
+      await Promise.all(replicas.map((r) => r.ready));
+      const ids = Array.from({ length: 32 }, (_, i) => `s-${i}`);
+      await Promise.all(ids.map((id) => submit('shared', id, `shared-task ${id}`)));
+      const outcomes = await Promise.all(ids.map((id) => result('shared', id)));
+      const made = callsWith('shared-task').length;
+      expect(made).toBeLessThanOrEqual(10);
+      expect(made).toBeGreaterThanOrEqual(9);
+      expect(outcomes.filter((r) => r.status === 'completed')).toHaveLength(made);
+      // Both replicas worked, and both were refused by the one budget.
+      expect(new Set(outcomes.map((r) => r.replica)).size).toBe(2);
+      for (const r of outcomes.filter((o) => o.status === 'failed'))
+        expect(r.error?.message).toContain('(budget.dailyCostUsd)');
+    } finally {
+      await Promise.all(replicas.map((r) => r.stop()));
+      await Promise.all(connections.map((c) => c.close()));
+    }
   });
 });
