@@ -4,6 +4,7 @@ import { type AgentHandle, startPoolOnNats } from '@spool/runtime';
 import type { MessagesBody, RecordedRequest } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { runCli } from '../support/cli.ts';
 import {
   analystSpec,
   capturingLogger,
@@ -62,6 +63,9 @@ describe('budgets that refuse before paying', () => {
     expect(events.find((e) => e.type === 'model.refused')).toMatchObject({
       data: { limit: 'budget.maxTokens', unit: 'tokens', max: 300, used: 0 },
     });
+    // spool replay shows why the call was not made.
+    const replay = await runCli(['replay', 'frugal'], { natsUrl: world.nats.url });
+    expect(replay.stdout).toMatch(/model\.refused .*step 0: call not made: the next model call needs up to/);
 
     // The next task fits once its max_tokens is lowered to what the budget leaves.
     await submit('frugal', 'f-2', 'small-task: hi');
