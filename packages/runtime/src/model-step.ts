@@ -1,4 +1,11 @@
-import { buildMessages, ensureError, type TaskState, type Usage } from '@spool/core/internal';
+import type { ModelRequest } from '@spool/claude';
+import {
+  buildMessages,
+  ensureError,
+  estimateInputTokens,
+  type TaskState,
+  type Usage,
+} from '@spool/core/internal';
 import type { Logger } from 'pino';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
 import type { AgentContext } from './context.ts';
@@ -24,9 +31,23 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
   });
   const stop = ctx.stopSignal(taskId);
   let request = requestFor(task);
-  const compaction = await compactIfNeeded(ctx.model, spec, term.state, task, request, stop).catch(
-    (err): CompactionOutcome => ({ kind: 'failed', tokens: 0, reason: ensureError(err).message }),
-  );
+  // The summarizing call waits for the shared rate limit like any other.
+  const summaryRateLimit = (call: ModelRequest) =>
+    awaitRateLimit(
+      ctx,
+      { inputTokens: estimateInputTokens(call), maxTokens: call.maxTokens, step },
+      stop,
+      log,
+    );
+  const compaction = await compactIfNeeded(
+    ctx.model,
+    spec,
+    term.state,
+    task,
+    request,
+    stop,
+    summaryRateLimit,
+  ).catch((err): CompactionOutcome => ({ kind: 'failed', tokens: 0, reason: ensureError(err).message }));
   if (stop.aborted) return;
   if (compaction.kind === 'summarized') {
     // Journaled before it is used: a replay rebuilds the same memory without calling the model.

@@ -16,6 +16,9 @@ export interface RateTurn {
   done(outputTokens: number | undefined, error?: SpoolError): Promise<void>;
 }
 
+/** No shared rate limit: nothing to wait for or report. */
+export const noRateLimit: RateTurn = { onHeaders: () => undefined, done: async () => undefined };
+
 /**
  * Waits for the shared rate limit of the agent's model (`limits` in the config, jetstream's
  * rate-limiter.ts); none configured: at once. Undefined when the task stopped while waiting.
@@ -28,7 +31,7 @@ export async function awaitRateLimit(
 ): Promise<RateTurn | undefined> {
   const rates = ctx.rates;
   const model = ctx.spec.model;
-  if (rates === undefined) return { onHeaders: () => undefined, done: async () => undefined };
+  if (rates === undefined) return noRateLimit;
   const grant: RateGrant | undefined = await rates.acquire(
     { model, agent: ctx.pool?.name ?? ctx.name, inputTokens: call.inputTokens, maxTokens: call.maxTokens },
     stop,
