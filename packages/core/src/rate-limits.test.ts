@@ -63,12 +63,28 @@ describe('shared rate limits', () => {
 
   it('shows use and the calls waiting in every process, forgetting stale counts', () => {
     let bucket = withWaiting(fullBucket(limit, 0), 'p1', 3, 0);
-    bucket = withWaiting(bucket, 'p2', 2, 5_000);
-    expect(viewOf({ key: 'k', source: 's', limit }, bucket, 5_000)).toMatchObject({
-      waiting: 5,
-      use: { requests: 0, input: 0 },
+    bucket = withWaiting(bucket, 'p2', 2, 1_000);
+    const applied = { key: 'k', source: 's', limit };
+    expect(viewOf(applied, bucket, 1_000)).toMatchObject({ waiting: 5, use: { requests: 0, input: 0 } });
+    expect(viewOf(applied, bucket, 2_500).waiting).toBe(2);
+  });
+
+  it('takes turns across processes: the one that took last lets a waiting one go first, for a second at most', () => {
+    const waiting = withWaiting(fullBucket(limit, 0), 'p2', 1, 0);
+    const first = take(waiting, limit, call(1), 0, undefined, 'p1');
+    expect(first).toMatchObject({ ok: true, bucket: { lastBy: 'p1', lastAt: 0 } });
+    if (!first.ok) return;
+    expect(take(first.bucket, limit, call(1), 50, undefined, 'p1')).toEqual({
+      ok: false,
+      waitMs: 100,
+      paused: false,
     });
-    expect(viewOf({ key: 'k', source: 's', limit }, bucket, 12_000).waiting).toBe(2);
+    expect(take(first.bucket, limit, call(1), 50, undefined, 'p2')).toMatchObject({
+      ok: true,
+      bucket: { lastBy: 'p2' },
+    });
+    // A waiting count left by a process that died holds the other up for a second at most.
+    expect(take(first.bucket, limit, call(1), 1_000, undefined, 'p1').ok).toBe(true);
   });
 
   it('says which field of a bad limit is wrong', () => {

@@ -79,8 +79,9 @@ export interface RateBucket {
   readonly pausedBy?: string | undefined;
   /** Calls waiting, per process, with when that was said (for `spool status`; stale ones age out). */
   readonly waiting?: Readonly<Record<string, { readonly n: number; readonly at: number }>> | undefined;
-  /** The process that took last: while others wait, it lets them go first (turns across processes). */
+  /** The process that took last, and when: while others wait, it lets them go first (turns across processes). */
   readonly lastBy?: string | undefined;
+  readonly lastAt?: number | undefined;
 }
 
 /** Burst: 6 seconds of the rate (a tenth of a minute), at least one call's worth. */
@@ -131,7 +132,12 @@ export function take(
   if (stored.pausedUntil !== undefined && stored.pausedUntil > now)
     return { ok: false, waitMs: stored.pausedUntil - now, paused: true };
   // Turns: the process that took last waits while another process has calls waiting.
-  if (by !== undefined && stored.lastBy === by && othersWaiting(stored, by, now))
+  if (
+    by !== undefined &&
+    stored.lastBy === by &&
+    now - (stored.lastAt ?? 0) < TURN_WINDOW_MS &&
+    othersWaiting(stored, by, now)
+  )
     return { ok: false, waitMs: TURN_MS, paused: false };
   const bucket = refill(stored, limit, now);
   let waitMs = 0;
@@ -156,13 +162,19 @@ export function take(
   }
   return {
     ok: true,
-    bucket: { ...withoutPause(next), ...(by === undefined ? {} : { lastBy: by }) },
+    bucket: { ...withoutPause(next), ...(by === undefined ? {} : { lastBy: by, lastAt: now }) },
     extra: granted,
   };
 }
 
-/** How long a process that took last waits for another to take its turn. */
+/** How often a process that took last looks again while it lets another take its turn. */
 export const TURN_MS = 100;
+/**
+ * How long after its take a process lets others go first: longer than a waiting process's
+ * longest nap (so a live one always gets its turn), short so that a waiting count left by a
+ * process that died holds nobody up for long.
+ */
+export const TURN_WINDOW_MS = 1_000;
 
 function othersWaiting(bucket: RateBucket, by: string, now: number): boolean {
   return Object.entries(bucket.waiting ?? {}).some(
@@ -192,8 +204,8 @@ export function pause(bucket: RateBucket, until: number, by: string): RateBucket
   return { ...bucket, pausedUntil: until, pausedBy: by };
 }
 
-/** How long a process's count of waiting calls is believed without being said again. */
-export const WAITING_TTL_MS = 10_000;
+/** How long a process's count of waiting calls is believed without being said again (it says it every second). */
+export const WAITING_TTL_MS = 2_000;
 
 /** Records `n` calls waiting in `process` (0 removes it), dropping what others said too long ago. */
 export function withWaiting(bucket: RateBucket, process: string, n: number, now: number): RateBucket {
