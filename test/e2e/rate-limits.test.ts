@@ -132,6 +132,29 @@ describe('a rate limit shared by every process on the same NATS', () => {
     }
   }, 60_000);
 
+  it("a reply saying a limit of the API has nothing left pauses both processes until that limit's reset", async () => {
+    const before = calls().length;
+    const reset = () => new Date(Date.now() + 3_000).toISOString();
+    fake.script((body) => ({
+      text: `reply to ${JSON.stringify(body.messages?.at(-1)?.content ?? '')}`,
+      headers: {
+        'anthropic-ratelimit-input-tokens-remaining': '0',
+        'anthropic-ratelimit-input-tokens-reset': reset(),
+      },
+    }));
+    await submitMany('alpha', 'h', 1);
+    const at = await waitFor('the reply that used up the limit', () => calls().slice(before)[0]?.at);
+    await submitMany('alpha', 'h2', 2);
+    await submitMany('beta', 'g', 2);
+    const all = await Promise.all([waitAll('alpha', 'h2', 2), waitAll('beta', 'g', 2)]);
+    expect(all.flat().every((r) => r.status === 'completed')).toBe(true);
+    const after = calls().slice(before + 1);
+    for (const agent of AGENTS) {
+      const first = after.find((r) => agentOf(r) === agent);
+      expect((first?.at ?? 0) - at, `${agent} paused`).toBeGreaterThanOrEqual(2_500);
+    }
+  }, 60_000);
+
   it('spool status shows each limit, the calls waiting in every process, and spend today against the daily budget', async () => {
     const coordinator = startCli(['coordinator', '--config', config], env);
     processes.coordinator = coordinator;
