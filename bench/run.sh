@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # pnpm bench [options] [--json]: throughput (and with sync_interval: always), recovery time,
 # what the coordinator adds, an agent pool's claims after many tasks, the coordinator's
-# start-up after 1k and 100k finished runs, an MCP tool call against a defineTool one, then
-# tasks/s without and with metrics and traces.
-# Every option goes to all seven parts; each takes the ones that apply to it and says which it
+# start-up after 1k and 100k finished runs, an MCP tool call against a defineTool one, keyed
+# agents (10,000 keys through one process, activation), tasks/s without and with metrics and
+# traces, and what spend control (rate limits, daily budgets) adds per model call.
+# Every option goes to every part; each takes the ones that apply to it and says which it
 # leaves (bench/args.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,4 @@ tsx bench/coordinator-startup.ts "$@"
 tsx bench/mcp.ts "$@"
 tsx bench/keyed.ts "$@"
 tsx bench/observability.ts "$@"
+tsx bench/limits.ts "$@"

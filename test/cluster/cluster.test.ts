@@ -117,6 +117,8 @@ describe('cluster - replicas 3 on 3 nats-servers, the SPOOL_HISTORY leader SIGKI
       'KV_spool_leases',
       'KV_spool_claims',
       'KV_spool_snapshots',
+      'KV_spool_spend',
+      'KV_spool_rates',
     ]) {
       const info = await w.probe.streamInfo(stream);
       expect({

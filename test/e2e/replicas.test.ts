@@ -68,6 +68,8 @@ describe('replicas and the server version, through the CLI', () => {
         'KV_spool_leases',
         'KV_spool_claims',
         'KV_spool_snapshots',
+        'KV_spool_spend',
+        'KV_spool_rates',
       ]);
       expect(mismatches[0]).toMatchObject({ replicas: 1, asked: 2 });
       expect((await probe.streamInfo('SPOOL_HISTORY')).config.num_replicas).toBe(1);

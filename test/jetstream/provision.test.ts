@@ -18,6 +18,8 @@ const STREAMS = [
   'KV_spool_leases',
   'KV_spool_claims',
   'KV_spool_snapshots',
+  'KV_spool_spend',
+  'KV_spool_rates',
 ];
 
 describe('provision - replicas', () => {

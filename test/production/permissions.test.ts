@@ -84,7 +84,15 @@ describe('permissions - every role works with exactly what spool permissions gra
 
     const status = await runCli(['status', '--json'], as('operator'));
     expect(status.code, status.stderr).toBe(0);
-    const agents = JSON.parse(status.stdout).agents as { name: string; counts: { completed: number } }[];
+    const report = JSON.parse(status.stdout) as {
+      agents: { name: string; counts: { completed: number } }[];
+      spend: { agent: string; dailyCostUsd?: number }[];
+      rateLimits: { source: string }[];
+    };
+    const agents = report.agents;
+    // Spend and rate limits come from the shared buckets, read under the coordinator's permissions.
+    expect(report.spend.find((row) => row.agent === 'scout')).toMatchObject({ dailyCostUsd: 5 });
+    expect(report.rateLimits.map((limit) => limit.source)).toEqual(['limits.default']);
     // The analyst also ran one task for each of the scribe's results (its subscription).
     expect(agents.find((a) => a.name === 'analyst')?.counts.completed).toBeGreaterThanOrEqual(2);
 

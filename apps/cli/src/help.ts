@@ -19,7 +19,7 @@ Commands:
   replay <agent>            each event of the history and the state it led to [--until SEQ] [--json]
                             (replay coordinator: the workflow decisions, dispatches and outcomes)
                             [--verify: rebuild from scratch and compare with the latest snapshot]
-  status                    agents, pools, workflows, schedules' next fires, tasks in flight and queued [--json]
+  status                    agents, pools, workflows, schedules' next fires, tasks in flight and queued, spend [--json]
   pause <agent>             finish the step in flight, start nothing new, keep queueing [--reason R]
   resume <agent>            start work again
   cancel <taskId>           end a task (or a workflow, by its id) as cancelled [--agent A] [--reason R]
@@ -315,8 +315,10 @@ fail, and the model reads the reason in their results and carries on without the
 
 Asks the coordinator (spool.api.status) for each agent's status (idle, working), who
 holds it, tasks in flight, queued tasks, counts, and tasks waiting for an approval or for
-a delegated sub-task; each pool with its shared inbox and its replicas; the workflows
-running, with each step's tasks done/total and attempts, and the last 5 finished.
+a delegated sub-task; each pool with its shared inbox and its replicas; spend today per
+agent against its daily budget (budget.dailyCostUsd), and each shared rate limit (limits)
+with its burst in use, the calls waiting in every process and a pause after a 429; the
+workflows running, with each step's tasks done/total and attempts, and the last 5 finished.
 
   --json         print the status report as JSON
   --timeout SEC  how long to wait for the coordinator (default 3)`,

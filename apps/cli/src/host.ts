@@ -5,6 +5,7 @@ import {
   connect,
   NatsUnreachableError,
   provision,
+  rateLimiter,
   type SpoolConnection,
   warnIfOldServer,
 } from '@spool/jetstream';
@@ -76,6 +77,11 @@ export async function runAgents(
   observer: Observer = noObserver,
 ): Promise<AgentHandle[]> {
   const holder = holderId();
+  // One limiter for every agent of the process: its waiting calls take turns across them.
+  const limited = config.limits.default !== undefined || Object.keys(config.limits.models).length > 0;
+  const rates = limited ? await rateLimiter(connection, config.limits, { holder, logger }) : undefined;
+  if (rates !== undefined)
+    logger.info({ limits: config.limits }, 'model calls wait for the shared rate limits');
   return Promise.all(
     names.map(async (name) => {
       // A pool runs all its replicas; one replica (`<pool>-<k>`) runs alone (a pool spread over processes).
@@ -83,7 +89,16 @@ export async function runAgents(
       const spec = config.agents[replica?.pool ?? name];
       if (spec === undefined) throw new Error(`no agent ${name} in the config`);
       const traceContent = captureMessageContent();
-      const common = { spec, holder, model, logger, observer, traceContent, ackWaitMs: spec.ackWaitMs };
+      const common = {
+        spec,
+        holder,
+        model,
+        logger,
+        observer,
+        traceContent,
+        ackWaitMs: spec.ackWaitMs,
+        ...(rates === undefined ? {} : { rates }),
+      };
       // A keyed agent: this process hosts any of its instances (as many processes as wanted share them).
       if (spec.keyed !== undefined) return startKeyedOnNats(connection, { ...common, name });
       if (replica !== undefined)
@@ -114,6 +129,15 @@ export async function runCoordinator(
     schedules: config.schedules,
     leaseTtlMs: config.coordinator.leaseTtlMs,
     snapshotEvery: config.coordinator.snapshotEvery,
+    spending: {
+      agents: Object.fromEntries(
+        Object.entries(config.agents).map(([name, spec]) => [
+          name,
+          { model: spec.model, dailyCostUsd: spec.budget.dailyCostUsd },
+        ]),
+      ),
+      limits: config.limits,
+    },
     holder: holderId(),
     logger,
     observer,

@@ -41,6 +41,7 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
       request: ModelRequest,
       signal?: AbortSignal,
       onText?: (delta: string) => void,
+      onHeaders?: (headers: Headers) => void,
     ): Promise<ModelReply> {
       const sdk = getClient();
       try {
@@ -58,6 +59,8 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
         );
         if (onText !== undefined) stream.on('text', (delta) => onText(delta));
         const message = await stream.finalMessage();
+        const headers = stream.response?.headers;
+        if (onHeaders !== undefined && headers !== undefined) onHeaders(headers);
         const usage = message.usage;
         const requestId = stream.request_id ?? undefined;
         return {

@@ -18,8 +18,16 @@ export interface ModelRequest {
  * said) or TerminalError (400, 401, 403, 404, and anything else that will not get better).
  */
 export interface ModelClient {
-  /** `onText` gets the reply's text as it streams in (for live display; the reply itself is what counts). */
-  respond(request: ModelRequest, signal?: AbortSignal, onText?: (delta: string) => void): Promise<ModelReply>;
+  /**
+   * `onText` gets the reply's text as it streams in (for live display; the reply itself is what
+   * counts); `onHeaders` the response's headers (the API's `anthropic-ratelimit-*`).
+   */
+  respond(
+    request: ModelRequest,
+    signal?: AbortSignal,
+    onText?: (delta: string) => void,
+    onHeaders?: (headers: Headers) => void,
+  ): Promise<ModelReply>;
   /** The request's input tokens as the API counts them (`messages.countTokens`). */
   countTokens(request: ModelRequest, signal?: AbortSignal): Promise<number>;
 }

@@ -34,6 +34,7 @@ import { type AgentLiveness, TaskRegistry } from './registry.ts';
 import { RegistrySnapshotter, restoreRegistry } from './registry-snapshots.ts';
 import { answerSchedules, scheduleStatus } from './schedules-api.ts';
 import { startWorkflowActor } from './workflow-actor.ts';
+import { type SpendConfig, spendStatus } from './spend-status.ts';
 import { workflowStatus } from './workflow-status.ts';
 import { answerWorkflows } from './workflows-api.ts';
 
@@ -60,6 +61,8 @@ export interface CoordinatorOptions {
   readonly clock?: Clock;
   /** Where the workflow actor reports commits, replays and finished runs, and its lease (default: nowhere). */
   readonly observer?: Observer;
+  /** Each agent's model and daily budget, and the shared rate limits: spend and limits in status reports. */
+  readonly spending?: SpendConfig;
 }
 
 export interface CoordinatorHandle {
@@ -166,9 +169,11 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const stopServing = api.serve(subjects.status, async () => {
     await ready;
     const report = registry.report(await liveness(), clock.now());
+    const spending =
+      options.spending === undefined ? {} : await spendStatus(connection, report, options.spending);
     // Workflows from the writer's own state, or the history a standby watches (as spool.api.workflows).
     const state = workflows.state() ?? watched;
-    return JSON.stringify({ ...report, ...workflowStatus(state), ...scheduleStatus(state) });
+    return JSON.stringify({ ...report, ...spending, ...workflowStatus(state), ...scheduleStatus(state) });
   });
   const stopServingDlq = api.serve(subjects.deadLetters, async () => {
     await ready;

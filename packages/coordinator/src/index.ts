@@ -6,3 +6,4 @@ export { parseWorkflowStart } from './start-message.ts';
 export type { WorkflowActorHandle, WorkflowActorOptions } from './workflow-actor.ts';
 export { startWorkflowActor } from './workflow-actor.ts';
 export { answerWorkflows } from './workflows-api.ts';
+export type { SpendConfig } from './spend-status.ts';

@@ -172,6 +172,9 @@ export class TaskRegistry {
       pools,
       workflows: [],
       schedules: [],
+      // Filled by the coordinator from the shared buckets (spend-status.ts).
+      spend: [],
+      rateLimits: [],
       totals: {
         tasks: sum((a) => a.counts.received + a.counts.rejected),
         inFlight: sum((a) => a.inFlight.filter((t) => t.phase === 'queued' || t.phase === 'running').length),

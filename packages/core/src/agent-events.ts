@@ -191,6 +191,27 @@ const ModelFailedV1 = eventV1(
   }),
 );
 
+/**
+ * A model call not made: it could have passed a spending limit (call-budget.ts). Journaled
+ * with the task's failure, so a replay shows why and a restart does not ask again.
+ */
+const ModelRefusedV1 = eventV1(
+  'model.refused',
+  z.object({
+    taskId: z.string(),
+    step: z.number().int().nonnegative(),
+    /** The config field of the limit, e.g. `budget.maxTokens`. */
+    limit: z.string(),
+    unit: z.enum(['tokens', 'usd']),
+    max: z.number().nonnegative(),
+    used: z.number().nonnegative(),
+    /** What the call needed at least (input, and output down to the floor). */
+    needed: z.number().nonnegative(),
+    message: z.string(),
+    at: iso,
+  }),
+);
+
 /** A running task found unfinished when an agent took over its history (the last writer stopped mid-task). */
 const TaskResumedV1 = eventV1(
   'task.resumed',
@@ -251,6 +272,7 @@ export const AgentEventSchema = z.discriminatedUnion('type', [
   AgentPausedV1,
   AgentResumedV1,
   ModelFailedV1,
+  ModelRefusedV1,
   TaskResumedV1,
   TaskRetriedV1,
   TaskDroppedV1,
@@ -302,6 +324,8 @@ export const eventIds = {
     toolUseId: string,
     asked: number,
   ) => `${agent}:${taskId}:${attempt}:step-${step}:${toolUseId}:approval-${asked}`,
+  modelRefused: (agent: string, taskId: string, attempt: number, step: number) =>
+    `${agent}:${taskId}:${attempt}:step-${step}:refused`,
   resumed: (agent: string, taskId: string, attempt: number, interruptions: number) =>
     `${agent}:${taskId}:${attempt}:resumed-${interruptions}`,
   /** A task is cancelled at most once, whoever asked. */

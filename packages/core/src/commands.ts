@@ -1,3 +1,4 @@
+import type { CallRefusal } from './call-budget.ts';
 import type { ContentBlock, ToolImage } from './content.ts';
 import type { TraceContext } from './trace-context.ts';
 import type { DelegationOptions } from './delegation.ts';
@@ -65,6 +66,8 @@ export type Command =
       draw: number;
       at: string;
     }
+  /** The next call could pass a spending limit (call-budget.ts): it is not made, the task fails. */
+  | { type: 'RefuseCall'; taskId: string; step: number; refusal: CallRefusal; at: string }
   | { type: 'ResumeTask'; taskId: string; maxInterruptions: number; at: string }
   | { type: 'Retry'; taskId: string; controlSeq: number; at: string }
   | { type: 'Drop'; taskId: string; controlSeq: number; at: string }

@@ -39,7 +39,7 @@ export function formatIssues(error: z.ZodError, input: unknown): string {
 /** Which fields the object at `path` may have, for the "unknown field" message. */
 function knownFields(path: readonly PropertyKey[]): string {
   if (path.length === 0)
-    return ' (top-level fields are agents, workflows, schedules, coordinator, nats, namespace, mcpServers)';
+    return ' (top-level fields are agents, workflows, schedules, coordinator, nats, namespace, mcpServers, limits)';
   if (path.length === 2 && path[0] === 'schedules') return ` (schedule fields are ${SCHEDULE_FIELDS})`;
   if (path.length === 1 && path[0] === 'nats')
     return ' (nats fields are servers, user, password, token, creds, nkey, tls, replicas)';
@@ -48,6 +48,11 @@ function knownFields(path: readonly PropertyKey[]): string {
   if (path.length === 2 && path[0] === 'agents')
     return ' (agent fields are instructions, model, maxTokens, concurrency, leaseTtlMs, snapshotEvery, retry, modelTimeoutMs, taskDeadlineMs, shutdownGraceMs, maxInterruptions, replicas, keyed, ackWaitMs, tools, subscriptions, maxTurns, budget, prices, memory, description, delegation, timers, mcpServers)';
   if (path.length === 2 && path[0] === 'mcpServers') return MCP_FIELDS;
+  if (path.length === 3 && path[0] === 'agents' && path[2] === 'budget')
+    return ' (budget fields are maxToolCalls, maxTokens, maxCostUsd, dailyCostUsd, minOutputTokens)';
+  if (path.length === 1 && path[0] === 'limits') return ' (limits fields are default, models)';
+  if ((path.length === 2 && path[0] === 'limits') || (path.length === 3 && path[1] === 'models'))
+    return ' (rate limit fields are requestsPerMinute, inputTokensPerMinute, outputTokensPerMinute)';
   if (path.length === 4 && path[0] === 'agents' && path[2] === 'mcpServers') return MCP_FIELDS;
   return '';
 }

@@ -15,6 +15,7 @@ import { TimersSchema, validateTimers } from './timers.ts';
 import { type ToolDefinition, ToolSchema, toolDefinitions } from './tools.ts';
 import { WorkflowNameSchema, WorkflowSchema } from './workflow/definition.ts';
 import { validateWorkflows } from './workflow/validate.ts';
+import { LimitsSchema } from './rate-limits.ts';
 
 export const DEFAULT_MAX_TOKENS = 1024;
 export const DEFAULT_CONCURRENCY = 1;
@@ -29,6 +30,9 @@ export const DEFAULT_SNAPSHOT_EVERY = 1_000;
 export const DEFAULT_MEMORY_EXCHANGES = 20;
 /** Characters of memory carried into one request at most, oldest dropped first. */
 export const DEFAULT_MEMORY_CHARS = 60_000;
+
+/** The least `max_tokens` a call over a budget is lowered to before it is refused instead. */
+export const DEFAULT_MIN_OUTPUT_TOKENS = 256;
 
 /** How long a holder's lease lives without renewal (an agent's, or the coordinator's). */
 const LeaseTtlSchema = z
@@ -75,10 +79,19 @@ const AgentSpecFields = z.strictObject({
       /** Input (cache included) plus output tokens of one task. */
       maxTokens: z.number().int('must be a whole number').min(1, 'must be at least 1').optional(),
       maxCostUsd: z.number().positive('must be more than 0').optional(),
-      /** The agent's spend over the last 24 hours. */
+      /** The agent's spend over the last 24 hours (all its processes and replicas together). */
       dailyCostUsd: z.number().positive('must be more than 0').optional(),
+      /**
+       * A call that would pass a limit only by its `max_tokens` is made with `max_tokens` lowered
+       * to what the limit leaves, down to this many; below it, the call is refused.
+       */
+      minOutputTokens: z
+        .number()
+        .int('must be a whole number')
+        .min(1, 'must be at least 1')
+        .default(DEFAULT_MIN_OUTPUT_TOKENS),
     })
-    .default({}),
+    .default({ minOutputTokens: DEFAULT_MIN_OUTPUT_TOKENS }),
   /** USD per million tokens by model id or family prefix, over the built-in list prices. */
   prices: z.record(z.string(), PriceSchema).default({}),
   /**
@@ -247,6 +260,8 @@ export const ConfigSchema = z
     mcpServers: McpServersSchema,
     /** Tasks and workflow runs the coordinator starts on a clock (see schedule/definition.ts). */
     schedules: z.record(ScheduleNameSchema, ScheduleSchema).default({}),
+    /** Rate limits shared by every process on this NATS (rate-limits.ts). */
+    limits: LimitsSchema,
   })
   .superRefine(validateDelegation)
   .superRefine(validatePools)

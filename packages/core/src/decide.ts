@@ -155,6 +155,29 @@ export function decide(state: AgentState, command: Command): AgentEvent[] {
       const error = { code: command.error.code, message: `${command.error.message}${why}` };
       return [failed, failTask(agent, task.taskId, task.attempt, error, command.at)];
     }
+    case 'RefuseCall': {
+      const task = state.active.get(command.taskId);
+      if (task === undefined || task.phase !== 'running' || command.step !== task.steps.length) return [];
+      const { refusal } = command;
+      const refused: AgentEvent = {
+        id: eventIds.modelRefused(agent, task.taskId, task.attempt, command.step),
+        type: 'model.refused',
+        v: 1,
+        data: {
+          taskId: task.taskId,
+          step: command.step,
+          limit: refusal.limit,
+          unit: refusal.unit,
+          max: refusal.max,
+          used: refusal.used,
+          needed: refusal.needed,
+          message: refusal.message,
+          at: command.at,
+        },
+      };
+      const error = { code: ErrorCode.BudgetExceeded, message: refusal.message };
+      return [refused, failTask(agent, task.taskId, task.attempt, error, command.at)];
+    }
     case 'ResumeTask': {
       const task = state.active.get(command.taskId);
       if (task === undefined || task.phase !== 'running') return [];

@@ -154,6 +154,9 @@ export function evolve(state: AgentState, event: AgentEvent): AgentState {
       task.retryAt = event.data.retryAt;
       return state;
     }
+    case 'model.refused':
+      // The task.failed journaled with it ends the task; this event is the record of why.
+      return state;
     case 'memory.compacted': {
       if (event.data.upTo <= (state.memorySummary?.upTo ?? 0)) return state;
       state.memorySummary = { text: event.data.summary, upTo: event.data.upTo };

@@ -38,6 +38,8 @@ export type {
   DelegationWait,
   McpServerStatus,
   PoolStatus,
+  RateLimitStatus,
+  SpendStatus,
   StatusReport,
   WorkflowProgress,
 } from './status.ts';
@@ -48,6 +50,8 @@ export {
   DelegationWaitSchema,
   McpServerStatusSchema,
   PoolStatusSchema,
+  RateLimitStatusSchema,
+  SpendStatusSchema,
   StatusReportSchema,
   WorkflowProgressSchema,
 } from './status.ts';

@@ -126,6 +126,8 @@ export type {
   DelegationWait,
   McpServerStatus,
   PoolStatus,
+  RateLimitStatus,
+  SpendStatus,
   StatusReport,
   WorkflowProgress,
 } from './status.ts';
@@ -136,6 +138,8 @@ export {
   DelegationWaitSchema,
   McpServerStatusSchema,
   PoolStatusSchema,
+  RateLimitStatusSchema,
+  SpendStatusSchema,
   StatusReportSchema,
   WorkflowProgressSchema,
 } from './status.ts';
@@ -228,3 +232,37 @@ export {
   WAIT_TOOL,
   waitTool,
 } from './timers.ts';
+export type { CallPlan, CallPlanInput, CallRefusal, DailySpend, SpendLimit } from './call-budget.ts';
+export {
+  callLimits,
+  ESTIMATE_MARGIN,
+  estimateInputTokens,
+  planCall,
+  usd,
+  worstCostUsd,
+} from './call-budget.ts';
+export type { SpendLedger } from './spend-ledger.ts';
+export { addHold, emptyLedger, ledgerSpend, parseLedger, settleHold } from './spend-ledger.ts';
+export type {
+  AppliedRateLimit,
+  Limits,
+  RateBucket,
+  RateCost,
+  RateLimit,
+  RateLimitView,
+  TakeOutcome,
+} from './rate-limits.ts';
+export {
+  capacityOf,
+  fullBucket,
+  giveBack,
+  LimitsSchema,
+  pause,
+  RateLimitSchema,
+  rateLimitFor,
+  refill,
+  take,
+  viewOf,
+  WAITING_TTL_MS,
+  withWaiting,
+} from './rate-limits.ts';

@@ -59,7 +59,7 @@ describe('parseConfig - one line naming the field and the fix', () => {
     ],
     [
       { agents: { analyst: agent }, workflow: {} },
-      /\(top level\): unknown field "workflow": remove it \(top-level fields are agents, workflows, schedules, coordinator, nats, namespace, mcpServers\)/,
+      /\(top level\): unknown field "workflow": remove it \(top-level fields are agents, workflows, schedules, coordinator, nats, namespace, mcpServers, limits\)/,
     ],
     [
       { agents: { analyst: agent }, coordinator: { ttl: 1 } },

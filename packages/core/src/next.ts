@@ -40,7 +40,7 @@ export interface NextOptions {
   /** The time to judge deadlines by (the runtime's clock, passed in to keep `next` pure). */
   readonly now?: Date;
   /** Spending limits checked before each model call (and, for the daily one, before a task starts). */
-  readonly budget?: AgentSpec['budget'];
+  readonly budget?: Partial<AgentSpec['budget']>;
   /** The price of the agent's model, for costs and cost limits. */
   readonly price?: Price | undefined;
 }

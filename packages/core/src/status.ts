@@ -135,6 +135,41 @@ export const WorkflowProgressSchema = z.object({
 });
 export type WorkflowProgress = z.infer<typeof WorkflowProgressSchema>;
 
+/** An agent's (or pool's) spend over the last 24 hours against its daily budget. */
+export const SpendStatusSchema = z.object({
+  agent: z.string(),
+  /** Settled: the larger of its histories' count and the fleet's shared ledger. */
+  spentTodayUsd: z.number(),
+  /** Held by its calls in flight (their worst case), settled when they answer. */
+  heldUsd: z.number(),
+  /** `budget.dailyCostUsd`, and the share of it spent (1: reached). */
+  dailyCostUsd: z.number().optional(),
+  share: z.number().optional(),
+});
+export type SpendStatus = z.infer<typeof SpendStatusSchema>;
+
+/** One shared rate limit (`limits`), as its bucket in NATS says now. */
+export const RateLimitStatusSchema = z.object({
+  key: z.string(),
+  source: z.string(),
+  limit: z.object({
+    requestsPerMinute: z.number().optional(),
+    inputTokensPerMinute: z.number().optional(),
+    outputTokensPerMinute: z.number().optional(),
+  }),
+  paused: z.boolean(),
+  pausedUntil: z.string().optional(),
+  /** Per limited dimension, the share of its burst in use (1: calls wait for the refill). */
+  use: z.object({
+    requests: z.number().optional(),
+    input: z.number().optional(),
+    output: z.number().optional(),
+  }),
+  /** Calls waiting for it, in every process. */
+  waiting: z.number(),
+});
+export type RateLimitStatus = z.infer<typeof RateLimitStatusSchema>;
+
 /** A schedule's next fire and its last one, for `spool status` (the whole view: `spool schedule list`). */
 export const ScheduleStatusSchema = z.object({
   name: z.string(),
@@ -151,6 +186,9 @@ export const StatusReportSchema = z.object({
   generatedAt: z.string(),
   /** The coordinator's schedules, soonest next fire first. */
   schedules: z.array(ScheduleStatusSchema).default([]),
+  /** Spend today per agent and pool, with its daily budget (older reports have none). */
+  spend: z.array(SpendStatusSchema).default([]),
+  rateLimits: z.array(RateLimitStatusSchema).default([]),
   /** Agents that are not pools (a pool's replicas are under `pools`). */
   agents: z.array(AgentStatusSchema),
   pools: z.array(PoolStatusSchema).default([]),

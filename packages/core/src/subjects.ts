@@ -20,6 +20,10 @@ export const Buckets = {
    * that host's lease lives), `wake.<agent>.<key>` what a passivated waiting instance waits for.
    */
   Keyed: 'spool_keyed',
+  /** Each agent's spend today and the holds of its calls in flight (spend-ledger.ts). */
+  Spend: 'spool_spend',
+  /** The shared rate limits' token buckets (rate-limits.ts). */
+  Rates: 'spool_rates',
 } as const;
 
 /** The coordinator's own history lives beside the agents'; no agent may take its name. */

@@ -13,7 +13,17 @@ export const BUCKET_NAMES = [
   Buckets.Snapshots,
   // Keyed agents: which host runs each active instance, what passivated ones wait for (keyed-ownership.ts).
   Buckets.Keyed,
+  // Each agent's spend today and the holds of its calls in flight (spend.ts).
+  Buckets.Spend,
+  // The shared rate limits' token buckets (rate-limiter.ts).
+  Buckets.Rates,
 ] as const;
+
+/**
+ * Buckets read then written with compare-and-swap: reads go to the leader, so a read is never
+ * older than the last acknowledged write (a stale read would only make the swap fail and loop).
+ */
+const LEADER_READS: ReadonlySet<string> = new Set([Buckets.Spend, Buckets.Rates]);
 
 /** The replica count given to `provision` for a connection: what buckets created later get too. */
 const replicasOf = new WeakMap<SpoolConnection, number>();
@@ -45,6 +55,6 @@ export function openBucket(
     history: 1,
     storage: StorageType.File,
     replicas: replicasFor(connection),
-    ...(options.leaderReads ? { allow_direct: false } : {}),
+    ...((options.leaderReads ?? LEADER_READS.has(name)) ? { allow_direct: false } : {}),
   });
 }

@@ -67,3 +67,7 @@ export type { SnapshotStore, StoredSnapshot } from './snapshot-store.ts';
 export { SnapshotUnreadableError, snapshotStore } from './snapshot-store.ts';
 export type { LiveText, TextChunk } from './live-text.ts';
 export { liveText } from './live-text.ts';
+export type { Spend } from './spend.ts';
+export { spend } from './spend.ts';
+export type { RateCall, RateGrant, RateLimiter } from './rate-limiter.ts';
+export { rateLimiter, rateLimitViews } from './rate-limiter.ts';

@@ -68,6 +68,8 @@ function streamsOf(namespace?: string) {
     snapshots: ns.bucket(Buckets.Snapshots),
     claims: ns.bucket(Buckets.Claims),
     keyedRecords: ns.bucket(Buckets.Keyed),
+    spend: ns.bucket(Buckets.Spend),
+    rates: ns.bucket(Buckets.Rates),
   };
 }
 
@@ -79,7 +81,9 @@ function base(namespace?: string): string[] {
   return [
     `${API}.INFO`,
     ...[s.inbox, s.history, s.keyed, s.results].map((stream) => `${API}.STREAM.INFO.${stream}`),
-    ...[s.leases, s.snapshots, s.claims, s.keyedRecords].map((bucket) => `${API}.STREAM.INFO.KV_${bucket}`),
+    ...[s.leases, s.snapshots, s.claims, s.keyedRecords, s.spend, s.rates].map(
+      (bucket) => `${API}.STREAM.INFO.KV_${bucket}`,
+    ),
   ];
 }
 
@@ -162,6 +166,15 @@ function agentPublish(grant: AgentGrant, namespace?: string): string[] {
       ...kvKey(s.snapshots, `${actor}.>`),
     );
   }
+  // Its spend today, shared by its processes and replicas (one key: the configured agent's name),
+  // and the fleet's rate limit buckets (one key per limit, shared by every agent). Both are read
+  // from the leader (a message get names its subject in the body) and changed by compare-and-swap.
+  out.push(
+    `$KV.${s.spend}.${grant.name}`,
+    `${API}.STREAM.MSG.GET.KV_${s.spend}`,
+    `$KV.${s.rates}.*`,
+    `${API}.STREAM.MSG.GET.KV_${s.rates}`,
+  );
   // Old snapshot chunks are swept with a filtered purge of the bucket's stream (2.9 cannot
   // restrict a purge's filter): snapshots are derived data, the histories stay untouchable.
   out.push(`${API}.STREAM.PURGE.KV_${s.snapshots}`);
@@ -263,6 +276,9 @@ function coordinatorPublish(namespace?: string): string[] {
     `${API}.DIRECT.GET.KV_${s.leases}.>`,
     `${API}.DIRECT.GET.KV_${s.claims}.>`,
     `${API}.STREAM.MSG.GET.KV_${s.claims}`,
+    // Spend today and the rate limits, for the status API.
+    `${API}.STREAM.MSG.GET.KV_${s.spend}`,
+    `${API}.STREAM.MSG.GET.KV_${s.rates}`,
     `${API}.CONSUMER.INFO.${s.inbox}.*`,
     `${API}.CONSUMER.LIST.${s.inbox}`,
   ];

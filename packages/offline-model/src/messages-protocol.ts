@@ -6,6 +6,8 @@ export interface Reply {
   readonly content?: readonly Record<string, unknown>[];
   readonly stopReason?: string;
   readonly usage?: Partial<ApiUsage>;
+  /** Response headers sent with it, e.g. the API's `anthropic-ratelimit-*`. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface ApiUsage {

@@ -103,11 +103,12 @@ export async function startMessagesServer(options: MessagesServerOptions): Promi
         record.status = 200;
         const asked = options.model === undefined ? body : { ...body, model: options.model };
         const message = messageFor(asked, reply, cache, `msg_${randomBytes(8).toString('hex')}`);
-        if (!body.stream) return sendJson(res, 200, message);
+        if (!body.stream) return sendJson(res, 200, message, reply.headers);
         res.writeHead(200, {
           'content-type': 'text/event-stream',
           'cache-control': 'no-cache',
           'request-id': requestId(),
+          ...reply.headers,
         });
         for (const event of sseEventsFor(message)) res.write(event);
         res.end();

@@ -7,7 +7,7 @@ import {
   ErrorCode,
   ensureError,
 } from '@spool/core/internal';
-import { type AgentContext, type AgentPorts, publicName } from './context.ts';
+import { type AgentContext, type AgentPorts, observedName, publicName } from './context.ts';
 import { ControlIntake } from './control-intake.ts';
 import { awaitDelegation, delegationContext, sendDelegation } from './delegation.ts';
 import { HeldMessages } from './held-messages.ts';
@@ -41,7 +41,7 @@ export class AgentTerm implements TermHandlers<AgentState, Command, AgentEvent, 
       ...ports,
       term,
       held: new HeldMessages(),
-      spans: new TaskSpans(publicName(ports), () => term.state),
+      spans: new TaskSpans(observedName(ports), () => term.state),
       stopSignal: (taskId) => {
         let task = this.taskAborts.get(taskId);
         if (task === undefined) {

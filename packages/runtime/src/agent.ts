@@ -19,6 +19,8 @@ import {
   type LiveText,
   type Results,
   reclaimUnacked,
+  type RateLimiter,
+  type Spend,
 } from '@spool/jetstream';
 import type { McpServerState } from '@spool/mcp';
 import type { Logger } from 'pino';
@@ -77,6 +79,10 @@ export interface AgentOptions {
   readonly observer?: Observer;
   /** Record prompt, reply and tool text in spans (default off: they may hold anything). */
   readonly traceContent?: boolean;
+  /** The fleet's shared spend (`spend(connection)`), for `budget.dailyCostUsd` across processes and replicas. */
+  readonly spend?: Spend;
+  /** The process's shared rate limits (`rateLimiter(connection, config.limits)`), one for all its agents. */
+  readonly rates?: RateLimiter;
 }
 
 /** A running agent: its state is the fold of its history; `stop()` ends it cleanly. */
@@ -132,6 +138,8 @@ export function startAgent(options: AgentOptions): AgentHandle {
     price,
     observer,
     traceContent: options.traceContent === true,
+    spend: options.spend,
+    rates: options.rates,
   };
   const actor = startActor({
     name: options.name,

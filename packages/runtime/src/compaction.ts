@@ -3,11 +3,13 @@ import {
   type AgentSpec,
   type AgentState,
   compactionPlan,
+  estimateInputTokens,
   type ModelReply,
   type TaskState,
   textOf,
 } from '@spool/core/internal';
 import { callModelOnce } from './model-call.ts';
+import { noRateLimit, type RateTurn } from './rate-step.ts';
 
 /** The instructions of the summarizing call: its own system prompt, never the agent's. */
 const SUMMARIZER =
@@ -38,10 +40,12 @@ export async function compactIfNeeded(
   task: TaskState,
   request: ModelRequest,
   stop: AbortSignal,
+  /** Waits for the shared rate limit (rate-step.ts); undefined: stopped meanwhile. */
+  rateLimit: (call: ModelRequest) => Promise<RateTurn | undefined> = async () => noRateLimit,
 ): Promise<CompactionOutcome> {
   const { contextWindow, compactAt } = spec.memory;
   const limit = contextWindow * compactAt;
-  if (compactAt === 0 || JSON.stringify(request).length / 4 < limit / 2) return { kind: 'fits' };
+  if (compactAt === 0 || estimateInputTokens(request) < limit / 2) return { kind: 'fits' };
   const tokens = await model.countTokens(request, stop);
   if (tokens <= limit) return { kind: 'fits', tokens };
   const plan = compactionPlan(state, task, spec.memory);
@@ -52,7 +56,13 @@ export async function compactIfNeeded(
     messages: [{ role: 'user' as const, content: plan.transcript }],
     maxTokens: Math.min(spec.maxTokens, 2_048),
   };
-  const outcome = await callModelOnce(model, summarize, spec.modelTimeoutMs, stop);
+  const turn = await rateLimit(summarize);
+  if (turn === undefined) return { kind: 'failed', tokens, reason: 'stopped' };
+  const outcome = await callModelOnce(model, summarize, spec.modelTimeoutMs, stop, undefined, turn.onHeaders);
+  await turn.done(
+    outcome.ok ? outcome.reply.usage.outputTokens : undefined,
+    'error' in outcome ? outcome.error : undefined,
+  );
   if (!outcome.ok)
     return { kind: 'failed', tokens, reason: 'error' in outcome ? outcome.error.message : 'stopped' };
   return {

@@ -12,7 +12,7 @@ import type {
   ToolDefinition,
   TraceContext,
 } from '@spool/core/internal';
-import type { Inbox, LiveText, Results, SubmitOutcome } from '@spool/jetstream';
+import type { Inbox, LiveText, RateLimiter, Results, Spend, SubmitOutcome } from '@spool/jetstream';
 import type { HeldMessages } from './held-messages.ts';
 import type { McpTools } from './mcp-tools.ts';
 import type { PoolIntake } from './pool-intake.ts';
@@ -64,6 +64,10 @@ export interface AgentPorts {
   readonly observer: Observer;
   /** Record prompt, reply and tool text in spans (an operator's opt-in; off by default). */
   readonly traceContent: boolean;
+  /** The fleet's shared spend (`spool_spend`): holds and settles calls against `budget.dailyCostUsd`. */
+  readonly spend?: Spend | undefined;
+  /** The process's shared rate limits (`limits` in the config): every call waits its turn. */
+  readonly rates?: RateLimiter | undefined;
 }
 
 /** What the agent's handlers share within one term. */
@@ -84,7 +88,11 @@ export interface AgentContext extends AgentPorts {
 }
 
 /** The name the agent's results, live text and metrics go under: a pool's, whichever replica runs the task. */
-export function publicName(ports: Pick<AgentPorts, 'name' | 'pool' | 'keyed'>): string {
-  // A keyed instance counts under its agent: metric labels stay bounded however many keys.
-  return ports.keyed?.agent ?? ports.pool?.name ?? ports.name;
+export function publicName(ports: Pick<AgentPorts, 'name' | 'pool'>): string {
+  return ports.pool?.name ?? ports.name;
+}
+
+/** The name metrics and spans report: a pool's, or a keyed instance's agent (labels stay bounded however many keys). */
+export function observedName(ports: Pick<AgentPorts, 'name' | 'pool' | 'keyed'>): string {
+  return ports.keyed?.agent ?? publicName(ports);
 }

@@ -10,7 +10,7 @@ import {
 } from '@spool/core/internal';
 import type { Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
-import { type AgentContext, publicName, type SubmitPort } from './context.ts';
+import { type AgentContext, observedName, publicName, type SubmitPort } from './context.ts';
 
 /**
  * The runtime side of delegation: publishing a sub-task, waiting for its result, cancelling
@@ -39,7 +39,7 @@ export function delegationContext(ctx: AgentContext, log: Logger): DelegationCon
     now: () => ctx.now(),
     log,
     trace: (taskId) => ctx.spans.propagate(taskId),
-    delegated: (outcome) => ctx.observer.toolCalled(publicName(ctx), 'delegate', outcome),
+    delegated: (outcome) => ctx.observer.toolCalled(observedName(ctx), 'delegate', outcome),
   };
 }
 

@@ -17,8 +17,10 @@ import {
   openKeyedInbox,
   results,
   sendControl,
+  type RateLimiter,
   type SpoolConnection,
   snapshotStore,
+  spend,
   submitTask,
   taskOwner,
 } from '@spool/jetstream';
@@ -43,6 +45,8 @@ export interface KeyedOnNatsOptions {
   readonly observer?: Observer;
   /** Prompt and reply text in model spans (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT). */
   readonly traceContent?: boolean;
+  /** The process's shared rate limits: every instance's calls wait their turn in them. */
+  readonly rates?: RateLimiter;
 }
 
 /**
@@ -66,6 +70,8 @@ export async function startKeyedOnNats(
     const store = keyedHistoryStore(connection, parseAgentCommit);
     const snapshots = await snapshotStore(connection);
     const sink = results(connection);
+    // The agent's daily budget is one ledger for all its instances (keyed by the agent's name).
+    const ledger = spec.budget.dailyCostUsd === undefined ? undefined : await spend(connection);
     const live = liveText(connection);
     const submit = {
       task: (to: string, task: Parameters<typeof submitTask>[2]) => submitTask(connection, to, task),
@@ -106,6 +112,8 @@ export async function startKeyedOnNats(
           model: options.model,
           observer,
           ...(options.traceContent === undefined ? {} : { traceContent: options.traceContent }),
+          ...(options.rates === undefined ? {} : { rates: options.rates }),
+          ...(ledger === undefined ? {} : { spend: ledger }),
           mcp: shared,
           logger: options.logger.child({ key }),
           inbox: ports.inbox,

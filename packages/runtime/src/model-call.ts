@@ -18,10 +18,14 @@ export async function callModelOnce(
   timeoutMs: number,
   stop: AbortSignal,
   onText?: (delta: string) => void,
+  onHeaders?: (headers: Headers) => void,
 ): Promise<CallOutcome> {
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
-    return { ok: true, reply: await model.respond(request, AbortSignal.any([stop, timeout]), onText) };
+    return {
+      ok: true,
+      reply: await model.respond(request, AbortSignal.any([stop, timeout]), onText, onHeaders),
+    };
   } catch (err) {
     if (stop.aborted) return { ok: false, abandoned: true };
     if (timeout.aborted) {

@@ -1,9 +1,19 @@
-import { buildMessages, costOf, ensureError, type TaskState } from '@spool/core/internal';
+import type { ModelRequest } from '@spool/claude';
+import {
+  buildMessages,
+  costOf,
+  ensureError,
+  estimateInputTokens,
+  type TaskState,
+  type Usage,
+} from '@spool/core/internal';
 import type { Logger } from 'pino';
 import { endModelSpan, startModelSpan } from './call-spans.ts';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
-import { type AgentContext, publicName } from './context.ts';
+import { type AgentContext, observedName, publicName } from './context.ts';
 import { type CallOutcome, callModelOnce } from './model-call.ts';
+import { awaitRateLimit } from './rate-step.ts';
+import { clearSpend, type SpendClearance } from './spend-check.ts';
 
 /**
  * A `call-model` effect: compacts memory when the request would not fit, calls the model once,
@@ -23,9 +33,23 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
   });
   const stop = ctx.stopSignal(taskId);
   let request = requestFor(task);
-  const compaction = await compactIfNeeded(ctx.model, spec, term.state, task, request, stop).catch(
-    (err): CompactionOutcome => ({ kind: 'failed', tokens: 0, reason: ensureError(err).message }),
-  );
+  // The summarizing call waits for the shared rate limit like any other.
+  const summaryRateLimit = (call: ModelRequest) =>
+    awaitRateLimit(
+      ctx,
+      { inputTokens: estimateInputTokens(call), maxTokens: call.maxTokens, step },
+      stop,
+      log,
+    );
+  const compaction = await compactIfNeeded(
+    ctx.model,
+    spec,
+    term.state,
+    task,
+    request,
+    stop,
+    summaryRateLimit,
+  ).catch((err): CompactionOutcome => ({ kind: 'failed', tokens: 0, reason: ensureError(err).message }));
   if (stop.aborted) return;
   if (compaction.kind === 'summarized') {
     // Journaled before it is used: a replay rebuilds the same memory without calling the model.
@@ -43,15 +67,32 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
       `memory not compacted: ${why}`,
     );
   }
+  // Could this call pass a spending limit? Refused (and journaled) before it is paid for.
+  const current = term.state.active.get(taskId) ?? task;
+  const clearance = await clearSpend(ctx, current, step, request, stop, log);
+  if (clearance.kind === 'no-call') return;
+  request = { ...request, maxTokens: clearance.maxTokens };
+  // The fleet's shared rate limit: wait for capacity (no call is made for a task stopped meanwhile).
+  const rateCall = { inputTokens: clearance.inputTokens, maxTokens: request.maxTokens, step };
+  const rate = await awaitRateLimit(ctx, rateCall, stop, log);
+  if (rate === undefined) {
+    await settleSpend(clearance, undefined, log);
+    return;
+  }
   log.info({ step, messages: request.messages.length }, 'calling the model');
   const live = ctx.liveText;
   const shownAs = publicName(ctx); // a pool's live text is the pool's
   const onText = live && ((text: string) => live.publish(shownAs, taskId, { step, text }));
   const called = performance.now();
   const span = startModelSpan(ctx.spans.context(taskId), request, { taskId, step }, ctx.traceContent);
-  const outcome = await callModelOnce(ctx.model, request, spec.modelTimeoutMs, stop, onText);
+  const outcome = await callModelOnce(ctx.model, request, spec.modelTimeoutMs, stop, onText, rate.onHeaders);
   endModelSpan(span, outcome, ctx.traceContent);
   observeCall(ctx, outcome, (performance.now() - called) / 1000);
+  await rate.done(
+    outcome.ok ? outcome.reply.usage.outputTokens : undefined,
+    'error' in outcome ? outcome.error : undefined,
+  );
+  await settleSpend(clearance, outcome.ok ? outcome.reply.usage : undefined, log);
   if (outcome.ok) {
     // Journaled before anything uses it: after a crash this reply is read back, never requested again.
     const { reply } = outcome;
@@ -119,7 +160,7 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
 /** Reports one model call for metrics: its outcome and duration, and an answered call's tokens and cost. */
 function observeCall(ctx: AgentContext, outcome: CallOutcome, seconds: number): void {
   if ('abandoned' in outcome) return;
-  const agent = publicName(ctx);
+  const agent = observedName(ctx);
   const model = ctx.spec.model;
   if (!outcome.ok) {
     ctx.observer.modelCalled({ agent, model, outcome: outcome.error.code, seconds });
@@ -128,4 +169,20 @@ function observeCall(ctx: AgentContext, outcome: CallOutcome, seconds: number): 
   const { usage } = outcome.reply;
   const costUsd = ctx.price === undefined ? undefined : costOf(usage, ctx.price);
   ctx.observer.modelCalled({ agent, model, outcome: 'ok', seconds, usage, costUsd });
+}
+
+/** The call's real cost into the shared spend; a failure here only leaves the hold to expire. */
+async function settleSpend(
+  clearance: Extract<SpendClearance, { kind: 'call' }>,
+  usage: Usage | undefined,
+  log: Logger,
+): Promise<void> {
+  await clearance
+    .settle(usage)
+    .catch((err) =>
+      log.warn(
+        { err: ensureError(err).message },
+        'could not settle the call in the shared spend; its hold expires',
+      ),
+    );
 }

@@ -11,6 +11,7 @@ import {
   type SpoolConnection,
   sendControl,
   snapshotStore,
+  spend,
   submitTask,
   taskOwner,
 } from '@spool/jetstream';
@@ -32,6 +33,7 @@ export interface AgentOnNatsOptions
     | 'snapshots'
     | 'liveText'
     | 'submit'
+    | 'spend'
   > {
   readonly name: string;
   readonly spec: AgentSpec;
@@ -80,6 +82,7 @@ async function startOn(
     leases: await leases(connection),
     snapshots: await snapshotStore(connection),
     liveText: liveText(connection),
+    ...(options.spec.budget.dailyCostUsd === undefined ? {} : { spend: await spend(connection) }),
     submit: {
       task: (agent, task, trace) => submitTask(connection, agent, task, { trace }),
       // A pool's task is cancelled at the replica that holds it.

@@ -1,6 +1,6 @@
 import type { Effect } from '@spool/core/internal';
 import type { Logger } from 'pino';
-import { type AgentContext, publicName } from './context.ts';
+import { type AgentContext, observedName, publicName } from './context.ts';
 import { cancelOpenDelegations, delegationContext } from './delegation.ts';
 
 type EffectOf<T extends Effect['type']> = Extract<Effect, { type: T }>;
@@ -49,7 +49,7 @@ export async function publishResult(
   await Promise.all(ctx.held.release(effect.taskId).map((m) => m.ack()));
   pool?.finished(effect.taskId);
   const { status, usage, error } = effect.result;
-  ctx.observer.taskPublished(publicName(ctx), status);
+  ctx.observer.taskPublished(observedName(ctx), status);
   ctx.spans.published(effect.taskId, effect.result);
   const summary = { status, usage, ...(error ? { code: error.code } : {}), resultSeq: outcome.seq };
   if (status === 'completed') log.info(summary, 'task completed; result published');

@@ -1,7 +1,7 @@
 import { type Effect, openToolCall } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import { endToolSpan, startToolSpan } from './call-spans.ts';
-import { type AgentContext, publicName } from './context.ts';
+import { type AgentContext, observedName, publicName } from './context.ts';
 import { runMcpTool } from './mcp-runner.ts';
 import { runTool } from './tool-runner.ts';
 
@@ -62,7 +62,7 @@ export async function toolStep(
     images: outcome.images,
     at: ctx.now(),
   });
-  ctx.observer.toolCalled(publicName(ctx), effect.name, outcome.isError ? 'error' : 'ok');
+  ctx.observer.toolCalled(observedName(ctx), effect.name, outcome.isError ? 'error' : 'ok');
   const fields = {
     tool: effect.name,
     step: effect.step,

@@ -1,4 +1,5 @@
-import type { McpServerStatus, StatusReport } from '@spool/core';
+import type { McpServerStatus, RateLimitStatus, SpendStatus, StatusReport } from '@spool/core';
+import { usd } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import { parseCommand, positiveInt } from '../args.ts';
 import { natsTarget } from '../env.ts';
@@ -49,6 +50,9 @@ function render(report: StatusReport): string {
       lines.push(...details(r, '    '));
     }
   }
+  const spending = report.spend.filter((row) => row.dailyCostUsd !== undefined || row.spentTodayUsd > 0);
+  if (spending.length > 0) lines.push(`spend today: ${spending.map(spendOf).join(' · ')}`);
+  for (const limit of report.rateLimits) lines.push(rateLimitOf(limit));
   if (report.workflowCounts !== undefined) {
     const c = report.workflowCounts;
     lines.push(
@@ -82,6 +86,26 @@ function render(report: StatusReport): string {
 }
 
 type Actor = StatusReport['agents'][number];
+
+function spendOf(row: SpendStatus): string {
+  const held = row.heldUsd > 0 ? ` (+${usd(row.heldUsd)} held by calls in flight)` : '';
+  if (row.dailyCostUsd === undefined) return `${row.agent} ${usd(row.spentTodayUsd)}${held}`;
+  const share = Math.round((row.share ?? 0) * 100);
+  return `${row.agent} ${usd(row.spentTodayUsd)} of ${usd(row.dailyCostUsd)} (${share}%)${held}`;
+}
+
+function rateLimitOf(limit: RateLimitStatus): string {
+  const per = [
+    ['requests', limit.limit.requestsPerMinute, limit.use.requests],
+    ['input tokens', limit.limit.inputTokensPerMinute, limit.use.input],
+    ['output tokens', limit.limit.outputTokensPerMinute, limit.use.output],
+  ] as const;
+  const parts = per
+    .filter(([, max]) => max !== undefined)
+    .map(([what, max, use]) => `${max} ${what}/min (${Math.round((use ?? 0) * 100)}% of the burst in use)`);
+  const paused = limit.paused ? `; paused until ${limit.pausedUntil}` : '';
+  return `rate limit ${limit.key} (${limit.source}): ${parts.join(', ')}; ${limit.waiting} call(s) waiting${paused}`;
+}
 
 function holderOf(a: Actor): string {
   return a.holder === undefined

@@ -35,6 +35,9 @@ export function eventDetail(event: HistoryEvent, state: AgentState): string {
     case 'model.failed':
       detail = `step ${event.data.step}, call ${event.data.call}: ${event.data.error.code}: ${clip(event.data.error.message)}${event.data.retryAt ? `; next call at ${event.data.retryAt}` : ''}`;
       break;
+    case 'model.refused':
+      detail = `step ${event.data.step}: call not made: ${clip(event.data.message, 160)}`;
+      break;
     case 'task.resumed':
       detail = `a new writer resumed it (interruption ${event.data.interruptions})`;
       break;
