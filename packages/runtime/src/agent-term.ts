@@ -7,7 +7,7 @@ import {
   ErrorCode,
   ensureError,
 } from '@spool/core/internal';
-import { type AgentContext, type AgentPorts, observedName, publicName } from './context.ts';
+import { type AgentContext, type AgentPorts, observedName } from './context.ts';
 import { ControlIntake } from './control-intake.ts';
 import { awaitDelegation, delegationContext, sendDelegation } from './delegation.ts';
 import { HeldMessages } from './held-messages.ts';

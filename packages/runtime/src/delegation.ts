@@ -10,7 +10,7 @@ import {
 } from '@spool/core/internal';
 import type { Results } from '@spool/jetstream';
 import type { Logger } from 'pino';
-import { type AgentContext, observedName, publicName, type SubmitPort } from './context.ts';
+import { type AgentContext, observedName, type SubmitPort } from './context.ts';
 
 /**
  * The runtime side of delegation: publishing a sub-task, waiting for its result, cancelling

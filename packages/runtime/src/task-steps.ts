@@ -1,6 +1,6 @@
 import type { Effect } from '@spool/core/internal';
 import type { Logger } from 'pino';
-import { type AgentContext, observedName, publicName } from './context.ts';
+import { type AgentContext, observedName } from './context.ts';
 import { cancelOpenDelegations, delegationContext } from './delegation.ts';
 
 type EffectOf<T extends Effect['type']> = Extract<Effect, { type: T }>;

@@ -1,7 +1,7 @@
 import { type Effect, openToolCall } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import { endToolSpan, startToolSpan } from './call-spans.ts';
-import { type AgentContext, observedName, publicName } from './context.ts';
+import { type AgentContext, observedName } from './context.ts';
 import { runMcpTool } from './mcp-runner.ts';
 import { runTool } from './tool-runner.ts';
 
