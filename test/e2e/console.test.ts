@@ -36,6 +36,14 @@ const missing = chromiumMissing();
 if (missing !== undefined) console.warn(`console browser test skipped: ${missing}`);
 const toolUse = (id: string, name: string, input: unknown) => ({ type: 'tool_use', id, name, input });
 
+/** What `spool replay payer --until SEQ --json` says t-hello's phase is after that sequence. */
+async function replayedPhaseOf(env: CliEnv, seq: number): Promise<string | undefined> {
+  const out = await runCli(['replay', 'payer', '--until', String(seq), '--json'], env);
+  const last = out.stdout.trim().split('\n').at(-1) ?? '{}';
+  const state = (JSON.parse(last) as { state?: { active?: Record<string, { phase: string }> } }).state;
+  return state?.active?.['t-hello']?.phase;
+}
+
 describe.skipIf(missing !== undefined)('the web console in a real Chromium', () => {
   let nats: NatsServer;
   let fake: FakeClaude;
@@ -46,6 +54,7 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
   let page: Page;
   let userDataDir: string;
 
+  const replayedPhase = (seq: number) => replayedPhaseOf(env, seq);
   const shoot = (name: string) =>
     page.screenshot({ path: join(ROOT, `docs/console-${name}.png`), fullPage: false });
 
@@ -113,19 +122,37 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     await shoot('agents');
   });
 
-  it('lists tasks with filters, opens one and steps back in its history', async () => {
+  it('lists tasks with filters, opens one and steps over its commits as spool replay --until does', async () => {
     await page.goto(`${consoleUrl.split('#')[0]}#/tasks?agent=payer&status=completed`);
     await page.getByRole('link', { name: 't-hello' }).click();
     await page.getByText('task.completed').waitFor();
-    const latest = await page.getByTestId('at-seq').textContent();
+    // One entry per commit (sequence number), its events listed together.
+    const seqs = await page
+      .locator('.events > li')
+      .evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-seq'))));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    const phaseAt = async () => (await page.locator('.card .pill').first().textContent())?.trim();
+    const atSeq = async () =>
+      Number(/seq (\d+)/.exec((await page.getByTestId('at-seq').textContent()) ?? '')?.[1]);
+    // After the last commit the task is completed.
+    expect(await atSeq()).toBe(seqs.at(-1));
+    expect(await phaseAt()).toBe('completed');
+
+    // The commit that holds task.completed: the state after it is completed, as spool replay
+    // --until that sequence folds it; after the commit before it, it is not.
+    const completedAt = page.locator('.events > li', { hasText: 'task.completed' });
+    const completedSeq = Number(await completedAt.getAttribute('data-seq'));
+    await completedAt.click();
+    await waitFor('the page at the completing commit', async () => (await atSeq()) === completedSeq);
+    expect(await phaseAt()).toBe('completed');
+    expect(await replayedPhase(completedSeq)).toBe('completed');
     await page.getByRole('button', { name: 'step back' }).click();
-    await page.getByRole('button', { name: 'step back' }).click();
-    await waitFor(
-      'the page to show an earlier sequence',
-      async () => (await page.getByTestId('at-seq').textContent()) !== latest,
-    );
-    expect(await page.locator('.events li.later').count()).toBe(2);
-    expect(await page.locator('.card .pill').first().textContent()).not.toBe('completed');
+    const before = seqs[seqs.indexOf(completedSeq) - 1] as number;
+    await waitFor('the page one commit earlier', async () => (await atSeq()) === before);
+    expect(await phaseAt()).not.toBe('completed');
+    expect(await phaseAt()).toBe(await replayedPhase(before));
+    expect(await page.locator('.events > li.later').count()).toBe(seqs.length - seqs.indexOf(before) - 1);
     await shoot('task');
   });
 

@@ -218,18 +218,24 @@ function Task({ agent, taskId, query }) {
   const { data, error, reload } = useApi(`tasks/${encodeURIComponent(agent)}/${encodeURIComponent(taskId)}`);
   if (!data)
     return html`<h1>Task <span class="mono">${taskId}</span></h1><${Alert} error=${error} />${!error && html`<p class="note">Replaying ${agent}'s history…</p>`}`;
-  const events = data.events;
+  const commits = data.commits;
   const asked = query.has('at') ? Number(query.get('at')) : undefined;
-  // `at`: an index into the task's events; the newest when not chosen (it follows new events).
+  // `at`: a history sequence number (a commit of the task); the newest when not chosen (it
+  // follows new commits). A sequence between two of the task's commits shows the earlier one,
+  // as spool replay --until does.
+  const latestAt = commits.length - 1;
   const at =
     asked === undefined || Number.isNaN(asked)
-      ? events.length - 1
-      : Math.max(0, Math.min(asked, events.length - 1));
+      ? latestAt
+      : Math.max(
+          0,
+          commits.findLastIndex((c) => c.seq <= asked),
+        );
   const goTo = (i) => {
-    location.hash = `${taskLink(agent, taskId)}?at=${i}`;
+    location.hash = `${taskLink(agent, taskId)}?at=${commits[i].seq}`;
   };
-  const current = events[at];
-  const latest = events[events.length - 1].task;
+  const current = commits[at];
+  const latest = commits[latestAt].task;
   const phase = latest?.phase;
   return html`<h1>Task <span class="mono">${taskId}</span> on <a href=${`#/tasks?agent=${agent}`}>${agent}</a> <${Pill} status=${phase ?? 'unknown'} /></h1>
     <${Alert} error=${error} />
@@ -244,20 +250,24 @@ function Task({ agent, taskId, query }) {
     </div>
     <div class="travel" aria-label="time travel">
       <button aria-label="step back" disabled=${at === 0} onClick=${() => goTo(at - 1)}>◀ back</button>
-      <input type="range" aria-label="history position" min="0" max=${events.length - 1} value=${at} onInput=${(e) => goTo(Number(e.target.value))} />
-      <button aria-label="step forward" disabled=${at === events.length - 1} onClick=${() => goTo(at + 1)}>forward ▶</button>
+      <input type="range" aria-label="history position" min="0" max=${latestAt} value=${at} onInput=${(e) => goTo(Number(e.target.value))} />
+      <button aria-label="step forward" disabled=${at === latestAt} onClick=${() => goTo(at + 1)}>forward ▶</button>
       <button onClick=${() => (location.hash = taskLink(agent, taskId))}>latest</button>
-      <span class="mono" data-testid="at-seq">seq ${current.seq} (${at + 1}/${events.length})</span>
+      <span class="mono" data-testid="at-seq">seq ${current.seq} (commit ${at + 1}/${commits.length})</span>
     </div>
     <div class="cols">
-      <div><h2>Events (history sequence, as spool replay ${agent} --until ${current.seq})</h2><ul class="events">
-        ${events.map(
-          (e, i) => html`<li class=${i === at ? 'at' : i > at ? 'later' : ''} onClick=${() => goTo(i)}>
-          <span class="mono">#${e.seq}</span> <b>${e.type}</b> <span class="note">${new Date(e.time).toLocaleTimeString()}</span><br />${e.detail}</li>`,
+      <div><h2>Commits (history sequence; the state is spool replay ${agent} --until ${current.seq})</h2><ol class="events">
+        ${commits.map(
+          (
+            c,
+            i,
+          ) => html`<li class=${i === at ? 'at' : i > at ? 'later' : ''} data-seq=${c.seq} onClick=${() => goTo(i)}>
+          <span class="mono">#${c.seq}</span> <span class="note">${new Date(c.time).toLocaleTimeString()}</span>
+          <ul>${c.events.map((e) => html`<li><b>${e.type}</b> ${e.detail}</li>`)}</ul></li>`,
         )}
-      </ul></div>
+      </ol></div>
       <div><h2>State after #${current.seq}</h2>
-        ${phase === 'running' && at === events.length - 1 && html`<${LiveReply} agent=${agent} taskId=${taskId} />`}
+        ${phase === 'running' && at === latestAt && html`<${LiveReply} agent=${agent} taskId=${taskId} />`}
         <${TaskState} task=${current.task} paused=${current.agentPaused} /></div>
     </div>`;
 }
