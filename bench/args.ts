@@ -1,5 +1,5 @@
 /**
- * The arguments of `pnpm bench`: run.sh passes every argument to all six parts, so each part
+ * The arguments of `pnpm bench`: run.sh passes every argument to all seven parts, so each part
  * takes the options that apply to it, says once which given ones it leaves to the others, and
  * refuses an option no part knows (exit 2, listing them all).
  */
@@ -17,6 +17,7 @@ export const BENCH_OPTIONS = {
   pool: { 'pool-tasks': { default: 10_000, min: 1 } },
   coordinator: { 'finished-runs': { default: 100_000, min: 1000 } },
   mcp: { 'mcp-tasks': { default: 500, min: 1 } },
+  console: { 'console-events': { default: 20_000, min: 100 } },
 } as const;
 
 type Part = keyof typeof BENCH_OPTIONS;

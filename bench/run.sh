@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # pnpm bench [options] [--json]: throughput (and with sync_interval: always), recovery time,
 # what the coordinator adds, an agent pool's claims after many tasks, the coordinator's
-# start-up after 1k and 100k finished runs, then an MCP tool call against a defineTool one.
-# Every option goes to all six parts; each takes the ones that apply to it and says which it
-# leaves (bench/args.ts).
+# start-up after 1k and 100k finished runs, an MCP tool call against a defineTool one, then the
+# web console's task page on a long history. Every option goes to all seven parts; each takes
+# the ones that apply to it and says which it leaves (bench/args.ts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
@@ -15,3 +15,4 @@ tsx bench/workflow.ts "$@"
 tsx bench/pool.ts "$@"
 tsx bench/coordinator-startup.ts "$@"
 tsx bench/mcp.ts "$@"
+tsx bench/console.ts "$@"

@@ -12,7 +12,7 @@ import {
   TaskListQuerySchema,
   WorkflowIdSchema,
 } from './schemas.ts';
-import { taskHistory } from './task-history.ts';
+import type { TaskHistories } from './task-history.ts';
 import type { TaskIndex } from './task-index.ts';
 
 /** What a route gets: the path's parts after /api/, the query, a parsed JSON body for POSTs. */
@@ -25,6 +25,7 @@ export interface RouteInput {
 export interface RouteContext {
   readonly connection: SpoolConnection;
   readonly tasks: TaskIndex;
+  readonly histories: TaskHistories;
 }
 
 function parsed<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
@@ -66,7 +67,7 @@ export async function route(
       if (rest.length !== 2) return undefined;
       const agent = parsed(AgentNameSchema, rest[0], 'agent');
       const taskId = parsed(TaskIdSchema, rest[1], 'task id');
-      const history = await taskHistory(connection, agent, taskId);
+      const history = await context.histories.read(agent, taskId);
       if (history === undefined)
         throw new ApiError(
           404,

@@ -4,10 +4,11 @@ import { isNatsReachable, liveText, permissionRefusal, type SpoolConnection } fr
 import type { Logger } from 'pino';
 import { NoCoordinatorError } from '../operator/coordinator-api.ts';
 import { ApiError } from './api-error.ts';
-import { route } from './routes.ts';
+import { type RouteContext, route } from './routes.ts';
 import { AgentNameSchema, TaskIdSchema } from './schemas.ts';
 import { loadStaticFiles, type StaticFile } from './static-files.ts';
-import { taskIndex, type TaskIndex } from './task-index.ts';
+import { taskHistories } from './task-history.ts';
+import { taskIndex } from './task-index.ts';
 import { carriesToken, isLoopback } from './token.ts';
 
 export interface ConsoleOptions {
@@ -38,9 +39,12 @@ const MAX_BODY = 64 * 1024;
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleHandle> {
   const files = await loadStaticFiles();
   const loopback = isLoopback(options.host);
-  let index: { connection: SpoolConnection; tasks: TaskIndex } | undefined;
+  let index: RouteContext | undefined;
   const contextFor = (connection: SpoolConnection) => {
-    if (index?.connection !== connection) index = { connection, tasks: taskIndex(connection) };
+    if (index?.connection !== connection) {
+      const tasks = taskIndex(connection);
+      index = { connection, tasks, histories: taskHistories(connection, tasks) };
+    }
     return index;
   };
   const log = options.logger.child({ component: 'console' });
