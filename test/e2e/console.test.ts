@@ -53,6 +53,7 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
   let context: BrowserContext;
   let page: Page;
   let userDataDir: string;
+  const cspViolations: string[] = [];
 
   const replayedPhase = (seq: number) => replayedPhaseOf(env, seq);
   const shoot = (name: string) =>
@@ -102,6 +103,9 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
       ],
     });
     page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -114,9 +118,14 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
 
   it('opens on the agents page, with its status, holder and counts', async () => {
     const started = Date.now();
-    await page.goto(consoleUrl);
+    const response = await page.goto(consoleUrl);
     await page.getByRole('cell', { name: 'payer', exact: true }).waitFor();
     console.log(`console first load: ${Date.now() - started} ms`);
+    // The inline import map runs by its hash; no inline script otherwise, and nothing was blocked.
+    const csp = response?.headers()['content-security-policy'] ?? '';
+    expect(csp).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+';/);
+    expect(csp).not.toContain('unsafe-inline');
+    expect(cspViolations).toEqual([]);
     await page.locator('tr', { hasText: '1 / 1' }).waitFor(); // completed / failed
     expect(await page.locator('header').textContent()).toContain('actions enabled');
     await shoot('agents');

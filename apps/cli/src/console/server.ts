@@ -6,10 +6,10 @@ import { NoCoordinatorError } from '../operator/coordinator-api.ts';
 import { ApiError } from './api-error.ts';
 import { type RouteContext, route } from './routes.ts';
 import { AgentNameSchema, TaskIdSchema } from './schemas.ts';
-import { loadStaticFiles, type StaticFile } from './static-files.ts';
+import { contentSecurityPolicy, loadStaticFiles, type StaticFile } from './static-files.ts';
 import { taskHistories } from './task-history.ts';
 import { taskIndex } from './task-index.ts';
-import { carriesToken, isLoopback } from './token.ts';
+import { accessRefusal, isLoopback } from './token.ts';
 
 export interface ConsoleOptions {
   readonly host: string;
@@ -38,6 +38,7 @@ const MAX_BODY = 64 * 1024;
  */
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleHandle> {
   const files = await loadStaticFiles();
+  const csp = contentSecurityPolicy(files.get('/') as StaticFile);
   const loopback = isLoopback(options.host);
   let index: RouteContext | undefined;
   const contextFor = (connection: SpoolConnection) => {
@@ -60,31 +61,22 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://console.invalid');
     const method = req.method ?? 'GET';
-    if (loopback && !isLoopback(hostOf(req.headers.host))) {
-      sendJson(res, 403, {
-        error: { code: 'wrong_host', message: 'the console answers on its loopback address only' },
-      });
+    const refused = accessRefusal(
+      { method, path: url.pathname, host: req.headers.host, authorization: req.headers.authorization },
+      { loopback, token: options.token },
+    );
+    if (refused !== undefined) {
+      sendJson(res, refused.status, { error: { code: refused.code, message: refused.message } });
       return;
     }
     if (!url.pathname.startsWith('/api/')) {
       const file = files.get(url.pathname);
       if (file === undefined || method !== 'GET') {
         // Any other page path is the app's own route (#/… is preferred, but a reload must not 404).
-        sendFile(req, res, files.get('/') as StaticFile);
+        sendFile(req, res, files.get('/') as StaticFile, csp);
         return;
       }
-      sendFile(req, res, file);
-      return;
-    }
-    const needsToken = method !== 'GET' || !loopback;
-    if (needsToken && !carriesToken(req.headers.authorization, options.token)) {
-      sendJson(res, 401, {
-        error: {
-          code: 'token_required',
-          message:
-            'this needs the console token: the one printed when the console started (or SPOOL_CONSOLE_TOKEN)',
-        },
-      });
+      sendFile(req, res, file, csp);
       return;
     }
     const parts = url.pathname
@@ -197,11 +189,6 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
   };
 }
 
-function hostOf(header: string | undefined): string {
-  if (header === undefined) return '';
-  return header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : (header.split(':')[0] ?? '');
-}
-
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -212,14 +199,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function sendFile(req: IncomingMessage, res: ServerResponse, file: StaticFile): void {
+function sendFile(req: IncomingMessage, res: ServerResponse, file: StaticFile, csp: string): void {
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   res.writeHead(200, {
     'content-type': file.type,
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
-    'content-security-policy':
-      "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    'content-security-policy': csp,
     ...(gzip ? { 'content-encoding': 'gzip' } : {}),
   });
   res.end(gzip ? file.gzipped : file.body);
