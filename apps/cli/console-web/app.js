@@ -202,20 +202,63 @@ function TaskState({ task, paused }) {
   </div>`;
 }
 
-/** The reply text as the model streams it (live only; the journal records each complete reply). */
+/**
+ * The reply text as the model streams it (live only; the journal records each complete reply).
+ * Read with fetch, not EventSource, so it carries the token where reads need it.
+ */
 function LiveReply({ agent, taskId }) {
   const [text, setText] = useState('');
+  const [state, setState] = useState('connecting');
   useEffect(() => {
-    // EventSource sends no headers: the live text is a read, open on loopback like the other reads.
-    const source = new EventSource(`/api/live/${encodeURIComponent(agent)}/${encodeURIComponent(taskId)}`);
-    source.onmessage = (e) => setText((t) => t + JSON.parse(e.data).text);
-    return () => source.close();
+    const abort = new AbortController();
+    const follow = async () => {
+      const res = await fetch(`/api/live/${encodeURIComponent(agent)}/${encodeURIComponent(taskId)}`, {
+        headers: { authorization: `Bearer ${token()}` },
+        signal: abort.signal,
+      });
+      if (!res.ok) {
+        const data = await res.json().catch(() => undefined);
+        throw new Error(data?.error?.message ?? `the console answered ${res.status}`);
+      }
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      let step;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        setState('live'); // the console's first bytes come once it follows the task
+        buffer += value;
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const data = buffer
+            .slice(0, end)
+            .split('\n')
+            .filter((line) => line.startsWith('data: '))
+            .map((line) => line.slice(6));
+          buffer = buffer.slice(end + 2);
+          for (const line of data) {
+            const chunk = JSON.parse(line);
+            // Each model call's reply on its own paragraph.
+            setText((t) => t + (step !== undefined && chunk.step !== step ? '\n\n' : '') + chunk.text);
+            step = chunk.step;
+          }
+        }
+      }
+      setState('ended');
+    };
+    follow().catch((err) => {
+      if (!abort.signal.aborted) setState(`stopped: ${err.message}`);
+    });
+    return () => abort.abort();
   }, [agent, taskId]);
-  return html`<div class="card live"><h2>Live reply</h2><pre>${text || '(waiting for the model to stream…)'}</pre></div>`;
+  return html`<div class="card live" data-live=${state}><h2>Live reply <span class="note">(${state})</span></h2><pre>${text || '(waiting for the model to stream…)'}</pre></div>`;
 }
 
 function Task({ agent, taskId, query }) {
   const { data, error, reload } = useApi(`tasks/${encodeURIComponent(agent)}/${encodeURIComponent(taskId)}`);
+  // A pool's task asked for by the pool's name: its history is the replica's that runs it.
+  useEffect(() => {
+    if (data && data.agent !== agent) location.replace(taskLink(data.agent, taskId));
+  }, [data, agent, taskId]);
   if (!data)
     return html`<h1>Task <span class="mono">${taskId}</span></h1><${Alert} error=${error} />${!error && html`<p class="note">Replaying ${agent}'s history…</p>`}`;
   const commits = data.commits;

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { isNatsReachable, liveText, permissionRefusal, type SpoolConnection } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { NoCoordinatorError } from '../operator/coordinator-api.ts';
+import { poolOfReplica } from '../operator/task-owner.ts';
 import { ApiError } from './api-error.ts';
 import { type RouteContext, route } from './routes.ts';
 import { AgentNameSchema, TaskIdSchema } from './schemas.ts';
@@ -104,7 +105,7 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
     }
     try {
       if (parts[0] === 'live' && method === 'GET') {
-        streamLiveText(req, res, connection, parts.slice(1));
+        await streamLiveText(res, connection, parts.slice(1));
         return;
       }
       const body = method === 'POST' ? await readJson(req) : undefined;
@@ -143,28 +144,35 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
     return { status: 500, code: 'internal', message };
   }
 
-  /** `GET /api/live/<agent>/<taskId>`: the reply text as it streams, as server-sent events. */
-  function streamLiveText(
-    req: IncomingMessage,
-    res: ServerResponse,
-    connection: SpoolConnection,
-    parts: string[],
-  ) {
+  /**
+   * `GET /api/live/<agent>/<taskId>`: the reply text as it streams, as server-sent events. A
+   * pool's replica publishes under the pool's name (`spool.stream.<pool>.<taskId>`, as
+   * `spool submit <pool> --follow` reads it), so a replica's task is followed there.
+   */
+  async function streamLiveText(res: ServerResponse, connection: SpoolConnection, parts: string[]) {
     const agent = AgentNameSchema.safeParse(parts[0]);
     const taskId = TaskIdSchema.safeParse(parts[1]);
     if (parts.length !== 2 || !agent.success || !taskId.success)
       throw new ApiError(400, 'invalid_request', 'live text is at /api/live/<agent>/<taskId>');
+    const shownAs = (await poolOfReplica(connection, agent.data)) ?? agent.data;
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       connection: 'keep-alive',
     });
-    res.write(': live reply text of the task; the history keeps each complete reply\n\n');
-    const stop = liveText(connection).follow(agent.data, taskId.data, (chunk) => {
+    const stop = await liveText(connection).followConfirmed(shownAs, taskId.data, (chunk) => {
       res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     });
+    // The first bytes go out once the subscription is in place: from then on no text is missed.
+    res.write(
+      `: live reply text on spool.stream.${shownAs}.${taskId.data}; the history keeps each complete reply\n\n`,
+    );
+    if (res.destroyed) {
+      stop(); // the page left while the subscription was made
+      return;
+    }
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.on('close', () => {
+    res.on('close', () => {
       clearInterval(keepAlive);
       stop();
     });
