@@ -2,11 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { connect, results, type SpoolConnection, submitTask } from '@spool/jetstream';
 import { type NatsServer, startFakeClaude, startNats, type FakeClaude } from '@spool/testkit';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchStatus } from '../../apps/cli/src/operator/coordinator-api.ts';
 import { type CliEnv, type CliProcess, runCli, startCli } from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { testLogger } from '../support/world.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CONFIG = join(ROOT, 'test/e2e/console-fixture/spool.config.ts');
@@ -36,18 +39,30 @@ const missing = chromiumMissing();
 if (missing !== undefined) console.warn(`console browser test skipped: ${missing}`);
 const toolUse = (id: string, name: string, input: unknown) => ({ type: 'tool_use', id, name, input });
 
-/** What `spool replay payer --until SEQ --json` says t-hello's phase is after that sequence. */
-async function replayedPhaseOf(env: CliEnv, seq: number): Promise<string | undefined> {
-  const out = await runCli(['replay', 'payer', '--until', String(seq), '--json'], env);
-  const last = out.stdout.trim().split('\n').at(-1) ?? '{}';
-  const state = (JSON.parse(last) as { state?: { active?: Record<string, { phase: string }> } }).state;
-  return state?.active?.['t-hello']?.phase;
+/**
+ * What `spool replay payer --json` says t-hello's phase is after each sequence: the state after
+ * a commit's last event (each line holds the state after its event), as --until SEQ ends.
+ */
+async function replayedPhases(env: CliEnv): Promise<Map<number, string | undefined>> {
+  const out = await runCli(['replay', 'payer', '--json'], env);
+  const phases = new Map<number, string | undefined>();
+  for (const line of out.stdout.trim().split('\n')) {
+    const { seq, state } = JSON.parse(line) as {
+      seq: number;
+      state: { active: Record<string, { phase: string }> };
+    };
+    phases.set(seq, state.active['t-hello']?.phase);
+  }
+  return phases;
 }
 
 describe.skipIf(missing !== undefined)('the web console in a real Chromium', () => {
   let nats: NatsServer;
   let fake: FakeClaude;
   let env: CliEnv;
+  /** The test's own connection, to submit and ask quickly (the CLI's are tested elsewhere). */
+  let client: SpoolConnection;
+  const submit = (agent: string, id: string, input: string) => submitTask(client, agent, { id, input });
   const processes: CliProcess[] = [];
   let consoleUrl: string;
   let context: BrowserContext;
@@ -55,7 +70,10 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
   let userDataDir: string;
   const cspViolations: string[] = [];
 
-  const replayedPhase = (seq: number) => replayedPhaseOf(env, seq);
+  const base = () => consoleUrl.split('#')[0];
+  const pill = (text: string) => page.locator('h1 .pill', { hasText: text });
+  const agentRow = (name: string) =>
+    page.locator('tr', { has: page.getByRole('cell', { name, exact: true }) });
   const shoot = (name: string) =>
     page.screenshot({ path: join(ROOT, `docs/console-${name}.png`), fullPage: false });
 
@@ -65,27 +83,32 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     env = { natsUrl: nats.url, anthropicBaseUrl: fake.url, extraEnv: { SPOOL_CONSOLE_TOKEN: '' } };
     const coordinator = startCli(['coordinator', '--config', CONFIG], env);
     const agent = startCli(['agent', 'payer', '--config', CONFIG], env);
+    const crew = startCli(['agent', 'crew', '--config', CONFIG], env);
     const web = startCli(['console', '--port', '0'], env);
-    processes.push(coordinator, agent, web);
+    processes.push(coordinator, agent, crew, web);
     await coordinator.waitForLog('coordinator answering status requests');
     await agent.waitForLog('payer');
+    await crew.waitForLog('pool replicas running');
     await web.waitForLog('console connected to NATS');
     consoleUrl = /console: (http:\/\/\S+)/.exec(web.stderr)?.[1] ?? '';
     expect(consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=\S+$/);
 
+    client = await connect({ url: nats.url, name: 'console-test', logger: testLogger });
+
     // A completed task, one waiting for an approval, one failed for good (a dead letter).
     expect((await runCli(['submit', 'payer', 'hello there', '--id', 't-hello', '--wait'], env)).code).toBe(0);
     fake.script({ content: [toolUse('toolu_pay', 'pay', { invoice: 'INV-7' })] });
-    expect((await runCli(['submit', 'payer', 'pay INV-7', '--id', 't-pay'], env)).code).toBe(0);
+    await submit('payer', 't-pay', 'pay INV-7');
     await waitFor(
       't-pay waiting for approval',
-      async () => (await runCli(['status', '--json'], env)).stdout.includes('"tool":"pay"'),
+      async () =>
+        (await fetchStatus(client)).agents.some((a) => a.approvals.some((w) => w.taskId === 't-pay')),
       30_000,
     );
     fake.failNext(400);
-    expect((await runCli(['submit', 'payer', 'this one fails', '--id', 't-fail', '--wait'], env)).code).toBe(
-      1,
-    );
+    const failed = results(client).wait('payer', 't-fail');
+    await submit('payer', 't-fail', 'this one fails');
+    expect((await failed).status).toBe('failed');
 
     userDataDir = mkdtempSync(join(tmpdir(), 'spool-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
@@ -110,6 +133,7 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
 
   afterAll(async () => {
     await context?.close();
+    await client?.close();
     for (const p of processes) await p.kill('SIGTERM');
     await fake?.close();
     await nats?.close();
@@ -155,12 +179,13 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     await completedAt.click();
     await waitFor('the page at the completing commit', async () => (await atSeq()) === completedSeq);
     expect(await phaseAt()).toBe('completed');
-    expect(await replayedPhase(completedSeq)).toBe('completed');
+    const replayed = await replayedPhases(env);
+    expect(replayed.get(completedSeq)).toBe('completed');
     await page.getByRole('button', { name: 'step back' }).click();
     const before = seqs[seqs.indexOf(completedSeq) - 1] as number;
     await waitFor('the page one commit earlier', async () => (await atSeq()) === before);
     expect(await phaseAt()).not.toBe('completed');
-    expect(await phaseAt()).toBe(await replayedPhase(before));
+    expect(await phaseAt()).toBe(replayed.get(before));
     expect(await page.locator('.events > li.later').count()).toBe(seqs.length - seqs.indexOf(before) - 1);
     await shoot('task');
   });
@@ -213,6 +238,59 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     await page.getByRole('alert').filter({ hasText: 'is not an agent name' }).waitFor();
   });
 
+  it('shows the live reply of a running task as the model streams it', async () => {
+    const held = fake.holdNextStream();
+    await submit('payer', 't-live', 'tell me slowly');
+    await held.started; // the model call is in flight: the task runs
+    await page.goto(`${base()}#/tasks/payer/t-live`);
+    await page.locator('[data-live="live"]').waitFor(); // the console follows the task's live text
+    held.sendText();
+    await page.locator('.live pre', { hasText: 'fake reply to: tell me slowly' }).waitFor();
+    // Live, not from the history: the reply is not complete, so nothing of it is journaled yet.
+    expect(await page.locator('.events').textContent()).not.toContain('model.responded');
+    await shoot('live');
+    held.finish();
+    await pill('completed').waitFor({ timeout: 20_000 });
+    expect(await page.locator('.events').textContent()).toContain('model.responded');
+  });
+
+  it("shows a pool task's live reply, published under the pool's name, on its replica's page", async () => {
+    const held = fake.holdNextStream();
+    await submit('crew', 't-crew', 'pool job');
+    await held.started;
+    // Asked for by the pool's name, the page shows the replica that claimed the task.
+    await page.goto(`${base()}#/tasks/crew/t-crew`);
+    await page.waitForURL(/#\/tasks\/crew-[12]\/t-crew$/, { timeout: 10_000 });
+    await page.locator('[data-live="live"]').waitFor();
+    held.sendText();
+    await page.locator('.live pre', { hasText: 'fake reply to: pool job' }).waitFor();
+    held.finish();
+    await pill('completed').waitFor({ timeout: 20_000 });
+  });
+
+  it('cancels a running task, and pauses and resumes an agent, from the page', async () => {
+    const held = fake.holdNextStream(); // never sends its text: the task runs until cancelled
+    await submit('payer', 't-cancel', 'a long job');
+    await held.started;
+    await page.goto(`${base()}#/tasks/payer/t-cancel`);
+    await pill('running').waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('status').filter({ hasText: 'cancel of task t-cancel sent' }).waitFor();
+    await pill('cancelled').waitFor({ timeout: 20_000 });
+    expect(await page.locator('.events').textContent()).toContain('task.cancelled');
+    held.finish();
+
+    await page.goto(`${base()}#/agents`);
+    await agentRow('payer').getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('status').filter({ hasText: 'pause sent to payer' }).waitFor();
+    await agentRow('payer').locator('.pill', { hasText: 'paused' }).waitFor({ timeout: 20_000 });
+    await agentRow('payer').getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('status').filter({ hasText: 'resume sent to payer' }).waitFor();
+    await agentRow('payer').getByRole('button', { name: 'Pause' }).waitFor({ timeout: 20_000 });
+    expect(await agentRow('payer').locator('.pill').textContent()).not.toBe('paused');
+    expect((await fetchStatus(client)).agents.find((a) => a.name === 'payer')?.paused).toBe(false);
+  });
+
   it('draws a workflow run as a graph coloured by status', async () => {
     expect(
       (await runCli(['run', 'review', 'the invoice', '--id', 'wf-1', '--wait', '--quiet'], env)).code,
@@ -221,5 +299,22 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     await page.locator('g[data-step="sum"][data-status="completed"]').waitFor();
     expect(await page.locator('svg line').count()).toBe(3);
     await shoot('workflow');
+  });
+
+  it('says clearly that NATS is down, and recovers when it is back on the same port and data', async () => {
+    await page.goto(`${base()}#/agents`);
+    await page.getByRole('cell', { name: 'payer', exact: true }).waitFor();
+    await nats.kill();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: `NATS does not answer at ${nats.url}` })
+      .waitFor({ timeout: 20_000 });
+    expect(await page.getByRole('alert').textContent()).toContain('start it again');
+    await nats.restart();
+    await page.getByRole('alert').waitFor({ state: 'detached', timeout: 30_000 });
+    await agentRow('payer').locator('.pill').waitFor();
+    // And a task page reads the histories again.
+    await page.goto(`${base()}#/tasks/payer/t-hello`);
+    await pill('completed').waitFor({ timeout: 20_000 });
   });
 });
