@@ -2,7 +2,7 @@
 // and acts through the same subjects as the CLI. Plain ES modules: Preact with htm, no build step.
 import htm from 'htm';
 import { h, render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { WorkflowGraph } from './graph.js';
 
 const html = htm.bind(h);
@@ -41,22 +41,35 @@ async function api(path, body) {
   return data;
 }
 
-/** Data of one API path, refreshed every 2 s while the page shows it. */
+/**
+ * Data of one API path, refreshed every 2 s while the page shows it. A slow answer (NATS down)
+ * is not asked for again meanwhile, and an answer for a path the page left is dropped.
+ */
 function useApi(path) {
-  const [state, setState] = useState({ data: undefined, error: undefined });
+  // Kept with the path it is for: a render after the path changed never shows the old data.
+  const [state, setState] = useState({ path, data: undefined, error: undefined });
+  const shown = useRef(path);
+  const inFlight = useRef(new Set());
   const load = useCallback(() => {
-    api(path).then(
-      (data) => setState({ data, error: undefined }),
-      (error) => setState((s) => ({ data: s.data, error: error.message })),
-    );
+    if (inFlight.current.has(path)) return;
+    inFlight.current.add(path);
+    api(path)
+      .then(
+        (data) => shown.current === path && setState({ path, data, error: undefined }),
+        (error) =>
+          shown.current === path &&
+          setState((s) => ({ path, data: s.path === path ? s.data : undefined, error: error.message })),
+      )
+      .finally(() => inFlight.current.delete(path));
   }, [path]);
   useEffect(() => {
-    setState({ data: undefined, error: undefined });
+    shown.current = path;
     load();
     const timer = setInterval(load, REFRESH_MS);
     return () => clearInterval(timer);
-  }, [load]);
-  return { ...state, reload: load };
+  }, [load, path]);
+  const current = state.path === path ? state : { data: undefined, error: undefined };
+  return { data: current.data, error: current.error, reload: load };
 }
 
 function useRoute() {
@@ -257,7 +270,8 @@ function Task({ agent, taskId, query }) {
   const { data, error, reload } = useApi(`tasks/${encodeURIComponent(agent)}/${encodeURIComponent(taskId)}`);
   // A pool's task asked for by the pool's name: its history is the replica's that runs it.
   useEffect(() => {
-    if (data && data.agent !== agent) location.replace(taskLink(data.agent, taskId));
+    if (data && data.taskId === taskId && data.agent !== agent)
+      location.replace(taskLink(data.agent, taskId));
   }, [data, agent, taskId]);
   if (!data)
     return html`<h1>Task <span class="mono">${taskId}</span></h1><${Alert} error=${error} />${!error && html`<p class="note">Replaying ${agent}'s history…</p>`}`;

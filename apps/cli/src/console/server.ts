@@ -32,6 +32,29 @@ export interface ConsoleHandle {
 const MAX_BODY = 64 * 1024;
 
 /**
+ * Longest a request waits for NATS. Reads retry while the connection is lost (as an agent's
+ * must), so without a deadline the page would wait a minute for a server that is down; the
+ * read goes on and serves the next request once NATS is back.
+ */
+const REQUEST_DEADLINE_MS = 5_000;
+
+class DeadlineError extends Error {
+  override readonly name = 'DeadlineError';
+}
+
+function withinDeadline<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DeadlineError(`NATS did not answer within ${REQUEST_DEADLINE_MS / 1000} s; retrying`)),
+      REQUEST_DEADLINE_MS,
+    );
+  });
+  work.catch(() => undefined); // a read that fails after the deadline is answered already
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
  * The web console: static files, a JSON API under /api/ and live reply text as server-sent
  * events. Actions (POST) always need the token; reads need it too when it listens on
  * anything but loopback. On loopback, a request naming another host is refused (a page of
@@ -109,7 +132,9 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
         return;
       }
       const body = method === 'POST' ? await readJson(req) : undefined;
-      const answer = await route(method, { parts, query: url.searchParams, body }, contextFor(connection));
+      const answer = await withinDeadline(
+        route(method, { parts, query: url.searchParams, body }, contextFor(connection)),
+      );
       if (answer === undefined)
         throw new ApiError(404, 'not_found', `no such API: ${method} ${url.pathname}`);
       sendJson(res, 200, answer);
@@ -120,27 +145,27 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
     }
   }
 
+  const natsDown = () => ({
+    status: 503,
+    code: 'nats_unavailable',
+    message: `NATS does not answer at ${options.natsUrl}: start it again (the console reconnects by itself)`,
+  });
+
   /** Errors as the page shows them: what went wrong and what to do, never a stack trace. */
   async function explain(err: unknown): Promise<{ status: number; code: string; message: string }> {
     if (err instanceof ApiError) return err;
+    if (err instanceof DeadlineError) {
+      if (!(await isNatsReachable(options.natsUrl, 1_000))) return natsDown();
+      return { status: 503, code: 'slow', message: err.message };
+    }
     if (err instanceof NoCoordinatorError) {
-      if (!(await isNatsReachable(options.natsUrl, 1_000)))
-        return {
-          status: 503,
-          code: 'nats_unavailable',
-          message: `NATS does not answer at ${options.natsUrl}: start it again (the console reconnects by itself)`,
-        };
+      if (!(await isNatsReachable(options.natsUrl, 1_000))) return natsDown();
       return { status: 503, code: 'no_coordinator', message: err.message };
     }
     const refused = permissionRefusal(err);
     if (refused !== undefined) return { status: 403, code: 'permission_denied', message: refused.message };
     const message = err instanceof Error ? err.message : String(err);
-    if (!(await isNatsReachable(options.natsUrl, 1_000)))
-      return {
-        status: 503,
-        code: 'nats_unavailable',
-        message: `NATS does not answer at ${options.natsUrl}: start it again (the console reconnects by itself)`,
-      };
+    if (!(await isNatsReachable(options.natsUrl, 1_000))) return natsDown();
     return { status: 500, code: 'internal', message };
   }
 

@@ -60,28 +60,31 @@ export function taskIndex(connection: SpoolConnection) {
       agents.set(agent, indexed);
     }
     const current = indexed;
-    current.pending = current.pending.then(async () => {
-      const { state, rows, timelines } = current;
-      // The tasks a commit concerns; their timelines get it once it is folded whole.
-      const touched = new Set<string>();
-      for await (const step of replayAgent(connection, agent, { fromSeq: state.seq + 1, state })) {
-        const taskId = taskIdOf(step.event);
-        if (taskId === undefined) {
-          // The agent's own events (paused, resumed…) belong to every task running meanwhile.
-          for (const task of state.active.values()) if (isRunning(task.phase)) touched.add(task.taskId);
-        } else {
-          touched.add(taskId);
-          updateRow(rows, agent, taskId, step);
+    // After a failed catch-up (NATS down) the next one goes on from the last whole commit.
+    current.pending = current.pending
+      .catch(() => undefined)
+      .then(async () => {
+        const { state, rows, timelines } = current;
+        // The tasks a commit concerns; their timelines get it once it is folded whole.
+        const touched = new Set<string>();
+        for await (const step of replayAgent(connection, agent, { fromSeq: state.seq + 1, state })) {
+          const taskId = taskIdOf(step.event);
+          if (taskId === undefined) {
+            // The agent's own events (paused, resumed…) belong to every task running meanwhile.
+            for (const task of state.active.values()) if (isRunning(task.phase)) touched.add(task.taskId);
+          } else {
+            touched.add(taskId);
+            updateRow(rows, agent, taskId, step);
+          }
+          if (!step.lastOfCommit) continue;
+          for (const id of touched) {
+            const timeline = timelines.get(id) ?? [];
+            if (timeline.length === 0) timelines.set(id, timeline);
+            timeline.push({ seq: step.seq, agentPaused: state.paused });
+          }
+          touched.clear();
         }
-        if (!step.lastOfCommit) continue;
-        for (const id of touched) {
-          const timeline = timelines.get(id) ?? [];
-          if (timeline.length === 0) timelines.set(id, timeline);
-          timeline.push({ seq: step.seq, agentPaused: state.paused });
-        }
-        touched.clear();
-      }
-    });
+      });
     await current.pending;
     return current;
   }
