@@ -20,6 +20,7 @@ export const BENCH_OPTIONS = {
   keyed: { keys: { default: 10_000, min: 1 }, 'activation-events': { default: 1000, min: 1 } },
   observability: { 'obs-tasks': { default: 2000, min: 1 } },
   limits: { 'limits-tasks': { default: 2000, min: 1 } },
+  console: { 'console-events': { default: 20_000, min: 100 } },
 } as const;
 
 type Part = keyof typeof BENCH_OPTIONS;

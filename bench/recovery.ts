@@ -4,20 +4,13 @@
  * agent would, --group tasks per commit (default 1), then restores the state three times each way.
  * Options: bench/args.ts (pnpm bench --help).
  */
-import {
-  type AgentState,
-  applyCommit,
-  type Command,
-  decide,
-  initialState,
-  parseAgentCommit,
-  toSnapshot,
-} from '@spool/core/internal';
+import { parseAgentCommit, toSnapshot } from '@spool/core/internal';
 import { connect, historyStore, provision, snapshotStore } from '@spool/jetstream';
 import { restoreState } from '@spool/runtime';
 import { startNats } from '@spool/testkit';
 import { pino } from 'pino';
 import { benchArgs } from './args.ts';
+import { writeHistory } from './history.ts';
 
 const { values: args, json } = benchArgs('recovery');
 const EVENTS = args.events;
@@ -40,7 +33,14 @@ try {
 
   say(`nats-server on ${nats.url}; writing a history of ${EVENTS} events…`);
   const writeStarted = performance.now();
-  const { state, snapshot } = await writeHistory(store, EVENTS);
+  let snapshot: ReturnType<typeof toSnapshot> | undefined;
+  const state = await writeHistory(store, AGENT, EVENTS, {
+    group: GROUP,
+    afterCommit: (folded, written) => {
+      if (snapshot === undefined && written >= EVENTS - TAIL) snapshot = toSnapshot(folded);
+    },
+  });
+  snapshot ??= toSnapshot(state);
   say(
     `  written in ${((performance.now() - writeStarted) / 1000).toFixed(1)} s (${state.seq} is the last sequence)`,
   );
@@ -82,45 +82,4 @@ async function measure(restore: () => ReturnType<typeof restoreState>) {
   }
   runs.sort((a, b) => a.ms - b.ms);
   return runs[1] as { ms: number; commits: number };
-}
-
-/** Appends tasks' commands in groups, folding as the agent does; keeps the state TAIL events before the end. */
-async function writeHistory(store: ReturnType<typeof historyStore>, events: number) {
-  const state = initialState(AGENT);
-  let snapshot: ReturnType<typeof toSnapshot> | undefined;
-  let written = 0;
-  let task = 0;
-  const at = new Date().toISOString();
-  const reply = {
-    model: 'claude-sonnet-4-6',
-    content: [
-      {
-        type: 'text' as const,
-        text: 'The mean of the values is 3; the standard deviation is 1.414. '.repeat(3),
-      },
-    ],
-    stopReason: 'end_turn',
-    usage: { inputTokens: 120, outputTokens: 60, cacheCreationInputTokens: 0, cacheReadInputTokens: 100 },
-  };
-  while (written < events) {
-    const ids = Array.from({ length: GROUP }, () => `task-${task++}`);
-    const phases: ((id: string, n: number) => Command)[] = [
-      (id, n) => ({
-        type: 'ReceiveTask',
-        task: { id, input: `Analyze dataset ${n}: [1,2,3,4,5]. Mean?` },
-        at,
-      }),
-      (id) => ({ type: 'StartTask', taskId: id, specHash: 'bench', at }),
-      (id) => ({ type: 'RecordReply', taskId: id, step: 0, reply, at }),
-      (id) => ({ type: 'MarkPublished', taskId: id, at }),
-    ];
-    for (const phase of phases) {
-      const commit = ids.flatMap((id, i) => decide(state, phase(id, task - GROUP + i)));
-      const appended = await store.append(AGENT, commit, state.seq);
-      applyCommit(state, { seq: appended.seq, events: commit });
-      written += commit.length;
-      if (snapshot === undefined && written >= events - TAIL) snapshot = toSnapshot(state);
-    }
-  }
-  return { state: state as AgentState, snapshot: snapshot ?? toSnapshot(state) };
 }

@@ -34,6 +34,30 @@ describe('the fake Messages API', () => {
     expect(fake.requests.at(-1)?.stream).toBe(true);
   });
 
+  it('holds a streamed reply open: its text when told, its end when told', async () => {
+    fake.script('held reply');
+    const held = fake.holdNextStream();
+    const stream = sdk.messages.stream(params('hold it'));
+    let text = '';
+    stream.on('text', (delta) => {
+      text += delta;
+    });
+    let finished = false;
+    const final = stream.finalMessage().then((m) => {
+      finished = true;
+      return m;
+    });
+    await held.started;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(text).toBe('');
+    held.sendText();
+    for (let i = 0; i < 50 && text !== 'held reply'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(text).toBe('held reply');
+    expect(finished).toBe(false); // the text is on the wire, the reply is not complete
+    held.finish();
+    expect((await final).content).toEqual([{ type: 'text', text: 'held reply' }]);
+  });
+
   it('streams tool_use input as JSON deltas', async () => {
     fake.script({ content: [{ type: 'tool_use', id: 'toolu_9', name: 'mean', input: { values: [4, 5] } }] });
     const message = await sdk.messages.stream(params('tool please')).finalMessage();

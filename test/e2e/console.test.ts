@@ -2,11 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { connect, results, type SpoolConnection, submitTask } from '@spool/jetstream';
 import { type NatsServer, startFakeClaude, startNats, type FakeClaude } from '@spool/testkit';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchStatus } from '../../apps/cli/src/operator/coordinator-api.ts';
 import { type CliEnv, type CliProcess, runCli, startCli } from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
+import { testLogger } from '../support/world.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const CONFIG = join(ROOT, 'test/e2e/console-fixture/spool.config.ts');
@@ -36,16 +39,41 @@ const missing = chromiumMissing();
 if (missing !== undefined) console.warn(`console browser test skipped: ${missing}`);
 const toolUse = (id: string, name: string, input: unknown) => ({ type: 'tool_use', id, name, input });
 
+/**
+ * What `spool replay payer --json` says t-hello's phase is after each sequence: the state after
+ * a commit's last event (each line holds the state after its event), as --until SEQ ends.
+ */
+async function replayedPhases(env: CliEnv): Promise<Map<number, string | undefined>> {
+  const out = await runCli(['replay', 'payer', '--json'], env);
+  const phases = new Map<number, string | undefined>();
+  for (const line of out.stdout.trim().split('\n')) {
+    const { seq, state } = JSON.parse(line) as {
+      seq: number;
+      state: { active: Record<string, { phase: string }> };
+    };
+    phases.set(seq, state.active['t-hello']?.phase);
+  }
+  return phases;
+}
+
 describe.skipIf(missing !== undefined)('the web console in a real Chromium', () => {
   let nats: NatsServer;
   let fake: FakeClaude;
   let env: CliEnv;
+  /** The test's own connection, to submit and ask quickly (the CLI's are tested elsewhere). */
+  let client: SpoolConnection;
+  const submit = (agent: string, id: string, input: string) => submitTask(client, agent, { id, input });
   const processes: CliProcess[] = [];
   let consoleUrl: string;
   let context: BrowserContext;
   let page: Page;
   let userDataDir: string;
+  const cspViolations: string[] = [];
 
+  const base = () => consoleUrl.split('#')[0];
+  const pill = (text: string) => page.locator('h1 .pill', { hasText: text });
+  const agentRow = (name: string) =>
+    page.locator('tr', { has: page.getByRole('cell', { name, exact: true }) });
   const shoot = (name: string) =>
     page.screenshot({ path: join(ROOT, `docs/console-${name}.png`), fullPage: false });
 
@@ -55,27 +83,32 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     env = { natsUrl: nats.url, anthropicBaseUrl: fake.url, extraEnv: { SPOOL_CONSOLE_TOKEN: '' } };
     const coordinator = startCli(['coordinator', '--config', CONFIG], env);
     const agent = startCli(['agent', 'payer', '--config', CONFIG], env);
+    const crew = startCli(['agent', 'crew', '--config', CONFIG], env);
     const web = startCli(['console', '--port', '0'], env);
-    processes.push(coordinator, agent, web);
+    processes.push(coordinator, agent, crew, web);
     await coordinator.waitForLog('coordinator answering status requests');
     await agent.waitForLog('payer');
+    await crew.waitForLog('pool replicas running');
     await web.waitForLog('console connected to NATS');
     consoleUrl = /console: (http:\/\/\S+)/.exec(web.stderr)?.[1] ?? '';
     expect(consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=\S+$/);
 
+    client = await connect({ url: nats.url, name: 'console-test', logger: testLogger });
+
     // A completed task, one waiting for an approval, one failed for good (a dead letter).
     expect((await runCli(['submit', 'payer', 'hello there', '--id', 't-hello', '--wait'], env)).code).toBe(0);
     fake.script({ content: [toolUse('toolu_pay', 'pay', { invoice: 'INV-7' })] });
-    expect((await runCli(['submit', 'payer', 'pay INV-7', '--id', 't-pay'], env)).code).toBe(0);
+    await submit('payer', 't-pay', 'pay INV-7');
     await waitFor(
       't-pay waiting for approval',
-      async () => (await runCli(['status', '--json'], env)).stdout.includes('"tool":"pay"'),
+      async () =>
+        (await fetchStatus(client)).agents.some((a) => a.approvals.some((w) => w.taskId === 't-pay')),
       30_000,
     );
     fake.failNext(400);
-    expect((await runCli(['submit', 'payer', 'this one fails', '--id', 't-fail', '--wait'], env)).code).toBe(
-      1,
-    );
+    const failed = results(client).wait('payer', 't-fail');
+    await submit('payer', 't-fail', 'this one fails');
+    expect((await failed).status).toBe('failed');
 
     userDataDir = mkdtempSync(join(tmpdir(), 'spool-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
@@ -93,10 +126,14 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
       ],
     });
     page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+    });
   }, 180_000);
 
   afterAll(async () => {
     await context?.close();
+    await client?.close();
     for (const p of processes) await p.kill('SIGTERM');
     await fake?.close();
     await nats?.close();
@@ -105,27 +142,51 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
 
   it('opens on the agents page, with its status, holder and counts', async () => {
     const started = Date.now();
-    await page.goto(consoleUrl);
+    const response = await page.goto(consoleUrl);
     await page.getByRole('cell', { name: 'payer', exact: true }).waitFor();
     console.log(`console first load: ${Date.now() - started} ms`);
+    // The inline import map runs by its hash; no inline script otherwise, and nothing was blocked.
+    const csp = response?.headers()['content-security-policy'] ?? '';
+    expect(csp).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+';/);
+    expect(csp).not.toContain('unsafe-inline');
+    expect(cspViolations).toEqual([]);
     await page.locator('tr', { hasText: '1 / 1' }).waitFor(); // completed / failed
     expect(await page.locator('header').textContent()).toContain('actions enabled');
     await shoot('agents');
   });
 
-  it('lists tasks with filters, opens one and steps back in its history', async () => {
+  it('lists tasks with filters, opens one and steps over its commits as spool replay --until does', async () => {
     await page.goto(`${consoleUrl.split('#')[0]}#/tasks?agent=payer&status=completed`);
     await page.getByRole('link', { name: 't-hello' }).click();
     await page.getByText('task.completed').waitFor();
-    const latest = await page.getByTestId('at-seq').textContent();
+    // One entry per commit (sequence number), its events listed together.
+    const seqs = await page
+      .locator('.events > li')
+      .evaluateAll((lis) => lis.map((li) => Number(li.getAttribute('data-seq'))));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    const phaseAt = async () => (await page.locator('.card .pill').first().textContent())?.trim();
+    const atSeq = async () =>
+      Number(/seq (\d+)/.exec((await page.getByTestId('at-seq').textContent()) ?? '')?.[1]);
+    // After the last commit the task is completed.
+    expect(await atSeq()).toBe(seqs.at(-1));
+    expect(await phaseAt()).toBe('completed');
+
+    // The commit that holds task.completed: the state after it is completed, as spool replay
+    // --until that sequence folds it; after the commit before it, it is not.
+    const completedAt = page.locator('.events > li', { hasText: 'task.completed' });
+    const completedSeq = Number(await completedAt.getAttribute('data-seq'));
+    await completedAt.click();
+    await waitFor('the page at the completing commit', async () => (await atSeq()) === completedSeq);
+    expect(await phaseAt()).toBe('completed');
+    const replayed = await replayedPhases(env);
+    expect(replayed.get(completedSeq)).toBe('completed');
     await page.getByRole('button', { name: 'step back' }).click();
-    await page.getByRole('button', { name: 'step back' }).click();
-    await waitFor(
-      'the page to show an earlier sequence',
-      async () => (await page.getByTestId('at-seq').textContent()) !== latest,
-    );
-    expect(await page.locator('.events li.later').count()).toBe(2);
-    expect(await page.locator('.card .pill').first().textContent()).not.toBe('completed');
+    const before = seqs[seqs.indexOf(completedSeq) - 1] as number;
+    await waitFor('the page one commit earlier', async () => (await atSeq()) === before);
+    expect(await phaseAt()).not.toBe('completed');
+    expect(await phaseAt()).toBe(replayed.get(before));
+    expect(await page.locator('.events > li.later').count()).toBe(seqs.length - seqs.indexOf(before) - 1);
     await shoot('task');
   });
 
@@ -177,6 +238,63 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     await page.getByRole('alert').filter({ hasText: 'is not an agent name' }).waitFor();
   });
 
+  it('shows the live reply of a running task as the model streams it', async () => {
+    const held = fake.holdNextStream();
+    await submit('payer', 't-live', 'tell me slowly');
+    await held.started; // the model call is in flight: the task runs
+    await page.goto(`${base()}#/tasks/payer/t-live`);
+    await page.locator('[data-live="live"]').waitFor(); // the console follows the task's live text
+    held.sendText();
+    await page.locator('.live pre', { hasText: 'fake reply to: tell me slowly' }).waitFor();
+    // Live, not from the history: the reply is not complete, so nothing of it is journaled yet.
+    expect(await page.locator('.events').textContent()).not.toContain('model.responded');
+    await shoot('live');
+    held.finish();
+    await pill('completed').waitFor({ timeout: 20_000 });
+    expect(await page.locator('.events').textContent()).toContain('model.responded');
+  });
+
+  it("shows a pool task's live reply, published under the pool's name, on its replica's page", async () => {
+    const held = fake.holdNextStream();
+    await submit('crew', 't-crew', 'pool job');
+    await held.started;
+    // Asked for by the pool's name, the page shows the replica that claimed the task.
+    await page.goto(`${base()}#/tasks/crew/t-crew`);
+    await waitFor(
+      () => `the page of the replica (at ${page.url()}: ${page.locator('main')})`,
+      async () => /#\/tasks\/crew-[12]\/t-crew$/.test(page.url()),
+      15_000,
+    );
+    await page.locator('[data-live="live"]').waitFor();
+    held.sendText();
+    await page.locator('.live pre', { hasText: 'fake reply to: pool job' }).waitFor();
+    held.finish();
+    await pill('completed').waitFor({ timeout: 20_000 });
+  });
+
+  it('cancels a running task, and pauses and resumes an agent, from the page', async () => {
+    const held = fake.holdNextStream(); // never sends its text: the task runs until cancelled
+    await submit('payer', 't-cancel', 'a long job');
+    await held.started;
+    await page.goto(`${base()}#/tasks/payer/t-cancel`);
+    await pill('running').waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('status').filter({ hasText: 'cancel of task t-cancel sent' }).waitFor();
+    await pill('cancelled').waitFor({ timeout: 20_000 });
+    expect(await page.locator('.events').textContent()).toContain('task.cancelled');
+    held.finish();
+
+    await page.goto(`${base()}#/agents`);
+    await agentRow('payer').getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('status').filter({ hasText: 'pause sent to payer' }).waitFor();
+    await agentRow('payer').locator('.pill', { hasText: 'paused' }).waitFor({ timeout: 20_000 });
+    await agentRow('payer').getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('status').filter({ hasText: 'resume sent to payer' }).waitFor();
+    await agentRow('payer').getByRole('button', { name: 'Pause' }).waitFor({ timeout: 20_000 });
+    expect(await agentRow('payer').locator('.pill').textContent()).not.toBe('paused');
+    expect((await fetchStatus(client)).agents.find((a) => a.name === 'payer')?.paused).toBe(false);
+  });
+
   it('draws a workflow run as a graph coloured by status', async () => {
     expect(
       (await runCli(['run', 'review', 'the invoice', '--id', 'wf-1', '--wait', '--quiet'], env)).code,
@@ -185,5 +303,23 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     await page.locator('g[data-step="sum"][data-status="completed"]').waitFor();
     expect(await page.locator('svg line').count()).toBe(3);
     await shoot('workflow');
+  });
+
+  it('says clearly that NATS is down, and recovers when it is back on the same port and data', async () => {
+    await page.goto(`${base()}#/agents`);
+    await page.getByRole('cell', { name: 'payer', exact: true }).waitFor();
+    await nats.kill();
+    const down = `NATS does not answer at ${nats.url}: start it again`;
+    await page.getByRole('alert').filter({ hasText: down }).waitFor({ timeout: 20_000 });
+    // A task page read while NATS is down says so too (its history cannot be read).
+    await page.goto(`${base()}#/tasks/payer/t-live`);
+    await page.getByRole('alert').filter({ hasText: down }).waitFor({ timeout: 20_000 });
+    await nats.restart();
+    // The same page recovers by itself: the console reconnects, the task index goes on.
+    await pill('completed').waitFor({ timeout: 30_000 });
+    await page.getByRole('alert').waitFor({ state: 'detached', timeout: 10_000 });
+    await page.goto(`${base()}#/agents`);
+    await agentRow('payer').locator('.pill').waitFor();
+    expect(await page.getByRole('alert').count()).toBe(0);
   });
 });

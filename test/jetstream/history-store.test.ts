@@ -127,6 +127,15 @@ describe('replay', () => {
     seqs = [...seqs, await store.lastSeq('replayer')];
   });
 
+  it("reads one commit by its sequence, and nothing at another agent's sequence or past the end", async () => {
+    const third = await store.commitAt('replayer', seqs[2] as number);
+    expect(third?.seq).toBe(seqs[2]);
+    expect(taskIds(third === undefined ? [] : [third])).toEqual(['t-3']);
+    // The next stream sequence is the other agent's commit.
+    expect(await store.commitAt('replayer', (seqs[2] as number) + 1)).toBeUndefined();
+    expect(await store.commitAt('replayer', 1_000_000)).toBeUndefined();
+  });
+
   it('lists the agents that have a history', async () => {
     expect(await store.agents()).toEqual(expect.arrayContaining(['other', 'replayer']));
   });

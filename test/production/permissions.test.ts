@@ -102,6 +102,20 @@ describe('permissions - every role works with exactly what spool permissions gra
     }
     const replay = await runCli(['replay', 'analyst', '--verify'], as('operator'));
     expect(replay.code, replay.stderr).toBe(0);
+    // The console (operator) reads a task's commits one by one, by sequence.
+    const operator = await connect({
+      url: nats.url,
+      name: 'console',
+      credentials: { user: 'operator', password: 'operator-secret' },
+      inboxPrefix: defaultInboxPrefix('operator'),
+    });
+    try {
+      const histories = historyStore(operator);
+      const last = await histories.lastSeq('analyst');
+      expect((await histories.commitAt('analyst', last))?.seq).toBe(last);
+    } finally {
+      await operator.close();
+    }
     // Snapshots (agents', the coordinator's workflows and registry) were saved, never refused.
     const coordinator = processes[0] as CliProcess;
     await waitFor('the registry snapshot saved', () =>

@@ -2,7 +2,7 @@
 // and acts through the same subjects as the CLI. Plain ES modules: Preact with htm, no build step.
 import htm from 'htm';
 import { h, render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { WorkflowGraph } from './graph.js';
 
 const html = htm.bind(h);
@@ -41,22 +41,35 @@ async function api(path, body) {
   return data;
 }
 
-/** Data of one API path, refreshed every 2 s while the page shows it. */
+/**
+ * Data of one API path, refreshed every 2 s while the page shows it. A slow answer (NATS down)
+ * is not asked for again meanwhile, and an answer for a path the page left is dropped.
+ */
 function useApi(path) {
-  const [state, setState] = useState({ data: undefined, error: undefined });
+  // Kept with the path it is for: a render after the path changed never shows the old data.
+  const [state, setState] = useState({ path, data: undefined, error: undefined });
+  const shown = useRef(path);
+  const inFlight = useRef(new Set());
   const load = useCallback(() => {
-    api(path).then(
-      (data) => setState({ data, error: undefined }),
-      (error) => setState((s) => ({ data: s.data, error: error.message })),
-    );
+    if (inFlight.current.has(path)) return;
+    inFlight.current.add(path);
+    api(path)
+      .then(
+        (data) => shown.current === path && setState({ path, data, error: undefined }),
+        (error) =>
+          shown.current === path &&
+          setState((s) => ({ path, data: s.path === path ? s.data : undefined, error: error.message })),
+      )
+      .finally(() => inFlight.current.delete(path));
   }, [path]);
   useEffect(() => {
-    setState({ data: undefined, error: undefined });
+    shown.current = path;
     load();
     const timer = setInterval(load, REFRESH_MS);
     return () => clearInterval(timer);
-  }, [load]);
-  return { ...state, reload: load };
+  }, [load, path]);
+  const current = state.path === path ? state : { data: undefined, error: undefined };
+  return { data: current.data, error: current.error, reload: load };
 }
 
 function useRoute() {
@@ -202,34 +215,84 @@ function TaskState({ task, paused }) {
   </div>`;
 }
 
-/** The reply text as the model streams it (live only; the journal records each complete reply). */
+/**
+ * The reply text as the model streams it (live only; the journal records each complete reply).
+ * Read with fetch, not EventSource, so it carries the token where reads need it.
+ */
 function LiveReply({ agent, taskId }) {
   const [text, setText] = useState('');
+  const [state, setState] = useState('connecting');
   useEffect(() => {
-    // EventSource sends no headers: the live text is a read, open on loopback like the other reads.
-    const source = new EventSource(`/api/live/${encodeURIComponent(agent)}/${encodeURIComponent(taskId)}`);
-    source.onmessage = (e) => setText((t) => t + JSON.parse(e.data).text);
-    return () => source.close();
+    const abort = new AbortController();
+    const follow = async () => {
+      const res = await fetch(`/api/live/${encodeURIComponent(agent)}/${encodeURIComponent(taskId)}`, {
+        headers: { authorization: `Bearer ${token()}` },
+        signal: abort.signal,
+      });
+      if (!res.ok) {
+        const data = await res.json().catch(() => undefined);
+        throw new Error(data?.error?.message ?? `the console answered ${res.status}`);
+      }
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      let step;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        setState('live'); // the console's first bytes come once it follows the task
+        buffer += value;
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const data = buffer
+            .slice(0, end)
+            .split('\n')
+            .filter((line) => line.startsWith('data: '))
+            .map((line) => line.slice(6));
+          buffer = buffer.slice(end + 2);
+          for (const line of data) {
+            const chunk = JSON.parse(line);
+            // Each model call's reply on its own paragraph.
+            setText((t) => t + (step !== undefined && chunk.step !== step ? '\n\n' : '') + chunk.text);
+            step = chunk.step;
+          }
+        }
+      }
+      setState('ended');
+    };
+    follow().catch((err) => {
+      if (!abort.signal.aborted) setState(`stopped: ${err.message}`);
+    });
+    return () => abort.abort();
   }, [agent, taskId]);
-  return html`<div class="card live"><h2>Live reply</h2><pre>${text || '(waiting for the model to stream…)'}</pre></div>`;
+  return html`<div class="card live" data-live=${state}><h2>Live reply <span class="note">(${state})</span></h2><pre>${text || '(waiting for the model to stream…)'}</pre></div>`;
 }
 
 function Task({ agent, taskId, query }) {
   const { data, error, reload } = useApi(`tasks/${encodeURIComponent(agent)}/${encodeURIComponent(taskId)}`);
+  // A pool's task asked for by the pool's name: its history is the replica's that runs it.
+  useEffect(() => {
+    if (data && data.taskId === taskId && data.agent !== agent)
+      location.replace(taskLink(data.agent, taskId));
+  }, [data, agent, taskId]);
   if (!data)
     return html`<h1>Task <span class="mono">${taskId}</span></h1><${Alert} error=${error} />${!error && html`<p class="note">Replaying ${agent}'s history…</p>`}`;
-  const events = data.events;
+  const commits = data.commits;
   const asked = query.has('at') ? Number(query.get('at')) : undefined;
-  // `at`: an index into the task's events; the newest when not chosen (it follows new events).
+  // `at`: a history sequence number (a commit of the task); the newest when not chosen (it
+  // follows new commits). A sequence between two of the task's commits shows the earlier one,
+  // as spool replay --until does.
+  const latestAt = commits.length - 1;
   const at =
     asked === undefined || Number.isNaN(asked)
-      ? events.length - 1
-      : Math.max(0, Math.min(asked, events.length - 1));
+      ? latestAt
+      : Math.max(
+          0,
+          commits.findLastIndex((c) => c.seq <= asked),
+        );
   const goTo = (i) => {
-    location.hash = `${taskLink(agent, taskId)}?at=${i}`;
+    location.hash = `${taskLink(agent, taskId)}?at=${commits[i].seq}`;
   };
-  const current = events[at];
-  const latest = events[events.length - 1].task;
+  const current = commits[at];
+  const latest = commits[latestAt].task;
   const phase = latest?.phase;
   return html`<h1>Task <span class="mono">${taskId}</span> on <a href=${`#/tasks?agent=${agent}`}>${agent}</a> <${Pill} status=${phase ?? 'unknown'} /></h1>
     <${Alert} error=${error} />
@@ -244,20 +307,24 @@ function Task({ agent, taskId, query }) {
     </div>
     <div class="travel" aria-label="time travel">
       <button aria-label="step back" disabled=${at === 0} onClick=${() => goTo(at - 1)}>◀ back</button>
-      <input type="range" aria-label="history position" min="0" max=${events.length - 1} value=${at} onInput=${(e) => goTo(Number(e.target.value))} />
-      <button aria-label="step forward" disabled=${at === events.length - 1} onClick=${() => goTo(at + 1)}>forward ▶</button>
+      <input type="range" aria-label="history position" min="0" max=${latestAt} value=${at} onInput=${(e) => goTo(Number(e.target.value))} />
+      <button aria-label="step forward" disabled=${at === latestAt} onClick=${() => goTo(at + 1)}>forward ▶</button>
       <button onClick=${() => (location.hash = taskLink(agent, taskId))}>latest</button>
-      <span class="mono" data-testid="at-seq">seq ${current.seq} (${at + 1}/${events.length})</span>
+      <span class="mono" data-testid="at-seq">seq ${current.seq} (commit ${at + 1}/${commits.length})</span>
     </div>
     <div class="cols">
-      <div><h2>Events (history sequence, as spool replay ${agent} --until ${current.seq})</h2><ul class="events">
-        ${events.map(
-          (e, i) => html`<li class=${i === at ? 'at' : i > at ? 'later' : ''} onClick=${() => goTo(i)}>
-          <span class="mono">#${e.seq}</span> <b>${e.type}</b> <span class="note">${new Date(e.time).toLocaleTimeString()}</span><br />${e.detail}</li>`,
+      <div><h2>Commits (history sequence; the state is spool replay ${agent} --until ${current.seq})</h2><ol class="events">
+        ${commits.map(
+          (
+            c,
+            i,
+          ) => html`<li class=${i === at ? 'at' : i > at ? 'later' : ''} data-seq=${c.seq} onClick=${() => goTo(i)}>
+          <span class="mono">#${c.seq}</span> <span class="note">${new Date(c.time).toLocaleTimeString()}</span>
+          <ul>${c.events.map((e) => html`<li><b>${e.type}</b> ${e.detail}</li>`)}</ul></li>`,
         )}
-      </ul></div>
+      </ol></div>
       <div><h2>State after #${current.seq}</h2>
-        ${phase === 'running' && at === events.length - 1 && html`<${LiveReply} agent=${agent} taskId=${taskId} />`}
+        ${phase === 'running' && at === latestAt && html`<${LiveReply} agent=${agent} taskId=${taskId} />`}
         <${TaskState} task=${current.task} paused=${current.agentPaused} /></div>
     </div>`;
 }

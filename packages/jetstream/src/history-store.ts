@@ -79,6 +79,16 @@ function historyIn<Event extends { readonly id: string }>(
   const { js, jsm, ns } = internals(connection);
   const stream = ns.stream(place.stream);
 
+  function eventsOf(agent: string, seq: number, data: Uint8Array): Event[] {
+    try {
+      return parse(JSON.parse(decoder.decode(data))).events;
+    } catch (err) {
+      throw new Error(
+        `history of ${agent}: message ${seq} is not a valid commit (${String(err).slice(0, 300)})`,
+      );
+    }
+  }
+
   async function lastSeq(agent: string): Promise<number> {
     const subject = ns.subject(place.subject(agent));
     const last = await retryUnknownOutcome(() =>
@@ -142,15 +152,7 @@ function historyIn<Event extends { readonly id: string }>(
             // Past the target (the subject's first commit may lie beyond it, in the shared stream): done.
             if (m.seq > target) return;
             seq = m.seq;
-            let events: Event[];
-            try {
-              events = parse(JSON.parse(decoder.decode(m.data))).events;
-            } catch (err) {
-              throw new Error(
-                `history of ${agent}: message ${m.seq} is not a valid commit (${String(err).slice(0, 300)})`,
-              );
-            }
-            yield { seq: m.seq, time: m.time.toISOString(), events };
+            yield { seq: m.seq, time: m.time.toISOString(), events: eventsOf(agent, m.seq, m.data) };
             if (seq >= target) break;
           }
           if (got === 0 && seq < target) {
@@ -162,6 +164,18 @@ function historyIn<Event extends { readonly id: string }>(
       } finally {
         await consumer.delete().catch(() => undefined);
       }
+    },
+
+    async commitAt(agent: string, seq: number): Promise<StoredCommit<Event> | undefined> {
+      const m = await retryUnknownOutcome(() =>
+        jsm.direct.getMessage(stream, { seq }).catch((err) => {
+          if (isNotFound(err)) return null;
+          throw err;
+        }),
+      );
+      // The history stream holds every agent's subject: a sequence of another agent is not this one's.
+      if (m === null || m.subject !== ns.subject(subjects.history(agent))) return undefined;
+      return { seq: m.seq, time: m.time.toISOString(), events: eventsOf(agent, m.seq, m.data) };
     },
 
     async agents(): Promise<string[]> {

@@ -34,6 +34,24 @@ export function liveText(connection: SpoolConnection) {
       });
       return () => sub.unsubscribe();
     },
+    /**
+     * As `follow`, resolving once the server has the subscription (a round trip later): text
+     * published after that reaches `onChunk`, so a watcher can say it is live.
+     */
+    async followConfirmed(
+      agent: string,
+      taskId: string,
+      onChunk: (chunk: TextChunk) => void,
+    ): Promise<() => void> {
+      const stop = this.follow(agent, taskId, onChunk);
+      try {
+        await nc.flush();
+      } catch (err) {
+        stop();
+        throw err;
+      }
+      return stop;
+    },
   };
 }
 

@@ -249,6 +249,8 @@ function operatorPublish(namespace?: string): string[] {
     w(subjects.status),
     w(subjects.deadLetters),
     `${API}.DIRECT.GET.${s.history}.${w('spool.history.*')}`,
+    // One commit by its sequence (the console's task pages read a task's commits so).
+    `${API}.DIRECT.GET.${s.history}`,
     ...reader(s.history, w('spool.history.*')),
     `${API}.DIRECT.GET.KV_${s.snapshots}.>`,
     `${API}.DIRECT.GET.KV_${s.claims}.>`,

@@ -74,6 +74,11 @@ export interface HistoryStore<Event = HistoryEvent> {
    * A message that is not a valid commit throws with its sequence in the message.
    */
   replay(agent: string, options?: ReplayOptions): AsyncIterable<StoredCommit<Event>>;
+  /**
+   * The commit at stream sequence `seq` of the agent's history (one direct get: for reading a
+   * few known commits, not for replay); undefined when that sequence is not the agent's.
+   */
+  commitAt(agent: string, seq: number): Promise<StoredCommit<Event> | undefined>;
   /** Agents that have a history, by name. */
   agents(): Promise<string[]>;
 }

@@ -5,6 +5,7 @@ export type {
   MessagesRequest,
   MessagesServer,
   MessagesServerOptions,
+  StreamPacing,
 } from './messages-server.ts';
 export { startMessagesServer } from './messages-server.ts';
 export { analystResponder } from './offline-analyst.ts';

@@ -21,10 +21,21 @@ export interface MessagesRequest {
   status: number;
 }
 
+/** When a streamed reply's content and its end go out (each when its promise resolves). */
+export interface StreamPacing {
+  readonly content?: Promise<void>;
+  readonly end?: Promise<void>;
+}
+
 /** How an `answer` callback answers one `POST /v1/messages`: once, now or later. */
 export interface MessagesReply {
-  /** 200 with the message: plain JSON, or its SSE event sequence when the request streams. */
-  message(reply: Reply): void;
+  /**
+   * 200 with the message: plain JSON, or its SSE event sequence when the request streams.
+   * `pacing` (streams only) holds the stream open: its start is sent at once, its content once
+   * `content` resolves, its end once `end` resolves (a reply whose text is on the wire but not
+   * complete, as a slow model's is).
+   */
+  message(reply: Reply, pacing?: StreamPacing): void;
   /** An error status with the API's error body (`type` defaults to the API's for the status). */
   error(
     status: number,
@@ -98,7 +109,7 @@ export async function startMessagesServer(options: MessagesServerOptions): Promi
       });
     }
     options.answer(body, {
-      message: (reply) => {
+      message: (reply, pacing) => {
         if (res.destroyed) return;
         record.status = 200;
         const asked = options.model === undefined ? body : { ...body, model: options.model };
@@ -110,8 +121,24 @@ export async function startMessagesServer(options: MessagesServerOptions): Promi
           'request-id': requestId(),
           ...reply.headers,
         });
-        for (const event of sseEventsFor(message)) res.write(event);
-        res.end();
+        const events = sseEventsFor(message);
+        if (pacing === undefined) {
+          for (const event of events) res.write(event);
+          res.end();
+          return;
+        }
+        // message_start and ping; the content blocks; message_delta and message_stop.
+        const write = (part: string[]) => {
+          if (!res.destroyed) for (const event of part) res.write(event);
+        };
+        write(events.slice(0, 2));
+        void (async () => {
+          await pacing.content;
+          write(events.slice(2, -2));
+          await pacing.end;
+          write(events.slice(-2));
+          res.end();
+        })();
       },
       error: (status, opts = {}) => {
         record.status = status;

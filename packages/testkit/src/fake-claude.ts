@@ -5,6 +5,7 @@ import {
   type MessagesReply,
   type MessagesRequest,
   type Responder,
+  type StreamPacing,
   startMessagesServer,
   textOfContent,
 } from '@spool/offline-model';
@@ -39,9 +40,22 @@ export interface FakeClaude {
   stallNext(options?: { count?: number; ms?: number }): void;
   /** The next request's connection is reset without an answer. */
   dropNext(): void;
+  /**
+   * Holds the next streamed reply open: its start goes out at once, its text when `sendText()`
+   * is called, its end when `finish()` is (the text on the wire, the reply not yet complete:
+   * what a live view of the reply shows). A non-streamed request is answered as usual.
+   */
+  holdNextStream(): HeldStream;
   setLatency(ms: number): void;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface HeldStream {
+  sendText(): void;
+  finish(): void;
+  /** Resolves once a streamed request took this hold. */
+  readonly started: Promise<void>;
 }
 
 type Fault =
@@ -58,6 +72,7 @@ export async function startFakeClaude(options: FakeClaudeOptions = {}): Promise<
   const requests: RecordedRequest[] = [];
   const scripted: (FakeReply | string | Responder)[] = [];
   const faults: Fault[] = [];
+  const holds: { pacing: StreamPacing; start: () => void }[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let latencyMs = options.latencyMs ?? 0;
   const responder = options.responder ?? echoResponder;
@@ -71,7 +86,9 @@ export async function startFakeClaude(options: FakeClaudeOptions = {}): Promise<
   };
   const answer = (body: MessagesBody, reply: MessagesReply) => {
     const next = scripted.shift() ?? responder;
-    reply.message(asReply(typeof next === 'function' ? next(body) : next));
+    const hold = body.stream === true ? holds.shift() : undefined;
+    hold?.start();
+    reply.message(asReply(typeof next === 'function' ? next(body) : next), hold?.pacing);
   };
 
   const server = await startMessagesServer({
@@ -119,6 +136,28 @@ export async function startFakeClaude(options: FakeClaudeOptions = {}): Promise<
         faults.push({ kind: 'stall', ...(opts.ms === undefined ? {} : { ms: opts.ms }) });
     },
     dropNext: () => faults.push({ kind: 'drop' }),
+    holdNextStream: () => {
+      const gate = () => {
+        const opener: { open?: () => void } = {};
+        const opened = new Promise<void>((resolve) => {
+          opener.open = resolve;
+        });
+        return { opened, open: () => opener.open?.() };
+      };
+      const text = gate();
+      const end = gate();
+      const started = gate();
+      holds.push({ pacing: { content: text.opened, end: end.opened }, start: started.open });
+      return {
+        sendText: text.open,
+        // The end follows the text: finish() alone sends both.
+        finish: () => {
+          text.open();
+          end.open();
+        },
+        started: started.opened,
+      };
+    },
     setLatency: (ms) => {
       latencyMs = ms;
     },

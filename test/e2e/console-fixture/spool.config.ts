@@ -1,7 +1,7 @@
 import { defineConfig, defineTool } from '@spool/core';
 import { z } from 'zod';
 
-// The console test's agent: `pay` waits for an operator, so the test approves it from the page.
+// The console test's agents: `pay` waits for an operator, so the test approves it from the page.
 const pay = defineTool({
   name: 'pay',
   description: 'Pays an invoice.',
@@ -18,6 +18,8 @@ export default defineConfig({
       tools: [pay],
       concurrency: 1,
     },
+    // A pool: its replicas publish live text under the pool's name.
+    crew: { instructions: 'You work in a crew.', model: 'claude-sonnet-4-6', replicas: 2 },
   },
   workflows: {
     review: {

@@ -1,4 +1,4 @@
-import type { SpoolConnection } from '@spool/jetstream';
+import { poolReplicas, type SpoolConnection, taskOwner } from '@spool/jetstream';
 import type { z } from 'zod';
 import { askWorkflows, fetchDeadLetters, fetchStatus } from '../operator/coordinator-api.ts';
 import { actorsOf } from '../operator/task-owner.ts';
@@ -12,7 +12,7 @@ import {
   TaskListQuerySchema,
   WorkflowIdSchema,
 } from './schemas.ts';
-import { taskHistory } from './task-history.ts';
+import type { TaskHistories } from './task-history.ts';
 import type { TaskIndex } from './task-index.ts';
 
 /** What a route gets: the path's parts after /api/, the query, a parsed JSON body for POSTs. */
@@ -25,6 +25,22 @@ export interface RouteInput {
 export interface RouteContext {
   readonly connection: SpoolConnection;
   readonly tasks: TaskIndex;
+  readonly histories: TaskHistories;
+}
+
+/**
+ * A pool's task, asked for by the pool's name (a workflow step's or a submit's): its history is
+ * the replica's that claimed it, answered under that replica's name.
+ */
+async function ofPoolReplica(
+  connection: SpoolConnection,
+  context: RouteContext,
+  pool: string,
+  taskId: string,
+) {
+  if ((await poolReplicas(connection, pool)).length === 0) return undefined;
+  const owner = await taskOwner(connection, pool, taskId);
+  return owner === pool ? undefined : context.histories.read(owner, taskId);
 }
 
 function parsed<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
@@ -66,7 +82,9 @@ export async function route(
       if (rest.length !== 2) return undefined;
       const agent = parsed(AgentNameSchema, rest[0], 'agent');
       const taskId = parsed(TaskIdSchema, rest[1], 'task id');
-      const history = await taskHistory(connection, agent, taskId);
+      const history =
+        (await context.histories.read(agent, taskId)) ??
+        (await ofPoolReplica(connection, context, agent, taskId));
       if (history === undefined)
         throw new ApiError(
           404,

@@ -3,12 +3,14 @@ import type { AddressInfo } from 'node:net';
 import { isNatsReachable, liveText, permissionRefusal, type SpoolConnection } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { NoCoordinatorError } from '../operator/coordinator-api.ts';
+import { poolOfReplica } from '../operator/task-owner.ts';
 import { ApiError } from './api-error.ts';
-import { route } from './routes.ts';
+import { type RouteContext, route } from './routes.ts';
 import { AgentNameSchema, TaskIdSchema } from './schemas.ts';
-import { loadStaticFiles, type StaticFile } from './static-files.ts';
-import { taskIndex, type TaskIndex } from './task-index.ts';
-import { carriesToken, isLoopback } from './token.ts';
+import { contentSecurityPolicy, loadStaticFiles, type StaticFile } from './static-files.ts';
+import { taskHistories } from './task-history.ts';
+import { taskIndex } from './task-index.ts';
+import { accessRefusal, isLoopback } from './token.ts';
 
 export interface ConsoleOptions {
   readonly host: string;
@@ -30,6 +32,29 @@ export interface ConsoleHandle {
 const MAX_BODY = 64 * 1024;
 
 /**
+ * Longest a request waits for NATS. Reads retry while the connection is lost (as an agent's
+ * must), so without a deadline the page would wait a minute for a server that is down; the
+ * read goes on and serves the next request once NATS is back.
+ */
+const REQUEST_DEADLINE_MS = 5_000;
+
+class DeadlineError extends Error {
+  override readonly name = 'DeadlineError';
+}
+
+function withinDeadline<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DeadlineError(`NATS did not answer within ${REQUEST_DEADLINE_MS / 1000} s; retrying`)),
+      REQUEST_DEADLINE_MS,
+    );
+  });
+  work.catch(() => undefined); // a read that fails after the deadline is answered already
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}
+
+/**
  * The web console: static files, a JSON API under /api/ and live reply text as server-sent
  * events. Actions (POST) always need the token; reads need it too when it listens on
  * anything but loopback. On loopback, a request naming another host is refused (a page of
@@ -37,10 +62,14 @@ const MAX_BODY = 64 * 1024;
  */
 export async function startConsole(options: ConsoleOptions): Promise<ConsoleHandle> {
   const files = await loadStaticFiles();
+  const csp = contentSecurityPolicy(files.get('/') as StaticFile);
   const loopback = isLoopback(options.host);
-  let index: { connection: SpoolConnection; tasks: TaskIndex } | undefined;
+  let index: RouteContext | undefined;
   const contextFor = (connection: SpoolConnection) => {
-    if (index?.connection !== connection) index = { connection, tasks: taskIndex(connection) };
+    if (index?.connection !== connection) {
+      const tasks = taskIndex(connection);
+      index = { connection, tasks, histories: taskHistories(connection, tasks) };
+    }
     return index;
   };
   const log = options.logger.child({ component: 'console' });
@@ -56,31 +85,22 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://console.invalid');
     const method = req.method ?? 'GET';
-    if (loopback && !isLoopback(hostOf(req.headers.host))) {
-      sendJson(res, 403, {
-        error: { code: 'wrong_host', message: 'the console answers on its loopback address only' },
-      });
+    const refused = accessRefusal(
+      { method, path: url.pathname, host: req.headers.host, authorization: req.headers.authorization },
+      { loopback, token: options.token },
+    );
+    if (refused !== undefined) {
+      sendJson(res, refused.status, { error: { code: refused.code, message: refused.message } });
       return;
     }
     if (!url.pathname.startsWith('/api/')) {
       const file = files.get(url.pathname);
       if (file === undefined || method !== 'GET') {
         // Any other page path is the app's own route (#/… is preferred, but a reload must not 404).
-        sendFile(req, res, files.get('/') as StaticFile);
+        sendFile(req, res, files.get('/') as StaticFile, csp);
         return;
       }
-      sendFile(req, res, file);
-      return;
-    }
-    const needsToken = method !== 'GET' || !loopback;
-    if (needsToken && !carriesToken(req.headers.authorization, options.token)) {
-      sendJson(res, 401, {
-        error: {
-          code: 'token_required',
-          message:
-            'this needs the console token: the one printed when the console started (or SPOOL_CONSOLE_TOKEN)',
-        },
-      });
+      sendFile(req, res, file, csp);
       return;
     }
     const parts = url.pathname
@@ -108,11 +128,13 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
     }
     try {
       if (parts[0] === 'live' && method === 'GET') {
-        streamLiveText(req, res, connection, parts.slice(1));
+        await streamLiveText(res, connection, parts.slice(1));
         return;
       }
       const body = method === 'POST' ? await readJson(req) : undefined;
-      const answer = await route(method, { parts, query: url.searchParams, body }, contextFor(connection));
+      const answer = await withinDeadline(
+        route(method, { parts, query: url.searchParams, body }, contextFor(connection)),
+      );
       if (answer === undefined)
         throw new ApiError(404, 'not_found', `no such API: ${method} ${url.pathname}`);
       sendJson(res, 200, answer);
@@ -123,52 +145,59 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
     }
   }
 
+  const natsDown = () => ({
+    status: 503,
+    code: 'nats_unavailable',
+    message: `NATS does not answer at ${options.natsUrl}: start it again (the console reconnects by itself)`,
+  });
+
   /** Errors as the page shows them: what went wrong and what to do, never a stack trace. */
   async function explain(err: unknown): Promise<{ status: number; code: string; message: string }> {
     if (err instanceof ApiError) return err;
+    if (err instanceof DeadlineError) {
+      if (!(await isNatsReachable(options.natsUrl, 1_000))) return natsDown();
+      return { status: 503, code: 'slow', message: err.message };
+    }
     if (err instanceof NoCoordinatorError) {
-      if (!(await isNatsReachable(options.natsUrl, 1_000)))
-        return {
-          status: 503,
-          code: 'nats_unavailable',
-          message: `NATS does not answer at ${options.natsUrl}: start it again (the console reconnects by itself)`,
-        };
+      if (!(await isNatsReachable(options.natsUrl, 1_000))) return natsDown();
       return { status: 503, code: 'no_coordinator', message: err.message };
     }
     const refused = permissionRefusal(err);
     if (refused !== undefined) return { status: 403, code: 'permission_denied', message: refused.message };
     const message = err instanceof Error ? err.message : String(err);
-    if (!(await isNatsReachable(options.natsUrl, 1_000)))
-      return {
-        status: 503,
-        code: 'nats_unavailable',
-        message: `NATS does not answer at ${options.natsUrl}: start it again (the console reconnects by itself)`,
-      };
+    if (!(await isNatsReachable(options.natsUrl, 1_000))) return natsDown();
     return { status: 500, code: 'internal', message };
   }
 
-  /** `GET /api/live/<agent>/<taskId>`: the reply text as it streams, as server-sent events. */
-  function streamLiveText(
-    req: IncomingMessage,
-    res: ServerResponse,
-    connection: SpoolConnection,
-    parts: string[],
-  ) {
+  /**
+   * `GET /api/live/<agent>/<taskId>`: the reply text as it streams, as server-sent events. A
+   * pool's replica publishes under the pool's name (`spool.stream.<pool>.<taskId>`, as
+   * `spool submit <pool> --follow` reads it), so a replica's task is followed there.
+   */
+  async function streamLiveText(res: ServerResponse, connection: SpoolConnection, parts: string[]) {
     const agent = AgentNameSchema.safeParse(parts[0]);
     const taskId = TaskIdSchema.safeParse(parts[1]);
     if (parts.length !== 2 || !agent.success || !taskId.success)
       throw new ApiError(400, 'invalid_request', 'live text is at /api/live/<agent>/<taskId>');
+    const shownAs = (await poolOfReplica(connection, agent.data)) ?? agent.data;
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
       connection: 'keep-alive',
     });
-    res.write(': live reply text of the task; the history keeps each complete reply\n\n');
-    const stop = liveText(connection).follow(agent.data, taskId.data, (chunk) => {
+    const stop = await liveText(connection).followConfirmed(shownAs, taskId.data, (chunk) => {
       res.write(`data: ${JSON.stringify(chunk)}\n\n`);
     });
+    // The first bytes go out once the subscription is in place: from then on no text is missed.
+    res.write(
+      `: live reply text on spool.stream.${shownAs}.${taskId.data}; the history keeps each complete reply\n\n`,
+    );
+    if (res.destroyed) {
+      stop(); // the page left while the subscription was made
+      return;
+    }
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    req.on('close', () => {
+    res.on('close', () => {
       clearInterval(keepAlive);
       stop();
     });
@@ -193,11 +222,6 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
   };
 }
 
-function hostOf(header: string | undefined): string {
-  if (header === undefined) return '';
-  return header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : (header.split(':')[0] ?? '');
-}
-
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
@@ -208,14 +232,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function sendFile(req: IncomingMessage, res: ServerResponse, file: StaticFile): void {
+function sendFile(req: IncomingMessage, res: ServerResponse, file: StaticFile, csp: string): void {
   const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
   res.writeHead(200, {
     'content-type': file.type,
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
-    'content-security-policy':
-      "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    'content-security-policy': csp,
     ...(gzip ? { 'content-encoding': 'gzip' } : {}),
   });
   res.end(gzip ? file.gzipped : file.body);

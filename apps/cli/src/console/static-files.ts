@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -33,6 +34,25 @@ const FILES: Record<string, () => string> = {
   '/vendor/hooks.mjs': () => fileURLToPath(import.meta.resolve('preact/hooks')),
   '/vendor/htm.mjs': () => fileURLToPath(import.meta.resolve('htm')),
 };
+
+/**
+ * The CSP `script-src` hash sources of a page's inline scripts (its import map: Chromium takes
+ * no external import map), so the policy allows exactly them and no other inline script.
+ */
+export function inlineScriptHashes(html: string): string[] {
+  return [...html.matchAll(/<script\b(?![^>]*\bsrc=)[^>]*>([\s\S]*?)<\/script>/gi)].map(
+    (m) =>
+      `'sha256-${createHash('sha256')
+        .update(m[1] ?? '', 'utf8')
+        .digest('base64')}'`,
+  );
+}
+
+/** The console's Content-Security-Policy: its own files only, and its page's inline import map by hash. */
+export function contentSecurityPolicy(page: StaticFile): string {
+  const scripts = ["'self'", ...inlineScriptHashes(page.body.toString('utf8'))].join(' ');
+  return `default-src 'self'; script-src ${scripts}; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+}
 
 export async function loadStaticFiles(): Promise<Map<string, StaticFile>> {
   const files = new Map<string, StaticFile>();

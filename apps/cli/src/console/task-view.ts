@@ -34,6 +34,10 @@ interface StepView {
   }[];
 }
 
+/** Not finished yet: the agent's own events (paused, resumed…) belong to such a task too. */
+export const isRunning = (phase: TaskPhase) =>
+  phase === 'queued' || phase === 'running' || phase === 'waiting';
+
 const clip = (text: string) => (text.length > TEXT_MAX ? `${text.slice(0, TEXT_MAX - 1)}…` : text);
 
 /**

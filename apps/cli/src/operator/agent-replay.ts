@@ -13,6 +13,8 @@ export interface ReplayStep {
   readonly time: string;
   readonly event: HistoryEvent;
   readonly state: AgentState;
+  /** The last event of its commit: `state` is then the state after the whole commit (seq). */
+  readonly lastOfCommit: boolean;
 }
 
 /**
@@ -38,9 +40,11 @@ export async function* replayAgent(
     ...(options.fromSeq === undefined ? {} : { fromSeq: options.fromSeq }),
   };
   for await (const commit of store.replay(agent, range)) {
-    for (const event of commit.events) {
+    for (const [i, event] of commit.events.entries()) {
       evolve(state, event);
-      yield { seq: commit.seq, time: commit.time, event, state };
+      const lastOfCommit = i === commit.events.length - 1;
+      if (lastOfCommit) state.seq = commit.seq;
+      yield { seq: commit.seq, time: commit.time, event, state, lastOfCommit };
     }
     state.seq = commit.seq;
   }

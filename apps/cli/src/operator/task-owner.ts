@@ -43,3 +43,14 @@ export async function cancelTargets(
   }
   return { targets: [owner], unclaimedPoolTask: false };
 }
+
+/**
+ * The pool `actor` is a replica of (`crew` for `crew-2`, when the pool's replicas have run
+ * here), or undefined for a plain agent. A pool's replicas publish their tasks' live text
+ * and results under the pool's name.
+ */
+export async function poolOfReplica(connection: SpoolConnection, actor: string): Promise<string | undefined> {
+  const pool = /^(.+)-[1-9][0-9]*$/.exec(actor)?.[1];
+  if (pool === undefined) return undefined;
+  return (await poolReplicas(connection, pool)).includes(actor) ? pool : undefined;
+}
