@@ -119,7 +119,10 @@ describe('traces', () => {
     }
     expect(planner?.attributes).toMatchObject({
       'spool.task.status': 'completed',
+      'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.provider.name': 'anthropic',
       'gen_ai.agent.name': 'planner',
+      'gen_ai.request.model': 'claude-sonnet-4-6',
     });
     // Neither the prompt nor the reply is in any span by default.
     expect(JSON.stringify(receiver.spans)).not.toContain(SECRET);
@@ -135,17 +138,22 @@ describe('traces', () => {
     );
     const spans = await waitFor('the run, step, task and call spans', () => {
       const found = spansOf(send.traceId);
-      return found.some((s) => s.name === 'workflow single') && found.some((s) => s.name.startsWith('chat '))
+      return found.some((s) => s.name === 'invoke_workflow single') &&
+        found.some((s) => s.name.startsWith('chat '))
         ? found
         : undefined;
     });
-    const [run] = byName(spans, 'workflow single');
+    const [run] = byName(spans, 'invoke_workflow single');
     const [step] = byName(spans, 'step only');
     const [task] = byName(spans, 'invoke_agent writer');
     expect(run?.parentSpanId).toBe(send.spanId);
     expect(run?.service).toBe('spool-coordinator');
     expect(step?.parentSpanId).toBe(run?.spanId);
     expect(task?.parentSpanId).toBe(step?.spanId);
-    expect(run?.attributes['spool.status']).toBe('completed');
+    expect(run?.attributes).toMatchObject({
+      'spool.status': 'completed',
+      'gen_ai.operation.name': 'invoke_workflow',
+      'gen_ai.workflow.name': 'single',
+    });
   });
 });
