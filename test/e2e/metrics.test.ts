@@ -118,24 +118,31 @@ describe('metrics', () => {
     expect(tasks('writer', 'rejected')).toBe(1);
     expect(tasks('planner', 'completed')).toBe(1);
     const calls = (agent: string, outcome: string) =>
-      sample(m, 'spool_model_calls_total', { agent, model: MODEL, outcome });
+      sample(m, 'spool_model_calls_total', { agent, model: MODEL, operation: 'task', outcome });
     expect(calls('writer', 'ok')).toBe(4);
     expect(calls('writer', 'bad_request')).toBe(1);
     expect(calls('planner', 'ok')).toBe(2);
-    expect(sample(m, 'spool_model_call_duration_seconds_count', { agent: 'writer', model: MODEL })).toBe(5);
-    const tokens = (kind: string) => sample(m, 'spool_tokens_total', { agent: 'writer', model: MODEL, kind });
+    expect(
+      sample(m, 'spool_model_call_duration_seconds_count', {
+        agent: 'writer',
+        model: MODEL,
+        operation: 'task',
+      }),
+    ).toBe(5);
+    const tokens = (kind: string) =>
+      sample(m, 'spool_tokens_total', { agent: 'writer', model: MODEL, operation: 'task', kind });
     expect([tokens('input'), tokens('output'), tokens('cache_read'), tokens('cache_write')]).toEqual([
       400, 40, 20, 8,
     ]);
-    expect(sample(m, 'spool_tokens_total', { agent: 'planner', model: MODEL, kind: 'input' })).toBe(200);
-    expect(sample(m, 'spool_cost_usd_total', { agent: 'writer', model: MODEL })).toBeCloseTo(
-      4 * REPLY_COST,
-      10,
-    );
-    expect(sample(m, 'spool_cost_usd_total', { agent: 'planner', model: MODEL })).toBeCloseTo(
-      2 * REPLY_COST,
-      10,
-    );
+    expect(
+      sample(m, 'spool_tokens_total', { agent: 'planner', model: MODEL, operation: 'task', kind: 'input' }),
+    ).toBe(200);
+    expect(
+      sample(m, 'spool_cost_usd_total', { agent: 'writer', model: MODEL, operation: 'task' }),
+    ).toBeCloseTo(4 * REPLY_COST, 10);
+    expect(
+      sample(m, 'spool_cost_usd_total', { agent: 'planner', model: MODEL, operation: 'task' }),
+    ).toBeCloseTo(2 * REPLY_COST, 10);
     expect(sample(m, 'spool_tool_calls_total', { agent: 'planner', tool: 'delegate', outcome: 'ok' })).toBe(
       1,
     );
@@ -144,11 +151,12 @@ describe('metrics', () => {
     expect(tasks('support', 'completed')).toBe(3);
     expect(tasks('support', 'rejected')).toBe(1);
     expect(calls('support', 'ok')).toBe(3);
-    expect(sample(m, 'spool_tokens_total', { agent: 'support', model: MODEL, kind: 'input' })).toBe(300);
-    expect(sample(m, 'spool_cost_usd_total', { agent: 'support', model: MODEL })).toBeCloseTo(
-      3 * REPLY_COST,
-      10,
-    );
+    expect(
+      sample(m, 'spool_tokens_total', { agent: 'support', model: MODEL, operation: 'task', kind: 'input' }),
+    ).toBe(300);
+    expect(
+      sample(m, 'spool_cost_usd_total', { agent: 'support', model: MODEL, operation: 'task' }),
+    ).toBeCloseTo(3 * REPLY_COST, 10);
     for (const agent of ['writer', 'planner', 'coordinator', 'support'])
       expect(sample(m, 'spool_lease_held', { agent })).toBe(1);
     for (const agent of ['writer', 'support']) {

@@ -1,5 +1,6 @@
 import { type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ModelRequest } from '@spool/claude';
+import type { ModelOperation } from '@spool/core/internal';
 import { inputMessages, outputMessages, systemInstructions, usageAttributes } from './genai-conventions.ts';
 import type { CallOutcome } from './model-call.ts';
 import { tracer } from './task-spans.ts';
@@ -11,11 +12,11 @@ import { tracer } from './task-spans.ts';
  * OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true): they may hold anything.
  */
 
-/** A model call's span (`chat <model>`), started in its task's context. */
+/** A model call's span (`chat <model>`, a compaction's too), started in its task's context. */
 export function startModelSpan(
   parent: Context,
   request: ModelRequest,
-  where: { taskId: string; step: number },
+  where: { taskId: string; step: number; operation: ModelOperation },
   content: boolean,
 ): Span {
   return tracer.startSpan(
@@ -31,6 +32,8 @@ export function startModelSpan(
         'gen_ai.request.max_tokens': request.maxTokens,
         'spool.task.id': where.taskId,
         'spool.step': where.step,
+        // What the call is for: the task's step, or summarizing its older memory.
+        'spool.operation': where.operation,
         ...(content
           ? {
               'gen_ai.system_instructions': systemInstructions(request.system),

@@ -1,9 +1,9 @@
-import { buildMessages, costOf, ensureError, type TaskState } from '@spool/core/internal';
+import { buildMessages, ensureError, type TaskState } from '@spool/core/internal';
+import type { ModelRequest } from '@spool/claude';
 import type { Logger } from 'pino';
-import { endModelSpan, startModelSpan } from './call-spans.ts';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
 import { type AgentContext, publicName } from './context.ts';
-import { type CallOutcome, callModelOnce } from './model-call.ts';
+import { observedModelCall } from './observed-call.ts';
 
 /**
  * A `call-model` effect: compacts memory when the request would not fit, calls the model once,
@@ -23,7 +23,9 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
   });
   const stop = ctx.stopSignal(taskId);
   let request = requestFor(task);
-  const compaction = await compactIfNeeded(ctx.model, spec, term.state, task, request, stop).catch(
+  const summarize = (r: ModelRequest) =>
+    observedModelCall(ctx, { taskId, step, operation: 'compaction' }, r, stop);
+  const compaction = await compactIfNeeded(ctx.model, summarize, spec, term.state, task, request, stop).catch(
     (err): CompactionOutcome => ({ kind: 'failed', tokens: 0, reason: ensureError(err).message }),
   );
   if (stop.aborted) return;
@@ -47,11 +49,7 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
   const live = ctx.liveText;
   const shownAs = publicName(ctx); // a pool's live text is the pool's
   const onText = live && ((text: string) => live.publish(shownAs, taskId, { step, text }));
-  const called = performance.now();
-  const span = startModelSpan(ctx.spans.context(taskId), request, { taskId, step }, ctx.traceContent);
-  const outcome = await callModelOnce(ctx.model, request, spec.modelTimeoutMs, stop, onText);
-  endModelSpan(span, outcome, ctx.traceContent);
-  observeCall(ctx, outcome, (performance.now() - called) / 1000);
+  const outcome = await observedModelCall(ctx, { taskId, step, operation: 'task' }, request, stop, onText);
   if (outcome.ok) {
     // Journaled before anything uses it: after a crash this reply is read back, never requested again.
     const { reply } = outcome;
@@ -105,18 +103,4 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
       { ...fields, ...(retryAt === undefined ? {} : { delayMs: Date.parse(retryAt) - at.getTime() }) },
       'model call failed; retrying after the backoff',
     );
-}
-
-/** Reports one model call for metrics: its outcome and duration, and an answered call's tokens and cost. */
-function observeCall(ctx: AgentContext, outcome: CallOutcome, seconds: number): void {
-  if ('abandoned' in outcome) return;
-  const agent = publicName(ctx);
-  const model = ctx.spec.model;
-  if (!outcome.ok) {
-    ctx.observer.modelCalled({ agent, model, outcome: outcome.error.code, seconds });
-    return;
-  }
-  const { usage } = outcome.reply;
-  const costUsd = ctx.price === undefined ? undefined : costOf(usage, ctx.price);
-  ctx.observer.modelCalled({ agent, model, outcome: 'ok', seconds, usage, costUsd });
 }
