@@ -2,7 +2,7 @@
 # pnpm bench [options] [--json]: throughput (and with sync_interval: always), recovery time,
 # what the coordinator adds, an agent pool's claims after many tasks, the coordinator's
 # start-up after 1k and 100k finished runs, an MCP tool call against a defineTool one, then
-# tasks/s without and with metrics and traces.
+# tasks/s without and with metrics and traces (medians over alternating rounds).
 # Every option goes to all seven parts; each takes the ones that apply to it and says which it
 # leaves (bench/args.ts).
 set -euo pipefail
