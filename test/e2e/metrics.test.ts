@@ -129,20 +129,17 @@ describe('metrics', () => {
         operation: 'task',
       }),
     ).toBe(5);
-    const tokens = (kind: string) =>
-      sample(m, 'spool_tokens_total', { agent: 'writer', model: MODEL, operation: 'task', kind });
-    expect([tokens('input'), tokens('output'), tokens('cache_read'), tokens('cache_write')]).toEqual([
+    // Every model call here is a task's (no compaction): operation="task".
+    const tokens = (agent: string, kind: string) =>
+      sample(m, 'spool_tokens_total', { agent, model: MODEL, operation: 'task', kind });
+    const cost = (agent: string) =>
+      sample(m, 'spool_cost_usd_total', { agent, model: MODEL, operation: 'task' });
+    expect(['input', 'output', 'cache_read', 'cache_write'].map((kind) => tokens('writer', kind))).toEqual([
       400, 40, 20, 8,
     ]);
-    expect(
-      sample(m, 'spool_tokens_total', { agent: 'planner', model: MODEL, operation: 'task', kind: 'input' }),
-    ).toBe(200);
-    expect(
-      sample(m, 'spool_cost_usd_total', { agent: 'writer', model: MODEL, operation: 'task' }),
-    ).toBeCloseTo(4 * REPLY_COST, 10);
-    expect(
-      sample(m, 'spool_cost_usd_total', { agent: 'planner', model: MODEL, operation: 'task' }),
-    ).toBeCloseTo(2 * REPLY_COST, 10);
+    expect(tokens('planner', 'input')).toBe(200);
+    expect(cost('writer')).toBeCloseTo(4 * REPLY_COST, 10);
+    expect(cost('planner')).toBeCloseTo(2 * REPLY_COST, 10);
     expect(sample(m, 'spool_tool_calls_total', { agent: 'planner', tool: 'delegate', outcome: 'ok' })).toBe(
       1,
     );
@@ -151,12 +148,8 @@ describe('metrics', () => {
     expect(tasks('support', 'completed')).toBe(3);
     expect(tasks('support', 'rejected')).toBe(1);
     expect(calls('support', 'ok')).toBe(3);
-    expect(
-      sample(m, 'spool_tokens_total', { agent: 'support', model: MODEL, operation: 'task', kind: 'input' }),
-    ).toBe(300);
-    expect(
-      sample(m, 'spool_cost_usd_total', { agent: 'support', model: MODEL, operation: 'task' }),
-    ).toBeCloseTo(3 * REPLY_COST, 10);
+    expect(tokens('support', 'input')).toBe(300);
+    expect(cost('support')).toBeCloseTo(3 * REPLY_COST, 10);
     for (const agent of ['writer', 'planner', 'coordinator', 'support'])
       expect(sample(m, 'spool_lease_held', { agent })).toBe(1);
     for (const agent of ['writer', 'support']) {

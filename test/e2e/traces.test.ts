@@ -82,6 +82,11 @@ afterAll(async () => {
 
 const spansOf = (traceId: string) => receiver.spans.filter((s) => s.traceId === traceId);
 const byName = (spans: ReceivedSpan[], name: string) => spans.filter((s) => s.name === name);
+/** The span of that name whose attribute `key` is `value` (a task or message id), once received. */
+const spanOf = (name: string, key: string, value: string) =>
+  waitFor(`the span ${name} of ${value}`, () =>
+    receiver.spans.find((s) => s.name === name && s.attributes[key] === value),
+  );
 
 describe('traces', () => {
   it('one trace from spool submit through the planner to its delegated child, GenAI attributes, no prompt text', async () => {
@@ -90,11 +95,7 @@ describe('traces', () => {
       env(),
     );
     expect(out.code).toBe(0);
-    const send = await waitFor('the submit span', () =>
-      receiver.spans.find(
-        (s) => s.name === 'send spool.inbox.planner' && s.attributes['messaging.message.id'] === 'tr-1',
-      ),
-    );
+    const send = await spanOf('send spool.inbox.planner', 'messaging.message.id', 'tr-1');
     expect(send.service).toBe('spool-submit');
     // Five more spans in the trace: planner task, its 2 model calls, writer task, its model call.
     const spans = await waitFor(
@@ -155,11 +156,7 @@ describe('traces', () => {
   it('a workflow run: spool run → the coordinator run and step spans → the step task on its agent', async () => {
     const out = await runCli(['run', 'single', 'go', '--id', 'tr-wf', '--wait', '--json', '--quiet'], env());
     expect(out.code).toBe(0);
-    const send = await waitFor('the run span', () =>
-      receiver.spans.find(
-        (s) => s.name === 'send spool.inbox.coordinator' && s.attributes['messaging.message.id'] === 'tr-wf',
-      ),
-    );
+    const send = await spanOf('send spool.inbox.coordinator', 'messaging.message.id', 'tr-wf');
     const spans = await waitFor('the run, step, task and call spans', () => {
       const found = spansOf(send.traceId);
       return found.some((s) => s.name === 'invoke_workflow single') &&
@@ -180,17 +177,14 @@ describe('traces', () => {
       'gen_ai.workflow.name': 'single',
     });
   });
+
   it("tool calls: an execute_tool span per call (defineTool and MCP), and with the opt-in the text in the conventions' shape", async () => {
     const out = await runCli(
       ['submit', 'toolsmith', `${OPTED_IN} where is my order?`, '--id', 'tr-tools', '--wait'],
       env(),
     );
     expect(out.code).toBe(0);
-    const task = await waitFor('the toolsmith task span', () =>
-      receiver.spans.find(
-        (s) => s.name === 'invoke_agent toolsmith' && s.attributes['spool.task.id'] === 'tr-tools',
-      ),
-    );
+    const task = await spanOf('invoke_agent toolsmith', 'spool.task.id', 'tr-tools');
     const spans = await waitFor('its two tool spans and two model calls', () => {
       const found = spansOf(task.traceId);
       return found.filter((s) => s.parentSpanId === task.spanId).length >= 4 ? found : undefined;
@@ -268,11 +262,7 @@ describe('traces', () => {
       world.fake.requests.slice(sent).some((r) => systemOf(r.body as MessagesBody).startsWith('Sleeper.')),
     );
     await first.kill('SIGKILL');
-    const send = await waitFor('the submit span', () =>
-      receiver.spans.find(
-        (s) => s.name === 'send spool.inbox.sleeper' && s.attributes['messaging.message.id'] === 'tr-kill',
-      ),
-    );
+    const send = await spanOf('send spool.inbox.sleeper', 'messaging.message.id', 'tr-kill');
     // Another process takes the name once the dead one's lease expires, and finishes the task.
     await start(['agent', 'sleeper']);
     const result = await results(world.connection).wait('sleeper', 'tr-kill', AbortSignal.timeout(30_000));
