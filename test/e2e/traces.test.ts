@@ -151,6 +151,8 @@ describe('traces', () => {
     expect(JSON.stringify(receiver.spans)).not.toContain(SECRET);
     const contentKeys = ['gen_ai.input.messages', 'gen_ai.output.messages', 'gen_ai.system_instructions'];
     for (const span of spans) for (const k of contentKeys) expect(span.attributes[k]).toBeUndefined();
+    // The SDK had nothing to complain about (its diagnostics go to the log, source opentelemetry).
+    for (const p of processes) expect(p.stderr).not.toContain('"source":"opentelemetry"');
   });
 
   it('a workflow run: spool run → the coordinator run and step spans → the step task on its agent', async () => {
@@ -282,5 +284,17 @@ describe('traces', () => {
       'spool.task.status': 'completed',
     });
     expect(resumed.chat.traceId).toBe(send.traceId);
+  });
+  it("a keyed agent's instance: its task span is the agent's, with the key as an attribute", async () => {
+    const host = startCli(['agent', 'support', '--config', CONFIG], env());
+    processes.push(host);
+    await host.waitForLog('keyed agent host running');
+    const out = await runCli(['submit', 'support/acme', 'hello', '--id', 'tr-key', '--wait'], env());
+    expect(out.code).toBe(0);
+    const send = await spanOf('send spool.inbox.support.acme', 'messaging.message.id', 'tr-key');
+    const task = await spanOf('invoke_agent support', 'spool.task.id', 'tr-key');
+    expect(task.traceId).toBe(send.traceId);
+    expect(task.parentSpanId).toBe(send.spanId);
+    expect(task.attributes).toMatchObject({ 'gen_ai.agent.name': 'support', 'spool.agent.key': 'acme' });
   });
 });

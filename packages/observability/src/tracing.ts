@@ -61,9 +61,11 @@ const BATCH_SETTINGS = [
  */
 export function startTracing(serviceName: string, options: TracingOptions = {}): Tracing {
   const env = options.env ?? process.env;
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const exporterName = chooseExporter(env);
-  if (exporterName === undefined) return { exporter: undefined, shutdown: async () => undefined };
+  if (exporterName === undefined) {
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+    return { exporter: undefined, shutdown: async () => undefined };
+  }
   checkBatchSettings(env);
   if (options.log !== undefined) forwardDiagnostics(options.log);
   let exporter: SpanExporter;
@@ -157,13 +159,15 @@ function forwardDiagnostics(log: TracingLog): void {
       const now = Date.now();
       if (now - (last.get(message) ?? Number.NEGATIVE_INFINITY) < REPEAT_AFTER_MS) return;
       last.set(message, now);
-      const detail = args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
+      // One line each: the SDK passes errors (their stacks) as messages and arguments.
+      const firstLine = (text: string) => text.split('\n')[0] ?? '';
+      const detail = args.map((a) => firstLine(a instanceof Error ? a.message : String(a))).join(' ');
       const dropped = /^Dropped (\d+) spans/.exec(message);
       const fields = { source: 'opentelemetry', ...(dropped ? { droppedSpans: Number(dropped[1]) } : {}) };
       const hint = dropped
         ? ': the exporter did not keep up; raise OTEL_BSP_MAX_QUEUE_SIZE, or check the collector'
         : '';
-      log[level](fields, `traces: ${message}${detail === '' ? '' : ` ${detail}`}${hint}`);
+      log[level](fields, `traces: ${firstLine(message)}${detail === '' ? '' : ` ${detail}`}${hint}`);
     };
   const ignore = () => undefined;
   diag.setLogger(

@@ -282,6 +282,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
           data: message.data,
           seq: message.seq,
           deliveryCount: message.deliveryCount,
+          ...(message.trace === undefined ? {} : { trace: message.trace }),
         },
         FORWARD_TIMEOUT_MS,
       );

@@ -29,6 +29,8 @@ export class TaskSpans {
     private readonly agent: string,
     private readonly model: string,
     private readonly state: () => AgentState,
+    /** A keyed instance's key: on its spans (unlike metric labels, span attributes may be many). */
+    private readonly key?: string,
   ) {}
 
   /** The task was just journaled as received here: its span starts now. */
@@ -84,6 +86,7 @@ export class TaskSpans {
       'gen_ai.agent.name': this.agent,
       'gen_ai.request.model': this.model,
       'spool.task.id': taskId,
+      ...(this.key === undefined ? {} : { 'spool.agent.key': this.key }),
       ...(resumed ? { 'spool.task.resumed': true } : {}),
     };
     // CONSUMER, not the conventions' INTERNAL for an in-process agent: the task arrives as a

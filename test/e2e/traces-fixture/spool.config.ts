@@ -3,7 +3,8 @@ import { defineConfig, defineTool } from '@spool/core';
 import { z } from 'zod';
 
 // The traces test's agents. `toolsmith` calls a defineTool tool and an MCP server's tool (the
-// key-echo server of packages/mcp's tests); `sleeper` is the one the test kills mid-task.
+// key-echo server of packages/mcp's tests); `sleeper` is the one the test kills mid-task;
+// `support` is keyed.
 const lookup = defineTool({
   name: 'lookup',
   description: 'Looks an order up.',
@@ -23,6 +24,7 @@ export default defineConfig({
       mcpServers: { echo: { command: process.execPath, args: [keyEcho] } },
     },
     sleeper: { instructions: 'Sleeper.', model: 'claude-sonnet-4-6', leaseTtlMs: 2_000 },
+    support: { instructions: 'Support.', model: 'claude-sonnet-4-6', keyed: true },
   },
   workflows: { single: { steps: { only: { agent: 'writer', input: 'step {{input}}' } } } },
 });
