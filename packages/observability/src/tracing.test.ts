@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { trace } from '@opentelemetry/api';
+import { context, propagation, trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startTracing, TracingSettingsError } from './tracing.ts';
 
@@ -45,9 +45,12 @@ const SET = [
   'OTEL_BSP_MAX_QUEUE_SIZE',
   'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
   'OTEL_BSP_SCHEDULE_DELAY',
+  'OTEL_EXPORTER_OTLP_TIMEOUT',
 ];
 afterEach(() => {
   for (const name of SET) delete process.env[name];
+  // A process sets tracing up once; each test here is a process of its own, as far as the API knows.
+  for (const api of [trace, context, propagation]) api.disable();
 });
 
 describe('tracing set-up', () => {
@@ -92,6 +95,24 @@ describe('tracing set-up', () => {
       await tracing.shutdown();
       await collector.close();
     }
+  });
+
+  it('logs a failed export in one line, once a minute however many batches fail', async () => {
+    Object.assign(process.env, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1', // nothing listens there
+      OTEL_EXPORTER_OTLP_TIMEOUT: '500', // bounds the exporter's retries
+      OTEL_BSP_SCHEDULE_DELAY: '10',
+    });
+    const errors: string[] = [];
+    const tracing = startTracing('unreachable', {
+      log: { warn: () => undefined, error: (_fields, message) => errors.push(message) },
+    });
+    const tracer = trace.getTracer('unreachable');
+    tracer.startSpan('first').end();
+    await vi.waitFor(() => expect(errors).toEqual(['traces: connect ECONNREFUSED 127.0.0.1:1']), 20_000);
+    tracer.startSpan('second').end();
+    await tracing.shutdown(); // exports (and fails) the second batch
+    expect(errors).toHaveLength(1);
   });
 
   it('refuses an OTEL_BSP_* value that is not a whole number, naming it', () => {

@@ -159,19 +159,33 @@ function forwardDiagnostics(log: TracingLog): void {
       const now = Date.now();
       if (now - (last.get(message) ?? Number.NEGATIVE_INFINITY) < REPEAT_AFTER_MS) return;
       last.set(message, now);
-      // One line each: the SDK passes errors (their stacks) as messages and arguments.
-      const firstLine = (text: string) => text.split('\n')[0] ?? '';
-      const detail = args.map((a) => firstLine(a instanceof Error ? a.message : String(a))).join(' ');
+      const detail = args.map((a) => readable(a instanceof Error ? a.message : String(a))).join(' ');
       const dropped = /^Dropped (\d+) spans/.exec(message);
       const fields = { source: 'opentelemetry', ...(dropped ? { droppedSpans: Number(dropped[1]) } : {}) };
       const hint = dropped
         ? ': the exporter did not keep up; raise OTEL_BSP_MAX_QUEUE_SIZE, or check the collector'
         : '';
-      log[level](fields, `traces: ${firstLine(message)}${detail === '' ? '' : ` ${detail}`}${hint}`);
+      log[level](fields, `traces: ${readable(message)}${detail === '' ? '' : ` ${detail}`}${hint}`);
     };
   const ignore = () => undefined;
   diag.setLogger(
     { error: forward('error'), warn: forward('warn'), info: ignore, debug: ignore, verbose: ignore },
     DiagLogLevel.WARN,
   );
+}
+
+/**
+ * One line for the log: the SDK reports a failed export as the error serialized to JSON (its
+ * stack included) and some errors as their stacks; the message's first line is what helps.
+ */
+function readable(text: string): string {
+  if (text.startsWith('{')) {
+    try {
+      const parsed = JSON.parse(text) as { message?: unknown };
+      if (typeof parsed.message === 'string') return readable(parsed.message);
+    } catch {
+      // not JSON after all: shown as it is
+    }
+  }
+  return text.split('\n')[0] ?? '';
 }
