@@ -18,7 +18,7 @@ export const BENCH_OPTIONS = {
   coordinator: { 'finished-runs': { default: 100_000, min: 1000 } },
   mcp: { 'mcp-tasks': { default: 500, min: 1 } },
   keyed: { keys: { default: 10_000, min: 1 }, 'activation-events': { default: 1000, min: 1 } },
-  observability: { 'obs-tasks': { default: 2000, min: 1 } },
+  observability: { 'obs-tasks': { default: 2000, min: 1 }, 'obs-rounds': { default: 5, min: 1 } },
   limits: { 'limits-tasks': { default: 2000, min: 1 } },
   console: { 'console-events': { default: 20_000, min: 100 } },
 } as const;

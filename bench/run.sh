@@ -3,7 +3,7 @@
 # what the coordinator adds, an agent pool's claims after many tasks, the coordinator's
 # start-up after 1k and 100k finished runs, an MCP tool call against a defineTool one, keyed
 # agents (10,000 keys through one process, activation), tasks/s without and with metrics and
-# traces, what spend control (rate limits, daily budgets) adds per model call, then the
+# traces (medians over alternating rounds), what spend control (rate limits, daily budgets) adds per model call, then the
 # web console's task page on a long history.
 # Every option goes to every part; each takes the ones that apply to it and says which it
 # leaves (bench/args.ts).

@@ -1,7 +1,10 @@
 import { applyCommit, initialState, isAgentEvent, toSnapshot } from '@spool/core/internal';
 import { results, submitTask } from '@spool/jetstream';
+import { spoolMetrics, startTracing, type Tracing } from '@spool/observability';
 import type { MessagesBody } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { parsePrometheus, sample } from '../support/prometheus.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { analystSpec, runAgentInProcess, startWorld, type World } from '../support/world.ts';
 
@@ -15,17 +18,34 @@ const responder = (body: MessagesBody) => {
   return `Answer to ${typeof question === 'string' ? question.slice(0, 20) : 'that'}: ${'details '.repeat(40)}`;
 };
 
+let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
+let tracing: Tracing;
+/** The OTEL_* settings of this test process's tracing (the SDK reads them from the environment). */
+const OTEL_ENV = ['OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_BSP_SCHEDULE_DELAY'];
 beforeAll(async () => {
   world = await startWorld({ responder });
+  receiver = await startOtlpReceiver();
+  Object.assign(process.env, {
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+  });
+  tracing = startTracing('compaction-test');
 });
-afterAll(async () => world?.close());
+afterAll(async () => {
+  await tracing?.shutdown();
+  for (const name of OTEL_ENV) delete process.env[name];
+  await receiver?.close();
+  await world?.close();
+});
 
 describe('memory compaction', () => {
   it('summarizes older exchanges when a request would pass the window share; replay rebuilds it without the model', async () => {
     const spec = analystSpec({
       memory: { exchanges: 50, maxChars: 1_000_000, contextWindow: 2_000, compactAt: 0.5, keepRecent: 1 },
     });
-    const agent = await runAgentInProcess(world, 'compacting', spec);
+    const metrics = spoolMetrics();
+    const agent = await runAgentInProcess(world, 'compacting', spec, { observer: metrics });
     for (let i = 0; i < 8; i++) {
       await submitTask(world.connection, 'compacting', {
         id: `c-${i}`,
@@ -54,6 +74,40 @@ describe('memory compaction', () => {
     expect(JSON.stringify(last.messages)).not.toContain('Question 0:');
     // Every request stays within reach of the window: compaction kept the conversation bounded.
     expect(JSON.stringify(last).length / 4).toBeLessThan(2_000);
+
+    // The summarizing calls are counted and traced as compaction, apart from the tasks' calls.
+    const summaries = calls.filter((r) =>
+      JSON.stringify((r.body as MessagesBody).system).includes('compress'),
+    );
+    const m = parsePrometheus(await metrics.registry.metrics());
+    const modelCalls = (operation: string) =>
+      sample(m, 'spool_model_calls_total', {
+        agent: 'compacting',
+        model: spec.model,
+        operation,
+        outcome: 'ok',
+      });
+    expect(modelCalls('compaction')).toBe(summaries.length);
+    expect(modelCalls('task')).toBe(calls.length - summaries.length);
+    const tokens = (operation: string) =>
+      sample(m, 'spool_tokens_total', { agent: 'compacting', model: spec.model, operation, kind: 'output' });
+    expect(tokens('compaction')).toBeGreaterThan(0);
+    expect(tokens('task')).toBeGreaterThan(0);
+    await tracing.shutdown(); // sends what is buffered
+    const chats = receiver.spans.filter((sp) => sp.name === `chat ${spec.model}`);
+    const compactionSpans = chats.filter((sp) => sp.attributes['spool.operation'] === 'compaction');
+    expect(compactionSpans).toHaveLength(summaries.length);
+    expect(chats.filter((sp) => sp.attributes['spool.operation'] === 'task')).toHaveLength(
+      calls.length - summaries.length,
+    );
+    for (const span of compactionSpans) {
+      expect(span.attributes['gen_ai.operation.name']).toBe('chat');
+      expect(span.attributes['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
+      // A child of its task's span, as the task's own calls are.
+      const task = receiver.spans.find((sp) => sp.spanId === span.parentSpanId);
+      expect(task?.name).toBe('invoke_agent compacting');
+      expect(task?.attributes['spool.task.id']).toBe(span.attributes['spool.task.id']);
+    }
 
     // Replay folds the same state from the history alone: no model is called.
     const before = world.fake.requests.length;

@@ -9,6 +9,9 @@ import { startWorld, type World } from '../support/world.ts';
 const KEYS = 60;
 const PER_KEY = 3;
 const taskOf = (e: HistoryEvent) => taskIdOf(e) ?? '';
+/** A W3C traceparent of its own for each task (`k12`, `t1` → trace id …0121). */
+const traceparentOf = (key: string, taskId: string) =>
+  `00-${`${key.slice(1)}${taskId.slice(1)}1`.padStart(32, '0')}-${'b'.repeat(16)}-01`;
 
 describe('keyed agent - three host processes, one SIGKILLed mid-run', () => {
   let world: World;
@@ -37,9 +40,16 @@ describe('keyed agent - three host processes, one SIGKILLed mid-run', () => {
     for (let i = 0; i < 3; i++) procs.push(startCli(['agent', 'support', '--config', config], env));
     await Promise.all(procs.map((p) => p.waitForLog('keyed agent host running')));
 
+    // Each task with a trace context of its own: whichever host pulls it (and forwards it to the
+    // key's owner), the owner journals it with the task.
     for (let n = 0; n < PER_KEY; n++)
       for (let k = 0; k < KEYS; k++)
-        await submitTask(world.connection, `support.k${k}`, { id: `t${n}`, input: `k${k} message ${n}` });
+        await submitTask(
+          world.connection,
+          `support.k${k}`,
+          { id: `t${n}`, input: `k${k} message ${n}` },
+          { trace: { traceparent: traceparentOf(`k${k}`, `t${n}`) } },
+        );
 
     const victim = procs[1] as CliProcess;
     await waitFor('the victim to run instances', () => victim.stderr.includes('task received'));
@@ -55,7 +65,7 @@ describe('keyed agent - three host processes, one SIGKILLed mid-run', () => {
     const stored: TaskResult[] = await world.probe.results('support');
     expect(stored).toHaveLength(KEYS * PER_KEY);
     expect([...countBy(stored, (r) => `${r.key}/${r.taskId}`).values()].every((n) => n === 1)).toBe(true);
-    expect(stored.every((r) => r.status === 'completed' && r.agent === 'support')).toBe(true);
+    expect(stored.filter((r) => r.status !== 'completed' || r.agent !== 'support')).toEqual([]);
 
     // Each key's history has each task received once and each model step journaled once.
     const commits = await world.probe.keyedHistory('support');
@@ -66,6 +76,10 @@ describe('keyed agent - three host processes, one SIGKILLed mid-run', () => {
     );
     expect(received.size).toBe(KEYS * PER_KEY);
     expect([...received.values()].every((n) => n === 1)).toBe(true);
+    for (const { key, e } of events.filter(({ e }) => e.type === 'task.received'))
+      expect((e.data as { trace?: { traceparent: string } }).trace?.traceparent).toBe(
+        traceparentOf(key, taskOf(e)),
+      );
     const replies = countBy(
       events.filter(({ e }) => e.type === 'model.responded'),
       ({ key, e }) => `${key}/${taskOf(e)}`,

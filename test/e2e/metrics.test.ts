@@ -10,7 +10,8 @@ import { startWorld, type World } from '../support/world.ts';
 /**
  * Metrics end to end: `spool up --metrics-port 0` runs a known workload against the fake
  * Messages API, and its /metrics is scraped and parsed: exact counts of tasks, model calls,
- * tokens, cost, tool calls and workflow runs; the probes say what a supervisor needs.
+ * tokens, cost, tool calls and workflow runs; a keyed agent's instances count under the
+ * agent's name (never a key in a label); the probes say what a supervisor needs.
  */
 
 const MODEL = 'test-model';
@@ -35,6 +36,8 @@ const CONFIG = {
       prices: { [MODEL]: PRICE },
       delegation: { agents: ['writer'] },
     },
+    // A keyed agent: every key its own instance, all counted under the agent's name.
+    support: { instructions: 'Support.', model: MODEL, prices: { [MODEL]: PRICE }, keyed: true },
   },
   workflows: { single: { steps: { only: { agent: 'writer', input: 'step {{input}}' } } } },
 };
@@ -64,6 +67,7 @@ afterAll(async () => {
   await world?.close();
 });
 
+/** `agent` is an agent's name or a keyed instance's `<agent>.<key>`. */
 const resultOf = (agent: string, id: string): Promise<TaskResult> =>
   results(world.connection).wait(agent, id, AbortSignal.timeout(30_000));
 
@@ -79,6 +83,17 @@ describe('metrics', () => {
     await submitTask(world.connection, 'planner', { id: 'm-plan', input: 'plan' });
     await submitWorkflow(world.connection, { id: 'm-wf', workflow: 'single', input: 'go' });
     await submitWorkflow(world.connection, { id: 'm-nope', workflow: 'no-such-workflow', input: 'go' });
+    // Two keys of the keyed agent (two tasks for acme), and one key outside the allowed set.
+    for (const [key, id] of [
+      ['acme', 'm-k1'],
+      ['acme', 'm-k2'],
+      ['globex', 'm-k3'],
+    ] as const) {
+      await submitTask(world.connection, `support.${key}`, { id, input: id });
+      expect((await resultOf(`support.${key}`, id)).status).toBe('completed');
+    }
+    await submitTask(world.connection, 'support.not@valid', { id: 'm-kbad', input: 'x' });
+    expect((await resultOf('support.not@valid', 'm-kbad')).status).toBe('rejected');
     for (const [agent, id] of [
       ['writer', 'm-1'],
       ['writer', 'm-2'],
@@ -92,6 +107,7 @@ describe('metrics', () => {
     const m = await waitFor('the last results counted', async () => {
       const s = await scrape(metricsUrl);
       return sample(s, 'spool_tasks_total', { agent: 'writer', status: 'completed' }) === 4 &&
+        sample(s, 'spool_tasks_total', { agent: 'support', status: 'rejected' }) === 1 &&
         sample(s, 'spool_workflow_runs_total', { workflow: 'unknown', status: 'rejected' }) === 1
         ? s
         : undefined;
@@ -102,41 +118,56 @@ describe('metrics', () => {
     expect(tasks('writer', 'rejected')).toBe(1);
     expect(tasks('planner', 'completed')).toBe(1);
     const calls = (agent: string, outcome: string) =>
-      sample(m, 'spool_model_calls_total', { agent, model: MODEL, outcome });
+      sample(m, 'spool_model_calls_total', { agent, model: MODEL, operation: 'task', outcome });
     expect(calls('writer', 'ok')).toBe(4);
     expect(calls('writer', 'bad_request')).toBe(1);
     expect(calls('planner', 'ok')).toBe(2);
-    expect(sample(m, 'spool_model_call_duration_seconds_count', { agent: 'writer', model: MODEL })).toBe(5);
-    const tokens = (kind: string) => sample(m, 'spool_tokens_total', { agent: 'writer', model: MODEL, kind });
-    expect([tokens('input'), tokens('output'), tokens('cache_read'), tokens('cache_write')]).toEqual([
+    expect(
+      sample(m, 'spool_model_call_duration_seconds_count', {
+        agent: 'writer',
+        model: MODEL,
+        operation: 'task',
+      }),
+    ).toBe(5);
+    // Every model call here is a task's (no compaction): operation="task".
+    const tokens = (agent: string, kind: string) =>
+      sample(m, 'spool_tokens_total', { agent, model: MODEL, operation: 'task', kind });
+    const cost = (agent: string) =>
+      sample(m, 'spool_cost_usd_total', { agent, model: MODEL, operation: 'task' });
+    expect(['input', 'output', 'cache_read', 'cache_write'].map((kind) => tokens('writer', kind))).toEqual([
       400, 40, 20, 8,
     ]);
-    expect(sample(m, 'spool_tokens_total', { agent: 'planner', model: MODEL, kind: 'input' })).toBe(200);
-    expect(sample(m, 'spool_cost_usd_total', { agent: 'writer', model: MODEL })).toBeCloseTo(
-      4 * REPLY_COST,
-      10,
-    );
-    expect(sample(m, 'spool_cost_usd_total', { agent: 'planner', model: MODEL })).toBeCloseTo(
-      2 * REPLY_COST,
-      10,
-    );
+    expect(tokens('planner', 'input')).toBe(200);
+    expect(cost('writer')).toBeCloseTo(4 * REPLY_COST, 10);
+    expect(cost('planner')).toBeCloseTo(2 * REPLY_COST, 10);
     expect(sample(m, 'spool_tool_calls_total', { agent: 'planner', tool: 'delegate', outcome: 'ok' })).toBe(
       1,
     );
     expect(sample(m, 'spool_workflow_runs_total', { workflow: 'single', status: 'completed' })).toBe(1);
-    for (const agent of ['writer', 'planner', 'coordinator'])
+    // The keyed agent: three tasks on two instances and one refused key, all under `support`.
+    expect(tasks('support', 'completed')).toBe(3);
+    expect(tasks('support', 'rejected')).toBe(1);
+    expect(calls('support', 'ok')).toBe(3);
+    expect(tokens('support', 'input')).toBe(300);
+    expect(cost('support')).toBeCloseTo(3 * REPLY_COST, 10);
+    for (const agent of ['writer', 'planner', 'coordinator', 'support'])
       expect(sample(m, 'spool_lease_held', { agent })).toBe(1);
-    expect(sample(m, 'spool_tasks_in_flight', { agent: 'writer' })).toBe(0);
-    expect(sample(m, 'spool_inbox_pending', { agent: 'writer' })).toBe(0);
-    // Three actors replayed (writer, planner, the coordinator's workflow actor); every commit timed.
-    expect(sample(m, 'spool_replay_duration_seconds_count')).toBe(3);
+    for (const agent of ['writer', 'support']) {
+      expect(sample(m, 'spool_tasks_in_flight', { agent })).toBe(0);
+      expect(sample(m, 'spool_inbox_pending', { agent })).toBe(0);
+    }
+    // Five replays: writer, planner, the coordinator's workflow actor, and the two keyed
+    // instances as they were activated; every commit timed.
+    expect(sample(m, 'spool_replay_duration_seconds_count')).toBe(5);
     const commits = sample(m, 'spool_journal_commit_duration_seconds_count') ?? 0;
     expect(commits).toBeGreaterThan(10);
     expect(sample(m, 'spool_journal_events_per_commit_count')).toBe(commits);
     expect(sample(m, 'spool_journal_events_per_commit_sum') ?? 0).toBeGreaterThanOrEqual(commits);
     // The default process metrics; and never a task id in a label.
     expect(sample(m, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
-    expect([...m.keys()].filter((k) => /m-(fail|1|2|plan|wf|nope)\b/.test(k))).toEqual([]);
+    expect(
+      [...m.keys()].filter((k) => /m-(fail|1|2|plan|wf|nope|k\d|kbad)\b|acme|globex|not@valid/.test(k)),
+    ).toEqual([]);
   });
 
   it('answers /healthz and /readyz: NATS reached, every actor holding its name and caught up', async () => {
@@ -149,6 +180,7 @@ describe('metrics', () => {
     expect(body.actors.map((a) => `${a.name}:${a.phase}`).sort()).toEqual([
       'coordinator:active',
       'planner:active',
+      'support:active',
       'writer:active',
     ]);
     expect((await fetch(`${metricsUrl}/nope`)).status).toBe(404);

@@ -16,6 +16,8 @@ import { type FakeClaude, type NatsServer, startFakeClaude, startNats } from '@s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess } from '../support/cli.ts';
 import { childrenOf, isAlive, runInstalled, spawnInstalled } from '../support/installed.ts';
+import { startOtlpReceiver } from '../support/otlp-receiver.ts';
+import { metricsUrlIn, sample, scrape } from '../support/prometheus.ts';
 import { waitFor } from '../support/wait-for.ts';
 
 const run = promisify(execFile);
@@ -124,9 +126,18 @@ describe('install - the packed tarballs installed with npm outside the repositor
     rmSync(join(project, 'broken.ts'));
   }, 180_000);
 
-  it('runs an agent from the user config (its tool included), answers spool submit --wait, and stops on SIGTERM with exit 0 and no process left', async () => {
+  it('runs an agent from the user config (its tool included), answers spool submit --wait, with metrics and traces, and stops on SIGTERM with exit 0 and no process left', async () => {
+    const receiver = await startOtlpReceiver();
     const env = { NATS_URL: nats.url, ANTHROPIC_BASE_URL: fake.url, ANTHROPIC_API_KEY: 'test-key' };
-    const agent = new CliProcess(spawnInstalled(project, ['agent', 'helper'], env));
+    // The installed @spool/observability: metrics on a free port, spans to an OTLP receiver.
+    const observed = {
+      ...env,
+      SPOOL_METRICS_PORT: '0',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_BSP_SCHEDULE_DELAY: '100',
+    };
+    const agent = new CliProcess(spawnInstalled(project, ['agent', 'helper'], observed));
     try {
       await agent.waitForLog('history replayed');
       const submitted = await runInstalled(
@@ -138,6 +149,18 @@ describe('install - the packed tarballs installed with npm outside the repositor
       const result = JSON.parse(submitted.stdout);
       expect(result).toMatchObject({ status: 'completed', tools: ['shout'], model: 'claude-sonnet-4-6' });
       expect(result.output).toContain('HELLO FROM NPM');
+      const metricsUrl = metricsUrlIn(agent.stderr) as string;
+      await waitFor(
+        'the task counted in /metrics',
+        async () =>
+          sample(await scrape(metricsUrl), 'spool_tasks_total', { agent: 'helper', status: 'completed' }) ===
+          1,
+      );
+      await waitFor('the task and tool spans', () =>
+        ['invoke_agent helper', 'execute_tool shout'].every((name) =>
+          receiver.spans.some((sp) => sp.name === name),
+        ),
+      );
 
       const pid = agent.child.pid as number;
       const children = childrenOf(pid);
@@ -154,6 +177,7 @@ describe('install - the packed tarballs installed with npm outside the repositor
         await waitFor(`process ${child} (the agent or its child) gone`, () => !isAlive(child), 5_000);
     } finally {
       agent.child.kill('SIGKILL');
+      await receiver.close();
     }
   });
 

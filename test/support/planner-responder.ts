@@ -1,6 +1,7 @@
 import type { FakeReply, MessagesBody } from '@spool/testkit';
 
-const systemOf = (body: MessagesBody) =>
+/** The system prompt of a request, whether sent as a string or as (cached) blocks. */
+export const systemOf = (body: MessagesBody) =>
   typeof body.system === 'string' ? body.system : (body.system ?? []).map((b) => b.text).join('');
 
 /**

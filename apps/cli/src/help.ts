@@ -56,6 +56,10 @@ Environment:
   OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER (otlp|console|none)
                       export traces (up, agent, coordinator, submit, run); prompt and reply
                       text only with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true
+  OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_SCHEDULE_DELAY,
+  OTEL_BSP_EXPORT_TIMEOUT
+                      the span queue (default 2048 spans, batches of 512, every 5000 ms,
+                      30000 ms per export); dropped spans are counted in a warning
 
 Run "spool <command> --help" for a command's options. Exit codes: 0 ok, 1 failed, 2 bad usage.
 SIGTERM or Ctrl-C stops up, agent and coordinator gracefully (exit 0); a second one at once.`;

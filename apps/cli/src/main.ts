@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
 /** Tracing from the OTEL_* environment (a no-op without an exporter), said once in the log when on. */
 async function startTracingFor(name: string, logger: Logger): Promise<{ shutdown(): Promise<void> }> {
   const { startTracing } = await import('@spool/observability');
-  const tracing = startTracing(`spool-${name}`);
+  const tracing = startTracing(`spool-${name}`, { log: logger });
   if (tracing.exporter !== undefined) logger.info({ exporter: tracing.exporter }, 'exporting traces');
   return tracing;
 }

@@ -79,11 +79,16 @@ export class WorkflowSpans {
   private startRun(workflowId: string, resumed: boolean): Span {
     const run = this.state().workflows.get(workflowId);
     const parent = run?.trace === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, run.trace);
+    const name = run?.workflow ?? workflowId;
+    // The GenAI conventions' workflow span (invoke_workflow), CONSUMER rather than their
+    // INTERNAL: the run starts from a message, and service graphs pair PRODUCER with CONSUMER.
     const span = tracer.startSpan(
-      `workflow ${run?.workflow ?? workflowId}`,
+      `invoke_workflow ${name}`,
       {
         kind: SpanKind.CONSUMER,
         attributes: {
+          'gen_ai.operation.name': 'invoke_workflow',
+          'gen_ai.workflow.name': name,
           'spool.workflow.id': workflowId,
           'spool.workflow.name': run?.workflow ?? '',
           ...(resumed ? { 'spool.resumed': true } : {}),

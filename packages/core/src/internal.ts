@@ -195,7 +195,7 @@ export { decideCoordinator } from './workflow/decide.ts';
 export { workflowOutput } from './workflow/advance.ts';
 export type { CoordinatorEffect, WorkflowStepView, WorkflowTaskView, WorkflowView } from './workflow/next.ts';
 export { nextCoordinator, workflowResult, workflowView } from './workflow/next.ts';
-export type { ActorPhase, ActorProbe, ModelCallObservation, Observer } from './observer.ts';
+export type { ActorPhase, ActorProbe, ModelCallObservation, ModelOperation, Observer } from './observer.ts';
 export { noObserver } from './observer.ts';
 export type { TraceContext } from './trace-context.ts';
 export { TraceContextSchema, traceContextOf } from './trace-context.ts';

@@ -24,9 +24,13 @@ export interface Observer {
   watch(probe: ActorProbe): () => void;
 }
 
+/** Why a model call was made: a task's step, or summarizing older memory (compaction). */
+export type ModelOperation = 'task' | 'compaction';
+
 export interface ModelCallObservation {
   readonly agent: string;
   readonly model: string;
+  readonly operation: ModelOperation;
   /** `ok`, or the error's code (`rate_limited`, `timeout`, …). */
   readonly outcome: string;
   readonly seconds: number;

@@ -1,4 +1,4 @@
-import { subjects } from '@spool/core/internal';
+import { subjects, type TraceContext } from '@spool/core/internal';
 import { decoder, encoder, internals } from './internal.ts';
 import type { SpoolConnection } from './types.ts';
 
@@ -10,6 +10,8 @@ export interface ForwardedMessage {
   readonly data: string;
   readonly seq: number;
   readonly deliveryCount: number;
+  /** The W3C trace context the original carried in its headers: the owner's task continues that trace. */
+  readonly trace?: TraceContext;
 }
 
 /** `ack`: the owner journaled it (ack the original); `nak`: hand it back; undefined: nobody answered. */

@@ -4,5 +4,5 @@ export type { SpoolMetrics } from './metrics.ts';
 export { spoolMetrics } from './metrics.ts';
 export type { MetricsServer, MetricsServerOptions } from './metrics-server.ts';
 export { serveMetrics } from './metrics-server.ts';
-export type { Tracing } from './tracing.ts';
+export type { Tracing, TracingLog, TracingOptions } from './tracing.ts';
 export { startTracing, TracingSettingsError } from './tracing.ts';

@@ -62,27 +62,27 @@ export function spoolMetrics(): SpoolMetrics {
   });
   const modelCalls = new Counter({
     name: 'spool_model_calls_total',
-    help: 'Model calls, by agent, model and outcome (ok, or the error code)',
-    labelNames: ['agent', 'model', 'outcome'] as const,
+    help: 'Model calls, by agent, model, operation (task, compaction) and outcome (ok, or the error code)',
+    labelNames: ['agent', 'model', 'operation', 'outcome'] as const,
     registers,
   });
   const modelDuration = new Histogram({
     name: 'spool_model_call_duration_seconds',
-    help: 'Duration of model calls (answered or failed), by agent and model',
-    labelNames: ['agent', 'model'] as const,
+    help: 'Duration of model calls (answered or failed), by agent, model and operation (task, compaction)',
+    labelNames: ['agent', 'model', 'operation'] as const,
     buckets: MODEL_CALL_BUCKETS,
     registers,
   });
   const tokens = new Counter({
     name: 'spool_tokens_total',
-    help: 'Tokens of model replies, by agent, model and kind (input, output, cache_read, cache_write)',
-    labelNames: ['agent', 'model', 'kind'] as const,
+    help: 'Tokens of model replies, by agent, model, operation (task, compaction) and kind (input, output, cache_read, cache_write)',
+    labelNames: ['agent', 'model', 'operation', 'kind'] as const,
     registers,
   });
   const cost = new Counter({
     name: 'spool_cost_usd_total',
-    help: "What model replies cost in USD at the agent's price, by agent and model",
-    labelNames: ['agent', 'model'] as const,
+    help: "What model replies cost in USD at the agent's price, by agent, model and operation (task, compaction)",
+    labelNames: ['agent', 'model', 'operation'] as const,
     registers,
   });
   const toolCalls = new Counter({
@@ -140,16 +140,16 @@ export function spoolMetrics(): SpoolMetrics {
     replayed: (seconds: number) => replay.observe(seconds),
     taskPublished: (agent: string, status: TaskStatus) => tasks.inc({ agent, status }),
     modelCalled(call: ModelCallObservation) {
-      const { agent, model, usage } = call;
-      modelCalls.inc({ agent, model, outcome: call.outcome });
-      modelDuration.observe({ agent, model }, call.seconds);
+      const { agent, model, operation, usage } = call;
+      modelCalls.inc({ agent, model, operation, outcome: call.outcome });
+      modelDuration.observe({ agent, model, operation }, call.seconds);
       if (usage !== undefined) {
-        tokens.inc({ agent, model, kind: 'input' }, usage.inputTokens);
-        tokens.inc({ agent, model, kind: 'output' }, usage.outputTokens);
-        tokens.inc({ agent, model, kind: 'cache_read' }, usage.cacheReadInputTokens);
-        tokens.inc({ agent, model, kind: 'cache_write' }, usage.cacheCreationInputTokens);
+        tokens.inc({ agent, model, operation, kind: 'input' }, usage.inputTokens);
+        tokens.inc({ agent, model, operation, kind: 'output' }, usage.outputTokens);
+        tokens.inc({ agent, model, operation, kind: 'cache_read' }, usage.cacheReadInputTokens);
+        tokens.inc({ agent, model, operation, kind: 'cache_write' }, usage.cacheCreationInputTokens);
       }
-      if (call.costUsd !== undefined) cost.inc({ agent, model }, call.costUsd);
+      if (call.costUsd !== undefined) cost.inc({ agent, model, operation }, call.costUsd);
     },
     toolCalled: (agent: string, tool: string, outcome: 'ok' | 'error') =>
       toolCalls.inc({ agent, tool, outcome }),

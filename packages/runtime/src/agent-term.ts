@@ -41,7 +41,7 @@ export class AgentTerm implements TermHandlers<AgentState, Command, AgentEvent, 
       ...ports,
       term,
       held: new HeldMessages(),
-      spans: new TaskSpans(observedName(ports), () => term.state),
+      spans: new TaskSpans(observedName(ports), ports.spec.model, () => term.state, ports.keyed?.key),
       stopSignal: (taskId) => {
         let task = this.taskAborts.get(taskId);
         if (task === undefined) {

@@ -1,19 +1,22 @@
 import { type Context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ModelRequest } from '@spool/claude';
+import type { ModelOperation } from '@spool/core/internal';
+import { inputMessages, outputMessages, systemInstructions, usageAttributes } from './genai-conventions.ts';
 import type { CallOutcome } from './model-call.ts';
 import { tracer } from './task-spans.ts';
 
 /**
- * Spans of model and tool calls, with the OpenTelemetry GenAI semantic conventions. Prompt,
- * reply and tool text are recorded only when `content` is on (the operator's opt-in:
+ * Spans of model and tool calls, with the OpenTelemetry GenAI semantic conventions (semconv
+ * v1.41.1, development status; README "Traces"). Prompt, reply and tool text are recorded
+ * only when `content` is on (the operator's opt-in:
  * OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true): they may hold anything.
  */
 
-/** A model call's span (`chat <model>`), started in its task's context. */
+/** A model call's span (`chat <model>`, a compaction's too), started in its task's context. */
 export function startModelSpan(
   parent: Context,
   request: ModelRequest,
-  where: { taskId: string; step: number },
+  where: { taskId: string; step: number; operation: ModelOperation },
   content: boolean,
 ): Span {
   return tracer.startSpan(
@@ -23,15 +26,18 @@ export function startModelSpan(
       attributes: {
         'gen_ai.operation.name': 'chat',
         'gen_ai.provider.name': 'anthropic',
+        // The attribute gen_ai.provider.name replaced; kept for backends that still read it.
         'gen_ai.system': 'anthropic',
         'gen_ai.request.model': request.model,
         'gen_ai.request.max_tokens': request.maxTokens,
         'spool.task.id': where.taskId,
         'spool.step': where.step,
+        // What the call is for: the task's step, or summarizing its older memory.
+        'spool.operation': where.operation,
         ...(content
           ? {
-              'gen_ai.system_instructions': JSON.stringify([{ type: 'text', content: request.system }]),
-              'gen_ai.input.messages': JSON.stringify(request.messages),
+              'gen_ai.system_instructions': systemInstructions(request.system),
+              'gen_ai.input.messages': inputMessages(request.messages),
             }
           : {}),
       },
@@ -48,13 +54,8 @@ export function endModelSpan(span: Span, outcome: CallOutcome, content: boolean)
       'gen_ai.response.model': reply.model,
       ...(reply.requestId === undefined ? {} : { 'gen_ai.response.id': reply.requestId }),
       'gen_ai.response.finish_reasons': [reply.stopReason ?? 'unknown'],
-      'gen_ai.usage.input_tokens': reply.usage.inputTokens,
-      'gen_ai.usage.output_tokens': reply.usage.outputTokens,
-      'gen_ai.usage.cache_read.input_tokens': reply.usage.cacheReadInputTokens,
-      'gen_ai.usage.cache_creation.input_tokens': reply.usage.cacheCreationInputTokens,
-      ...(content
-        ? { 'gen_ai.output.messages': JSON.stringify([{ role: 'assistant', content: reply.content }]) }
-        : {}),
+      ...usageAttributes(reply.usage),
+      ...(content ? { 'gen_ai.output.messages': outputMessages(reply) } : {}),
     });
   } else if ('abandoned' in outcome) {
     span.setAttribute('spool.call.abandoned', true);
@@ -96,7 +97,8 @@ export function endToolSpan(
 ): void {
   if (outcome === undefined) span.setAttribute('spool.call.abandoned', true);
   else {
-    if (content) span.setAttribute('gen_ai.tool.call.result', outcome.content);
+    // The conventions record a result only of a call that succeeded.
+    if (content && !outcome.isError) span.setAttribute('gen_ai.tool.call.result', outcome.content);
     if (outcome.isError) {
       span.setAttribute('error.type', 'tool_error');
       span.setStatus({ code: SpanStatusCode.ERROR });

@@ -8,8 +8,7 @@ import {
   type TaskState,
   textOf,
 } from '@spool/core/internal';
-import { callModelOnce } from './model-call.ts';
-import { noRateLimit, type RateTurn } from './rate-step.ts';
+import type { CallOutcome } from './model-call.ts';
 
 /** The instructions of the summarizing call: its own system prompt, never the agent's. */
 const SUMMARIZER =
@@ -31,17 +30,17 @@ export type CompactionOutcome =
  * Checks whether the next request fits under `memory.compactAt` of the context window and,
  * when it does not, summarizes the older memory with one model call. A cheap estimate (4
  * characters a token) skips the exact count (`messages.countTokens`) while the request is
- * far below the limit. The caller journals the summary before using it.
+ * far below the limit. The caller journals the summary before using it, and makes the
+ * summarizing call through `summarize` (so that it is traced and counted as compaction).
  */
 export async function compactIfNeeded(
   model: ModelClient,
+  summarize: (request: ModelRequest) => Promise<CallOutcome>,
   spec: AgentSpec,
   state: AgentState,
   task: TaskState,
   request: ModelRequest,
   stop: AbortSignal,
-  /** Waits for the shared rate limit (rate-step.ts); undefined: stopped meanwhile. */
-  rateLimit: (call: ModelRequest) => Promise<RateTurn | undefined> = async () => noRateLimit,
 ): Promise<CompactionOutcome> {
   const { contextWindow, compactAt } = spec.memory;
   const limit = contextWindow * compactAt;
@@ -50,19 +49,13 @@ export async function compactIfNeeded(
   if (tokens <= limit) return { kind: 'fits', tokens };
   const plan = compactionPlan(state, task, spec.memory);
   if (plan === undefined) return { kind: 'nothing-to-compact', tokens };
-  const summarize = {
+  const summaryRequest = {
     model: spec.model,
     system: SUMMARIZER,
     messages: [{ role: 'user' as const, content: plan.transcript }],
     maxTokens: Math.min(spec.maxTokens, 2_048),
   };
-  const turn = await rateLimit(summarize);
-  if (turn === undefined) return { kind: 'failed', tokens, reason: 'stopped' };
-  const outcome = await callModelOnce(model, summarize, spec.modelTimeoutMs, stop, undefined, turn.onHeaders);
-  await turn.done(
-    outcome.ok ? outcome.reply.usage.outputTokens : undefined,
-    'error' in outcome ? outcome.error : undefined,
-  );
+  const outcome = await summarize(summaryRequest);
   if (!outcome.ok)
     return { kind: 'failed', tokens, reason: 'error' in outcome ? outcome.error.message : 'stopped' };
   return {

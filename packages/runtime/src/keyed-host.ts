@@ -10,6 +10,7 @@ import {
   type KeyedSettings,
   keyOfSubject,
   keyProblem,
+  type Observer,
   subjects,
 } from '@spool/core/internal';
 import type {
@@ -49,6 +50,8 @@ export interface KeyedHostOptions {
   readonly ownership: KeyedOwnership;
   readonly forwarding: KeyedForwarding;
   readonly results: Pick<Results, 'publish' | 'wait'>;
+  /** Counts the results it publishes itself (a task for a bad key), under the agent's name. */
+  readonly observer?: Observer;
   /** Starts the instance's actor (agent.ts with `keyed` set) on these ports. */
   startInstance(key: string, ports: InstancePorts): AgentHandle;
   readonly logger: Logger;
@@ -256,6 +259,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
     const problem = keyProblem(key);
     if (problem !== undefined) {
       await rejectBadKey({ agent, key, problem, kind, message, results: options.results, logger });
+      if (kind === 'task') options.observer?.taskPublished(agent, 'rejected');
       return;
     }
     const target = await activate(key);
@@ -283,6 +287,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
           data: message.data,
           seq: message.seq,
           deliveryCount: message.deliveryCount,
+          ...(message.trace === undefined ? {} : { trace: message.trace }),
         },
         FORWARD_TIMEOUT_MS,
       );

@@ -77,6 +77,8 @@ export class Mailbox implements Inbox {
       subject: message.subject,
       deliveryCount: message.deliveryCount,
       data: message.data,
+      // Its trace context goes on to the task (journaled with task.received), as an agent's does.
+      ...(message.trace === undefined ? {} : { trace: message.trace }),
       ack: async () => {
         try {
           await message.ack();

@@ -95,6 +95,7 @@ export async function startKeyedOnNats(
       ownership: await keyedOwnership(connection),
       forwarding: keyedForwarding(connection),
       results: sink,
+      observer,
       logger: options.logger,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.fetchExpiresMs ? { fetchExpiresMs: options.fetchExpiresMs } : {}),

@@ -1,17 +1,16 @@
 import type { ModelRequest } from '@spool/claude';
 import {
   buildMessages,
-  costOf,
   ensureError,
   estimateInputTokens,
   type TaskState,
   type Usage,
 } from '@spool/core/internal';
 import type { Logger } from 'pino';
-import { endModelSpan, startModelSpan } from './call-spans.ts';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
-import { type AgentContext, observedName, publicName } from './context.ts';
-import { type CallOutcome, callModelOnce } from './model-call.ts';
+import { type AgentContext, publicName } from './context.ts';
+import type { CallOutcome } from './model-call.ts';
+import { observedModelCall } from './observed-call.ts';
 import { awaitRateLimit } from './rate-step.ts';
 import { clearSpend, type SpendClearance } from './spend-check.ts';
 
@@ -33,23 +32,22 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
   });
   const stop = ctx.stopSignal(taskId);
   let request = requestFor(task);
-  // The summarizing call waits for the shared rate limit like any other.
-  const summaryRateLimit = (call: ModelRequest) =>
-    awaitRateLimit(
-      ctx,
-      { inputTokens: estimateInputTokens(call), maxTokens: call.maxTokens, step },
-      stop,
-      log,
+  // The summarizing call is traced and counted as compaction, and waits for the shared rate limit.
+  const summarize = async (r: ModelRequest): Promise<CallOutcome> => {
+    const call = { inputTokens: estimateInputTokens(r), maxTokens: r.maxTokens, step };
+    const turn = await awaitRateLimit(ctx, call, stop, log);
+    if (turn === undefined) return { ok: false, abandoned: true };
+    const where = { taskId, step, operation: 'compaction' } as const;
+    const outcome = await observedModelCall(ctx, where, r, stop, undefined, turn.onHeaders);
+    await turn.done(
+      outcome.ok ? outcome.reply.usage.outputTokens : undefined,
+      'error' in outcome ? outcome.error : undefined,
     );
-  const compaction = await compactIfNeeded(
-    ctx.model,
-    spec,
-    term.state,
-    task,
-    request,
-    stop,
-    summaryRateLimit,
-  ).catch((err): CompactionOutcome => ({ kind: 'failed', tokens: 0, reason: ensureError(err).message }));
+    return outcome;
+  };
+  const compaction = await compactIfNeeded(ctx.model, summarize, spec, term.state, task, request, stop).catch(
+    (err): CompactionOutcome => ({ kind: 'failed', tokens: 0, reason: ensureError(err).message }),
+  );
   if (stop.aborted) return;
   if (compaction.kind === 'summarized') {
     // Journaled before it is used: a replay rebuilds the same memory without calling the model.
@@ -83,11 +81,8 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
   const live = ctx.liveText;
   const shownAs = publicName(ctx); // a pool's live text is the pool's
   const onText = live && ((text: string) => live.publish(shownAs, taskId, { step, text }));
-  const called = performance.now();
-  const span = startModelSpan(ctx.spans.context(taskId), request, { taskId, step }, ctx.traceContent);
-  const outcome = await callModelOnce(ctx.model, request, spec.modelTimeoutMs, stop, onText, rate.onHeaders);
-  endModelSpan(span, outcome, ctx.traceContent);
-  observeCall(ctx, outcome, (performance.now() - called) / 1000);
+  const where = { taskId, step, operation: 'task' } as const;
+  const outcome = await observedModelCall(ctx, where, request, stop, onText, rate.onHeaders);
   await rate.done(
     outcome.ok ? outcome.reply.usage.outputTokens : undefined,
     'error' in outcome ? outcome.error : undefined,
@@ -155,20 +150,6 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
       { ...fields, ...(retryAt === undefined ? {} : { delayMs: Date.parse(retryAt) - at.getTime() }) },
       'model call failed; retrying after the backoff',
     );
-}
-
-/** Reports one model call for metrics: its outcome and duration, and an answered call's tokens and cost. */
-function observeCall(ctx: AgentContext, outcome: CallOutcome, seconds: number): void {
-  if ('abandoned' in outcome) return;
-  const agent = observedName(ctx);
-  const model = ctx.spec.model;
-  if (!outcome.ok) {
-    ctx.observer.modelCalled({ agent, model, outcome: outcome.error.code, seconds });
-    return;
-  }
-  const { usage } = outcome.reply;
-  const costUsd = ctx.price === undefined ? undefined : costOf(usage, ctx.price);
-  ctx.observer.modelCalled({ agent, model, outcome: 'ok', seconds, usage, costUsd });
 }
 
 /** The call's real cost into the shared spend; a failure here only leaves the hold to expire. */

@@ -9,6 +9,7 @@ import {
   trace,
 } from '@opentelemetry/api';
 import { type AgentState, type TaskResult, type TraceContext, traceContextOf } from '@spool/core/internal';
+import { usageAttributes } from './genai-conventions.ts';
 
 /**
  * Spool's spans go through @opentelemetry/api alone: without an SDK registered (no exporter
@@ -26,7 +27,10 @@ export class TaskSpans {
 
   constructor(
     private readonly agent: string,
+    private readonly model: string,
     private readonly state: () => AgentState,
+    /** A keyed instance's key: on its spans (unlike metric labels, span attributes may be many). */
+    private readonly key?: string,
   ) {}
 
   /** The task was just journaled as received here: its span starts now. */
@@ -54,8 +58,7 @@ export class TaskSpans {
       'spool.task.status': result.status,
       'spool.task.attempts': result.attempts,
       'spool.task.steps': result.steps,
-      'gen_ai.usage.input_tokens': result.usage.inputTokens,
-      'gen_ai.usage.output_tokens': result.usage.outputTokens,
+      ...usageAttributes(result.usage),
       ...(result.costUsd === undefined ? {} : { 'spool.task.cost_usd': result.costUsd }),
     });
     if (result.error !== undefined) {
@@ -79,10 +82,15 @@ export class TaskSpans {
     const parent = task?.trace === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, task.trace);
     const attributes: Attributes = {
       'gen_ai.operation.name': 'invoke_agent',
+      'gen_ai.provider.name': 'anthropic',
       'gen_ai.agent.name': this.agent,
+      'gen_ai.request.model': this.model,
       'spool.task.id': taskId,
+      ...(this.key === undefined ? {} : { 'spool.agent.key': this.key }),
       ...(resumed ? { 'spool.task.resumed': true } : {}),
     };
+    // CONSUMER, not the conventions' INTERNAL for an in-process agent: the task arrives as a
+    // message, and service graphs draw an edge from a PRODUCER span to its CONSUMER only.
     const span = tracer.startSpan(
       `invoke_agent ${this.agent}`,
       { kind: SpanKind.CONSUMER, attributes },
