@@ -24,6 +24,12 @@ import { formatProfile, summarizeProfile } from './cpu-profile.ts';
 
 const { values: args, json, profile } = benchArgs('throughput');
 const AGENT_PROCESS = new URL('./agent-process.ts', import.meta.url).pathname;
+/**
+ * SPOOL_BENCH_BASELINE=<another checkout with deps installed>: its agent is measured too, in
+ * turns with this one (the machine's load drifts over a run), for before/after from one run.
+ */
+const BASELINE = process.env.SPOOL_BENCH_BASELINE;
+const BASELINE_ROUNDS = 3;
 const TASKS = args.tasks;
 const CONCURRENCY = args.concurrency;
 /** Tasks sent one at a time to the idle agent afterwards: what one workflow hop or delegation waits. */
@@ -39,7 +45,7 @@ try {
   const raw = await rawJetStream(nats.url, TASKS);
   say(`raw JetStream publish + consume: ${raw.toFixed(0)} msg/s`);
   const profileDir = profile ? mkdtempSync(join(tmpdir(), 'spool-bench-profile-')) : undefined;
-  const agent = await agentThroughput(nats.url, fake.url, TASKS, CONCURRENCY, profileDir);
+  const agent = await agentThroughput(nats.url, fake.url, TASKS, CONCURRENCY, { profileDir });
   say(`spool agent (journaled, fake model at zero latency): ${agent.rate.toFixed(0)} tasks/s`);
   say(
     `one task at a time to the idle agent: median ${agent.idleLatencyMs.toFixed(1)} ms from submit to result (${IDLE_SAMPLES} tasks)`,
@@ -53,6 +59,7 @@ try {
     for (const line of formatProfile(summary)) say(line);
     say(`  (the profile: ${agent.profile})`);
   }
+  const baseline = BASELINE === undefined ? undefined : await againstBaseline(BASELINE, raw);
   const synced = await syncAlways(fake.url, TASKS, CONCURRENCY);
   if (typeof synced === 'number')
     say(
@@ -71,6 +78,7 @@ try {
         serverVersion: agent.serverVersion,
         agentTasksPerSecSyncAlways: typeof synced === 'number' ? synced : null,
         ...(typeof synced === 'number' ? {} : { syncAlwaysNotMeasured: synced }),
+        ...(baseline === undefined ? {} : { baseline }),
         ...(summary === undefined ? {} : { profile: { file: agent.profile, ...summary } }),
       }),
     );
@@ -114,19 +122,20 @@ async function agentThroughput(
   fakeUrl: string,
   count: number,
   concurrency: number,
-  profileDir?: string,
+  how: { name?: string; script?: string; profileDir?: string | undefined } = {},
 ): Promise<{ rate: number; idleLatencyMs: number; serverVersion: string; profile?: string }> {
+  const name = how.name ?? 'bench';
   const logger = pino({ level: 'silent' });
   const connection = await connect({ url, name: 'bench', logger });
   await provision(connection);
-  const agent = await startAgentProcess(url, fakeUrl, 'bench', concurrency, profileDir);
+  const agent = await startAgentProcess(url, fakeUrl, name, concurrency, how.script, how.profileDir);
   const sink = results(connection);
   const started = performance.now();
   const waits: Promise<unknown>[] = [];
-  for (let i = 0; i < count; i++) waits.push(sink.wait('bench', `b-${i}`));
+  for (let i = 0; i < count; i++) waits.push(sink.wait(name, `b-${i}`));
   await Promise.all(
     Array.from({ length: count }, (_, i) =>
-      submitTask(connection, 'bench', { id: `b-${i}`, input: `task ${i}` }),
+      submitTask(connection, name, { id: `b-${i}`, input: `task ${i}` }),
     ),
   );
   await Promise.all(waits);
@@ -134,8 +143,8 @@ async function agentThroughput(
   const latencies: number[] = [];
   for (let i = 0; i < IDLE_SAMPLES; i++) {
     const sentAt = performance.now();
-    const done = sink.wait('bench', `idle-${i}`);
-    await submitTask(connection, 'bench', { id: `idle-${i}`, input: `idle task ${i}` });
+    const done = sink.wait(name, `idle-${i}`);
+    await submitTask(connection, name, { id: `idle-${i}`, input: `idle task ${i}` });
     await done;
     latencies.push(performance.now() - sentAt);
   }
@@ -150,6 +159,39 @@ async function agentThroughput(
   };
 }
 
+/** This checkout's agent and the baseline's, in turns: the median of each, as tasks/s and idle latency. */
+async function againstBaseline(checkout: string, raw: number) {
+  const script = join(checkout, 'bench/agent-process.ts');
+  const runs: Record<'current' | 'baseline', { rate: number; idleLatencyMs: number }[]> = {
+    current: [],
+    baseline: [],
+  };
+  for (let round = 0; round < BASELINE_ROUNDS; round++) {
+    runs.current.push(
+      await agentThroughput(nats.url, fake.url, TASKS, CONCURRENCY, { name: `now-${round}` }),
+    );
+    runs.baseline.push(
+      await agentThroughput(nats.url, fake.url, TASKS, CONCURRENCY, { name: `base-${round}`, script }),
+    );
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const of = (which: keyof typeof runs) => {
+    const rate = median(runs[which].map((r) => r.rate));
+    return { rate, ratio: rate / raw, idleLatencyMs: median(runs[which].map((r) => r.idleLatencyMs)) };
+  };
+  const current = of('current');
+  const base = of('baseline');
+  say(`against ${checkout} (median of ${BASELINE_ROUNDS} rounds each, in turns):`);
+  for (const [label, m] of [
+    ['this checkout', current],
+    ['baseline', base],
+  ] as const)
+    say(
+      `  ${label.padEnd(13)} ${m.rate.toFixed(0)} tasks/s (${(m.ratio * 100).toFixed(1)}% of raw), idle median ${m.idleLatencyMs.toFixed(1)} ms`,
+    );
+  return { checkout, current, baseline: base };
+}
+
 /**
  * The agent as its own process (bench/agent-process.ts), as `spool agent` runs; with a
  * profile directory, its CPU profiled while it takes tasks. `stop` closes its stdin, waits for
@@ -160,12 +202,13 @@ async function startAgentProcess(
   fakeUrl: string,
   name: string,
   concurrency: number,
+  script = AGENT_PROCESS,
   profileDir?: string,
 ): Promise<{ stop: () => Promise<string | undefined> }> {
   const profile = profileDir === undefined ? undefined : join(profileDir, `${name}.cpuprofile`);
   const child = spawn(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), AGENT_PROCESS, url, fakeUrl, name, String(concurrency)],
+    ['--import', import.meta.resolve('tsx'), script, url, fakeUrl, name, String(concurrency)],
     {
       stdio: ['pipe', 'pipe', 'inherit'],
       env: { ...process.env, ...(profile === undefined ? {} : { BENCH_PROFILE: profile }) },
