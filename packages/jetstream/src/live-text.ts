@@ -1,3 +1,4 @@
+import { errors } from '@nats-io/transport-node';
 import { subjects } from '@spool/core/internal';
 import { decoder, encoder, internals } from './internal.ts';
 import type { SpoolConnection } from './types.ts';
@@ -9,8 +10,19 @@ export interface TextChunk {
 }
 
 /**
+ * How long `listening` waits for a follower to answer before taking silence as "someone is
+ * there" (a subscriber that does not answer probes, e.g. an older Spool's): the server's
+ * no-responders status comes at once when nobody is subscribed at all.
+ */
+const PROBE_MS = 250;
+
+/**
  * A task's reply text as it streams, on core NATS (`spool.stream.<agent>.<taskId>`): for
  * watching live only. It is not stored and may be missed; the journaled reply is the record.
+ * Streaming costs the agent (an SSE parse per delta and a publish per piece), so it streams a
+ * reply only when `listening` says someone follows the task: followers answer its probe, a
+ * request on the same subject (core NATS has no subscriber count, but answers a request nobody
+ * is subscribed to with a no-responders status at once).
  */
 export function liveText(connection: SpoolConnection) {
   const { nc, ns } = internals(connection);
@@ -19,11 +31,30 @@ export function liveText(connection: SpoolConnection) {
       if (!nc.isClosed())
         nc.publish(ns.subject(subjects.liveText(agent, taskId)), encoder.encode(JSON.stringify(chunk)));
     },
-    /** Calls `onChunk` for each piece until the returned function is called. */
+    /**
+     * Whether anyone follows the task now: false when nobody is subscribed to its live text;
+     * true when a follower answers, or when a subscriber stays silent (one that cannot answer
+     * is still watching), or when the probe cannot be made (streaming is always correct).
+     */
+    async listening(agent: string, taskId: string): Promise<boolean> {
+      if (nc.isClosed()) return false;
+      try {
+        await nc.request(ns.subject(subjects.liveText(agent, taskId)), undefined, { timeout: PROBE_MS });
+        return true;
+      } catch (err) {
+        return !(err instanceof errors.RequestError && err.isNoResponders());
+      }
+    },
+    /** Calls `onChunk` for each piece until the returned function is called; answers `listening` probes. */
     follow(agent: string, taskId: string, onChunk: (chunk: TextChunk) => void): () => void {
       const sub = nc.subscribe(ns.subject(subjects.liveText(agent, taskId)), {
         callback: (err, msg) => {
           if (err) return;
+          // A probe (the only message with a reply subject): "I am watching".
+          if (msg.reply) {
+            msg.respond();
+            return;
+          }
           try {
             const chunk = JSON.parse(decoder.decode(msg.data)) as TextChunk;
             if (typeof chunk.text === 'string' && typeof chunk.step === 'number') onChunk(chunk);

@@ -10,7 +10,8 @@ import {
 import type { Logger } from 'pino';
 import { endModelSpan, startModelSpan } from './call-spans.ts';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
-import { type AgentContext, observedName, publicName } from './context.ts';
+import { type AgentContext, observedName } from './context.ts';
+import { liveReply } from './live-reply.ts';
 import { type CallOutcome, callModelOnce } from './model-call.ts';
 import { awaitRateLimit } from './rate-step.ts';
 import { clearSpend, type SpendClearance } from './spend-check.ts';
@@ -80,9 +81,7 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
     return;
   }
   log.info({ step, messages: request.messages.length }, 'calling the model');
-  const live = ctx.liveText;
-  const shownAs = publicName(ctx); // a pool's live text is the pool's
-  const onText = live && ((text: string) => live.publish(shownAs, taskId, { step, text }));
+  const onText = await liveReply(ctx, taskId, step);
   const called = performance.now();
   const span = startModelSpan(ctx.spans.context(taskId), request, { taskId, step }, ctx.traceContent);
   const outcome = await callModelOnce(ctx.model, request, spec.modelTimeoutMs, stop, onText, rate.onHeaders);
