@@ -7,6 +7,7 @@ import {
   type ToolDefinition,
 } from '@spool/core/internal';
 import { mapSdkError } from './errors.ts';
+import { plainFetch } from './plain-fetch.ts';
 import type { AnthropicModelOptions, ModelClient, ModelRequest } from './types.ts';
 
 /**
@@ -25,6 +26,8 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
       apiKey,
       ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
       maxRetries: options.maxRetries ?? 2,
+      // Whole calls over node:http (streamed ones still through the built-in fetch).
+      fetch: plainFetch,
       ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
     });
     return client;
