@@ -4,6 +4,9 @@
  * agent would, --group tasks per commit (default 1), then restores the state three times each way.
  * Options: bench/args.ts (pnpm bench --help).
  */
+
+import { jetstream } from '@nats-io/jetstream';
+import { connect as natsConnect } from '@nats-io/transport-node';
 import {
   type AgentState,
   applyCommit,
@@ -30,6 +33,7 @@ const AGENT = 'recovering';
 /** Events after the snapshot: a snapshot every 1000 events leaves at most this tail. */
 const TAIL = 1_000;
 const logger = pino({ level: 'silent' });
+const decoder = new TextDecoder();
 
 const nats = await startNats();
 try {
@@ -49,10 +53,17 @@ try {
     `  snapshot about ${TAIL} events before the end: ${(saved.bytes / 1024).toFixed(0)} KiB gzipped in ${saved.chunks} chunk(s)`,
   );
 
+  const ordered = await measureOrdered(nats.url, state.seq);
+  say(
+    `an ordered consumer reading + JSON.parse of the same history: ${ordered.ms.toFixed(0)} ms (median of 3; ${ordered.messages} messages)`,
+  );
   const full = await measure(() => restoreState(AGENT, store, undefined, logger));
   const fast = await measure(() => restoreState(AGENT, store, snapshots, logger));
   say(
     `recovery without a snapshot: ${full.ms.toFixed(0)} ms (median of 3; ${full.commits} commits replayed)`,
+  );
+  say(
+    `replay: ${((full.commits / full.ms) * 1000).toFixed(0)} commits/s, ${(ordered.ms / full.ms).toFixed(2)} of the ordered consumer's rate`,
   );
   say(
     `recovery with a snapshot:    ${fast.ms.toFixed(0)} ms (median of 3; ${fast.commits} commits replayed after it)`,
@@ -64,6 +75,8 @@ try {
         commits: state.seq,
         snapshotKiB: Math.round(saved.bytes / 1024),
         fullReplayMs: Math.round(full.ms),
+        orderedReadMs: Math.round(ordered.ms),
+        replayVsOrdered: ordered.ms / full.ms,
         fromSnapshotMs: Math.round(fast.ms),
         tailCommits: fast.commits,
       }),
@@ -71,6 +84,29 @@ try {
   await connection.close();
 } finally {
   await nats.close();
+}
+
+/** The floor for replay: an ordered consumer on the agent's subject, each message JSON-parsed and dropped. */
+async function measureOrdered(url: string, lastSeq: number) {
+  const nc = await natsConnect({ servers: url });
+  const js = jetstream(nc);
+  const runs: { ms: number; messages: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    const consumer = await js.consumers.get('SPOOL_HISTORY', { filter_subjects: `spool.history.${AGENT}` });
+    const messages = await consumer.consume();
+    let count = 0;
+    for await (const m of messages) {
+      JSON.parse(decoder.decode(m.data));
+      count += 1;
+      if (m.seq >= lastSeq) break;
+    }
+    await messages.close();
+    runs.push({ ms: performance.now() - started, messages: count });
+  }
+  await nc.close();
+  runs.sort((a, b) => a.ms - b.ms);
+  return runs[1] as { ms: number; messages: number };
 }
 
 async function measure(restore: () => ReturnType<typeof restoreState>) {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { DeliverPolicy } from '@nats-io/jetstream';
+import { DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import {
   CommitTooLargeError,
   ConcurrencyError,
   commitId,
+  commitSchemaVersion,
   parseCommit,
   type StoredCommit,
   Streams,
@@ -78,6 +79,31 @@ function historyIn<Event extends { readonly id: string }>(
 ): HistoryStore<Event> {
   const { js, jsm, ns } = internals(connection);
   const stream = ns.stream(place.stream);
+  /**
+   * The version of the parser's schema (`commitSchemaVersion`), computed on first use: each
+   * commit this store writes is validated and says so in its `schema` field; only the
+   * history's own writer may publish on its subject (permissions.ts).
+   */
+  let version: string | null | undefined;
+  const versionOf = () => {
+    version ??= commitSchemaVersion(parse) ?? null;
+    return version;
+  };
+
+  /** One stored message's events: checked in full unless our own writer checked them under the same schema. */
+  function eventsOf(m: JsMsg): Event[] {
+    const json = JSON.parse(decoder.decode(m.data)) as { v?: unknown; schema?: unknown; events?: unknown };
+    const own = versionOf();
+    if (
+      own !== null &&
+      json.schema === own &&
+      json.v === 1 &&
+      Array.isArray(json.events) &&
+      json.events.length > 0
+    )
+      return json.events as Event[];
+    return parse(json).events;
+  }
 
   async function lastSeq(agent: string): Promise<number> {
     const subject = ns.subject(place.subject(agent));
@@ -93,7 +119,21 @@ function historyIn<Event extends { readonly id: string }>(
   return {
     async append(agent: string, events: readonly Event[], expectedSeq: number): Promise<AppendResult> {
       const subject = place.subject(agent);
-      const payload = encoder.encode(JSON.stringify({ v: 1, events }));
+      const own = versionOf();
+      if (own !== null) {
+        // Validated on write (a bug writing a bad event is refused here, not found on replay),
+        // so that readers of the same schema need not check it again.
+        try {
+          parse({ v: 1, events });
+        } catch (err) {
+          throw new Error(
+            `${subject}: refused to append a commit that does not match the event schema (${String(err).slice(0, 300)})`,
+          );
+        }
+      }
+      // `schema`: which schema checked it (older readers ignore the field).
+      const commit = own === null ? { v: 1, events } : { v: 1, schema: own, events };
+      const payload = encoder.encode(JSON.stringify(commit));
       const msgID = commitId(events);
       try {
         // Same msgID on every try: a retry of a commit that was stored is answered as a duplicate.
@@ -144,13 +184,20 @@ function historyIn<Event extends { readonly id: string }>(
             seq = m.seq;
             let events: Event[];
             try {
-              events = parse(JSON.parse(decoder.decode(m.data))).events;
+              events = eventsOf(m);
             } catch (err) {
               throw new Error(
                 `history of ${agent}: message ${m.seq} is not a valid commit (${String(err).slice(0, 300)})`,
               );
             }
-            yield { seq: m.seq, time: m.time.toISOString(), events };
+            // The write time as text only when asked for (restores never do).
+            yield {
+              seq: m.seq,
+              get time() {
+                return m.time.toISOString();
+              },
+              events,
+            };
             if (seq >= target) break;
           }
           if (got === 0 && seq < target) {
