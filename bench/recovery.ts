@@ -5,6 +5,7 @@
  * Options: bench/args.ts (pnpm bench --help).
  */
 
+import { spawn } from 'node:child_process';
 import { jetstream } from '@nats-io/jetstream';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import {
@@ -30,10 +31,14 @@ const say = (line: string) => {
   if (!json) console.log(line);
 };
 const AGENT = 'recovering';
+/** A short history beside it, for the RSS an agent has after replaying little. */
+const SMALL_AGENT = 'recovering-small';
+const SMALL_EVENTS = 1_000;
 /** Events after the snapshot: a snapshot every 1000 events leaves at most this tail. */
 const TAIL = 1_000;
 const logger = pino({ level: 'silent' });
 const decoder = new TextDecoder();
+const RESTORE_PROCESS = new URL('./restore-process.ts', import.meta.url).pathname;
 
 const nats = await startNats();
 try {
@@ -53,6 +58,13 @@ try {
     `  snapshot about ${TAIL} events before the end: ${(saved.bytes / 1024).toFixed(0)} KiB gzipped in ${saved.chunks} chunk(s)`,
   );
 
+  await writeHistory(store, SMALL_EVENTS, SMALL_AGENT);
+  const small = await restoreInProcess(nats.url, SMALL_AGENT);
+  const large = await restoreInProcess(nats.url, AGENT);
+  const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+  say(
+    `an agent process after replaying ${SMALL_EVENTS} events: RSS ${mib(small.rss)} (heap ${mib(small.heapUsed)}); after ${EVENTS}: RSS ${mib(large.rss)} (heap ${mib(large.heapUsed)}), ${(large.rss / small.rss).toFixed(2)}×`,
+  );
   const ordered = await measureOrdered(nats.url, state.seq);
   say(
     `an ordered consumer reading + JSON.parse of the same history: ${ordered.ms.toFixed(0)} ms (median of 3; ${ordered.messages} messages)`,
@@ -79,11 +91,30 @@ try {
         replayVsOrdered: ordered.ms / full.ms,
         fromSnapshotMs: Math.round(fast.ms),
         tailCommits: fast.commits,
+        rssAfterSmall: small.rss,
+        rssAfterAll: large.rss,
+        rssRatio: large.rss / small.rss,
       }),
     );
   await connection.close();
 } finally {
   await nats.close();
+}
+
+/** Restores `agent` from its whole history in a process of its own: its RSS and heap after a GC. */
+async function restoreInProcess(url: string, agent: string) {
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--import', import.meta.resolve('tsx'), RESTORE_PROCESS, url, agent],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the restore process exited with ${code}`);
+  return JSON.parse(out) as { rss: number; heapUsed: number; ms: number; commits: number };
 }
 
 /** The floor for replay: an ordered consumer on the agent's subject, each message JSON-parsed and dropped. */
@@ -121,8 +152,8 @@ async function measure(restore: () => ReturnType<typeof restoreState>) {
 }
 
 /** Appends tasks' commands in groups, folding as the agent does; keeps the state TAIL events before the end. */
-async function writeHistory(store: ReturnType<typeof historyStore>, events: number) {
-  const state = initialState(AGENT);
+async function writeHistory(store: ReturnType<typeof historyStore>, events: number, agent = AGENT) {
+  const state = initialState(agent);
   let snapshot: ReturnType<typeof toSnapshot> | undefined;
   let written = 0;
   let task = 0;
@@ -152,7 +183,7 @@ async function writeHistory(store: ReturnType<typeof historyStore>, events: numb
     ];
     for (const phase of phases) {
       const commit = ids.flatMap((id, i) => decide(state, phase(id, task - GROUP + i)));
-      const appended = await store.append(AGENT, commit, state.seq);
+      const appended = await store.append(agent, commit, state.seq);
       applyCommit(state, { seq: appended.seq, events: commit });
       written += commit.length;
       if (snapshot === undefined && written >= events - TAIL) snapshot = toSnapshot(state);
