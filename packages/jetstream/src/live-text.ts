@@ -1,4 +1,4 @@
-import { errors } from '@nats-io/transport-node';
+import { createInbox, Empty, type NatsConnection } from '@nats-io/transport-node';
 import { subjects } from '@spool/core/internal';
 import { decoder, encoder, internals } from './internal.ts';
 import type { SpoolConnection } from './types.ts';
@@ -26,6 +26,7 @@ const PROBE_MS = 250;
  */
 export function liveText(connection: SpoolConnection) {
   const { nc, ns } = internals(connection);
+  let probes: ProbeReplies | undefined;
   return {
     publish(agent: string, taskId: string, chunk: TextChunk): void {
       if (!nc.isClosed())
@@ -34,16 +35,25 @@ export function liveText(connection: SpoolConnection) {
     /**
      * Whether anyone follows the task now: false when nobody is subscribed to its live text;
      * true when a follower answers, or when a subscriber stays silent (one that cannot answer
-     * is still watching), or when the probe cannot be made (streaming is always correct).
+     * is still watching). Probes go out as plain publishes with a reply subject under one
+     * wildcard subscription: `nc.request` would build two errors with stacks for every "no
+     * responders", the common answer.
      */
-    async listening(agent: string, taskId: string): Promise<boolean> {
-      if (nc.isClosed()) return false;
-      try {
-        await nc.request(ns.subject(subjects.liveText(agent, taskId)), undefined, { timeout: PROBE_MS });
-        return true;
-      } catch (err) {
-        return !(err instanceof errors.RequestError && err.isNoResponders());
-      }
+    listening(agent: string, taskId: string): Promise<boolean> {
+      if (nc.isClosed()) return Promise.resolve(false);
+      const inbox = (probes ??= probeReplies(nc));
+      const token = String(inbox.next++);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          inbox.waiting.delete(token);
+          resolve(true);
+        }, PROBE_MS);
+        inbox.waiting.set(token, (answered) => {
+          clearTimeout(timer);
+          resolve(answered);
+        });
+        nc.publish(ns.subject(subjects.liveText(agent, taskId)), Empty, { reply: `${inbox.base}.${token}` });
+      });
     },
     /** Calls `onChunk` for each piece until the returned function is called; answers `listening` probes. */
     follow(agent: string, taskId: string, onChunk: (chunk: TextChunk) => void): () => void {
@@ -69,3 +79,28 @@ export function liveText(connection: SpoolConnection) {
 }
 
 export type LiveText = ReturnType<typeof liveText>;
+
+/** Answers to probes: one subscription under the connection's reply prefix, a waiter per token. */
+interface ProbeReplies {
+  readonly base: string;
+  readonly waiting: Map<string, (answered: boolean) => void>;
+  next: number;
+}
+
+function probeReplies(nc: NatsConnection): ProbeReplies {
+  const prefix = (nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix;
+  const base = createInbox(prefix);
+  const replies: ProbeReplies = { base, waiting: new Map(), next: 0 };
+  nc.subscribe(`${base}.*`, {
+    callback: (err, msg) => {
+      if (err) return;
+      const token = msg.subject.slice(base.length + 1);
+      const settle = replies.waiting.get(token);
+      if (settle === undefined) return;
+      replies.waiting.delete(token);
+      // The server's "no responders" (status 503, no data): nobody is subscribed.
+      settle(!(msg.headers?.code === 503 && msg.data.length === 0));
+    },
+  });
+  return replies;
+}
