@@ -41,7 +41,8 @@ export function liveText(connection: SpoolConnection) {
      */
     listening(agent: string, taskId: string): Promise<boolean> {
       if (nc.isClosed()) return Promise.resolve(false);
-      const inbox = (probes ??= probeReplies(nc));
+      probes ??= probeReplies(nc);
+      const inbox = probes;
       const token = String(inbox.next++);
       return new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => {
