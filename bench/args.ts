@@ -33,10 +33,10 @@ export function usage(): string {
         .map(([name, o]) => `--${name} N (default ${o.default})`)
         .join(', ')} [${part}]`,
   );
-  return `Usage: pnpm bench [options] [--json]\n  ${parts.join('\n  ')}\n  --json  one JSON object per part on stdout`;
+  return `Usage: pnpm bench [options] [--json] [--profile]\n  ${parts.join('\n  ')}\n  --json  one JSON object per part on stdout\n  --profile  a CPU profile of the agent process during the throughput part: where its time went, by package`;
 }
 
-export function benchArgs<P extends Part>(part: P): { values: Values<P>; json: boolean } {
+export function benchArgs<P extends Part>(part: P): { values: Values<P>; json: boolean; profile: boolean } {
   const all = Object.fromEntries(
     Object.values(BENCH_OPTIONS).flatMap((options) =>
       Object.keys(options).map((name) => [name, { type: 'string' }]),
@@ -44,14 +44,18 @@ export function benchArgs<P extends Part>(part: P): { values: Values<P>; json: b
   ) as Record<string, { type: 'string' }>;
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({ options: { ...all, json: { type: 'boolean' } }, strict: true });
+    parsed = parseArgs({
+      options: { ...all, json: { type: 'boolean' }, profile: { type: 'boolean' } },
+      strict: true,
+    });
   } catch (err) {
     console.error(`bench: ${err instanceof Error ? err.message.split('\n')[0] : err}\n${usage()}`);
     process.exit(2);
   }
   const given = parsed.values as Record<string, string | boolean | undefined>;
   const own = BENCH_OPTIONS[part] as Record<string, { default: number; min: number }>;
-  const others = Object.keys(given).filter((name) => name !== 'json' && !(name in own));
+  const global = new Set(['json', 'profile']);
+  const others = Object.keys(given).filter((name) => !global.has(name) && !(name in own));
   const ownerOf = (name: string) => Object.entries(BENCH_OPTIONS).find(([, options]) => name in options)?.[0];
   if (others.length > 0)
     console.error(`bench ${part}: ignoring ${others.map((n) => `--${n} (${ownerOf(n)}'s)`).join(', ')}`);
@@ -67,5 +71,5 @@ export function benchArgs<P extends Part>(part: P): { values: Values<P>; json: b
     }
     values[name] = n;
   }
-  return { values: values as Values<P>, json: given.json === true };
+  return { values: values as Values<P>, json: given.json === true, profile: given.profile === true };
 }

@@ -4,6 +4,10 @@
  * agent would, --group tasks per commit (default 1), then restores the state three times each way.
  * Options: bench/args.ts (pnpm bench --help).
  */
+
+import { spawn } from 'node:child_process';
+import { jetstream } from '@nats-io/jetstream';
+import { connect as natsConnect } from '@nats-io/transport-node';
 import { parseAgentCommit, toSnapshot } from '@spool/core/internal';
 import { connect, historyStore, provision, snapshotStore } from '@spool/jetstream';
 import { restoreState } from '@spool/runtime';
@@ -20,9 +24,14 @@ const say = (line: string) => {
   if (!json) console.log(line);
 };
 const AGENT = 'recovering';
+/** A short history beside it, for the RSS an agent has after replaying little. */
+const SMALL_AGENT = 'recovering-small';
+const SMALL_EVENTS = 1_000;
 /** Events after the snapshot: a snapshot every 1000 events leaves at most this tail. */
 const TAIL = 1_000;
 const logger = pino({ level: 'silent' });
+const decoder = new TextDecoder();
+const RESTORE_PROCESS = new URL('./restore-process.ts', import.meta.url).pathname;
 
 const nats = await startNats();
 try {
@@ -49,10 +58,24 @@ try {
     `  snapshot about ${TAIL} events before the end: ${(saved.bytes / 1024).toFixed(0)} KiB gzipped in ${saved.chunks} chunk(s)`,
   );
 
+  await writeHistory(store, SMALL_AGENT, SMALL_EVENTS, { group: GROUP });
+  const small = await restoreInProcess(nats.url, SMALL_AGENT);
+  const large = await restoreInProcess(nats.url, AGENT);
+  const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+  say(
+    `an agent process after replaying ${SMALL_EVENTS} events: RSS ${mib(small.rss)} (heap ${mib(small.heapUsed)}); after ${EVENTS}: RSS ${mib(large.rss)} (heap ${mib(large.heapUsed)}), ${(large.rss / small.rss).toFixed(2)}×`,
+  );
+  const ordered = await measureOrdered(nats.url, state.seq);
+  say(
+    `an ordered consumer reading + JSON.parse of the same history: ${ordered.ms.toFixed(0)} ms (median of 3; ${ordered.messages} messages)`,
+  );
   const full = await measure(() => restoreState(AGENT, store, undefined, logger));
   const fast = await measure(() => restoreState(AGENT, store, snapshots, logger));
   say(
     `recovery without a snapshot: ${full.ms.toFixed(0)} ms (median of 3; ${full.commits} commits replayed)`,
+  );
+  say(
+    `replay: ${((full.commits / full.ms) * 1000).toFixed(0)} commits/s, ${(ordered.ms / full.ms).toFixed(2)} of the ordered consumer's rate`,
   );
   say(
     `recovery with a snapshot:    ${fast.ms.toFixed(0)} ms (median of 3; ${fast.commits} commits replayed after it)`,
@@ -64,13 +87,57 @@ try {
         commits: state.seq,
         snapshotKiB: Math.round(saved.bytes / 1024),
         fullReplayMs: Math.round(full.ms),
+        orderedReadMs: Math.round(ordered.ms),
+        replayVsOrdered: ordered.ms / full.ms,
         fromSnapshotMs: Math.round(fast.ms),
         tailCommits: fast.commits,
+        rssAfterSmall: small.rss,
+        rssAfterAll: large.rss,
+        rssRatio: large.rss / small.rss,
       }),
     );
   await connection.close();
 } finally {
   await nats.close();
+}
+
+/** Restores `agent` from its whole history in a process of its own: its RSS and heap after a GC. */
+async function restoreInProcess(url: string, agent: string) {
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--import', import.meta.resolve('tsx'), RESTORE_PROCESS, url, agent],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`the restore process exited with ${code}`);
+  return JSON.parse(out) as { rss: number; heapUsed: number; ms: number; commits: number };
+}
+
+/** The floor for replay: an ordered consumer on the agent's subject, each message JSON-parsed and dropped. */
+async function measureOrdered(url: string, lastSeq: number) {
+  const nc = await natsConnect({ servers: url });
+  const js = jetstream(nc);
+  const runs: { ms: number; messages: number }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const started = performance.now();
+    const consumer = await js.consumers.get('SPOOL_HISTORY', { filter_subjects: `spool.history.${AGENT}` });
+    const messages = await consumer.consume();
+    let count = 0;
+    for await (const m of messages) {
+      JSON.parse(decoder.decode(m.data));
+      count += 1;
+      if (m.seq >= lastSeq) break;
+    }
+    await messages.close();
+    runs.push({ ms: performance.now() - started, messages: count });
+  }
+  await nc.close();
+  runs.sort((a, b) => a.ms - b.ms);
+  return runs[1] as { ms: number; messages: number };
 }
 
 async function measure(restore: () => ReturnType<typeof restoreState>) {

@@ -96,6 +96,13 @@ describe('spool CLI - end to end against real processes', () => {
       .flatMap((c) => c.events)
       .filter((e) => e.type === 'model.responded' && e.data.taskId === 'cli-follow');
     expect(replies).toHaveLength(1);
+    // Streamed because someone followed; a task nobody follows gets one plain call.
+    const streamed = (input: string) =>
+      world.fake.requests
+        .filter((r) => JSON.stringify((r.body as { messages: unknown[] }).messages.at(-1)).includes(input))
+        .map((r) => r.stream);
+    expect(streamed('stream this answer please')).toEqual([true]);
+    expect(streamed('summarize the logs')).toEqual([false]);
     const human = await runCli(['submit', 'helper', 'x', '--follow'], env);
     expect(human).toMatchObject({ code: 2, stderr: expect.stringContaining('--follow needs --wait') });
   });

@@ -1,4 +1,4 @@
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import {
   ConcurrencyError,
   ErrorCode,
@@ -80,6 +80,38 @@ describe('append', () => {
     await expect(collect(store.replay('corrupt'))).rejects.toThrow(
       new RegExp(`history of corrupt: message ${ack.seq} is not a valid commit`),
     );
+  });
+});
+
+describe('validate on write, check the schema version on read', () => {
+  const bad = { id: 'x-1', type: 'task.received', v: 1, data: { taskId: 't-1' } } as unknown as HistoryEvent;
+
+  it('refuses to append an event its schema rejects, and writes nothing', async () => {
+    await expect(store.append('refuser', [bad], 0)).rejects.toThrow(
+      /spool.history.refuser: refused to append a commit that does not match the event schema/,
+    );
+    expect(await store.lastSeq('refuser')).toBe(0);
+  });
+
+  it('marks its commits with the schema version; a commit without it (or with another) is checked in full', async () => {
+    const js = jetstream(broker.probe.nc);
+    const jsm = await jetstreamManager(broker.probe.nc);
+    for (const [agent, commit] of [
+      ['unmarked', { v: 1, events: [bad] }],
+      ['another-version', { v: 1, schema: 'v1-0000000000000000', events: [bad] }],
+    ] as const) {
+      await store.append(agent, [received(agent, 't-1')], 0);
+      const raw = await jsm.streams.getMessage('SPOOL_HISTORY', { last_by_subj: `spool.history.${agent}` });
+      expect((raw?.json() as { schema?: string } | undefined)?.schema).toMatch(/^v1-[0-9a-f]{16}$/);
+      expect(taskIds(await collect(store.replay(agent)))).toEqual(['t-1']);
+      const ack = await js.publish(
+        `spool.history.${agent}`,
+        new TextEncoder().encode(JSON.stringify(commit)),
+      );
+      await expect(collect(store.replay(agent)), agent).rejects.toThrow(
+        new RegExp(`message ${ack.seq} is not a valid commit`),
+      );
+    }
   });
 });
 

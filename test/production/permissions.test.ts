@@ -68,12 +68,19 @@ describe('permissions - every role works with exactly what spool permissions gra
       tools: ['delegate', 'delegate'],
     });
 
+    // Followed: the client answers the agent's "anyone watching?" probe, and the text streams.
     const mean = await runCli(
-      ['submit', 'analyst', 'What is the mean of [1, 2, 3]?', '--wait', '--json'],
+      ['submit', 'analyst', 'What is the mean of [1, 2, 3]?', '--wait', '--follow', '--json'],
       as('client'),
     );
     expect(mean.code, mean.stderr).toBe(0);
-    expect(TaskResultSchema.parse(JSON.parse(mean.stdout))).toMatchObject({
+    const lines = mean.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type?: string });
+    expect(lines.filter((line) => line.type === 'text').length).toBeGreaterThan(0);
+    expect(mean.stderr).not.toMatch(/permission/i);
+    expect(TaskResultSchema.parse(lines.at(-1))).toMatchObject({
       status: 'completed',
       tools: ['mean'],
     });

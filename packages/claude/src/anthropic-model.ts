@@ -7,6 +7,7 @@ import {
   type ToolDefinition,
 } from '@spool/core/internal';
 import { mapSdkError } from './errors.ts';
+import { plainFetch } from './plain-fetch.ts';
 import type { AnthropicModelOptions, ModelClient, ModelRequest } from './types.ts';
 
 /**
@@ -25,6 +26,8 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
       apiKey,
       ...(options.baseURL === undefined ? {} : { baseURL: options.baseURL }),
       maxRetries: options.maxRetries ?? 2,
+      // Whole calls over node:http (streamed ones still through the built-in fetch).
+      fetch: plainFetch,
       ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
     });
     return client;
@@ -44,37 +47,39 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
       onHeaders?: (headers: Headers) => void,
     ): Promise<ModelReply> {
       const sdk = getClient();
+      const params = {
+        model: request.model,
+        max_tokens: request.maxTokens,
+        system: systemOf(request),
+        messages: request.messages as Anthropic.MessageParam[],
+        ...toolsOf(request),
+      };
       try {
-        // Streamed: text shows as it arrives, long replies need no special timeout, and the
-        // final message is assembled by the SDK exactly as a non-streaming call returns it.
-        const stream = sdk.messages.stream(
-          {
-            model: request.model,
-            max_tokens: request.maxTokens,
-            system: systemOf(request),
-            messages: request.messages as Anthropic.MessageParam[],
-            ...toolsOf(request),
-          },
-          signal === undefined ? {} : { signal },
-        );
-        if (onText !== undefined) stream.on('text', (delta) => onText(delta));
+        if (onText === undefined) {
+          // Nobody watches the text: one plain call, far cheaper than parsing a stream of
+          // deltas. Its response comes whole, so the SDK's timeout (which covers the wait for
+          // headers) must span the reply: given explicitly, as the SDK requires for a large
+          // max_tokens; the caller's signal (modelTimeoutMs) is the real bound.
+          const { data, response, request_id } = await sdk.messages
+            .create(
+              { ...params, stream: false },
+              {
+                timeout: options.timeoutMs ?? NON_STREAMING_TIMEOUT_MS,
+                ...(signal === undefined ? {} : { signal }),
+              },
+            )
+            .withResponse();
+          if (onHeaders !== undefined) onHeaders(response.headers);
+          return replyOf(data, request_id);
+        }
+        // Streamed: text shows as it arrives, and the final message is assembled by the SDK
+        // exactly as a non-streaming call returns it.
+        const stream = sdk.messages.stream(params, signal === undefined ? {} : { signal });
+        stream.on('text', (delta) => onText(delta));
         const message = await stream.finalMessage();
         const headers = stream.response?.headers;
         if (onHeaders !== undefined && headers !== undefined) onHeaders(headers);
-        const usage = message.usage;
-        const requestId = stream.request_id ?? undefined;
-        return {
-          model: message.model,
-          content: message.content.map((block) => ({ ...block }) as ContentBlock),
-          stopReason: message.stop_reason,
-          usage: {
-            inputTokens: usage.input_tokens ?? 0,
-            outputTokens: usage.output_tokens ?? 0,
-            cacheCreationInputTokens: usage.cache_creation_input_tokens ?? 0,
-            cacheReadInputTokens: usage.cache_read_input_tokens ?? 0,
-          },
-          ...(requestId ? { requestId } : {}),
-        };
+        return replyOf(message, stream.request_id);
       } catch (err) {
         if (signal?.aborted || err instanceof Anthropic.APIUserAbortError) throw err;
         throw mapSdkError(err);
@@ -99,6 +104,29 @@ export function anthropicModel(options: AnthropicModelOptions = {}): ModelClient
         throw mapSdkError(err);
       }
     },
+  };
+}
+
+/**
+ * A non-streaming call's SDK timeout: longer than any reply takes (the SDK's own estimate
+ * for 128k output tokens is an hour); the agent's modelTimeoutMs aborts it sooner.
+ */
+const NON_STREAMING_TIMEOUT_MS = 60 * 60 * 1000;
+
+/** The SDK's message as a journaled reply. */
+function replyOf(message: Anthropic.Message, requestId: string | null | undefined): ModelReply {
+  const usage = message.usage;
+  return {
+    model: message.model,
+    content: message.content.map((block) => ({ ...block }) as ContentBlock),
+    stopReason: message.stop_reason,
+    usage: {
+      inputTokens: usage.input_tokens ?? 0,
+      outputTokens: usage.output_tokens ?? 0,
+      cacheCreationInputTokens: usage.cache_creation_input_tokens ?? 0,
+      cacheReadInputTokens: usage.cache_read_input_tokens ?? 0,
+    },
+    ...(requestId ? { requestId } : {}),
   };
 }
 

@@ -275,7 +275,10 @@ const WINDOW_HOURS = 25;
 /** Adds usage to its hour, and forgets hours older than the window (judged by the event's own time). */
 function recordHourly(state: AgentState, at: string, usage: Usage): void {
   const hour = at.slice(0, HOUR_KEY_CHARS);
-  state.usageByHour.set(hour, addUsage(state.usageByHour.get(hour) ?? zeroUsage(), usage));
+  const known = state.usageByHour.get(hour);
+  state.usageByHour.set(hour, addUsage(known ?? zeroUsage(), usage));
+  // The window's edge moves only with the hour: pruned when an hour first appears.
+  if (known !== undefined) return;
   const oldest = new Date(Date.parse(at) - WINDOW_HOURS * 3_600_000).toISOString().slice(0, HOUR_KEY_CHARS);
   for (const key of state.usageByHour.keys()) if (key < oldest) state.usageByHour.delete(key);
 }

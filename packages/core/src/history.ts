@@ -64,6 +64,36 @@ export function parseCoordinatorCommit(json: unknown): { events: CoordinatorEven
   return CoordinatorCommitSchema.parse(json);
 }
 
+const schemaOf = new Map<unknown, z.ZodType>([
+  [parseCommit, CommitSchema],
+  [parseAgentCommit, AgentCommitSchema],
+  [parseCoordinatorCommit, CoordinatorCommitSchema],
+]);
+const versions = new Map<unknown, string | undefined>();
+
+/**
+ * The version of the schema a commit parser checks: a digest of its JSON Schema, so any change
+ * to the events' shape changes it. A writer that validated a commit with the same parser marks
+ * the commit with it; a reader whose parser has the same version need not check the events
+ * again (validate on write, check the version on read). Undefined for any other parser:
+ * everything it reads is checked in full.
+ */
+export function commitSchemaVersion(parse: unknown): string | undefined {
+  if (versions.has(parse)) return versions.get(parse);
+  const schema = schemaOf.get(parse);
+  let version: string | undefined;
+  if (schema !== undefined) {
+    try {
+      const shape = JSON.stringify(z.toJSONSchema(schema, { unrepresentable: 'any' }));
+      version = `v1-${createHash('sha256').update(shape).digest('hex').slice(0, 16)}`;
+    } catch {
+      version = undefined; // not describable: always checked in full
+    }
+  }
+  versions.set(parse, version);
+  return version;
+}
+
 /**
  * The `Nats-Msg-Id` of a commit, derived from its events' ids, so that an append retried
  * after a lost acknowledgement is recognised by the server as the same commit.

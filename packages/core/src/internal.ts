@@ -69,6 +69,7 @@ export {
   HistoryEventSchema,
   isAgentEvent,
   isCoordinatorEvent,
+  commitSchemaVersion,
   parseAgentCommit,
   parseCommit,
   parseCoordinatorCommit,

@@ -4,6 +4,7 @@ import {
   CommitTooLargeError,
   ConcurrencyError,
   commitId,
+  commitSchemaVersion,
   parseCommit,
   type StoredCommit,
   Streams,
@@ -78,10 +79,34 @@ function historyIn<Event extends { readonly id: string }>(
 ): HistoryStore<Event> {
   const { js, jsm, ns } = internals(connection);
   const stream = ns.stream(place.stream);
+  /**
+   * The version of the parser's schema (`commitSchemaVersion`), computed on first use: each
+   * commit this store writes is validated and says so in its `schema` field; only the
+   * history's own writer may publish on its subject (permissions.ts).
+   */
+  let version: string | null | undefined;
+  const versionOf = () => {
+    version ??= commitSchemaVersion(parse) ?? null;
+    return version;
+  };
 
+  /**
+   * One stored message's events: checked in full unless our own writer checked them under the
+   * same schema. A message that is not a valid commit throws with its sequence.
+   */
   function eventsOf(agent: string, seq: number, data: Uint8Array): Event[] {
     try {
-      return parse(JSON.parse(decoder.decode(data))).events;
+      const json = JSON.parse(decoder.decode(data)) as { v?: unknown; schema?: unknown; events?: unknown };
+      const own = versionOf();
+      if (
+        own !== null &&
+        json.schema === own &&
+        json.v === 1 &&
+        Array.isArray(json.events) &&
+        json.events.length > 0
+      )
+        return json.events as Event[];
+      return parse(json).events;
     } catch (err) {
       throw new Error(
         `history of ${agent}: message ${seq} is not a valid commit (${String(err).slice(0, 300)})`,
@@ -103,7 +128,21 @@ function historyIn<Event extends { readonly id: string }>(
   return {
     async append(agent: string, events: readonly Event[], expectedSeq: number): Promise<AppendResult> {
       const subject = place.subject(agent);
-      const payload = encoder.encode(JSON.stringify({ v: 1, events }));
+      const own = versionOf();
+      if (own !== null) {
+        // Validated on write (a bug writing a bad event is refused here, not found on replay),
+        // so that readers of the same schema need not check it again.
+        try {
+          parse({ v: 1, events });
+        } catch (err) {
+          throw new Error(
+            `${subject}: refused to append a commit that does not match the event schema (${String(err).slice(0, 300)})`,
+          );
+        }
+      }
+      // `schema`: which schema checked it (older readers ignore the field).
+      const commit = own === null ? { v: 1, events } : { v: 1, schema: own, events };
+      const payload = encoder.encode(JSON.stringify(commit));
       const msgID = commitId(events);
       try {
         // Same msgID on every try: a retry of a commit that was stored is answered as a duplicate.
@@ -152,7 +191,15 @@ function historyIn<Event extends { readonly id: string }>(
             // Past the target (the subject's first commit may lie beyond it, in the shared stream): done.
             if (m.seq > target) return;
             seq = m.seq;
-            yield { seq: m.seq, time: m.time.toISOString(), events: eventsOf(agent, m.seq, m.data) };
+            const events = eventsOf(agent, m.seq, m.data);
+            // The write time as text only when asked for (restores never do).
+            yield {
+              seq: m.seq,
+              get time() {
+                return m.time.toISOString();
+              },
+              events,
+            };
             if (seq >= target) break;
           }
           if (got === 0 && seq < target) {
@@ -174,7 +221,7 @@ function historyIn<Event extends { readonly id: string }>(
         }),
       );
       // The history stream holds every agent's subject: a sequence of another agent is not this one's.
-      if (m === null || m.subject !== ns.subject(subjects.history(agent))) return undefined;
+      if (m === null || m.subject !== ns.subject(place.subject(agent))) return undefined;
       return { seq: m.seq, time: m.time.toISOString(), events: eventsOf(agent, m.seq, m.data) };
     },
 

@@ -128,18 +128,27 @@ async function openDurable(
   });
   let consumer = await js.consumers.get(stream, name);
 
-  async function pull(max: number, expiresMs: number, signal?: AbortSignal): Promise<InboxMessage[]> {
-    if (signal?.aborted) return [];
+  /** The messages pulled, and how many more the consumer had waiting as the last was delivered. */
+  async function pull(
+    max: number,
+    expiresMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ messages: InboxMessage[]; pending: number }> {
+    if (signal?.aborted) return { messages: [], pending: 0 };
     const batch = await consumer.fetch({ max_messages: max, expires: Math.max(1_000, expiresMs) });
     const onAbort = () => batch.stop();
     signal?.addEventListener('abort', onAbort, { once: true });
-    const out: InboxMessage[] = [];
+    const messages: InboxMessage[] = [];
+    let pending = 0;
     try {
-      for await (const m of batch) out.push(wrap(m, ns.logical(m.subject)));
+      for await (const m of batch) {
+        messages.push(wrap(m, ns.logical(m.subject)));
+        pending = m.info.pending;
+      }
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
-    return out;
+    return { messages, pending };
   }
 
   return {
@@ -147,14 +156,12 @@ async function openDurable(
       // A pull for `max` stays open until `max` arrive or it expires, so one task arriving at
       // an idle agent would wait out the expiry. Wait for the first alone, then take what is
       // already queued behind it (a sibling sharing the consumer may take some: short expiry).
+      // The first message says how many wait behind it (its delivery's `pending`): no round
+      // trip to ask the consumer.
       const first = await pull(1, expiresMs, signal);
-      if (first.length === 0 || max === 1) return first;
-      const queued = await jsm.consumers.info(stream, name).then(
-        (info) => info.num_pending,
-        () => 0,
-      );
-      const more = Math.min(max - 1, queued);
-      return more === 0 ? first : [...first, ...(await pull(more, 1_000, signal))];
+      if (first.messages.length === 0 || max === 1) return first.messages;
+      const more = Math.min(max - 1, first.pending);
+      return more === 0 ? first.messages : [...first.messages, ...(await pull(more, 1_000, signal)).messages];
     },
     async pending() {
       const info = await jsm.consumers.info(stream, name);

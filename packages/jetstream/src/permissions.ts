@@ -347,6 +347,8 @@ export function permissionsFor(role: Role, options: PermissionsOptions = {}): Na
           deny: denied(namespace),
         },
         subscribe: { allow: unique([`${inbox}.>`, ...clientSubscribe(namespace)]) },
+        // A follower answers the agent's "anyone watching?" probe on the live text (live-text.ts).
+        allow_responses: true,
       };
     case 'operator':
       return {
@@ -362,6 +364,7 @@ export function permissionsFor(role: Role, options: PermissionsOptions = {}): Na
             ...clientSubscribe(namespace),
           ]),
         },
+        allow_responses: true,
       };
     case 'admin':
       return {

@@ -48,7 +48,7 @@ export interface AgentOptions {
   /** Snapshot storage (`snapshotStore`); without it recovery always replays the whole history. */
   readonly snapshots?: SnapshotPort;
   /** Live reply text (`liveText`), for `spool submit --follow`. */
-  readonly liveText?: Pick<LiveText, 'publish'>;
+  readonly liveText?: Pick<LiveText, 'publish' | 'listening'>;
   readonly leases: Pick<Leases, 'acquire'>;
   readonly model: ModelClient;
   readonly logger: Logger;

@@ -38,7 +38,7 @@ export interface AgentPorts {
   /** Where sub-tasks of `delegate` calls are sent (and cancelled); needed when the spec has `delegation`. */
   readonly submit?: SubmitPort | undefined;
   /** Where reply text goes as it streams (for `spool submit --follow`); none: not shown live. */
-  readonly liveText?: Pick<LiveText, 'publish'> | undefined;
+  readonly liveText?: Pick<LiveText, 'publish' | 'listening'> | undefined;
   readonly model: ModelClient;
   /** How long one inbox pull waits for messages. */
   readonly fetchExpiresMs: number;

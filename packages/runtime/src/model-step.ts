@@ -8,7 +8,8 @@ import {
 } from '@spool/core/internal';
 import type { Logger } from 'pino';
 import { type CompactionOutcome, compactIfNeeded } from './compaction.ts';
-import { type AgentContext, publicName } from './context.ts';
+import type { AgentContext } from './context.ts';
+import { liveReply } from './live-reply.ts';
 import type { CallOutcome } from './model-call.ts';
 import { observedModelCall } from './observed-call.ts';
 import { awaitRateLimit } from './rate-step.ts';
@@ -78,9 +79,7 @@ export async function modelStep(ctx: AgentContext, taskId: string, step: number,
     return;
   }
   log.info({ step, messages: request.messages.length }, 'calling the model');
-  const live = ctx.liveText;
-  const shownAs = publicName(ctx); // a pool's live text is the pool's
-  const onText = live && ((text: string) => live.publish(shownAs, taskId, { step, text }));
+  const onText = await liveReply(ctx, taskId, step);
   const where = { taskId, step, operation: 'task' } as const;
   const outcome = await observedModelCall(ctx, where, request, stop, onText, rate.onHeaders);
   await rate.done(
