@@ -238,42 +238,47 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     await page.getByRole('alert').filter({ hasText: 'is not an agent name' }).waitFor();
   });
 
-  it('shows the live reply of a running task as the model streams it', async () => {
-    const held = fake.holdNextStream();
-    await submit('payer', 't-live', 'tell me slowly');
-    await held.started; // the model call is in flight: the task runs
-    await page.goto(`${base()}#/tasks/payer/t-live`);
+  /**
+   * An agent streams a reply only while someone follows the task (it asks before each call):
+   * the task's first call (nobody watching yet) asks for an approval; the page opened meanwhile
+   * follows the task, so the call after the approval is streamed to it.
+   */
+  const liveAfterApproval = async (agent: string, taskId: string, input: string, reply: string) => {
+    fake.script({ content: [toolUse(`toolu_${taskId}`, 'pay', { invoice: taskId })] }, reply);
+    await submit(agent, taskId, input);
+    await page.goto(`${base()}#/tasks/${agent}/${taskId}`);
+    await page.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 30_000 });
     await page.locator('[data-live="live"]').waitFor(); // the console follows the task's live text
+    const held = fake.holdNextStream();
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await held.started; // the streamed call is in flight
     held.sendText();
-    await page.locator('.live pre', { hasText: 'fake reply to: tell me slowly' }).waitFor();
-    // Live, not from the history: the reply is not complete, so nothing of it is journaled yet.
-    expect(await page.locator('.events').textContent()).not.toContain('model.responded');
+    await page.locator('.live pre', { hasText: reply }).waitFor();
+    return held;
+  };
+  const modelReplies = async () =>
+    ((await page.locator('.events').textContent()) ?? '').split('model.responded').length - 1;
+
+  it('shows the live reply of a running task as the model streams it', async () => {
+    const held = await liveAfterApproval('payer', 't-live', 'pay slowly', 'paid, and here is why, slowly');
+    // Live, not from the history: the streamed reply is not complete, so it is not journaled yet.
+    expect(await modelReplies()).toBe(1);
     await shoot('live');
     held.finish();
     await pill('completed').waitFor({ timeout: 20_000 });
-    expect(await page.locator('.events').textContent()).toContain('model.responded');
+    expect(await modelReplies()).toBe(2);
   });
 
   it("shows a pool task's live reply, published under the pool's name, on its replica's page", async () => {
-    const held = fake.holdNextStream();
-    await submit('crew', 't-crew', 'pool job');
-    await held.started;
     // Asked for by the pool's name, the page shows the replica that claimed the task.
-    await page.goto(`${base()}#/tasks/crew/t-crew`);
-    await waitFor(
-      () => `the page of the replica (at ${page.url()}: ${page.locator('main')})`,
-      async () => /#\/tasks\/crew-[12]\/t-crew$/.test(page.url()),
-      15_000,
-    );
-    await page.locator('[data-live="live"]').waitFor();
-    held.sendText();
-    await page.locator('.live pre', { hasText: 'fake reply to: pool job' }).waitFor();
+    const held = await liveAfterApproval('crew', 't-crew', 'pool job', 'the crew paid it');
+    expect(page.url()).toMatch(/#\/tasks\/crew-[12]\/t-crew$/);
     held.finish();
     await pill('completed').waitFor({ timeout: 20_000 });
   });
 
   it('cancels a running task, and pauses and resumes an agent, from the page', async () => {
-    const held = fake.holdNextStream(); // never sends its text: the task runs until cancelled
+    const held = fake.holdNextCall(); // never answers: the task runs until cancelled
     await submit('payer', 't-cancel', 'a long job');
     await held.started;
     await page.goto(`${base()}#/tasks/payer/t-cancel`);

@@ -324,7 +324,7 @@ function Task({ agent, taskId, query }) {
         )}
       </ol></div>
       <div><h2>State after #${current.seq}</h2>
-        ${phase === 'running' && at === latestAt && html`<${LiveReply} agent=${agent} taskId=${taskId} />`}
+        ${(phase === 'running' || phase === 'waiting') && at === latestAt && html`<${LiveReply} agent=${agent} taskId=${taskId} />`}
         <${TaskState} task=${current.task} paused=${current.agentPaused} /></div>
     </div>`;
 }

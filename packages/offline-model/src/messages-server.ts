@@ -31,9 +31,9 @@ export interface StreamPacing {
 export interface MessagesReply {
   /**
    * 200 with the message: plain JSON, or its SSE event sequence when the request streams.
-   * `pacing` (streams only) holds the stream open: its start is sent at once, its content once
+   * `pacing` holds the stream open: its start is sent at once, its content once
    * `content` resolves, its end once `end` resolves (a reply whose text is on the wire but not
-   * complete, as a slow model's is).
+   * complete, as a slow model's is); a plain (non-streamed) reply is sent whole once `end` resolves.
    */
   message(reply: Reply, pacing?: StreamPacing): void;
   /** An error status with the API's error body (`type` defaults to the API's for the status). */
@@ -114,7 +114,14 @@ export async function startMessagesServer(options: MessagesServerOptions): Promi
         record.status = 200;
         const asked = options.model === undefined ? body : { ...body, model: options.model };
         const message = messageFor(asked, reply, cache, `msg_${randomBytes(8).toString('hex')}`);
-        if (!body.stream) return sendJson(res, 200, message, reply.headers);
+        if (!body.stream) {
+          // A plain call held by `pacing` is answered whole at its end.
+          if (pacing === undefined) return sendJson(res, 200, message, reply.headers);
+          void (pacing.end ?? Promise.resolve()).then(() => {
+            if (!res.destroyed) sendJson(res, 200, message, reply.headers);
+          });
+          return;
+        }
         res.writeHead(200, {
           'content-type': 'text/event-stream',
           'cache-control': 'no-cache',

@@ -43,9 +43,12 @@ export interface FakeClaude {
   /**
    * Holds the next streamed reply open: its start goes out at once, its text when `sendText()`
    * is called, its end when `finish()` is (the text on the wire, the reply not yet complete:
-   * what a live view of the reply shows). A non-streamed request is answered as usual.
+   * what a live view of the reply shows). A non-streamed request is answered as usual (an
+   * agent streams only while someone follows the task).
    */
   holdNextStream(): HeldStream;
+  /** Holds the next request, streamed or plain (a plain one is answered whole at `finish()`). */
+  holdNextCall(): HeldStream;
   setLatency(ms: number): void;
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
@@ -54,7 +57,7 @@ export interface FakeClaude {
 export interface HeldStream {
   sendText(): void;
   finish(): void;
-  /** Resolves once a streamed request took this hold. */
+  /** Resolves once a request took this hold. */
   readonly started: Promise<void>;
 }
 
@@ -72,7 +75,7 @@ export async function startFakeClaude(options: FakeClaudeOptions = {}): Promise<
   const requests: RecordedRequest[] = [];
   const scripted: (FakeReply | string | Responder)[] = [];
   const faults: Fault[] = [];
-  const holds: { pacing: StreamPacing; start: () => void }[] = [];
+  const holds: { pacing: StreamPacing; start: () => void; streamedOnly: boolean }[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let latencyMs = options.latencyMs ?? 0;
   const responder = options.responder ?? echoResponder;
@@ -86,9 +89,34 @@ export async function startFakeClaude(options: FakeClaudeOptions = {}): Promise<
   };
   const answer = (body: MessagesBody, reply: MessagesReply) => {
     const next = scripted.shift() ?? responder;
-    const hold = body.stream === true ? holds.shift() : undefined;
+    const hold =
+      holds[0] !== undefined && (body.stream === true || !holds[0].streamedOnly) ? holds.shift() : undefined;
     hold?.start();
     reply.message(asReply(typeof next === 'function' ? next(body) : next), hold?.pacing);
+  };
+
+  /** Holds the next request (a streamed one only, or any): its text and its end go out when told. */
+  const hold = (streamedOnly: boolean): HeldStream => {
+    const gate = () => {
+      const opener: { open?: () => void } = {};
+      const opened = new Promise<void>((resolve) => {
+        opener.open = resolve;
+      });
+      return { opened, open: () => opener.open?.() };
+    };
+    const text = gate();
+    const end = gate();
+    const started = gate();
+    holds.push({ pacing: { content: text.opened, end: end.opened }, start: started.open, streamedOnly });
+    return {
+      sendText: text.open,
+      // The end follows the text: finish() alone sends both.
+      finish: () => {
+        text.open();
+        end.open();
+      },
+      started: started.opened,
+    };
   };
 
   const server = await startMessagesServer({
@@ -136,28 +164,8 @@ export async function startFakeClaude(options: FakeClaudeOptions = {}): Promise<
         faults.push({ kind: 'stall', ...(opts.ms === undefined ? {} : { ms: opts.ms }) });
     },
     dropNext: () => faults.push({ kind: 'drop' }),
-    holdNextStream: () => {
-      const gate = () => {
-        const opener: { open?: () => void } = {};
-        const opened = new Promise<void>((resolve) => {
-          opener.open = resolve;
-        });
-        return { opened, open: () => opener.open?.() };
-      };
-      const text = gate();
-      const end = gate();
-      const started = gate();
-      holds.push({ pacing: { content: text.opened, end: end.opened }, start: started.open });
-      return {
-        sendText: text.open,
-        // The end follows the text: finish() alone sends both.
-        finish: () => {
-          text.open();
-          end.open();
-        },
-        started: started.opened,
-      };
-    },
+    holdNextStream: () => hold(true),
+    holdNextCall: () => hold(false),
     setLatency: (ms) => {
       latencyMs = ms;
     },

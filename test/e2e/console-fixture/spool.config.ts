@@ -1,7 +1,8 @@
 import { defineConfig, defineTool } from '@spool/core';
 import { z } from 'zod';
 
-// The console test's agents: `pay` waits for an operator, so the test approves it from the page.
+// The console test's agents: `pay` waits for an operator, so the test approves it from the page
+// (and a page opened meanwhile follows the task, so the call after the approval is streamed).
 const pay = defineTool({
   name: 'pay',
   description: 'Pays an invoice.',
@@ -19,7 +20,7 @@ export default defineConfig({
       concurrency: 1,
     },
     // A pool: its replicas publish live text under the pool's name.
-    crew: { instructions: 'You work in a crew.', model: 'claude-sonnet-4-6', replicas: 2 },
+    crew: { instructions: 'You work in a crew.', model: 'claude-sonnet-4-6', tools: [pay], replicas: 2 },
   },
   workflows: {
     review: {
