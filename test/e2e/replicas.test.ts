@@ -9,6 +9,7 @@ import { type NatsServer, startNats } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logLines } from '../chaos/fleet.ts';
 import { BrokerProbe } from '../support/broker.ts';
+import { PROVISIONED } from '../support/provisioned.ts';
 import { runCli, startCli, writeConfig } from '../support/cli.ts';
 
 const agents = { helper: { instructions: 'Help.', model: 'claude-sonnet-4-6' } };
@@ -61,16 +62,7 @@ describe('replicas and the server version, through the CLI', () => {
       }
       const lines = logLines(coordinator);
       const mismatches = lines.filter((l) => l.msg.includes('asked for (nats.replicas / SPOOL_REPLICAS)'));
-      expect(mismatches.map((l) => l.stream)).toEqual([
-        'SPOOL_INBOX',
-        'SPOOL_HISTORY',
-        'SPOOL_RESULTS',
-        'KV_spool_leases',
-        'KV_spool_claims',
-        'KV_spool_snapshots',
-        'KV_spool_spend',
-        'KV_spool_rates',
-      ]);
+      expect(mismatches.map((l) => l.stream)).toEqual(PROVISIONED);
       expect(mismatches[0]).toMatchObject({ replicas: 1, asked: 2 });
       expect((await probe.streamInfo('SPOOL_HISTORY')).config.num_replicas).toBe(1);
       // The server's version, once.

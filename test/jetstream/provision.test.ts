@@ -9,20 +9,8 @@ import {
 import { type NatsServer, startNats } from '@spool/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerProbe } from '../support/broker.ts';
+import { PROVISIONED } from '../support/provisioned.ts';
 import { capturingLogger } from '../support/world.ts';
-
-const STREAMS = [
-  'SPOOL_INBOX',
-  'SPOOL_HISTORY',
-  'SPOOL_KEYED',
-  'SPOOL_RESULTS',
-  'KV_spool_leases',
-  'KV_spool_claims',
-  'KV_spool_snapshots',
-  'KV_spool_keyed',
-  'KV_spool_spend',
-  'KV_spool_rates',
-];
 
 describe('provision - replicas', () => {
   let nats: NatsServer;
@@ -40,7 +28,7 @@ describe('provision - replicas', () => {
     const connection = await connect({ url: nats.url, name: 'test' });
     try {
       await provision(connection);
-      for (const stream of STREAMS)
+      for (const stream of PROVISIONED)
         expect({ stream, replicas: (await probe.streamInfo(stream)).config.num_replicas }).toEqual({
           stream,
           replicas: 1,
@@ -57,12 +45,12 @@ describe('provision - replicas', () => {
       await provision(connection, { replicas: 2, logger });
       await provision(connection, { replicas: 2, logger });
       const warnings = records.filter((r) => r.level === 40);
-      expect(warnings.map((r) => r.stream)).toEqual(STREAMS);
+      expect(warnings.map((r) => r.stream)).toEqual(PROVISIONED);
       expect(warnings[1]).toMatchObject({ stream: 'SPOOL_HISTORY', replicas: 1, asked: 2 });
       expect(warnings[1]?.msg).toBe(
         'SPOOL_HISTORY has 1 replica(s), 2 asked for (nats.replicas / SPOOL_REPLICAS): left as it is; to change it: nats stream edit SPOOL_HISTORY --replicas 2',
       );
-      for (const stream of STREAMS) expect((await probe.streamInfo(stream)).config.num_replicas).toBe(1);
+      for (const stream of PROVISIONED) expect((await probe.streamInfo(stream)).config.num_replicas).toBe(1);
       // Unset replicas has no opinion on existing streams: nothing to report.
       const quiet = capturingLogger();
       await provision(connection, { logger: quiet.logger });
