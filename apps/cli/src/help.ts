@@ -16,7 +16,8 @@ Commands:
   replay <agent>            each event of the history and the state it led to [--until SEQ] [--json]
                             (replay coordinator: the workflow decisions, dispatches and outcomes)
                             [--verify: rebuild from scratch and compare with the latest snapshot]
-  status                    agents, pools, workflows, tasks in flight and queued, counts [--json]
+  status                    agents, pools, keyed agents (instances active, passivated, known; hosts
+                            alive), workflows, tasks in flight and queued, counts [--json]
   pause <agent>             finish the step in flight, start nothing new, keep queueing [--reason R]
   resume <agent>            start work again
   cancel <taskId>           end a task (or a workflow, by its id) as cancelled [--agent A] [--reason R]

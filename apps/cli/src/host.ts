@@ -106,6 +106,7 @@ export async function runCoordinator(
         spec.replicas > 1 ? [[name, spec.replicas]] : [],
       ),
     ),
+    keyed: Object.entries(config.agents).flatMap(([name, spec]) => (spec.keyed === undefined ? [] : [name])),
     prices,
     workflows: config.workflows,
     leaseTtlMs: config.coordinator.leaseTtlMs,

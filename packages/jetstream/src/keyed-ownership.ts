@@ -35,6 +35,8 @@ export interface KeyedOwnership {
   owner(agent: string, key: string): Promise<{ host: string; revision: number } | undefined>;
   /** Every ownership record of `agent`: key and host. */
   owners(agent: string): Promise<{ key: string; host: string; revision: number }[]>;
+  /** The keys of `agent` with a wake record (passivated, waiting for a result). */
+  wakeKeys(agent: string): Promise<string[]>;
   /** The hosts of `agent` that hold or held a lease, with its state. */
   hosts(agent: string): Promise<{ host: string; state: 'live' | 'expired' | 'free'; revision: number }[]>;
   /** Whether `host`'s lease lives. */
@@ -60,6 +62,9 @@ export interface WakeRecord {
 export type WakeChange =
   | { readonly key: string; readonly wake: WakeRecord }
   | { readonly key: string; readonly wake: undefined };
+
+/** Ownership records read at once when listing them (status, adoption scans). */
+const OWNER_READS_AT_ONCE = 128;
 
 const ownKey = (agent: string, key: string) => `own.${agent}.${key}`;
 const wakeKey = (agent: string, key: string) => `wake.${agent}.${key}`;
@@ -135,13 +140,22 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
 
     async owners(agent) {
       const out: { key: string; host: string; revision: number }[] = [];
-      for (const k of await keysUnder(`own.${agent}`)) {
-        const entry = await get(k);
-        const host = entry === undefined ? undefined : parseHost(entry);
-        if (entry !== undefined && host !== undefined)
-          out.push({ key: k.slice(`own.${agent}.`.length), host, revision: entry.revision });
+      const names = await keysUnder(`own.${agent}`);
+      // Read in parallel batches: thousands of active instances cost batches of round trips, not one each.
+      for (let from = 0; from < names.length; from += OWNER_READS_AT_ONCE) {
+        const batch = names.slice(from, from + OWNER_READS_AT_ONCE);
+        const entries = await Promise.all(batch.map((k) => get(k)));
+        entries.forEach((entry, i) => {
+          const host = entry === undefined ? undefined : parseHost(entry);
+          if (entry !== undefined && host !== undefined)
+            out.push({ key: (batch[i] ?? '').slice(`own.${agent}.`.length), host, revision: entry.revision });
+        });
       }
       return out;
+    },
+
+    async wakeKeys(agent) {
+      return (await keysUnder(`wake.${agent}`)).map((k) => k.slice(`wake.${agent}.`.length));
     },
 
     async hosts(agent) {

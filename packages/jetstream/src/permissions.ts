@@ -262,6 +262,8 @@ function coordinatorPublish(namespace?: string): string[] {
     `${API}.DIRECT.GET.KV_${s.leases}.>`,
     `${API}.DIRECT.GET.KV_${s.claims}.>`,
     `${API}.STREAM.MSG.GET.KV_${s.claims}`,
+    // Keyed agents' hosts and ownership records, for the instances in status reports (keyed-census.ts).
+    `${API}.STREAM.MSG.GET.KV_${s.keyedRecords}`,
     `${API}.CONSUMER.INFO.${s.inbox}.*`,
     `${API}.CONSUMER.LIST.${s.inbox}`,
   ];
