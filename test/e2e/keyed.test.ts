@@ -1,6 +1,13 @@
-import { type AgentSpecInput, defineTool } from '@spool/core';
+import { type AgentEvent, type AgentSpecInput, defineTool } from '@spool/core';
 import { z } from 'zod';
-import { keyedHistoryStore, results, sendControl, submitTask } from '@spool/jetstream';
+import {
+  keyedForwarding,
+  keyedHistoryStore,
+  keyedOwnership,
+  results,
+  sendControl,
+  submitTask,
+} from '@spool/jetstream';
 import { type KeyedHostHandle, startKeyedOnNats } from '@spool/runtime';
 import type { MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -181,5 +188,37 @@ describe('keyed agents', () => {
     const result = await results(world.connection).wait('approver.cust1', 'r1', AbortSignal.timeout(20_000));
     expect(result.status).toBe('completed');
     expect(result.tools).toEqual(['refund']);
+  });
+
+  it('does not refuse a good task as poison however often its owner hands a forward back', async () => {
+    // Another host (live lease, owns the key) that hands every forwarded message back eight
+    // times, then lets the key go: delivered through the consumer each time, the task would
+    // pass the poison limit (5 deliveries never journaled) long before it is taken.
+    const ownership = await keyedOwnership(world.connection);
+    const other = await ownership.hostLease('bouncy', 'hother', 10_000);
+    const claim = await ownership.claim('bouncy', 'acme', 'hother');
+    if (!claim.mine) throw new Error('expected the other host to own acme');
+    let bounces = 0;
+    const unserve = keyedForwarding(world.connection).serve('bouncy', 'hother', async () => {
+      bounces += 1;
+      if (bounces === 8) await ownership.release('bouncy', 'acme', claim.revision);
+      return 'nak';
+    });
+    try {
+      await host('bouncy');
+      await submitTask(world.connection, 'bouncy.acme', { id: 'p1', input: 'acme asks' });
+      const result = await results(world.connection).wait('bouncy.acme', 'p1', AbortSignal.timeout(30_000));
+      expect(bounces).toBeGreaterThanOrEqual(8);
+      expect(result).toMatchObject({ status: 'completed', output: 'fake reply to: acme asks' });
+      // Taken on its first delivery: no redelivery was counted against it.
+      const store = keyedHistoryStore(world.connection, (json) => json as { events: AgentEvent[] });
+      const received: AgentEvent[] = [];
+      for await (const commit of store.replay('bouncy.acme'))
+        received.push(...commit.events.filter((e) => e.type === 'task.received'));
+      expect(received).toHaveLength(1);
+    } finally {
+      unserve();
+      await other.release();
+    }
   });
 });

@@ -76,6 +76,11 @@ export interface TermOptions<State extends { seq: number }, Command, Event, Effe
   readonly logger: Logger;
   /** After a stop, work in flight gets this long to finish; then it is abandoned (it resumes next time). */
   readonly graceMs: number;
+  /**
+   * The level of the lines that mark the actor's life (name claimed, snapshot loaded, history
+   * replayed, stopped): `debug` for a keyed agent's instances, thousands of which come and go.
+   */
+  readonly lifecycleLevel?: 'info' | 'debug' | undefined;
   readonly onReady?: (() => void) | undefined;
 }
 
@@ -187,7 +192,14 @@ export class ActorTerm<
     this.intake.addEventListener('abort', () => this.notify(), { once: true });
     const stopWork = () => this.workControl.abort(this.stopping.reason);
     try {
-      const restored = await restore(name, logic, store, this.options.snapshots, logger);
+      const restored = await restore(
+        name,
+        logic,
+        store,
+        this.options.snapshots,
+        logger,
+        this.options.lifecycleLevel,
+      );
       this.journal = new Journal(store, name, logic.decider, restored.state, logic.commits);
       this.snapshotter.restoredWith(restored.events);
       const handlers = this.options.handlers(this);

@@ -46,7 +46,8 @@ export function openKeyedInbox(
     Streams.Inbox,
     inboxConsumerName(agent),
     subjects.keyedInbox(agent, '*'),
-    options,
+    // Acked once journaled: a lost ack is a redelivery the instance knows by its task id.
+    { confirmAcks: false, ...options },
   );
 }
 
@@ -134,7 +135,7 @@ async function openDurable(
     signal?.addEventListener('abort', onAbort, { once: true });
     const out: InboxMessage[] = [];
     try {
-      for await (const m of batch) out.push(wrap(m, ns.logical(m.subject)));
+      for await (const m of batch) out.push(wrap(m, ns.logical(m.subject), options.confirmAcks !== false));
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -176,16 +177,18 @@ async function openDurable(
   };
 }
 
-function wrap(m: JsMsg, subject: string): InboxMessage {
+function wrap(m: JsMsg, subject: string, confirm: boolean): InboxMessage {
   return {
     seq: m.info.streamSequence,
     subject,
     deliveryCount: m.info.deliveryCount,
     data: decoder.decode(m.data),
     // A confirmed ack: retried while the outcome is unknown (an ack is idempotent).
-    ack: async () => {
-      await retryUnknownOutcome(() => m.ackAck().then(() => undefined), 30_000);
-    },
+    ack: confirm
+      ? async () => {
+          await retryUnknownOutcome(() => m.ackAck().then(() => undefined), 30_000);
+        }
+      : async () => m.ack(),
     working: () => m.working(),
     nak: (delayMs?: number) => m.nak(delayMs),
   };

@@ -1,4 +1,5 @@
 import { jetstream } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import type { KvEntry } from '@nats-io/kv';
 import { Buckets, subjects } from '@spool/core/internal';
 import { openBucket } from './buckets.ts';
@@ -51,7 +52,13 @@ export interface KeyedOwnership {
 }
 
 export type OwnershipClaim =
-  | { readonly mine: true; readonly revision: number; readonly takeover: boolean }
+  | {
+      readonly mine: true;
+      readonly revision: number;
+      readonly takeover: boolean;
+      /** The host whose lease expired, when taken over. */
+      readonly from?: string;
+    }
   | { readonly mine: false; readonly host: string };
 
 /** What a passivated instance waits for: the results that resume its tasks. */
@@ -62,6 +69,9 @@ export interface WakeRecord {
 export type WakeChange =
   | { readonly key: string; readonly wake: WakeRecord }
   | { readonly key: string; readonly wake: undefined };
+
+/** Revisions of ownership records this process released, remembered at most (then the oldest go). */
+const RELEASES_REMEMBERED = 20_000;
 
 /** Ownership records read at once when listing them (status, adoption scans). */
 const OWNER_READS_AT_ONCE = 128;
@@ -78,6 +88,12 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
   const hostLeases = await leases(connection, Buckets.Keyed);
   const bucket = ns.bucket(Buckets.Keyed);
   const stream = `KV_${bucket}`;
+  /**
+   * The delete marker this process left on each record it released, by revision: activating
+   * the key here again is then one compare-and-swap on it, not a failed create, a read and an
+   * update (nats.js's create of a deleted key). Anyone's change in between fails the swap.
+   */
+  const released = new Map<string, number>();
 
   const get = async (key: string): Promise<KvEntry | undefined> => {
     const entry = await retryUnknownOutcome(() => kv.get(key));
@@ -101,6 +117,12 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
 
     async claim(agent, key, host) {
       const k = ownKey(agent, key);
+      const marker = released.get(k);
+      if (marker !== undefined) {
+        released.delete(k);
+        const revision = await kv.update(k, record(host), marker).catch(() => undefined);
+        if (revision !== undefined) return { mine: true, revision, takeover: false };
+      }
       for (let tries = 0; ; tries += 1) {
         try {
           const revision = await kv.create(k, record(host));
@@ -120,7 +142,7 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
           return { mine: false, host: owner };
         try {
           const revision = await kv.update(k, record(host), entry.revision);
-          return { mine: true, revision, takeover: true };
+          return { mine: true, revision, takeover: true, ...(owner === undefined ? {} : { from: owner }) };
         } catch {
           if (tries > 5)
             throw new Error(`could not adopt ${agent}/${key}: its ownership record keeps changing`);
@@ -129,7 +151,20 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
     },
 
     async release(agent, key, revision) {
-      await kv.delete(ownKey(agent, key), { previousSeq: revision }).catch(() => undefined);
+      // kv.delete with its compare-and-swap, published here to learn the marker's revision.
+      const k = ownKey(agent, key);
+      const h = headers();
+      h.set('KV-Operation', 'DEL');
+      h.set('Nats-Expected-Last-Subject-Sequence', `${revision}`);
+      const ack = await js
+        .publish(`$KV.${bucket}.${k}`, new Uint8Array(0), { headers: h, timeout: PUBLISH_ATTEMPT_MS })
+        .catch(() => undefined); // changed meanwhile (adopted elsewhere): not ours to release
+      if (ack === undefined) return;
+      released.set(k, ack.seq);
+      if (released.size > RELEASES_REMEMBERED) {
+        const oldest = released.keys().next().value;
+        if (oldest !== undefined) released.delete(oldest);
+      }
     },
 
     async owner(agent, key) {

@@ -136,6 +136,8 @@ export function startAgent(options: AgentOptions): AgentHandle {
     clock: options.clock ?? systemClock,
     logger,
     graceMs: options.stopGraceMs ?? spec.shutdownGraceMs,
+    // A keyed agent's instances come and go by the thousand: their host logs a summary instead.
+    lifecycleLevel: options.keyed === undefined ? 'info' : 'debug',
     // An adoption never stands by: if the name is held, its pool has it elsewhere. Its pool
     // adopts it again if it is still needed.
     once: options.adopted === true,
@@ -153,7 +155,9 @@ export function startAgent(options: AgentOptions): AgentHandle {
     },
   });
 
-  const stopped = actor.stopped.finally(() => mcp.close()).finally(() => logger.info('agent stopped'));
+  const stopped = actor.stopped
+    .finally(() => mcp.close())
+    .finally(() => logger[options.keyed === undefined ? 'info' : 'debug']('agent stopped'));
   return {
     name: options.name,
     ready: actor.ready,

@@ -80,6 +80,8 @@ export async function startKeyedOnNats(
       logger: options.logger,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.fetchExpiresMs ? { fetchExpiresMs: options.fetchExpiresMs } : {}),
+      // A message held while it is routed (forwarded, or waiting for room) is kept from redelivery.
+      keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
       startInstance: (key, ports) =>
         startAgent({
           name: instanceName(agent, key),
