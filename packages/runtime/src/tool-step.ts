@@ -33,7 +33,12 @@ export async function toolStep(
   const signal = ctx.stopSignal(effect.taskId);
   let outcome: ToolOutcome;
   if (mcp === undefined)
-    outcome = await runTool(spec.tools, effect, { agent: name, taskId: effect.taskId, signal });
+    outcome = await runTool(spec.tools, effect, {
+      agent: name,
+      taskId: effect.taskId,
+      signal,
+      ...(ctx.keyed === undefined ? {} : { keyed: ctx.keyed }),
+    });
   else {
     const ran = await runMcpTool(mcp, effect, signal);
     if ('lost' in ran) {
