@@ -53,10 +53,13 @@ export class BrokerProbe {
   }
 
   /** Every commit of every instance of a keyed agent (`spool.keyed.<agent>.>`), with its instance's key. */
-  async keyedHistory(agent: string): Promise<{ key: string; seq: number; events: HistoryEvent[] }[]> {
+  async keyedHistory(
+    agent: string,
+  ): Promise<{ key: string; seq: number; time: number; events: HistoryEvent[] }[]> {
     return (await this.readAll('SPOOL_KEYED', `spool.keyed.${agent}.>`)).map((m) => ({
       key: m.subject.slice(`spool.keyed.${agent}.`.length),
       seq: m.seq,
+      time: m.time,
       events: parseCommit(JSON.parse(m.data)).events,
     }));
   }
