@@ -221,4 +221,30 @@ describe('keyed agents', () => {
       await other.release();
     }
   });
+
+  it('restores a key whose ownership record was lost from its history: the fenced first write, then a replay', async () => {
+    const sink = results(world.connection);
+    const first = await host('fenced');
+    await submitTask(world.connection, 'fenced.acme', { id: 'f1', input: 'acme first' });
+    expect((await sink.wait('fenced.acme', 'f1', AbortSignal.timeout(20_000))).status).toBe('completed');
+    await first.stop();
+    hosts = hosts.filter((h) => h !== first);
+    // spool_keyed is coordination data: if it were lost, the key would look never activated.
+    expect(await world.probe.purgeSubject('KV_spool_keyed', '$KV.spool_keyed.own.fenced.acme')).toBe(1);
+    await host('fenced');
+    await submitTask(world.connection, 'fenced.acme', { id: 'f2', input: 'acme second' });
+    const second = await sink.wait('fenced.acme', 'f2', AbortSignal.timeout(30_000));
+    expect(second.status).toBe('completed');
+    // Restored from its history after all: the second task saw the first.
+    const request = world.fake.requests.filter(
+      (r) => userTexts(r.body as MessagesBody).at(-1) === 'acme second',
+    );
+    expect(request.map((r) => userTexts(r.body as MessagesBody))).toEqual([
+      ['acme first', 'fake reply to: acme first', 'acme second'],
+    ]);
+    const received = (await world.probe.keyedHistory('fenced')).flatMap((c) =>
+      c.events.filter((e) => e.type === 'task.received'),
+    );
+    expect(received).toHaveLength(2);
+  });
 });

@@ -24,7 +24,8 @@ describe('keyed ownership', () => {
     const b = await ownership.hostLease('own1', 'hb', 10_000);
     try {
       const first = await ownership.claim('own1', 'acme', 'ha');
-      expect(first).toMatchObject({ mine: true, takeover: false });
+      // Never claimed before: nothing of it can exist (its first activation reads nothing).
+      expect(first).toMatchObject({ mine: true, takeover: false, fresh: true });
       // The owner asking again keeps it; another live host is told who has it.
       expect(await ownership.claim('own1', 'acme', 'ha')).toMatchObject({ mine: true, takeover: false });
       expect(await ownership.claim('own1', 'acme', 'hb')).toEqual({ mine: false, host: 'ha' });
@@ -41,6 +42,7 @@ describe('keyed ownership', () => {
       // its release (the swap on the delete marker it remembered).
       const second = await ownership.claim('own1', 'acme', 'hb');
       expect(second).toMatchObject({ mine: true, takeover: false });
+      expect(second.mine && second.fresh).not.toBe(true);
       if (!second.mine) throw new Error('unreachable');
       await ownership.release('own1', 'acme', second.revision);
       expect(await ownership.claim('own1', 'acme', 'hb')).toMatchObject({ mine: true, takeover: false });

@@ -29,6 +29,11 @@ export class BrokerProbe {
     return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
   }
 
+  /** Removes every message on `subject` from `stream` (a test's stand-in for lost coordination data). */
+  async purgeSubject(stream: string, subject: string): Promise<number> {
+    return (await this.jsm.streams.purge(stream, { filter: subject })).purged;
+  }
+
   /** Publishes raw bytes on an agent's inbox, as any NATS client could. */
   async publishRaw(agent: string, payload: string): Promise<number> {
     const js = this.jsm.jetstream();

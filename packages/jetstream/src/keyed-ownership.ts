@@ -58,6 +58,13 @@ export type OwnershipClaim =
       readonly takeover: boolean;
       /** The host whose lease expired, when taken over. */
       readonly from?: string;
+      /**
+       * The key never had an ownership record, so it was never activated: it has no history
+       * and no snapshot, and its first activation need not read them. (Should `spool_keyed`
+       * ever be lost while the histories stay, the history's expected-sequence append refuses
+       * the instance's first write, and its next activation replays what is there.)
+       */
+      readonly fresh?: boolean;
     }
   | { readonly mine: false; readonly host: string };
 
@@ -124,17 +131,21 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
         if (revision !== undefined) return { mine: true, revision, takeover: false };
       }
       for (let tries = 0; ; tries += 1) {
-        try {
-          const revision = await kv.create(k, record(host));
-          return { mine: true, revision, takeover: false };
-        } catch {
-          // Exists (or an unknown outcome): the stored record says who owns it.
-        }
-        const entry = await get(k);
-        if (entry === undefined) {
+        // No record ever (its subject is empty): the key's first activation anywhere.
+        const created = await kv.put(k, record(host), { previousSeq: 0 }).catch(() => undefined);
+        if (created !== undefined) return { mine: true, revision: created, takeover: false, fresh: true };
+        // Exists (or an unknown outcome): the stored record says who owns it.
+        const entry = await retryUnknownOutcome(() => kv.get(k));
+        if (entry === null || entry.operation !== 'PUT') {
+          // Released (a delete marker): taken with a swap on it; purged meanwhile: created again.
+          const revision =
+            entry === null
+              ? undefined
+              : await kv.update(k, record(host), entry.revision).catch(() => undefined);
+          if (revision !== undefined) return { mine: true, revision, takeover: false };
           if (tries > 5)
             throw new Error(`could not claim ${agent}/${key}: its ownership record keeps changing`);
-          continue; // released in between: create again
+          continue;
         }
         const owner = parseHost(entry);
         if (owner === host) return { mine: true, revision: entry.revision, takeover: false };

@@ -34,6 +34,8 @@ export interface InstancePorts {
   readonly control: Inbox;
   /** Hands the actor the ownership already claimed; its `lost` ends the instance. */
   readonly leases: Pick<Leases, 'acquire'>;
+  /** Never activated anywhere before (a fresh ownership record): nothing to restore. */
+  readonly fresh: boolean;
 }
 
 export interface KeyedHostOptions {
@@ -253,13 +255,14 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
     const claim = await ownership.claim(agent, key, host);
     if (!claim.mine) return { owner: claim.host };
     if (wakers.has(key)) await ownership.removeWake(agent, key);
-    const inbox = new Mailbox();
-    const control = new Mailbox();
+    const inbox = new Mailbox(keepAliveMs);
+    const control = new Mailbox(keepAliveMs);
     let keep = false;
     const handle = options.startInstance(key, {
       inbox,
       control,
       leases: ownershipLease(key, claim.revision, claim.takeover, hostLease, () => keep),
+      fresh: claim.fresh === true,
     });
     const instance: Instance = {
       key,

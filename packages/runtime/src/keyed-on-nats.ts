@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '@spool/actor';
 import type { ModelClient } from '@spool/claude';
-import { type AgentSpec, instanceName, parseAgentCommit } from '@spool/core/internal';
+import { type AgentEvent, type AgentSpec, instanceName, parseAgentCommit } from '@spool/core/internal';
 import {
+  type HistoryStore,
   keyedForwarding,
   keyedHistoryStore,
   keyedOwnership,
@@ -11,6 +12,7 @@ import {
   openKeyedInbox,
   results,
   sendControl,
+  type SnapshotStore,
   type SpoolConnection,
   snapshotStore,
   submitTask,
@@ -88,8 +90,8 @@ export async function startKeyedOnNats(
           spec,
           keyed: { agent, key },
           holder: options.holder,
-          store,
-          snapshots,
+          // A key never activated before: its first restore reads neither (both known empty).
+          ...(ports.fresh ? nothingToRestore(store, snapshots) : { store, snapshots }),
           results: sink,
           liveText: live,
           submit,
@@ -113,4 +115,35 @@ export async function startKeyedOnNats(
     await mcp.close();
     throw err;
   }
+}
+
+/**
+ * The stores of an instance whose key was never activated anywhere (a fresh ownership record):
+ * its restore, the first reads, finds no snapshot and an empty history without asking (two
+ * round trips per new key saved); everything after goes to the stores as usual.
+ */
+function nothingToRestore<H extends HistoryStore<AgentEvent>, S extends SnapshotStore>(
+  store: H,
+  snapshots: S,
+): { store: H; snapshots: S } {
+  let lastSeqRead = false;
+  let snapshotRead = false;
+  return {
+    store: {
+      ...store,
+      lastSeq: (name: string) => {
+        if (lastSeqRead) return store.lastSeq(name);
+        lastSeqRead = true;
+        return Promise.resolve(0);
+      },
+    },
+    snapshots: {
+      ...snapshots,
+      load: (name: string) => {
+        if (snapshotRead) return snapshots.load(name);
+        snapshotRead = true;
+        return Promise.resolve(undefined);
+      },
+    },
+  };
 }
