@@ -75,7 +75,7 @@ export {
   taskIdOf,
 } from './history.ts';
 export type { Effect, NextAt, NextOptions } from './next.ts';
-export { next, nextAt, resultOf } from './next.ts';
+export { next, nextAt, resultOf, startableNow } from './next.ts';
 export { buildMessages, compactionPlan, memoryWindow } from './request.ts';
 export type { TaskError, TaskResult } from './result.ts';
 export { TaskErrorSchema, TaskResultSchema, TaskStatus } from './result.ts';
