@@ -25,6 +25,7 @@ import type { Logger } from 'pino';
 import type { AgentHandle } from './agent.ts';
 import { rejectBadKey } from './keyed-refusal.ts';
 import { Mailbox } from './keyed-mailbox.ts';
+import { RecencyList } from './recency-list.ts';
 import type { Results } from '@spool/jetstream';
 import { LATER_MS } from './pool-intake.ts';
 
@@ -114,16 +115,13 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
   const stopping = new AbortController();
   const instances = new Map<string, Instance>();
   /**
-   * The instances not passivating, least recently used first (a Map keeps insertion order; a
-   * use moves one to the end): LRU passivation and the idle sweep look at the oldest only,
-   * not at every one of thousands per activation.
+   * The instances not passivating, least recently used first: LRU passivation and the idle
+   * sweep look at the oldest only, not at every one of thousands per activation.
    */
-  const recency = new Map<string, Instance>();
+  const recency = new RecencyList<Instance>();
   const touch = (instance: Instance) => {
     instance.lastUsed = clock.now().getTime();
-    if (instance.passivating !== undefined) return;
-    recency.delete(instance.key);
-    recency.set(instance.key, instance);
+    if (instance.passivating === undefined && recency.has(instance)) recency.touch(instance);
   };
   const activating = new Map<string, Promise<Instance | { owner: string } | undefined>>();
   /** Instances passivating (still in `instances`, no longer counted against maxActive). */
@@ -278,7 +276,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
       },
     };
     instances.set(key, instance);
-    recency.set(key, instance);
+    recency.touch(instance);
     tally.activated += 1;
     if (claim.takeover) {
       tally.adopted += 1;
@@ -297,7 +295,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
         passivatingCount -= 1;
       }
       if (instances.get(key) === instance) instances.delete(key);
-      if (recency.get(key) === instance) recency.delete(key);
+      recency.delete(instance);
     });
     return instance;
   };
@@ -326,7 +324,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
   };
 
   const leastRecentlyUsedIdle = (): Instance | undefined => {
-    for (const instance of recency.values()) if (isIdleInstance(instance)) return instance;
+    for (const instance of recency) if (isIdleInstance(instance)) return instance;
     return undefined;
   };
 
@@ -341,7 +339,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
       instance.countedPassivating = true;
       passivatingCount += 1;
     }
-    if (recency.get(instance.key) === instance) recency.delete(instance.key);
+    recency.delete(instance);
     tally.passivated += 1;
     if (why === 'idle') tally.idle += 1;
     else if (why.startsWith('maxActive')) tally.lru += 1;
@@ -491,7 +489,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
   const sweep = () => {
     const now = clock.now().getTime();
     // Oldest first: past the first one used within idleMs, every other one was too.
-    for (const instance of recency.values()) {
+    for (const instance of recency) {
       if (now - instance.lastUsed < settings.idleMs) break;
       if (isIdleInstance(instance)) void passivate(instance, 'idle');
     }
