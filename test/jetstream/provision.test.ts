@@ -14,10 +14,12 @@ import { capturingLogger } from '../support/world.ts';
 const STREAMS = [
   'SPOOL_INBOX',
   'SPOOL_HISTORY',
+  'SPOOL_KEYED',
   'SPOOL_RESULTS',
   'KV_spool_leases',
   'KV_spool_claims',
   'KV_spool_snapshots',
+  'KV_spool_keyed',
 ];
 
 describe('provision - replicas', () => {
