@@ -40,6 +40,10 @@ export async function connect(options: ConnectOptions): Promise<SpoolConnection>
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       timeout: options.connectTimeoutMs ?? 5_000,
+      // The client would capture a stack trace up front for every request (two Errors each,
+      // a few percent of a task's CPU, more for a keyed instance's): Spool says what failed in
+      // its own messages and never shows those stacks.
+      noAsyncTraces: true,
     });
   } catch (err) {
     throw connectError(err, auth.servers, auth.method);
