@@ -4,8 +4,12 @@
  * number of tasks through one plain agent (concurrency 32) in the same run; then the activation
  * of a passivated instance whose history holds about --activation-events events (with a
  * snapshot every 1000): p50 and p95 from a task's submission to the instance's replayed state.
+ * Each phase also says the CPU it took per task, in this process and in nats-server (Linux's
+ * /proc): on a shared machine, other work changes the tasks/s of one phase and not the
+ * other's, while CPU per task stays put, so the ratio by CPU is the steadier comparison.
  * Options: bench/args.ts (pnpm bench --help).
  */
+import { readFileSync } from 'node:fs';
 import { anthropicModel } from '@spool/claude';
 import { AgentSpecSchema, parseAgentCommit } from '@spool/core';
 import { connect, keyedHistoryStore, provision, results, submitTask } from '@spool/jetstream';
@@ -23,6 +27,31 @@ const say = (line: string) => {
 
 const nats = await startNats();
 const fake = await startFakeClaude();
+
+/** CPU ms used so far by this process and by nats-server (undefined where /proc cannot say). */
+const cpuNow = (): { here: number; server: number | undefined } => {
+  const usage = process.cpuUsage();
+  let server: number | undefined;
+  try {
+    // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 per second on Linux).
+    const fields = readFileSync(`/proc/${nats.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    server = (Number(fields[11]) + Number(fields[12])) * 10;
+    if (!Number.isFinite(server)) server = undefined;
+  } catch {
+    server = undefined;
+  }
+  return { here: (usage.user + usage.system) / 1000, server };
+};
+/** CPU ms per task between two readings, here and in nats-server. */
+const cpuPerTask = (from: ReturnType<typeof cpuNow>, tasks: number) => {
+  const to = cpuNow();
+  const here = (to.here - from.here) / tasks;
+  const server =
+    to.server === undefined || from.server === undefined ? undefined : (to.server - from.server) / tasks;
+  return { here, server, total: here + (server ?? 0) };
+};
+const cpuText = (cpu: ReturnType<typeof cpuPerTask>) =>
+  `CPU per task ${cpu.here.toFixed(2)} ms here${cpu.server === undefined ? '' : ` + ${cpu.server.toFixed(2)} ms nats-server`}`;
 let peakRss = 0;
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -59,15 +88,17 @@ try {
   peakRss = process.memoryUsage().rss;
   const rssBefore = peakRss;
   let started = performance.now();
+  let cpuFrom = cpuNow();
   await submitAll(
     (i) => `support.k${i}`,
     () => 't1',
   );
   for (let i = 0; i < KEYS; i++) await sink.wait(`support.k${i}`, 't1');
   const keyedSecs = (performance.now() - started) / 1000;
+  const keyedCpu = cpuPerTask(cpuFrom, KEYS);
   const keyedPeak = peakRss;
   say(
-    `keyed: ${KEYS} keys × 1 task in one process: ${(KEYS / keyedSecs).toFixed(0)} tasks/s (${keyedSecs.toFixed(1)} s), peak RSS ${(keyedPeak / 2 ** 20).toFixed(0)} MiB (${(rssBefore / 2 ** 20).toFixed(0)} MiB before)`,
+    `keyed: ${KEYS} keys × 1 task in one process: ${(KEYS / keyedSecs).toFixed(0)} tasks/s (${keyedSecs.toFixed(1)} s), peak RSS ${(keyedPeak / 2 ** 20).toFixed(0)} MiB (${(rssBefore / 2 ** 20).toFixed(0)} MiB before); ${cpuText(keyedCpu)}`,
   );
 
   // 2. The same tasks through one plain agent.
@@ -80,15 +111,17 @@ try {
   });
   await plain.ready;
   started = performance.now();
+  cpuFrom = cpuNow();
   await submitAll(
     () => 'plain',
     (i) => `p${i}`,
   );
   for (let i = 0; i < KEYS; i++) await sink.wait('plain', `p${i}`);
   const plainSecs = (performance.now() - started) / 1000;
+  const plainCpu = cpuPerTask(cpuFrom, KEYS);
   await plain.stop();
   say(
-    `unkeyed: the same ${KEYS} tasks through one agent (concurrency 32): ${(KEYS / plainSecs).toFixed(0)} tasks/s (${plainSecs.toFixed(1)} s); keyed/unkeyed ${(plainSecs / keyedSecs).toFixed(2)}×`,
+    `unkeyed: the same ${KEYS} tasks through one agent (concurrency 32): ${(KEYS / plainSecs).toFixed(0)} tasks/s (${plainSecs.toFixed(1)} s); ${cpuText(plainCpu)}; keyed/unkeyed ${(plainSecs / keyedSecs).toFixed(2)}× by tasks/s, ${(plainCpu.total / keyedCpu.total).toFixed(2)}× by CPU per task`,
   );
 
   // 3. Activation of a passivated instance with a long history (snapshot + tail).
@@ -126,7 +159,9 @@ try {
         keys: KEYS,
         keyedTasksPerSec: KEYS / keyedSecs,
         keyedPeakRssMiB: keyedPeak / 2 ** 20,
+        keyedCpuMsPerTask: keyedCpu,
         unkeyedTasksPerSec: KEYS / plainSecs,
+        unkeyedCpuMsPerTask: plainCpu,
         activationP50Ms: p50,
         activationP95Ms: p95,
       }),

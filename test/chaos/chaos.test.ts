@@ -5,11 +5,17 @@
  * must have exactly one completed result, the history must hold each decision once, and no
  * model call whose reply was journaled may have been made again.
  *
+ * Keyed agents too: two more processes host a keyed agent (`desk`, a few keys, few instances
+ * in memory so they are passivated and activated all the time); its tasks are interleaved with
+ * the plain ones, each plain kill SIGKILLs one of its hosts too (a fresh one starts and adopts
+ * its keys), and the broker kill hits them all. The same invariants hold per instance.
+ *
  * Environment (a longer soak reuses this file):
  *   CHAOS_SEED   replays a run: the seed is printed on the first line of every run
  *   CHAOS_TASKS  tasks to submit (default 300)
- *   CHAOS_KILLS  plain agent SIGKILL + restarts (default 4); one standby takeover and one
- *                broker SIGKILL come on top
+ *   CHAOS_KILLS  plain agent SIGKILL + restarts (default 4), each with one keyed host's; one
+ *                standby takeover and one broker SIGKILL come on top
+ *   CHAOS_KEYED_TASKS  tasks for the keyed agent's instances (default a third of CHAOS_TASKS)
  *   CHAOS_VERBOSE=1  also prints the fault timeline and the agents' warnings and lease log lines
  *   CHAOS_CLUSTER=1  runs on a 3-node JetStream cluster (replicas 3, the agents given all three
  *                URLs): the broker fault SIGKILLs the node leading SPOOL_HISTORY instead
@@ -30,6 +36,12 @@ import { chaosSeed, envInt, Rng } from './prng.ts';
 
 const AGENT = 'worker';
 const TASKS = envInt('CHAOS_TASKS', 300, 1);
+/** The keyed agent: its tasks go to KEYS instances, at most KEYED_MAX_ACTIVE in memory per host. */
+const KEYED = 'desk';
+const KEYED_TASKS = envInt('CHAOS_KEYED_TASKS', Math.ceil(TASKS / 3), 0);
+const KEYS = 10;
+const KEYED_MAX_ACTIVE = 4;
+const KEYED_HOSTS = 2;
 const KILLS = envInt('CHAOS_KILLS', 4, 0);
 const TIMEOUT_MS = envInt('CHAOS_TIMEOUT_MS', 180_000, 10_000);
 const SEED = chaosSeed();
@@ -106,7 +118,7 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
     // the agent kills hit the submitter too. While the broker is down the submitter ignores
     // that bound, so its publishes always meet the outage (and must land once each).
     const bursts: number[] = [];
-    for (let left = TASKS; left > 0; left -= bursts.at(-1) as number)
+    for (let left = TASKS + KEYED_TASKS; left > 0; left -= bursts.at(-1) as number)
       bursts.push(Math.min(left, rng.int(1, 15)));
     const backlog = 3 * concurrency;
     console.log(
@@ -133,8 +145,18 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
           leaseTtlMs: LEASE_TTL_MS,
           snapshotEvery: 50,
         },
+        [KEYED]: {
+          instructions: 'Help.',
+          model: 'claude-sonnet-4-6',
+          keyed: { maxActive: KEYED_MAX_ACTIVE, idleMs: 400 },
+          leaseTtlMs: LEASE_TTL_MS,
+          // A dead host's messages come back after the ack wait (its consumer is shared).
+          ackWaitMs: 3_000,
+          snapshotEvery: 10,
+        },
       },
     });
+    const keyedArgs = ['agent', KEYED, '--config', config];
     const f = new AgentFleet(
       ['agent', AGENT, '--config', config],
       { natsUrl, anthropicBaseUrl: w.fake.url },
@@ -149,9 +171,31 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
     let active: Member = f.start('agent-0');
     await f.waitForLine(active, '"history replayed"', (l) => l.msg.startsWith('history replayed'), 30_000);
     note('agent-0 ready');
+    const hostRunning = (member: Member) =>
+      f.waitForLine(
+        member,
+        '"keyed agent host running"',
+        (l) => l.msg === 'keyed agent host running',
+        30_000,
+      );
+    const desks: Member[] = Array.from({ length: KEYED_HOSTS }, (_, i) => f.start(`desk-${i}`, keyedArgs));
+    await Promise.all(desks.map(hostRunning));
+    note('keyed hosts ready');
 
     // The submitter: every task id once, retried until the broker takes it (the outage included).
+    // chaos: the keyed agent's tasks are interleaved with the plain ones at seeded places.
     const ids = Array.from({ length: TASKS }, (_, i) => `job-${i}`);
+    const jobs: { to: string; id: string; input: string }[] = ids.map((id, i) => ({
+      to: AGENT,
+      id,
+      input: `job number ${i}`,
+    }));
+    const keyedIds = Array.from({ length: KEYED_TASKS }, (_, j) => ({
+      key: `k${j % KEYS}`,
+      id: `kjob-${j}`,
+    }));
+    for (const [j, { key, id }] of keyedIds.entries())
+      jobs.splice(rng.int(0, jobs.length), 0, { to: `${KEYED}.${key}`, id, input: `keyed job number ${j}` });
     let submitRetries = 0;
     const submitCalls: { from: number; to: number }[] = [];
     let brokerDown = false;
@@ -167,11 +211,11 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
           20,
         );
         for (let i = 0; i < size; i++, n++) {
-          const task = { id: ids[n] as string, input: `job number ${n}` };
+          const { to, ...task } = jobs[n] as (typeof jobs)[number];
           for (;;) {
             const from = Date.now();
             try {
-              await submitTask(w.connection, AGENT, task);
+              await submitTask(w.connection, to, task);
               submitCalls.push({ from, to: Date.now() });
               break;
             } catch (err) {
@@ -190,6 +234,7 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
     const faults: Fault[] = [];
     let requestsAtLastFault = 0;
     let agentKills = 0;
+    let keyedKills = 0;
     let takeoverMs: number | undefined;
     const recoveryMs: number[] = [];
 
@@ -239,6 +284,14 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
         await sleep(fault.jitterMs);
         const killedAt = await killActive(`kill ${agentKills + 1}`);
         active = f.start(`agent-${f.members.length}`);
+        // chaos: one keyed host SIGKILLed in the same window (its instances mid-call, or
+        // passivating); a fresh one starts at once and adopts its keys when its lease expires.
+        const d = rng.int(0, KEYED_HOSTS - 1);
+        const victim = desks[d] as Member;
+        await f.signal(victim, 'SIGKILL');
+        keyedKills += 1;
+        desks[d] = f.start(`desk-${f.members.length}`, keyedArgs);
+        note(`${victim.label} SIGKILLed; ${desks[d]?.label} started`);
         const replayed = await replayedAfter(active, killedAt);
         note(`${active.label} replayed (${replayed.msg}) ${replayed.time - killedAt} ms after the kill`);
       } else if (fault.kind === 'standby') {
@@ -290,6 +343,21 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
       500,
     );
     await waitFor(
+      'every keyed task to have a result',
+      async () => (await w.probe.results(KEYED)).length >= KEYED_TASKS,
+      Math.max(10_000, TIMEOUT_MS - (Date.now() - t0) - 20_000),
+      500,
+    );
+    await waitFor(
+      'every keyed result.published to be journaled',
+      async () =>
+        (await w.probe.keyedHistory(KEYED))
+          .flatMap((c) => c.events)
+          .filter((e) => e.type === 'result.published').length >= KEYED_TASKS,
+      15_000,
+      250,
+    );
+    await waitFor(
       'every result.published to be journaled',
       async () =>
         (await w.probe.history(AGENT)).flatMap((c) => c.events).filter((e) => e.type === 'result.published')
@@ -299,11 +367,13 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
     );
     note('all results in');
     const exitCode = await f.signal(active, 'SIGTERM');
+    const keyedExitCodes = await Promise.all(desks.map((d) => f.signal(d, 'SIGTERM')));
     const duration = Date.now() - t0;
 
-    // No process died on its own, and the last one stopped cleanly.
+    // No process died on its own, and the last ones stopped cleanly.
     expect(f.unexpectedExits).toEqual([]);
     expect(exitCode).toBe(0);
+    expect(keyedExitCodes).toEqual(desks.map(() => 0));
 
     // Results: exactly one per task id, none lost, none extra, all completed with their own reply.
     const stored = await w.probe.results(AGENT);
@@ -331,11 +401,40 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
     expect(tasksOf('task.failed')).toEqual([]);
     expect(tasksOf('task.rejected')).toEqual([]);
 
+    // The keyed agent, per instance: one completed result per key and task id, its own reply,
+    // and in each key's history each decision once.
+    const keyedStored = await w.probe.results(KEYED);
+    const perKeyedTask = countBy(keyedStored, (r) => `${r.key}/${r.taskId}`);
+    expect([...perKeyedTask.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    expect([...perKeyedTask.keys()].sort()).toEqual(keyedIds.map(({ key, id }) => `${key}/${id}`).sort());
+    expect(
+      keyedStored.filter(
+        (r) =>
+          r.status !== 'completed' ||
+          r.output !== `fake reply to: keyed job number ${r.taskId.slice('kjob-'.length)}`,
+      ),
+    ).toEqual([]);
+    const keyedHistory = await w.probe.keyedHistory(KEYED);
+    const keyedEvents = keyedHistory.flatMap((c) => c.events.map((e) => ({ key: c.key, e })));
+    expect([...countBy(keyedEvents, ({ e }) => e.id).entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    for (const type of ['task.received', 'task.completed', 'result.published'] as const) {
+      const per = countBy(
+        keyedEvents.filter(({ e }) => e.type === type),
+        ({ key, e }) => `${key}/${String(taskIdOf(e))}`,
+      );
+      expect({ type, size: per.size, wrong: [...per.entries()].filter(([, n]) => n !== 1) }).toEqual({
+        type,
+        size: KEYED_TASKS,
+        wrong: [],
+      });
+    }
+    expect(keyedEvents.filter(({ e }) => e.type === 'task.failed' || e.type === 'task.rejected')).toEqual([]);
+
     // Model calls: map each request to its task by its LAST user message (memory carries
     // earlier tasks' inputs as earlier messages).
     const taskOfInput = new Map<string, string>();
     const journaledAt = new Map<string, number>();
-    for (const commit of history) {
+    for (const commit of [...history, ...keyedHistory]) {
       for (const event of commit.events) {
         if (event.type === 'task.received') taskOfInput.set(event.data.input, event.data.taskId);
         if (event.type === 'model.responded' && !journaledAt.has(event.data.taskId))
@@ -356,7 +455,8 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
     expect(unmapped).toEqual([]);
     expect(afterJournal).toEqual([]);
     expect(unexplained).toEqual([]);
-    expect(faults.filter((x) => x.repeats > concurrency)).toEqual([]);
+    // (Calls in flight at a fault: the plain agent's, and each keyed host's instances'.)
+    expect(faults.filter((x) => x.repeats > concurrency + KEYED_HOSTS * KEYED_MAX_ACTIVE)).toEqual([]);
 
     // The standby took over within the lease ttl plus a few polls.
     expect(takeoverMs).toBeDefined();
@@ -389,7 +489,7 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
       console.log(`chaos: timeline\n${timeline.join('\n')}\nchaos: warnings\n${warnings.join('\n')}`);
     }
     console.log(
-      `chaos: seed=${SEED}${CLUSTER ? ' cluster=3' : ''} tasks=${TASKS} concurrency=${concurrency} latency=${latencyMs}ms agentKills=${agentKills} natsKills=1 takeover=${takeoverMs}ms recovery=${recoveryMs.join('/')}ms requests=${requests.length} repeatedCalls=${repeatedCalls} tasksRepeated=${tasksRepeated} repeatsPerFault=${faults.map((x) => x.repeats).join('/')} submitRetries=${submitRetries} submitsAcrossOutage=${submitsAcrossOutage} snapshots=${snapshotsSaved} resumesFromSnapshot=${fromSnapshot} stepBacks=${stepBacks} commits=${history.length} duration=${(duration / 1000).toFixed(1)}s`,
+      `chaos: seed=${SEED}${CLUSTER ? ' cluster=3' : ''} tasks=${TASKS} concurrency=${concurrency} latency=${latencyMs}ms agentKills=${agentKills} keyedTasks=${KEYED_TASKS} keyedHostKills=${keyedKills} natsKills=1 takeover=${takeoverMs}ms recovery=${recoveryMs.join('/')}ms requests=${requests.length} repeatedCalls=${repeatedCalls} tasksRepeated=${tasksRepeated} repeatsPerFault=${faults.map((x) => x.repeats).join('/')} submitRetries=${submitRetries} submitsAcrossOutage=${submitsAcrossOutage} snapshots=${snapshotsSaved} resumesFromSnapshot=${fromSnapshot} stepBacks=${stepBacks} commits=${history.length} duration=${(duration / 1000).toFixed(1)}s`,
     );
   });
 });

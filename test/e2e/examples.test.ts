@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type HistoryEvent, parseConfig, type TaskResult, TaskResultSchema } from '@spool/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,8 +16,9 @@ const example = (name: string) => ({
 });
 
 /** `spool demo --config … --tasks … --json` on the offline model (no key, no base URL): one result per line. */
-async function demo(name: string, broker: Broker): Promise<TaskResult[]> {
-  const { config, tasks } = example(name);
+async function demo(name: string, broker: Broker, configFile = 'spool.config.json'): Promise<TaskResult[]> {
+  const { tasks } = example(name);
+  const config = join(ROOT, 'examples', name, configFile);
   const run = await runCli(['demo', '--config', config, '--tasks', tasks, '--json'], {
     natsUrl: broker.nats.url,
   });
@@ -175,4 +177,53 @@ describe('examples/monitor - one command runs the status page and spool up, on a
     expect(await exited, stderr.slice(-2000)).toBe(0);
     expect(stderr).not.toMatch(/at .*\.ts:\d+/);
   }, 90_000);
+});
+
+describe('examples/support - spool demo runs a support agent per customer', () => {
+  let broker: Broker;
+  beforeAll(async () => {
+    broker = await startBroker();
+  });
+  afterAll(() => broker?.close());
+
+  it('answers each customer from their own orders and their own memory', async () => {
+    const results = await demo('support', broker, 'spool.config.ts');
+    expect(results.map((r) => [r.key, r.status, r.tools])).toEqual([
+      ['acme', 'completed', ['lookup_order']],
+      ['globex', 'completed', ['lookup_order']],
+      ['acme', 'completed', ['lookup_order']],
+      ['globex', 'completed', ['lookup_order']],
+    ]);
+    expect(results.every((r) => r.agent === 'support')).toBe(true);
+    const [first, second, third, fourth] = results.map((r) => r.output ?? '');
+    expect(first).toMatch(/^Order 1001 \(2 × blue widget\): shipped/);
+    expect(second).toMatch(/^Order 2001 \(40 × sprocket\): delivered/);
+    // acme's follow-up names no order: its instance remembers its own earlier question.
+    expect(third).toMatch(/^About the order you asked about earlier: Order 1001/);
+    // globex asks for acme's order: the lookup reads globex's orders only.
+    expect(fourth).toMatch(/cannot find order 1001 on your account/);
+
+    // One history per customer, holding that customer's tasks only.
+    const histories = await broker.probe.keyedHistory('support');
+    const keys = [...new Set(histories.map((c) => c.key))].sort();
+    expect(keys).toEqual(['acme', 'globex']);
+    const acme = JSON.stringify(histories.filter((c) => c.key === 'acme'));
+    expect(acme).toContain('order 1001');
+    expect(acme).not.toContain('2001');
+  }, 60_000);
+
+  it('refuses a seed for the keyed agent itself, or for a bad key, in one line', async () => {
+    const config = join(ROOT, 'examples', 'support', 'spool.config.ts');
+    const seeds = join(tmpdir(), `support-seeds-${process.pid}.json`);
+    for (const [agent, message] of [
+      ['support', /0\.agent: "support" is a keyed agent: name one of its instances, "support\/<key>"/],
+      ['support/not ok', /0\.agent: key "not ok" has characters outside/],
+    ] as const) {
+      writeFileSync(seeds, JSON.stringify([{ agent, input: 'hello' }]));
+      const run = await runCli(['demo', '--config', config, '--tasks', seeds], { natsUrl: broker.nats.url });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stderr).not.toMatch(/at .*\.ts:\d+/);
+    }
+  }, 60_000);
 });

@@ -65,6 +65,7 @@ describe('keyed agent - three host processes, one SIGKILLed mid-run', () => {
     const stored: TaskResult[] = await world.probe.results('support');
     expect(stored).toHaveLength(KEYS * PER_KEY);
     expect([...countBy(stored, (r) => `${r.key}/${r.taskId}`).values()].every((n) => n === 1)).toBe(true);
+    // Named when one is not: its status and error say what went wrong.
     expect(stored.filter((r) => r.status !== 'completed' || r.agent !== 'support')).toEqual([]);
 
     // Each key's history has each task received once and each model step journaled once.

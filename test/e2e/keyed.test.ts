@@ -1,6 +1,13 @@
-import { type AgentSpecInput, defineTool } from '@spool/core';
+import { type AgentEvent, type AgentSpecInput, defineTool } from '@spool/core';
 import { z } from 'zod';
-import { keyedHistoryStore, results, sendControl, submitTask } from '@spool/jetstream';
+import {
+  keyedForwarding,
+  keyedHistoryStore,
+  keyedOwnership,
+  results,
+  sendControl,
+  submitTask,
+} from '@spool/jetstream';
 import { type KeyedHostHandle, startKeyedOnNats } from '@spool/runtime';
 import type { MessagesBody } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -203,5 +210,63 @@ describe('keyed agents', () => {
     const result = await results(world.connection).wait('approver.cust1', 'r1', AbortSignal.timeout(20_000));
     expect(result.status).toBe('completed');
     expect(result.tools).toEqual(['refund']);
+  });
+
+  it('does not refuse a good task as poison however often its owner hands a forward back', async () => {
+    // Another host (live lease, owns the key) that hands every forwarded message back eight
+    // times, then lets the key go: delivered through the consumer each time, the task would
+    // pass the poison limit (5 deliveries never journaled) long before it is taken.
+    const ownership = await keyedOwnership(world.connection);
+    const other = await ownership.hostLease('bouncy', 'hother', 10_000);
+    const claim = await ownership.claim('bouncy', 'acme', 'hother');
+    if (!claim.mine) throw new Error('expected the other host to own acme');
+    let bounces = 0;
+    const unserve = keyedForwarding(world.connection).serve('bouncy', 'hother', async () => {
+      bounces += 1;
+      if (bounces === 8) await ownership.release('bouncy', 'acme', claim.revision);
+      return 'nak';
+    });
+    try {
+      await host('bouncy');
+      await submitTask(world.connection, 'bouncy.acme', { id: 'p1', input: 'acme asks' });
+      const result = await results(world.connection).wait('bouncy.acme', 'p1', AbortSignal.timeout(30_000));
+      expect(bounces).toBeGreaterThanOrEqual(8);
+      expect(result).toMatchObject({ status: 'completed', output: 'fake reply to: acme asks' });
+      // Taken on its first delivery: no redelivery was counted against it.
+      const store = keyedHistoryStore(world.connection, (json) => json as { events: AgentEvent[] });
+      const received: AgentEvent[] = [];
+      for await (const commit of store.replay('bouncy.acme'))
+        received.push(...commit.events.filter((e) => e.type === 'task.received'));
+      expect(received).toHaveLength(1);
+    } finally {
+      unserve();
+      await other.release();
+    }
+  });
+
+  it('restores a key whose ownership record was lost from its history: the fenced first write, then a replay', async () => {
+    const sink = results(world.connection);
+    const first = await host('fenced');
+    await submitTask(world.connection, 'fenced.acme', { id: 'f1', input: 'acme first' });
+    expect((await sink.wait('fenced.acme', 'f1', AbortSignal.timeout(20_000))).status).toBe('completed');
+    await first.stop();
+    hosts = hosts.filter((h) => h !== first);
+    // spool_keyed is coordination data: if it were lost, the key would look never activated.
+    expect(await world.probe.purgeSubject('KV_spool_keyed', '$KV.spool_keyed.own.fenced.acme')).toBe(1);
+    await host('fenced');
+    await submitTask(world.connection, 'fenced.acme', { id: 'f2', input: 'acme second' });
+    const second = await sink.wait('fenced.acme', 'f2', AbortSignal.timeout(30_000));
+    expect(second.status).toBe('completed');
+    // Restored from its history after all: the second task saw the first.
+    const request = world.fake.requests.filter(
+      (r) => userTexts(r.body as MessagesBody).at(-1) === 'acme second',
+    );
+    expect(request.map((r) => userTexts(r.body as MessagesBody))).toEqual([
+      ['acme first', 'fake reply to: acme first', 'acme second'],
+    ]);
+    const received = (await world.probe.keyedHistory('fenced')).flatMap((c) =>
+      c.events.filter((e) => e.type === 'task.received'),
+    );
+    expect(received).toHaveLength(2);
   });
 });

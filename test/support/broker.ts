@@ -29,6 +29,11 @@ export class BrokerProbe {
     return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
   }
 
+  /** Removes every message on `subject` from `stream` (a test's stand-in for lost coordination data). */
+  async purgeSubject(stream: string, subject: string): Promise<number> {
+    return (await this.jsm.streams.purge(stream, { filter: subject })).purged;
+  }
+
   /** Publishes raw bytes on an agent's inbox, as any NATS client could. */
   async publishRaw(agent: string, payload: string): Promise<number> {
     const js = this.jsm.jetstream();
@@ -53,10 +58,13 @@ export class BrokerProbe {
   }
 
   /** Every commit of every instance of a keyed agent (`spool.keyed.<agent>.>`), with its instance's key. */
-  async keyedHistory(agent: string): Promise<{ key: string; seq: number; events: HistoryEvent[] }[]> {
+  async keyedHistory(
+    agent: string,
+  ): Promise<{ key: string; seq: number; time: number; events: HistoryEvent[] }[]> {
     return (await this.readAll('SPOOL_KEYED', `spool.keyed.${agent}.>`)).map((m) => ({
       key: m.subject.slice(`spool.keyed.${agent}.`.length),
       seq: m.seq,
+      time: m.time,
       events: parseCommit(JSON.parse(m.data)).events,
     }));
   }

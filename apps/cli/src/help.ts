@@ -19,7 +19,9 @@ Commands:
   replay <agent>            each event of the history and the state it led to [--until SEQ] [--json]
                             (replay coordinator: the workflow decisions, dispatches and outcomes)
                             [--verify: rebuild from scratch and compare with the latest snapshot]
-  status                    agents, pools, workflows, schedules' next fires, tasks in flight and queued, spend [--json]
+  status                    agents, pools, keyed agents (instances active, passivated, known; hosts
+                            alive), workflows, schedules' next fires, tasks in flight and queued,
+                            spend [--json]
   pause <agent>             finish the step in flight, start nothing new, keep queueing [--reason R]
   resume <agent>            start work again
   cancel <taskId>           end a task (or a workflow, by its id) as cancelled [--agent A] [--reason R]
@@ -129,12 +131,14 @@ else starts nats-server -js with data under .spool/; runs the coordinator and th
 of the config, submits the seed tasks and workflow runs, prints each result, and exits 0.
 Without ANTHROPIC_API_KEY (or with --offline) it runs on the built-in offline model.
 The multi-agent examples: --config examples/research/spool.config.json (a workflow), the
-same with examples/planner (delegation).
+same with examples/planner (delegation); examples/support/spool.config.ts is a keyed agent
+(one support instance per customer, seeds {"agent": "support/<customer>", …}).
 
   --config F   config (default ./spool.config.ts or ./spool.config.json; in a checkout of
                Spool without one, examples/data-analysis/spool.config.ts)
   --tasks F    seeds, a JSON array of {"agent"?, "input"} tasks (agent: the config's first if
-               left out) and {"workflow", "input"} runs (default tasks.json beside the config)
+               left out; <agent>/<key> for a keyed agent's instance) and {"workflow", "input"}
+               runs (default tasks.json beside the config)
   --offline    the built-in offline model even when ANTHROPIC_API_KEY is set
   --json       print each result as one JSON line`,
   up: `Usage: spool up [--config F] [--offline] [--console-port P] [--no-console] [--metrics-port P]

@@ -124,6 +124,7 @@ export async function runCoordinator(
         spec.replicas > 1 ? [[name, spec.replicas]] : [],
       ),
     ),
+    keyed: Object.entries(config.agents).flatMap(([name, spec]) => (spec.keyed === undefined ? [] : [name])),
     prices,
     workflows: config.workflows,
     schedules: config.schedules,

@@ -70,6 +70,7 @@ export function startActor<
     logger: options.logger,
     role: options.role,
     once: options.once === true,
+    ...(options.lifecycleLevel === undefined ? {} : { claimedLevel: options.lifecycleLevel }),
     sleep: (ms, s) => clock.sleep(ms, s),
     afterTakeover: options.afterTakeover,
     describe: options.describeHolder,

@@ -15,9 +15,10 @@ export interface HistoryPort<Event> {
   ): Promise<{ readonly seq: number; readonly duplicate: boolean }>;
   /** The last sequence of the history, 0 when it is empty. */
   lastSeq(name: string): Promise<number>;
+  /** Commits from `fromSeq` on; up to `untilSeq` when given (the caller read the last sequence already). */
   replay(
     name: string,
-    options?: { readonly fromSeq?: number },
+    options?: { readonly fromSeq?: number; readonly untilSeq?: number },
   ): AsyncIterable<{ readonly seq: number; readonly events: readonly Event[] }>;
 }
 

@@ -63,7 +63,8 @@ export function memoryHistory<Event>(options: MemoryHistoryOptions<Event> = {}):
     },
     async *replay(name, replayOptions = {}) {
       const from = replayOptions.fromSeq ?? 1;
-      for (const commit of stored.filter((c) => c.name === name && c.seq >= from))
+      const until = replayOptions.untilSeq ?? Number.POSITIVE_INFINITY;
+      for (const commit of stored.filter((c) => c.name === name && c.seq >= from && c.seq <= until))
         yield { seq: commit.seq, events: structuredClone(commit.events) };
     },
     commits: (name) => stored.filter((c) => c.name === name).map(({ seq, events }) => ({ seq, events })),

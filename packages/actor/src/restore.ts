@@ -31,6 +31,10 @@ export interface Restored<State> {
  * Rebuilds an actor's state: the newest usable snapshot, then the history after it. A
  * snapshot that is missing, unreadable, of another state version or ahead of the history
  * is never trusted: it is reported and the whole history is replayed instead.
+ *
+ * The snapshot and the history's last sequence are read at once (one round trip, not two),
+ * and the replay stops at that sequence without asking for it again: activating a keyed
+ * agent's instance is mostly this, thousands of times.
  */
 export async function restore<State extends { seq: number }, Event>(
   name: string,
@@ -38,49 +42,55 @@ export async function restore<State extends { seq: number }, Event>(
   store: Pick<HistoryPort<Event>, 'replay' | 'lastSeq'>,
   snapshots: SnapshotPort | undefined,
   logger: Logger,
+  /** The level of the "snapshot loaded" line (keyed instances log their lifecycle at debug). */
+  level: 'info' | 'debug' = 'info',
 ): Promise<Restored<State>> {
+  const codec = logic.snapshots;
+  const [stored, last] = await Promise.all([
+    snapshots === undefined || codec === undefined
+      ? undefined
+      : snapshots.load(name).catch((err: unknown) => ({ unreadable: ensureError(err).message })),
+    store.lastSeq(name),
+  ]);
   const state =
-    (await usableSnapshot(name, logic, store, snapshots, logger)) ?? logic.decider.initialState(name);
+    (codec === undefined ? undefined : usableSnapshot(name, codec, stored, last, logger, level)) ??
+    logic.decider.initialState(name);
   const fromSeq = state.seq;
   let replayed = 0;
   let events = 0;
-  for await (const commit of store.replay(name, { fromSeq: fromSeq + 1 })) {
-    applyCommit(logic.decider, state, commit);
-    replayed += 1;
-    events += commit.events.length;
-  }
+  if (last > fromSeq)
+    for await (const commit of store.replay(name, { fromSeq: fromSeq + 1, untilSeq: last })) {
+      applyCommit(logic.decider, state, commit);
+      replayed += 1;
+      events += commit.events.length;
+    }
   return { state, fromSnapshot: fromSeq, replayed, events };
 }
 
-async function usableSnapshot<State extends { seq: number }, Event>(
+type Loaded = Awaited<ReturnType<SnapshotPort['load']>> | { readonly unreadable: string };
+
+function usableSnapshot<State extends { seq: number }>(
   name: string,
-  logic: Pick<ReplayLogic<State, Event>, 'snapshots'>,
-  store: Pick<HistoryPort<Event>, 'lastSeq'>,
-  snapshots: SnapshotPort | undefined,
+  codec: SnapshotCodec<State>,
+  stored: Loaded,
+  last: number,
   logger: Logger,
-): Promise<State | undefined> {
-  const codec = logic.snapshots;
-  if (snapshots === undefined || codec === undefined) return undefined;
+  level: 'info' | 'debug',
+): State | undefined {
   const ignore = (why: string) => {
     logger.warn(`snapshot ignored: ${why}; replaying the whole history`);
     return undefined;
   };
-  let stored: Awaited<ReturnType<SnapshotPort['load']>>;
-  try {
-    stored = await snapshots.load(name);
-  } catch (err) {
-    return ignore(ensureError(err).message);
-  }
   if (stored === undefined) return undefined;
+  if ('unreadable' in stored) return ignore(stored.unreadable);
   const decoded = codec.decode(stored.data, name);
   if ('problem' in decoded) return ignore(decoded.problem);
   if (decoded.state.seq !== stored.seq) {
     return ignore(`it says sequence ${decoded.state.seq} but was stored as ${stored.seq}`);
   }
-  const last = await store.lastSeq(name);
   if (stored.seq > last) {
     return ignore(`it was taken at sequence ${stored.seq}, past the end of the history (${last})`);
   }
-  logger.info({ snapshotSeq: stored.seq, takenAt: stored.takenAt }, 'snapshot loaded');
+  logger[level]({ snapshotSeq: stored.seq, takenAt: stored.takenAt }, 'snapshot loaded');
   return decoded.state;
 }

@@ -76,6 +76,11 @@ export interface TermOptions<State extends { seq: number }, Command, Event, Effe
   readonly logger: Logger;
   /** After a stop, work in flight gets this long to finish; then it is abandoned (it resumes next time). */
   readonly graceMs: number;
+  /**
+   * The level of the lines that mark the actor's life (name claimed, snapshot loaded, history
+   * replayed, stopped): `debug` for a keyed agent's instances, thousands of which come and go.
+   */
+  readonly lifecycleLevel?: 'info' | 'debug' | undefined;
   readonly onReady?: (() => void) | undefined;
   /** Told each commit's duration and size, and the replay's (metrics; default: nothing). */
   readonly observer?: Pick<Observer, 'journalCommitted' | 'replayed'> | undefined;
@@ -191,7 +196,14 @@ export class ActorTerm<
     try {
       const observer = this.options.observer ?? noObserver;
       const replayStarted = performance.now(); // real time, whatever the actor's clock says
-      const restored = await restore(name, logic, store, this.options.snapshots, logger);
+      const restored = await restore(
+        name,
+        logic,
+        store,
+        this.options.snapshots,
+        logger,
+        this.options.lifecycleLevel,
+      );
       observer.replayed((performance.now() - replayStarted) / 1000);
       this.journal = new Journal(store, name, logic.decider, restored.state, logic.commits, observer);
       this.snapshotter.restoredWith(restored.events);

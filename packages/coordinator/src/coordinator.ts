@@ -20,6 +20,7 @@ import {
 import {
   followHistory,
   inboxPending,
+  keyedCensus,
   leases,
   requests,
   type SnapshotStore,
@@ -30,7 +31,7 @@ import {
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { type AgentLiveness, TaskRegistry } from './registry.ts';
+import { type AgentLiveness, type KeyedLiveness, TaskRegistry } from './registry.ts';
 import { RegistrySnapshotter, restoreRegistry } from './registry-snapshots.ts';
 import { answerSchedules, scheduleStatus } from './schedules-api.ts';
 import { startWorkflowActor } from './workflow-actor.ts';
@@ -44,6 +45,8 @@ export interface CoordinatorOptions {
   readonly agents: readonly string[];
   /** The config's agent pools (name → replicas, > 1): reported as pools with their replicas. */
   readonly pools?: Readonly<Record<string, number>>;
+  /** The config's keyed agents: reported by their instances and hosts (`keyed` in the report). */
+  readonly keyed?: readonly string[];
   /** Price overrides of each agent's config, for the costs in status reports. */
   readonly prices?: Readonly<Record<string, Readonly<Record<string, Price>>>>;
   readonly logger: Logger;
@@ -81,7 +84,7 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
   const { connection, logger } = options;
   const clock = options.clock ?? systemClock;
   const log = logger.child({ agent: COORDINATOR });
-  const registry = new TaskRegistry(options.agents, options.prices, options.pools);
+  const registry = new TaskRegistry(options.agents, options.prices, options.pools, options.keyed);
   const leaseTable = await leases(connection);
   const api = requests(connection);
   // The registry resumes from its snapshot: a start folds what was written since, not everything.
@@ -168,7 +171,8 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
 
   const stopServing = api.serve(subjects.status, async () => {
     await ready;
-    const report = registry.report(await liveness(), clock.now());
+    const [agents, keyed] = await Promise.all([liveness(), keyedLiveness()]);
+    const report = registry.report(agents, clock.now(), keyed);
     const spending =
       options.spending === undefined ? {} : await spendStatus(connection, report, options.spending);
     // Workflows from the writer's own state, or the history a standby watches (as spool.api.workflows).
@@ -216,6 +220,28 @@ export async function startCoordinator(options: CoordinatorOptions): Promise<Coo
       }),
     );
     return new Map(entries);
+  }
+
+  /** Each keyed agent's instances, hosts and shared inbox (a failed count reports nothing for it). */
+  async function keyedLiveness(): Promise<Map<string, KeyedLiveness>> {
+    const entries = await Promise.all(
+      registry.keyedNames().map(async (name): Promise<[string, KeyedLiveness] | undefined> => {
+        try {
+          const [census, pending] = await Promise.all([
+            keyedCensus(connection, name),
+            inboxPending(connection, name, { keyed: true }).catch(() => ({ queued: 0, unacked: 0 })),
+          ]);
+          return [name, { ...census, ...pending }];
+        } catch (err) {
+          log.warn(
+            { keyedAgent: name, err: ensureError(err).message },
+            'could not count a keyed agent’s instances',
+          );
+          return undefined;
+        }
+      }),
+    );
+    return new Map(entries.filter((e) => e !== undefined));
   }
 
   return {

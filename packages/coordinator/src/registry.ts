@@ -8,6 +8,7 @@ import {
   type DeadLetterReport,
   type DelegationWait,
   fromSnapshot,
+  type KeyedAgentStatus,
   type McpServerStatus,
   initialState,
   isAgentEvent,
@@ -40,6 +41,14 @@ export interface AgentLiveness {
   readonly unacked: number;
 }
 
+/** A keyed agent's instances and hosts (keyed-census in jetstream) with its shared inbox's counts. */
+export interface KeyedLiveness {
+  readonly hosts: { readonly alive: readonly string[]; readonly expired: number };
+  readonly instances: KeyedAgentStatus['instances'];
+  readonly queued: number;
+  readonly unacked: number;
+}
+
 /**
  * The task registry: every agent's state, folded from its history with core's `evolve`
  * exactly as the agent folds it, so it is rebuilt from the streams on every start and
@@ -58,11 +67,14 @@ export class TaskRegistry {
     private readonly prices: Readonly<Record<string, Readonly<Record<string, Price>>>> = {},
     /** The config's pools: name → replicas (> 1). Their replicas are reported under the pool. */
     private readonly pools: Readonly<Record<string, number>> = {},
+    /** The config's keyed agents: reported by their instances, not as one agent (their histories are per key). */
+    private readonly keyed: readonly string[] = [],
   ) {
     for (const [pool, replicas] of Object.entries(pools))
       for (const replica of replicaNames(pool, replicas)) this.replicaPool.set(replica, pool);
     // A pool has no actor (and no history) of its own: its replicas do.
-    for (const name of known) if (pools[name] === undefined) this.agents.set(name, initialState(name));
+    for (const name of known)
+      if (pools[name] === undefined && !keyed.includes(name)) this.agents.set(name, initialState(name));
     for (const replica of this.replicaPool.keys()) this.agents.set(replica, initialState(replica));
   }
 
@@ -78,8 +90,9 @@ export class TaskRegistry {
   /** A result seen on `spool.results.>`: each task id has one, so counting them is exact. */
   applyResult(result: TaskResult): void {
     if (result.agent === COORDINATOR) return; // workflow results: the coordinator is not an agent
-    // A pool's results carry the pool's name: the pool is no agent, its replica is named apart.
-    if (this.pools[result.agent] === undefined) this.stateOf(result.agent);
+    // A pool's results carry the pool's name: the pool is no agent, its replica is named apart;
+    // a keyed agent's carry the agent's name and the key (counted, not folded per instance).
+    if (this.pools[result.agent] === undefined && result.key === undefined) this.stateOf(result.agent);
     count(this.published, result.agent, result.finishedAt);
     if (result.replica !== undefined) count(this.byReplica, result.replica, result.finishedAt);
   }
@@ -149,7 +162,12 @@ export class TaskRegistry {
 
   /** Every actor with a history (agents and pool replicas): the names to ask leases for. */
   names(): string[] {
-    return [...this.agents.keys()].sort();
+    return [...this.agents.keys()].filter((name) => !this.keyed.includes(name)).sort();
+  }
+
+  /** The config's keyed agents. */
+  keyedNames(): string[] {
+    return [...this.keyed].sort();
   }
 
   /** The names with an inbox consumer of their own: agents and pools (not replicas). */
@@ -157,7 +175,11 @@ export class TaskRegistry {
     return [...this.names().filter((name) => !this.replicaPool.has(name)), ...Object.keys(this.pools)].sort();
   }
 
-  report(liveness: ReadonlyMap<string, AgentLiveness>, now: Date): StatusReport {
+  report(
+    liveness: ReadonlyMap<string, AgentLiveness>,
+    now: Date,
+    keyedLiveness: ReadonlyMap<string, KeyedLiveness> = new Map(),
+  ): StatusReport {
     const agents = this.names()
       .filter((name) => !this.replicaPool.has(name))
       .map((name) => this.agentStatus(name, liveness.get(name), this.published.get(name), now));
@@ -166,10 +188,12 @@ export class TaskRegistry {
       .map(([name, replicas]) => this.poolStatus(name, replicas, liveness, now));
     const actors = [...agents, ...pools.flatMap((p) => p.replicas)];
     const sum = (pick: (a: AgentStatus) => number) => actors.reduce((total, a) => total + pick(a), 0);
+    const keyed = this.keyedNames().map((name) => this.keyedStatus(name, keyedLiveness.get(name)));
     return {
       generatedAt: now.toISOString(),
       agents,
       pools,
+      ...(keyed.length === 0 ? {} : { keyed }),
       workflows: [],
       schedules: [],
       // Filled by the coordinator from the shared buckets (spend-status.ts).
@@ -178,11 +202,39 @@ export class TaskRegistry {
       totals: {
         tasks: sum((a) => a.counts.received + a.counts.rejected),
         inFlight: sum((a) => a.inFlight.filter((t) => t.phase === 'queued' || t.phase === 'running').length),
-        queued: sum((a) => a.queued) + pools.reduce((total, p) => total + p.queued, 0),
+        queued:
+          sum((a) => a.queued) +
+          pools.reduce((total, p) => total + p.queued, 0) +
+          keyed.reduce((total, k) => total + k.queued, 0),
         completed: sum((a) => a.counts.completed),
         failed: sum((a) => a.counts.failed),
         rejected: sum((a) => a.counts.rejected),
         cancelled: sum((a) => a.counts.cancelled),
+      },
+    };
+  }
+
+  private keyedStatus(name: string, live: KeyedLiveness | undefined): KeyedAgentStatus {
+    const instances = live?.instances ?? { active: 0, passivated: 0, known: 0, orphaned: 0, waiting: 0 };
+    const queued = live?.queued ?? 0;
+    const unacked = live?.unacked ?? 0;
+    const hosts = live?.hosts ?? { alive: [], expired: 0 };
+    const published = this.published.get(name);
+    return {
+      name,
+      status:
+        queued + unacked + instances.active + instances.orphaned > 0
+          ? 'working'
+          : instances.known === 0 && hosts.alive.length === 0
+            ? 'unknown'
+            : 'idle',
+      hosts: { alive: hosts.alive.length, names: [...hosts.alive], expired: hosts.expired },
+      instances: { ...instances },
+      queued,
+      unacked,
+      results: {
+        published: published?.count ?? 0,
+        ...(published?.lastAt ? { lastAt: published.lastAt } : {}),
       },
     };
   }

@@ -4,7 +4,7 @@ import type { Command, ModelReply } from './commands.ts';
 import { decide } from './decide.ts';
 import { evolve } from './evolve.ts';
 import { given } from './given.ts';
-import { next } from './next.ts';
+import { next, startableNow } from './next.ts';
 import { buildMessages } from './request.ts';
 import { toSnapshot } from './snapshot.ts';
 import { initialState } from './state.ts';
@@ -33,6 +33,39 @@ const record = (taskId: string, text: string, stopReason?: string): Command => (
   at: AT,
 });
 const publish = (taskId: string): Command => ({ type: 'MarkPublished', taskId, at: AT });
+
+describe('decide - ReceiveTask with startNow (a keyed instance: one append for both)', () => {
+  const receiveAndStart = (id: string): Command =>
+    ({ ...receive(id), startNow: { specHash: 'h1' } }) as Command;
+
+  it('records the task received and its first attempt started, as a StartTask after it would', () => {
+    const state = given(receive('t-0'), start('t-0'), record('t-0', 'ok'), publish('t-0'));
+    const events = decide(state, receiveAndStart('t-1'));
+    const apart = given(receive('t-0'), start('t-0'), record('t-0', 'ok'), publish('t-0'), receive('t-1'));
+    expect(events).toEqual([...decide(state, receive('t-1')), ...decide(apart, start('t-1'))]);
+    for (const event of events) evolve(state, event);
+    expect(state.active.get('t-1')).toMatchObject({ phase: 'running', attempt: 1 });
+    expect(next(state, { concurrency: 1 })).toMatchObject([{ type: 'call-model', taskId: 't-1' }]);
+  });
+
+  it('does not start a task cancelled before it arrived', () => {
+    const state = given({ type: 'Cancel', taskId: 't-1', reason: 'no', at: AT });
+    expect(decide(state, receiveAndStart('t-1')).map((e) => e.type)).toEqual([
+      'task.received',
+      'task.cancelled',
+    ]);
+  });
+
+  it('is asked only for free slots with nothing queued ahead, not paused, no daily budget to check', () => {
+    expect(startableNow(given(), { concurrency: 2 })).toBe(2);
+    expect(startableNow(given(receive('a'), start('a')), { concurrency: 2 })).toBe(1);
+    expect(startableNow(given(receive('a')), { concurrency: 2 })).toBe(0);
+    expect(
+      startableNow(given({ type: 'Pause', controlSeq: 1, reason: 'x', at: AT }), { concurrency: 2 }),
+    ).toBe(0);
+    expect(startableNow(given(), { concurrency: 2, budget: { dailyCostUsd: 5 } as never })).toBe(0);
+  });
+});
 
 describe('decide - ReceiveTask', () => {
   it('records a new task as received and queued', () => {

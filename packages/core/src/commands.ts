@@ -20,7 +20,19 @@ export interface ModelReply {
 
 /** What the runtime asks of the agent's logic. Imperative names; `decide` answers with events. */
 export type Command =
-  | { type: 'ReceiveTask'; task: TaskMessage; inboxSeq?: number; trace?: TraceContext; at: string }
+  | {
+      type: 'ReceiveTask';
+      task: TaskMessage;
+      inboxSeq?: number;
+      trace?: TraceContext;
+      at: string;
+      /**
+       * Started in the same commit (attempt 1 under this spec): the runtime asks it only when
+       * `next` would start the task at once (a free slot, nothing queued before it, not
+       * paused, no daily budget to check), saving a keyed instance one append per task.
+       */
+      startNow?: { specHash: string };
+    }
   | { type: 'StartTask'; taskId: string; specHash: string; at: string }
   | {
       type: 'RecordReply';

@@ -33,26 +33,15 @@ export function decide(state: AgentState, command: Command): AgentEvent[] {
       };
       // Cancelled before it arrived: it ends at once, with a `cancelled` result.
       const reason = state.cancelRequests.get(task.id);
-      return reason === undefined ? [received] : [received, cancelled(agent, task.id, 0, reason, command.at)];
+      if (reason !== undefined) return [received, cancelled(agent, task.id, 0, reason, command.at)];
+      return command.startNow === undefined
+        ? [received]
+        : [received, started(state, task.id, 1, command.startNow.specHash, command.at)];
     }
     case 'StartTask': {
       const task = state.active.get(command.taskId);
       if (task === undefined || task.phase !== 'queued') return [];
-      const attempt = task.attempt + 1;
-      return [
-        {
-          id: eventIds.started(agent, task.taskId, attempt),
-          type: 'task.started',
-          v: 1,
-          data: {
-            taskId: task.taskId,
-            attempt,
-            specHash: command.specHash,
-            memoryUpTo: state.exchanges,
-            at: command.at,
-          },
-        },
-      ];
+      return [started(state, task.taskId, task.attempt + 1, command.specHash, command.at)];
     }
     case 'RecordReply':
       return decideReply(state, command);
@@ -335,4 +324,20 @@ export function decide(state: AgentState, command: Command): AgentEvent[] {
 
 function assertNever(value: never): never {
   throw new Error(`unhandled command ${JSON.stringify(value)}`);
+}
+
+/** A task's attempt starts, under the spec it runs with and the memory it sees (what came before). */
+function started(
+  state: AgentState,
+  taskId: string,
+  attempt: number,
+  specHash: string,
+  at: string,
+): AgentEvent {
+  return {
+    id: eventIds.started(state.agent, taskId, attempt),
+    type: 'task.started',
+    v: 1,
+    data: { taskId, attempt, specHash, memoryUpTo: state.exchanges, at },
+  };
 }

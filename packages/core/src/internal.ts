@@ -76,7 +76,7 @@ export {
   taskIdOf,
 } from './history.ts';
 export type { Effect, NextAt, NextOptions } from './next.ts';
-export { next, nextAt, resultOf } from './next.ts';
+export { next, nextAt, resultOf, startableNow } from './next.ts';
 export { buildMessages, compactionPlan, memoryWindow } from './request.ts';
 export type { TaskError, TaskResult } from './result.ts';
 export { TaskErrorSchema, TaskResultSchema, TaskStatus } from './result.ts';
@@ -125,6 +125,7 @@ export type {
   DeadLetterEntry,
   DeadLetterReport,
   DelegationWait,
+  KeyedAgentStatus,
   McpServerStatus,
   PoolStatus,
   RateLimitStatus,
@@ -137,6 +138,7 @@ export {
   DeadLetterEntrySchema,
   DeadLetterReportSchema,
   DelegationWaitSchema,
+  KeyedAgentStatusSchema,
   McpServerStatusSchema,
   PoolStatusSchema,
   RateLimitStatusSchema,

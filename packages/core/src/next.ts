@@ -81,6 +81,25 @@ export function next(state: AgentState, options: NextOptions): Effect[] {
   return effects;
 }
 
+/**
+ * How many tasks arriving now `next` would start at once, in arrival order: the free slots,
+ * when nothing queued is ahead of them, the agent is not paused and no daily budget must be
+ * checked first (0 otherwise). A keyed instance then journals the start with the arrival
+ * (`ReceiveTask.startNow`): one append, the same decision.
+ */
+export function startableNow(
+  state: AgentState,
+  options: Pick<NextOptions, 'concurrency' | 'budget'>,
+): number {
+  if (state.paused || options.budget?.dailyCostUsd !== undefined) return 0;
+  let busy = 0;
+  for (const task of state.active.values()) {
+    if (task.phase === 'queued') return 0;
+    if (holdsSlot(task)) busy += 1;
+  }
+  return Math.max(0, options.concurrency - busy);
+}
+
 /** A running task's next move: the tool calls its last reply asked for, or the next model call. */
 function stepEffects(task: TaskState): Effect[] {
   const pending = task.steps.at(-1)?.tools.filter((call) => call.result === undefined) ?? [];

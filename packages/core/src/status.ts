@@ -111,6 +111,37 @@ export const PoolStatusSchema = z.object({
 });
 export type PoolStatus = z.infer<typeof PoolStatusSchema>;
 
+/**
+ * A keyed agent (`keyed` in its config): its instances as the ownership records and its
+ * history stream show them, and the processes hosting it. Instances are not folded one by one
+ * (there may be thousands): `spool replay <agent>/<key>` shows one.
+ */
+export const KeyedAgentStatusSchema = z.object({
+  name: z.string(),
+  /** working: its shared inbox holds messages or some instance is active; idle: neither; unknown: no instance and no host yet. */
+  status: z.enum(['idle', 'working', 'unknown']),
+  /** Processes hosting it whose lease lives (`alive`), and those whose lease expired and whose instances are not all adopted yet. */
+  hosts: z.object({ alive: z.number(), names: z.array(z.string()), expired: z.number() }),
+  instances: z.object({
+    /** Owned by a live host (in memory there). */
+    active: z.number(),
+    /** With a history but not active (their next message, or a result they wait for, activates them). */
+    passivated: z.number(),
+    /** Keys with a history in SPOOL_KEYED (a forgotten key keeps its tombstone). */
+    known: z.number(),
+    /** Owned by a host whose lease expired: adopted by a live host on its next scan or message. */
+    orphaned: z.number(),
+    /** Passivated ones waiting for a result (their wake records). */
+    waiting: z.number(),
+  }),
+  /** The agent's shared inbox (every key): messages no host has taken, and taken but not yet acknowledged. */
+  queued: z.number(),
+  unacked: z.number(),
+  /** Results on `spool.results.<agent>.>` (every key), and the newest one's time. */
+  results: z.object({ published: z.number(), lastAt: z.string().optional() }),
+});
+export type KeyedAgentStatus = z.infer<typeof KeyedAgentStatusSchema>;
+
 /** One workflow run by the coordinator, with each step's progress. */
 export const WorkflowProgressSchema = z.object({
   id: z.string(),
@@ -192,6 +223,8 @@ export const StatusReportSchema = z.object({
   /** Agents that are not pools (a pool's replicas are under `pools`). */
   agents: z.array(AgentStatusSchema),
   pools: z.array(PoolStatusSchema).default([]),
+  /** Keyed agents, with their instances (absent in reports of coordinators before keyed agents). */
+  keyed: z.array(KeyedAgentStatusSchema).optional(),
   /** Workflows in flight, then the last few finished, newest first. */
   workflows: z.array(WorkflowProgressSchema).default([]),
   /** Every workflow in the coordinator's history, by status. */

@@ -4,10 +4,16 @@ import { z } from 'zod';
 export interface ToolContext {
   /** `<agent>:<taskId>:<step>:<toolUseId>`: the same on every run of this call, so a handler can deduplicate side effects. */
   readonly key: string;
+  /** The agent's name (a keyed agent's instance: `<agent>.<key>`). */
   readonly agent: string;
   readonly taskId: string;
   /** Aborted when the task is cancelled or the agent stops. */
   readonly signal: AbortSignal;
+  /**
+   * A keyed agent's instance: its agent and key, e.g. the customer whose records a lookup
+   * tool may read (and no other's).
+   */
+  readonly keyed?: { readonly agent: string; readonly key: string };
 }
 
 /**

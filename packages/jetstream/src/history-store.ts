@@ -209,7 +209,9 @@ function historyIn<Event extends { readonly id: string }>(
           }
         }
       } finally {
-        await consumer.delete().catch(() => undefined);
+        // Not waited for: the replayed state is ready now, and the consumer's inactivity
+        // threshold removes it should this delete be lost.
+        void consumer.delete().catch(() => undefined);
       }
     },
 

@@ -12,6 +12,8 @@ const CONSUMER_NOT_FOUND = 10014;
 export async function inboxPending(
   connection: SpoolConnection,
   agent: string,
+  /** A keyed agent: its inbox is every key's, `spool.inbox.<agent>.*`. */
+  options: { keyed?: boolean } = {},
 ): Promise<{ queued: number; unacked: number }> {
   const { jsm, ns } = internals(connection);
   const stream = ns.stream(Streams.Inbox);
@@ -20,8 +22,9 @@ export async function inboxPending(
     return { queued: info.num_pending, unacked: info.num_ack_pending };
   } catch (err) {
     if (!(err instanceof JetStreamApiError && err.code === CONSUMER_NOT_FOUND)) throw err;
-    const subject = ns.subject(subjects.inbox(agent));
+    const subject = ns.subject(options.keyed ? subjects.keyedInbox(agent, '*') : subjects.inbox(agent));
     const info = await jsm.streams.info(stream, { subjects_filter: subject });
-    return { queued: info.state.subjects?.[subject] ?? 0, unacked: 0 };
+    const counts = Object.values(info.state.subjects ?? {});
+    return { queued: counts.reduce((total, n) => total + n, 0), unacked: 0 };
   }
 }

@@ -47,7 +47,8 @@ export function openKeyedInbox(
     Streams.Inbox,
     inboxConsumerName(agent),
     subjects.keyedInbox(agent, '*'),
-    options,
+    // Acked once journaled: a lost ack is a redelivery the instance knows by its task id.
+    { confirmAcks: false, ...options },
   );
 }
 
@@ -142,7 +143,7 @@ async function openDurable(
     let pending = 0;
     try {
       for await (const m of batch) {
-        messages.push(wrap(m, ns.logical(m.subject)));
+        messages.push(wrap(m, ns.logical(m.subject), options.confirmAcks !== false));
         pending = m.info.pending;
       }
     } finally {
@@ -184,7 +185,7 @@ async function openDurable(
   };
 }
 
-function wrap(m: JsMsg, subject: string): InboxMessage {
+function wrap(m: JsMsg, subject: string, confirm: boolean): InboxMessage {
   const trace = traceOf(m.headers);
   return {
     seq: m.info.streamSequence,
@@ -193,9 +194,11 @@ function wrap(m: JsMsg, subject: string): InboxMessage {
     data: decoder.decode(m.data),
     ...(trace === undefined ? {} : { trace }),
     // A confirmed ack: retried while the outcome is unknown (an ack is idempotent).
-    ack: async () => {
-      await retryUnknownOutcome(() => m.ackAck().then(() => undefined), 30_000);
-    },
+    ack: confirm
+      ? async () => {
+          await retryUnknownOutcome(() => m.ackAck().then(() => undefined), 30_000);
+        }
+      : async () => m.ack(),
     working: () => m.working(),
     nak: (delayMs?: number) => m.nak(delayMs),
   };

@@ -38,6 +38,8 @@ export {
   NatsUnreachableError,
 } from './connection.ts';
 export { historyStore, keyedHistoryStore } from './history-store.ts';
+export type { KeyedCensus } from './keyed-census.ts';
+export { keyedCensus } from './keyed-census.ts';
 export type { ForgetOutcome } from './keyed-erasure.ts';
 export { forgetInstance } from './keyed-erasure.ts';
 export type { ForwardedMessage, ForwardOutcome, KeyedForwarding } from './keyed-forward.ts';

@@ -1,4 +1,5 @@
 import { jetstream } from '@nats-io/jetstream';
+import { headers } from '@nats-io/transport-node';
 import type { KvEntry } from '@nats-io/kv';
 import { Buckets, subjects } from '@spool/core/internal';
 import { openBucket } from './buckets.ts';
@@ -35,6 +36,8 @@ export interface KeyedOwnership {
   owner(agent: string, key: string): Promise<{ host: string; revision: number } | undefined>;
   /** Every ownership record of `agent`: key and host. */
   owners(agent: string): Promise<{ key: string; host: string; revision: number }[]>;
+  /** The keys of `agent` with a wake record (passivated, waiting for a result). */
+  wakeKeys(agent: string): Promise<string[]>;
   /** The hosts of `agent` that hold or held a lease, with its state. */
   hosts(agent: string): Promise<{ host: string; state: 'live' | 'expired' | 'free'; revision: number }[]>;
   /** Whether `host`'s lease lives. */
@@ -49,7 +52,20 @@ export interface KeyedOwnership {
 }
 
 export type OwnershipClaim =
-  | { readonly mine: true; readonly revision: number; readonly takeover: boolean }
+  | {
+      readonly mine: true;
+      readonly revision: number;
+      readonly takeover: boolean;
+      /** The host whose lease expired, when taken over. */
+      readonly from?: string;
+      /**
+       * The key never had an ownership record, so it was never activated: it has no history
+       * and no snapshot, and its first activation need not read them. (Should `spool_keyed`
+       * ever be lost while the histories stay, the history's expected-sequence append refuses
+       * the instance's first write, and its next activation replays what is there.)
+       */
+      readonly fresh?: boolean;
+    }
   | { readonly mine: false; readonly host: string };
 
 /** What a passivated instance waits for: the results that resume its tasks, and its first timer. */
@@ -63,6 +79,12 @@ export type WakeChange =
   | { readonly key: string; readonly wake: WakeRecord }
   | { readonly key: string; readonly wake: undefined };
 
+/** Revisions of ownership records this process released, remembered at most (then the oldest go). */
+const RELEASES_REMEMBERED = 20_000;
+
+/** Ownership records read at once when listing them (status, adoption scans). */
+const OWNER_READS_AT_ONCE = 128;
+
 const ownKey = (agent: string, key: string) => `own.${agent}.${key}`;
 const wakeKey = (agent: string, key: string) => `wake.${agent}.${key}`;
 const hostKey = (agent: string, host: string) => `host.${agent}.${host}`;
@@ -75,6 +97,12 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
   const hostLeases = await leases(connection, Buckets.Keyed);
   const bucket = ns.bucket(Buckets.Keyed);
   const stream = `KV_${bucket}`;
+  /**
+   * The delete marker this process left on each record it released, by revision: activating
+   * the key here again is then one compare-and-swap on it, not a failed create, a read and an
+   * update (nats.js's create of a deleted key). Anyone's change in between fails the swap.
+   */
+  const released = new Map<string, number>();
 
   const get = async (key: string): Promise<KvEntry | undefined> => {
     const entry = await retryUnknownOutcome(() => kv.get(key));
@@ -98,18 +126,28 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
 
     async claim(agent, key, host) {
       const k = ownKey(agent, key);
+      const marker = released.get(k);
+      if (marker !== undefined) {
+        released.delete(k);
+        const revision = await kv.update(k, record(host), marker).catch(() => undefined);
+        if (revision !== undefined) return { mine: true, revision, takeover: false };
+      }
       for (let tries = 0; ; tries += 1) {
-        try {
-          const revision = await kv.create(k, record(host));
-          return { mine: true, revision, takeover: false };
-        } catch {
-          // Exists (or an unknown outcome): the stored record says who owns it.
-        }
-        const entry = await get(k);
-        if (entry === undefined) {
+        // No record ever (its subject is empty): the key's first activation anywhere.
+        const created = await kv.put(k, record(host), { previousSeq: 0 }).catch(() => undefined);
+        if (created !== undefined) return { mine: true, revision: created, takeover: false, fresh: true };
+        // Exists (or an unknown outcome): the stored record says who owns it.
+        const entry = await retryUnknownOutcome(() => kv.get(k));
+        if (entry === null || entry.operation !== 'PUT') {
+          // Released (a delete marker): taken with a swap on it; purged meanwhile: created again.
+          const revision =
+            entry === null
+              ? undefined
+              : await kv.update(k, record(host), entry.revision).catch(() => undefined);
+          if (revision !== undefined) return { mine: true, revision, takeover: false };
           if (tries > 5)
             throw new Error(`could not claim ${agent}/${key}: its ownership record keeps changing`);
-          continue; // released in between: create again
+          continue;
         }
         const owner = parseHost(entry);
         if (owner === host) return { mine: true, revision: entry.revision, takeover: false };
@@ -117,7 +155,7 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
           return { mine: false, host: owner };
         try {
           const revision = await kv.update(k, record(host), entry.revision);
-          return { mine: true, revision, takeover: true };
+          return { mine: true, revision, takeover: true, ...(owner === undefined ? {} : { from: owner }) };
         } catch {
           if (tries > 5)
             throw new Error(`could not adopt ${agent}/${key}: its ownership record keeps changing`);
@@ -126,7 +164,20 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
     },
 
     async release(agent, key, revision) {
-      await kv.delete(ownKey(agent, key), { previousSeq: revision }).catch(() => undefined);
+      // kv.delete with its compare-and-swap, published here to learn the marker's revision.
+      const k = ownKey(agent, key);
+      const h = headers();
+      h.set('KV-Operation', 'DEL');
+      h.set('Nats-Expected-Last-Subject-Sequence', `${revision}`);
+      const ack = await js
+        .publish(`$KV.${bucket}.${k}`, new Uint8Array(0), { headers: h, timeout: PUBLISH_ATTEMPT_MS })
+        .catch(() => undefined); // changed meanwhile (adopted elsewhere): not ours to release
+      if (ack === undefined) return;
+      released.set(k, ack.seq);
+      if (released.size > RELEASES_REMEMBERED) {
+        const oldest = released.keys().next().value;
+        if (oldest !== undefined) released.delete(oldest);
+      }
     },
 
     async owner(agent, key) {
@@ -137,13 +188,22 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
 
     async owners(agent) {
       const out: { key: string; host: string; revision: number }[] = [];
-      for (const k of await keysUnder(`own.${agent}`)) {
-        const entry = await get(k);
-        const host = entry === undefined ? undefined : parseHost(entry);
-        if (entry !== undefined && host !== undefined)
-          out.push({ key: k.slice(`own.${agent}.`.length), host, revision: entry.revision });
+      const names = await keysUnder(`own.${agent}`);
+      // Read in parallel batches: thousands of active instances cost batches of round trips, not one each.
+      for (let from = 0; from < names.length; from += OWNER_READS_AT_ONCE) {
+        const batch = names.slice(from, from + OWNER_READS_AT_ONCE);
+        const entries = await Promise.all(batch.map((k) => get(k)));
+        entries.forEach((entry, i) => {
+          const host = entry === undefined ? undefined : parseHost(entry);
+          if (entry !== undefined && host !== undefined)
+            out.push({ key: (batch[i] ?? '').slice(`own.${agent}.`.length), host, revision: entry.revision });
+        });
       }
       return out;
+    },
+
+    async wakeKeys(agent) {
+      return (await keysUnder(`wake.${agent}`)).map((k) => k.slice(`wake.${agent}.`.length));
     },
 
     async hosts(agent) {

@@ -3,6 +3,7 @@ import type { Inbox, Lease, Leases } from './types.ts';
 
 export interface LeaseTermsLogger {
   info(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
 }
@@ -20,6 +21,8 @@ export interface LeaseTermsOptions {
   readonly role: string;
   /** Run one term at most, and give up at once if another process holds the name (an adopted replica). */
   readonly once?: boolean;
+  /** The level of "name claimed" (`debug` for a keyed agent's instances: one per activation). */
+  readonly claimedLevel?: 'info' | 'debug';
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** After a takeover, before the term: what the dead holder had pulled comes back now. */
   readonly afterTakeover?: () => Promise<void>;
@@ -67,7 +70,10 @@ export async function runLeaseTerms(options: LeaseTermsOptions): Promise<void> {
       await options.sleep(IO_RETRY_MS, signal).catch(() => undefined);
       continue;
     }
-    logger.info({ holder: options.holder, takeover: lease.takeover }, `${role} name claimed`);
+    logger[options.claimedLevel ?? 'info'](
+      { holder: options.holder, takeover: lease.takeover },
+      `${role} name claimed`,
+    );
     if (lease.takeover) await options.afterTakeover?.();
     let failure: unknown;
     let lostInTerm = false;

@@ -281,6 +281,8 @@ function coordinatorPublish(namespace?: string): string[] {
     // Spend today and the rate limits, for the status API.
     `${API}.STREAM.MSG.GET.KV_${s.spend}`,
     `${API}.STREAM.MSG.GET.KV_${s.rates}`,
+    // Keyed agents' hosts and ownership records, for the instances in status reports (keyed-census.ts).
+    `${API}.STREAM.MSG.GET.KV_${s.keyedRecords}`,
     `${API}.CONSUMER.INFO.${s.inbox}.*`,
     `${API}.CONSUMER.LIST.${s.inbox}`,
   ];

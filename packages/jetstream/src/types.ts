@@ -104,6 +104,12 @@ export interface InboxMessage {
 export interface InboxOptions {
   /** Ack wait in ms before the server redelivers an unacked message (default 30 s). */
   readonly ackWaitMs?: number;
+  /**
+   * Wait for the server to confirm each ack (default true). A keyed agent's consumers do not:
+   * they ack only what is journaled, so a lost ack is a redelivery its instance recognises by
+   * task id, and not waiting saves a round trip per task.
+   */
+  readonly confirmAcks?: boolean;
 }
 
 /** The durable consumer `inbox-<agent>` on `spool.inbox.<agent>`, explicit ack. */

@@ -2,6 +2,7 @@ import { type MessagesBody, type Reply, type Responder, textOfContent } from './
 import { analystResponder } from './offline-analyst.ts';
 import { filesClerk, listingTool } from './offline-files.ts';
 import { monitor, STATUS_TOOL } from './offline-monitor.ts';
+import { LOOKUP_ORDER, supportClerk } from './offline-support.ts';
 
 type Message = NonNullable<MessagesBody['messages']>[number];
 type Role = 'researcher' | 'writer' | 'reviewer' | 'planner' | 'analyst';
@@ -16,6 +17,8 @@ type Role = 'researcher' | 'writer' | 'reviewer' | 'planner' | 'analyst';
  * - an agent offered the `fetch_status` tool → the site monitor of examples/monitor;
  * - an agent offered the `delegate` tool → a planner: first one reply that delegates a piece
  *   of the goal to each agent the tool allows, then, from their results, the combined answer;
+ * - an agent offered `lookup_order` (examples/support) → a support clerk that looks the order
+ *   up, and remembers which one its customer asked about (offline-support.ts);
  * - a researcher → a JSON array of subtopics when asked for one, else short findings;
  * - a writer → a short article quoting the notes it was given;
  * - a reviewer → a short review that ends with a verdict;
@@ -36,6 +39,7 @@ export const teamResponder: Responder = (body: MessagesBody): Reply | string => 
   }
   if (tools.has('delegate')) return plan(body, task, messages.slice(taskAt + 1));
   if (tools.has(STATUS_TOOL)) return monitor(task, messages.slice(taskAt + 1));
+  if (tools.has(LOOKUP_ORDER)) return supportClerk(messages, taskAt);
   const listing = listingTool(body);
   if (listing !== undefined && FILES_QUESTION.test(task))
     return filesClerk(listing, messages.slice(taskAt + 1));

@@ -66,7 +66,8 @@ export class AgentTerm implements TermHandlers<AgentState, Command, AgentEvent, 
   replayed(restored: Restored<AgentState>, ms: number): void {
     const { state, logger } = this.term;
     const unfinished = state.active.size;
-    logger.info(
+    // A keyed agent's instance: one of thousands activated and passivated (its host sums them up).
+    logger[this.ctx.keyed === undefined ? 'info' : 'debug'](
       {
         seq: state.seq,
         fromSnapshot: restored.fromSnapshot,

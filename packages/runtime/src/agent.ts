@@ -156,6 +156,8 @@ export function startAgent(options: AgentOptions): AgentHandle {
     logger,
     observer,
     graceMs: options.stopGraceMs ?? spec.shutdownGraceMs,
+    // A keyed agent's instances come and go by the thousand: their host logs a summary instead.
+    lifecycleLevel: options.keyed === undefined ? 'info' : 'debug',
     // An adoption never stands by: if the name is held, its pool has it elsewhere. Its pool
     // adopts it again if it is still needed.
     once: options.adopted === true,
@@ -198,7 +200,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
   const stopped = actor.stopped
     .finally(forget)
     .finally(() => mcp.close())
-    .finally(() => logger.info('agent stopped'));
+    .finally(() => logger[options.keyed === undefined ? 'info' : 'debug']('agent stopped'));
   return {
     name: options.name,
     ready: actor.ready,

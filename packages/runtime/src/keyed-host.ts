@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import type { AgentHandle } from './agent.ts';
 import { rejectBadKey } from './keyed-refusal.ts';
 import { Mailbox } from './keyed-mailbox.ts';
+import { RecencyList } from './recency-list.ts';
 import type { Results } from '@spool/jetstream';
 import { LATER_MS } from './pool-intake.ts';
 
@@ -36,6 +37,8 @@ export interface InstancePorts {
   readonly control: Inbox;
   /** Hands the actor the ownership already claimed; its `lost` ends the instance. */
   readonly leases: Pick<Leases, 'acquire'>;
+  /** Never activated anywhere before (a fresh ownership record): nothing to restore. */
+  readonly fresh: boolean;
 }
 
 export interface KeyedHostOptions {
@@ -57,6 +60,10 @@ export interface KeyedHostOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly fetchExpiresMs?: number;
+  /** How often a message held while it is routed is kept from redelivery (a third of the ack wait). */
+  readonly keepAliveMs?: number;
+  /** How often the host logs what its instances did (activations, passivations, forwards) at info. */
+  readonly summaryMs?: number;
 }
 
 /** A keyed agent's host in this process: its instances, for tests and status. */
@@ -80,13 +87,18 @@ interface Instance {
   keepOwnership: boolean;
   /** Set once passivation began: the instance takes no more messages. */
   passivating?: Promise<void>;
+  /** Counted in `passivatingCount` (from passivation's start until the instance has stopped). */
+  countedPassivating?: boolean;
 }
 
 const HOST_STOPPING = 'host stopping';
 /** How long a host waits for the owner of a key to take a forwarded message. */
 const FORWARD_TIMEOUT_MS = 20_000;
-/** Messages routed but not yet in a mailbox or forwarded, at most: the pull waits past it. */
+/** Messages routed but not yet in a mailbox or forwarded, at most (per kind): the pull waits past it. */
 const MAX_ROUTING = 512;
+/** Between two tries of a message's routing (the owner handed it back, or no instance could be made room for). */
+const ROUTE_RETRY_MS = { first: 25, max: 1_000 } as const;
+const SUMMARY_MS = 60_000;
 
 /**
  * Hosts the instances of a keyed agent in this process. One pull on the agent's shared
@@ -103,12 +115,32 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
   const clock = options.clock ?? systemClock;
   const logger = options.logger.child({ agent, host });
   const fetchExpiresMs = options.fetchExpiresMs ?? 2_000;
+  const keepAliveMs = options.keepAliveMs ?? 5_000;
   const stopping = new AbortController();
   const instances = new Map<string, Instance>();
+  /**
+   * The instances not passivating, least recently used first: LRU passivation and the idle
+   * sweep look at the oldest only, not at every one of thousands per activation.
+   */
+  const recency = new RecencyList<Instance>();
+  const touch = (instance: Instance) => {
+    instance.lastUsed = clock.now().getTime();
+    if (instance.passivating === undefined && recency.has(instance)) recency.touch(instance);
+  };
   const activating = new Map<string, Promise<Instance | { owner: string } | undefined>>();
+  /** Instances passivating (still in `instances`, no longer counted against maxActive). */
+  let passivatingCount = 0;
+  /** Activations past makeRoom, not yet in `instances`: counted against maxActive. */
+  let starting = 0;
+  /** makeRoom one at a time: waiters queue rather than each scanning every instance. */
+  let roomTurn = Promise.resolve(true);
   /** Per key, the routing of its messages in arrival order. */
   const routes = new Map<string, Promise<void>>();
-  let routing = 0;
+  const routing = { task: 0, control: 0 };
+  /** Hosts whose instances this host adopted (reported once each). */
+  const deadHostsSeen = new Set<string>();
+  /** What the instances did since the last summary line (per-instance lines are at debug). */
+  const tally = { activated: 0, adopted: 0, passivated: 0, idle: 0, lru: 0, woken: 0, forwarded: 0 };
   /** Keys with a wake record, and what waits for their results. */
   const wakers = new Map<string, AbortController>();
   let lease: Lease | undefined;
@@ -143,6 +175,36 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
     }
   };
 
+  /**
+   * Ends `ended` when the host's lease is lost, until the returned function is called. One
+   * listener per lease for all its instances (not AbortSignal.any per instance: the lease's
+   * signal outlives thousands of them, and would keep each one's dependent signal).
+   */
+  const leaseDependents = new WeakMap<Lease, Set<AbortController>>();
+  const endsWithLease = (hostLease: Lease, ended: AbortController): (() => void) => {
+    if (hostLease.lost.aborted) {
+      ended.abort(hostLease.lost.reason);
+      return () => undefined;
+    }
+    let dependents = leaseDependents.get(hostLease);
+    if (dependents === undefined) {
+      const set = new Set<AbortController>();
+      leaseDependents.set(hostLease, set);
+      hostLease.lost.addEventListener(
+        'abort',
+        () => {
+          for (const dependent of set) dependent.abort(hostLease.lost.reason);
+          set.clear();
+        },
+        { once: true },
+      );
+      dependents = set;
+    }
+    dependents.add(ended);
+    const set = dependents;
+    return () => set.delete(ended);
+  };
+
   /** The ownership port handed to one instance's actor: the claim is made here, before it starts. */
   const ownershipLease = (
     key: string,
@@ -152,14 +214,16 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
     keep: () => boolean,
   ) => {
     const ended = new AbortController();
+    const unwatch = endsWithLease(hostLease, ended);
     return {
       acquire: async (name: string, holder: string): Promise<Lease> => ({
         agent: name,
         holder,
-        lost: AbortSignal.any([hostLease.lost, ended.signal]),
+        lost: ended.signal,
         takeover,
         release: async () => {
-          ended.abort(new Error('passivated'));
+          unwatch();
+          if (!ended.signal.aborted) ended.abort(new Error('passivated'));
           if (!hostLease.lost.aborted && !keep()) await ownership.release(agent, key, revision);
         },
       }),
@@ -176,54 +240,96 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
         await running?.passivating;
         if (stopping.signal.aborted) return undefined;
         if (!(await makeRoom())) return undefined;
-        const hostLease = lease ?? (await leaseWanted);
-        const claim = await ownership.claim(agent, key, host);
-        if (!claim.mine) return { owner: claim.host };
-        if (wakers.has(key)) await ownership.removeWake(agent, key);
-        const inbox = new Mailbox();
-        const control = new Mailbox();
-        let keep = false;
-        const handle = options.startInstance(key, {
-          inbox,
-          control,
-          leases: ownershipLease(key, claim.revision, claim.takeover, hostLease, () => keep),
-        });
-        const instance: Instance = {
-          key,
-          inbox,
-          control,
-          handle,
-          lastUsed: clock.now().getTime(),
-          get keepOwnership() {
-            return keep;
-          },
-          set keepOwnership(value: boolean) {
-            keep = value;
-          },
-        };
-        instances.set(key, instance);
-        if (claim.takeover) logger.warn({ key }, 'adopted an instance whose host is gone');
-        void handle.stopped.then(() => {
-          inbox.close();
-          control.close();
-          if (instances.get(key) === instance) instances.delete(key);
-        });
-        return instance;
+        try {
+          return await start(key);
+        } finally {
+          starting -= 1;
+        }
       })().finally(() => activating.delete(key));
       activating.set(key, pending);
     }
     return pending;
   };
 
-  /** Below `maxActive`, passivating the least recently used idle instance if needed. */
-  const makeRoom = async (): Promise<boolean> => {
-    for (;;) {
-      const live = [...instances.values()].filter((i) => i.passivating === undefined);
-      if (live.length + activating.size <= settings.maxActive) return true;
-      const idle = live.filter(isIdleInstance).sort((a, b) => a.lastUsed - b.lastUsed)[0];
-      if (idle === undefined) return false;
-      await passivate(idle, 'maxActive reached (least recently used)');
-    }
+  /** Claims `key` and starts its instance here; `{owner}` when another live host runs it. */
+  const start = async (key: string): Promise<Instance | { owner: string }> => {
+    const hostLease = lease ?? (await leaseWanted);
+    const claim = await ownership.claim(agent, key, host);
+    if (!claim.mine) return { owner: claim.host };
+    if (wakers.has(key)) await ownership.removeWake(agent, key);
+    const inbox = new Mailbox(keepAliveMs);
+    const control = new Mailbox(keepAliveMs);
+    let keep = false;
+    const handle = options.startInstance(key, {
+      inbox,
+      control,
+      leases: ownershipLease(key, claim.revision, claim.takeover, hostLease, () => keep),
+      fresh: claim.fresh === true,
+    });
+    const instance: Instance = {
+      key,
+      inbox,
+      control,
+      handle,
+      lastUsed: clock.now().getTime(),
+      get keepOwnership() {
+        return keep;
+      },
+      set keepOwnership(value: boolean) {
+        keep = value;
+      },
+    };
+    instances.set(key, instance);
+    recency.touch(instance);
+    tally.activated += 1;
+    if (claim.takeover) {
+      tally.adopted += 1;
+      logger.debug({ key, from: claim.from }, 'adopted an instance whose host is gone');
+      // Once per dead host (the adoption scan, or a message for one of its keys, finds it first).
+      if (claim.from !== undefined && !deadHostsSeen.has(claim.from)) {
+        deadHostsSeen.add(claim.from);
+        logger.warn({ hosts: [claim.from] }, 'adopted the instances of hosts that died');
+      }
+    } else logger.debug({ key }, 'instance activated');
+    void handle.stopped.then(() => {
+      inbox.close();
+      control.close();
+      if (instance.countedPassivating === true) {
+        instance.countedPassivating = false;
+        passivatingCount -= 1;
+      }
+      if (instances.get(key) === instance) instances.delete(key);
+      recency.delete(instance);
+    });
+    return instance;
+  };
+
+  /**
+   * Makes room for one more instance (counted in `starting` once granted): below `maxActive`
+   * at once, else by passivating the least recently used idle instance; while every instance
+   * is busy it waits (the message stays held, its pull paused past MAX_ROUTING). False once
+   * the host stops. One caller at a time: the others queue behind it instead of each scanning.
+   */
+  const makeRoom = (): Promise<boolean> => {
+    const turn = roomTurn.then(async () => {
+      for (let wait: number = ROUTE_RETRY_MS.first; ; wait = Math.min(wait * 2, ROUTE_RETRY_MS.max)) {
+        if (stopping.signal.aborted) return false;
+        if (instances.size - passivatingCount + starting < settings.maxActive) {
+          starting += 1;
+          return true;
+        }
+        const idle = leastRecentlyUsedIdle();
+        if (idle !== undefined) void passivate(idle, 'maxActive reached (least recently used)');
+        else await clock.sleep(wait, stopping.signal).catch(() => undefined);
+      }
+    });
+    roomTurn = turn.catch(() => false);
+    return turn;
+  };
+
+  const leastRecentlyUsedIdle = (): Instance | undefined => {
+    for (const instance of recency) if (isIdleInstance(instance)) return instance;
+    return undefined;
   };
 
   const isIdleInstance = (instance: Instance) =>
@@ -233,6 +339,14 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
 
   const passivate = (instance: Instance, why: string): Promise<void> => {
     if (instance.passivating !== undefined) return instance.passivating;
+    if (instances.get(instance.key) === instance) {
+      instance.countedPassivating = true;
+      passivatingCount += 1;
+    }
+    recency.delete(instance);
+    tally.passivated += 1;
+    if (why === 'idle') tally.idle += 1;
+    else if (why.startsWith('maxActive')) tally.lru += 1;
     instance.passivating = (async () => {
       const state = instance.handle.state();
       // Stopped with work in progress by the host's stop: its record stays for another host to adopt it.
@@ -262,43 +376,52 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
       if (kind === 'task') options.observer?.taskPublished(agent, 'rejected');
       return;
     }
-    const target = await activate(key);
-    if (target === undefined) {
-      message.nak(LATER_MS);
-      return;
-    }
-    if ('owner' in target) {
-      await forward(key, target.owner, message);
-      return;
-    }
-    target.lastUsed = clock.now().getTime();
-    (kind === 'task' ? target.inbox : target.control).push(message);
-  };
-
-  const forward = async (key: string, owner: string, message: InboxMessage) => {
-    const keep = setInterval(() => message.working(), 5_000);
-    let outcome: ForwardOutcome;
+    // Held here until an instance has it: handing it back to the consumer would count a
+    // delivery, and a task bounced often enough between hosts would be refused as poison.
+    const keep = setInterval(() => message.working(), keepAliveMs);
     try {
-      outcome = await options.forwarding.forward(
-        agent,
-        owner,
-        {
-          subject: message.subject,
-          data: message.data,
-          seq: message.seq,
-          deliveryCount: message.deliveryCount,
-          ...(message.trace === undefined ? {} : { trace: message.trace }),
-        },
-        FORWARD_TIMEOUT_MS,
-      );
+      for (let wait: number = ROUTE_RETRY_MS.first; ; wait = Math.min(wait * 2, ROUTE_RETRY_MS.max)) {
+        const target = await activate(key);
+        if (target === undefined) {
+          message.nak(); // the host stops: another host (or this one restarted) takes it
+          return;
+        }
+        if (!('owner' in target)) {
+          touch(target);
+          (kind === 'task' ? target.inbox : target.control).push(message);
+          return;
+        }
+        const outcome = await forward(target.owner, message);
+        if (outcome === 'ack') {
+          await message.ack();
+          return;
+        }
+        // The owner is passivating it, or just died: claim it again after a moment.
+        logger.debug(
+          { key, owner: target.owner, outcome: outcome ?? 'no answer' },
+          'forward not taken; routing again',
+        );
+        await clock.sleep(wait, stopping.signal).catch(() => undefined);
+      }
     } finally {
       clearInterval(keep);
     }
-    if (outcome === 'ack') await message.ack();
-    else {
-      logger.debug({ key, owner, outcome: outcome ?? 'no answer' }, 'key runs on another host; handed back');
-      message.nak(LATER_MS);
-    }
+  };
+
+  const forward = async (owner: string, message: InboxMessage): Promise<ForwardOutcome> => {
+    tally.forwarded += 1;
+    return options.forwarding.forward(
+      agent,
+      owner,
+      {
+        subject: message.subject,
+        data: message.data,
+        seq: message.seq,
+        deliveryCount: message.deliveryCount,
+        ...(message.trace === undefined ? {} : { trace: message.trace }),
+      },
+      FORWARD_TIMEOUT_MS,
+    );
   };
 
   /** A message another host forwarded: taken if the key is active here, journaled, then answered. */
@@ -318,9 +441,11 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
       forwarded.subject,
       kind === 'task' ? subjects.inbox(agent) : subjects.control(agent),
     );
+    // Still being activated here (its record is written before its instance exists): wait for it.
+    if (key !== undefined) await activating.get(key)?.catch(() => undefined);
     const instance = key === undefined ? undefined : instances.get(key);
     if (instance === undefined || instance.passivating !== undefined) return 'nak';
-    instance.lastUsed = clock.now().getTime();
+    touch(instance);
     return new Promise((resolve) => {
       (kind === 'task' ? instance.inbox : instance.control).push({
         ...forwarded,
@@ -333,7 +458,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
 
   const enqueue = (message: InboxMessage, kind: 'task' | 'control') => {
     const key = `${kind}:${message.subject}`;
-    routing += 1;
+    routing[kind] += 1;
     const next = (routes.get(key) ?? Promise.resolve())
       .then(() => route(message, kind))
       .catch((err) => {
@@ -341,7 +466,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
         message.nak(LATER_MS);
       })
       .finally(() => {
-        routing -= 1;
+        routing[kind] -= 1;
         if (routes.get(key) === next) routes.delete(key);
       });
     routes.set(key, next);
@@ -350,7 +475,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
   const pump = async (source: Inbox, kind: 'task' | 'control') => {
     await leaseWanted;
     while (!stopping.signal.aborted) {
-      if (routing >= MAX_ROUTING) {
+      if (routing[kind] >= MAX_ROUTING) {
         await clock.sleep(20, stopping.signal).catch(() => undefined);
         continue;
       }
@@ -373,15 +498,34 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
   /** Passivates instances idle for `idleMs`. */
   const sweep = () => {
     const now = clock.now().getTime();
-    for (const instance of instances.values())
-      if (
-        instance.passivating === undefined &&
-        now - instance.lastUsed >= settings.idleMs &&
-        isIdleInstance(instance)
-      )
-        void passivate(instance, 'idle');
+    // Oldest first: past the first one used within idleMs, every other one was too.
+    for (const instance of recency) {
+      if (now - instance.lastUsed < settings.idleMs) break;
+      if (isIdleInstance(instance)) void passivate(instance, 'idle');
+    }
   };
   const sweeper = setInterval(sweep, Math.max(50, Math.min(1_000, Math.floor(settings.idleMs / 4))));
+
+  /** One line at info for what thousands of instances did (each one's lines are at debug). */
+  const summarize = (final: boolean) => {
+    const { activated, adopted, passivated, idle, lru, woken, forwarded } = tally;
+    if (!final && activated + passivated + woken + forwarded === 0) return;
+    logger.info(
+      {
+        active: instances.size - passivatingCount,
+        activated,
+        adopted,
+        passivated,
+        passivatedIdle: idle,
+        passivatedLru: lru,
+        woken,
+        forwarded,
+      },
+      `keyed instances: ${activated} activated (${adopted} adopted), ${passivated} passivated, ${woken} woken, ${forwarded} message(s) forwarded ${final ? 'since the last summary' : `in the last ${Math.round((options.summaryMs ?? SUMMARY_MS) / 1000)} s`}; ${instances.size - passivatingCount} active`,
+    );
+    for (const name of Object.keys(tally) as (keyof typeof tally)[]) tally[name] = 0;
+  };
+  const summarizer = setInterval(() => summarize(false), options.summaryMs ?? SUMMARY_MS);
 
   /** Passivated instances that wait for results: activated when one of them is published. */
   const watchWakes = async () => {
@@ -408,8 +552,9 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
               if (signal.aborted) return;
               const target = await activate(key);
               if (target !== undefined && !('owner' in target)) {
-                target.lastUsed = clock.now().getTime();
-                logger.info({ key }, `instance woken: ${why}`);
+                touch(target);
+                tally.woken += 1;
+                logger.debug({ key }, `instance woken: ${why}`);
               }
             },
             () => undefined,
@@ -432,10 +577,11 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
     await Promise.all(orphans.map((o) => activate(o.key).catch(() => undefined)));
     const left = (await ownership.owners(agent)).filter((o) => gone.has(o.host));
     if (left.length === 0) for (const h of dead) await ownership.forgetHost(agent, h.host, h.revision);
+    // Each dead host was reported as its first instance was adopted; this says how many the scan took.
     if (orphans.length > 0)
-      logger.warn(
+      logger.info(
         { hosts: [...gone], instances: orphans.length },
-        'adopted the instances of hosts that died',
+        `adoption scan: ${orphans.length} instance(s) of hosts that died activated here`,
       );
   };
   let adopting = Promise.resolve();
@@ -462,6 +608,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
     stopping.abort(new Error('host stopping'));
     clearInterval(sweeper);
     clearInterval(adopter);
+    clearInterval(summarizer);
     unserve();
     for (const waiter of wakers.values()) waiter.abort();
     await work;
@@ -482,6 +629,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
       lease?.abandon?.();
     }
     await leaseLoop;
+    summarize(true);
     logger.info('keyed agent host stopped');
     resolveStopped();
   };

@@ -4,13 +4,18 @@ import type { Inbox, InboxMessage } from '@spool/jetstream';
  * An in-memory inbox for one instance of a keyed agent: its host routes the messages of the
  * agent's shared consumer here by key. The messages are the consumer's own: acking one acks
  * the real message. `outstanding` counts those taken and not yet acked or handed back, so the
- * host passivates an instance only once nothing is on its way into the history.
+ * host passivates an instance only once nothing is on its way into the history. Messages
+ * waiting here (their instance busy, or still replaying) are kept from redelivery every
+ * `keepAliveMs`: a redelivery would count toward the poison limit.
  */
 export class Mailbox implements Inbox {
   private readonly queue: InboxMessage[] = [];
   private waiter: (() => void) | undefined;
   private taken = 0;
   private closed = false;
+  private keeper: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly keepAliveMs = 5_000) {}
 
   /** Messages waiting plus messages taken and not yet settled. */
   get outstanding(): number {
@@ -23,6 +28,9 @@ export class Mailbox implements Inbox {
       return;
     }
     this.queue.push(message);
+    this.keeper ??= setInterval(() => {
+      for (const waiting of this.queue) waiting.working();
+    }, this.keepAliveMs);
     this.wake();
   }
 
@@ -41,7 +49,9 @@ export class Mailbox implements Inbox {
       });
     }
     if (signal?.aborted) return [];
-    return this.queue.splice(0, Math.max(1, max)).map((m) => this.track(m));
+    const taken = this.queue.splice(0, Math.max(1, max)).map((m) => this.track(m));
+    this.stopKeeping();
+    return taken;
   }
 
   async pending(): Promise<{ queued: number; unacked: number }> {
@@ -57,7 +67,14 @@ export class Mailbox implements Inbox {
   close(): void {
     this.closed = true;
     for (const message of this.queue.splice(0)) message.nak();
+    this.stopKeeping();
     this.wake();
+  }
+
+  private stopKeeping(): void {
+    if (this.queue.length > 0 || this.keeper === undefined) return;
+    clearInterval(this.keeper);
+    this.keeper = undefined;
   }
 
   private wake(): void {

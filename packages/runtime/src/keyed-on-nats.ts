@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '@spool/actor';
 import type { ModelClient } from '@spool/claude';
 import {
+  type AgentEvent,
   type AgentSpec,
   instanceName,
   noObserver,
@@ -9,6 +10,7 @@ import {
   parseAgentCommit,
 } from '@spool/core/internal';
 import {
+  type HistoryStore,
   keyedForwarding,
   keyedHistoryStore,
   keyedOwnership,
@@ -18,6 +20,7 @@ import {
   results,
   sendControl,
   type RateLimiter,
+  type SnapshotStore,
   type SpoolConnection,
   snapshotStore,
   spend,
@@ -99,14 +102,16 @@ export async function startKeyedOnNats(
       logger: options.logger,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.fetchExpiresMs ? { fetchExpiresMs: options.fetchExpiresMs } : {}),
+      // A message held while it is routed (forwarded, or waiting for room) is kept from redelivery.
+      keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
       startInstance: (key, ports) =>
         startAgent({
           name: instanceName(agent, key),
           spec,
           keyed: { agent, key },
           holder: options.holder,
-          store,
-          snapshots,
+          // A key never activated before: its first restore reads neither (both known empty).
+          ...(ports.fresh ? nothingToRestore(store, snapshots) : { store, snapshots }),
           results: sink,
           liveText: live,
           submit,
@@ -148,4 +153,35 @@ export async function startKeyedOnNats(
     await mcp.close();
     throw err;
   }
+}
+
+/**
+ * The stores of an instance whose key was never activated anywhere (a fresh ownership record):
+ * its restore, the first reads, finds no snapshot and an empty history without asking (two
+ * round trips per new key saved); everything after goes to the stores as usual.
+ */
+function nothingToRestore<H extends HistoryStore<AgentEvent>, S extends SnapshotStore>(
+  store: H,
+  snapshots: S,
+): { store: H; snapshots: S } {
+  let lastSeqRead = false;
+  let snapshotRead = false;
+  return {
+    store: {
+      ...store,
+      lastSeq: (name: string) => {
+        if (lastSeqRead) return store.lastSeq(name);
+        lastSeqRead = true;
+        return Promise.resolve(0);
+      },
+    },
+    snapshots: {
+      ...snapshots,
+      load: (name: string) => {
+        if (snapshotRead) return snapshots.load(name);
+        snapshotRead = true;
+        return Promise.resolve(undefined);
+      },
+    },
+  };
 }

@@ -7,6 +7,7 @@ import {
   IO_RETRY_MS,
   isKnownTask,
   parseTaskMessage,
+  startableNow,
 } from '@spool/core/internal';
 import type { Inbox, InboxMessage } from '@spool/jetstream';
 import type { AgentContext } from './context.ts';
@@ -55,8 +56,18 @@ export class TaskIntake {
         break;
       }
       // Accepted together: their commands queue in inbox order and share one group commit.
+      // A keyed instance journals a task's start with its arrival when it would start at once
+      // (one append per task saved; thousands of instances cannot share group commits).
+      let slots = this.ctx.keyed === undefined ? 0 : startableNow(term.state, spec);
+      const takeSlot = () => {
+        if (slots === 0) return false;
+        slots -= 1;
+        return true;
+      };
       await Promise.all(
-        messages.map((message) => this.accept(message).catch((err) => term.retryLater('accept', err))),
+        messages.map((message) =>
+          this.accept(message, takeSlot).catch((err) => term.retryLater('accept', err)),
+        ),
       );
     }
   }
@@ -69,7 +80,7 @@ export class TaskIntake {
   }
 
   /** Validates one inbox message and journals it as a task, or refuses it with a `rejected` result. */
-  private async accept(message: InboxMessage): Promise<void> {
+  private async accept(message: InboxMessage, takeSlot: () => boolean = () => false): Promise<void> {
     const { term, held } = this.ctx;
     const { logger } = term;
     const at = this.ctx.now();
@@ -98,9 +109,17 @@ export class TaskIntake {
     // In a pool, siblings hand messages back without failing: count the replicas' tries instead.
     const poisoned = (tries ?? message.deliveryCount) > MAX_UNJOURNALED_DELIVERIES;
     let command: Command;
+    let startNow = false;
     if (parsed.ok && !poisoned) {
-      const trace = message.trace === undefined ? {} : { trace: message.trace };
-      command = { type: 'ReceiveTask', task: parsed.task, inboxSeq: message.seq, ...trace, at };
+      startNow = takeSlot();
+      command = {
+        type: 'ReceiveTask',
+        task: parsed.task,
+        inboxSeq: message.seq,
+        ...(message.trace === undefined ? {} : { trace: message.trace }),
+        at,
+        ...(startNow ? { startNow: { specHash: this.ctx.specHash } } : {}),
+      };
     } else {
       const error = parsed.ok
         ? {
@@ -121,6 +140,8 @@ export class TaskIntake {
     // A keyed instance holds nothing past the journal: it may be passivated while its task waits.
     if (this.ctx.keyed !== undefined) await Promise.all(held.release(taskId).map((m) => m.ack()));
     if (parsed.ok) logger.info({ taskId, inboxSeq: message.seq }, 'task received');
+    if (startNow && term.state.active.get(taskId)?.phase === 'running')
+      logger.info({ taskId, attempt: 1 }, 'task started');
     term.reconcile();
   }
 

@@ -1,4 +1,4 @@
-import { ensureError, type Tool, type ToolImage } from '@spool/core/internal';
+import { ensureError, type Tool, type ToolContext, type ToolImage } from '@spool/core/internal';
 
 /** Longest tool output sent back to the model; the rest is cut with a note saying so. */
 const MAX_OUTPUT_CHARS = 100_000;
@@ -18,7 +18,7 @@ export interface ToolOutcome {
 export async function runTool(
   tools: readonly Tool[],
   call: { readonly name: string; readonly input: unknown; readonly key: string },
-  context: { readonly agent: string; readonly taskId: string; readonly signal: AbortSignal },
+  context: Omit<ToolContext, 'key'>,
 ): Promise<ToolOutcome> {
   const tool = tools.find((t) => t.name === call.name);
   if (tool === undefined) {

@@ -39,7 +39,12 @@ export async function toolStep(
   );
   const outcome =
     mcp === undefined
-      ? await runTool(spec.tools, effect, { agent: name, taskId: effect.taskId, signal })
+      ? await runTool(spec.tools, effect, {
+          agent: name,
+          taskId: effect.taskId,
+          signal,
+          ...(ctx.keyed === undefined ? {} : { keyed: ctx.keyed }),
+        })
       : await runMcpTool(mcp, effect, signal);
   endToolSpan(span, 'lost' in outcome || signal.aborted ? undefined : outcome, ctx.traceContent);
   if ('lost' in outcome) {

@@ -3,6 +3,9 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   COORDINATOR,
+  instanceName,
+  keyProblem,
+  parseAddress,
   replicaNames,
   type SpoolConfig,
   TaskMessageSchema,
@@ -27,7 +30,10 @@ const RESULT_TIMEOUT_MS = 180_000;
 /** A workflow is several tasks in a row (and, on Claude, a fan-out): as long as `spool run --wait`. */
 const WORKFLOW_TIMEOUT_MS = 600_000;
 
-/** A task for one agent (the config's first when none is named), or a run of one of its workflows. */
+/**
+ * A task for one agent (the config's first when none is named; a keyed agent's instance as
+ * `<agent>/<key>`), or a run of one of its workflows.
+ */
 const SeedSchema = z
   .array(
     z.union([
@@ -40,7 +46,15 @@ type Seed = z.infer<typeof SeedSchema>[number];
 
 /** What the demo submitted for one seed: a task on an agent's inbox, or a workflow run. */
 type Submitted =
-  | { readonly kind: 'task'; readonly agent: string; readonly id: string; readonly input: string }
+  | {
+      readonly kind: 'task';
+      /** As the seed names it: `<agent>` or `<agent>/<key>`. */
+      readonly agent: string;
+      /** Its subject tokens and results name: `<agent>` or `<agent>.<key>`. */
+      readonly wire: string;
+      readonly id: string;
+      readonly input: string;
+    }
   | { readonly kind: 'workflow'; readonly workflow: string; readonly id: string; readonly input: string };
 
 /**
@@ -96,19 +110,25 @@ export async function demoCommand(argv: string[], logger: Logger): Promise<numbe
       const submitted: Submitted[] = seeds.map((seed, i) =>
         'workflow' in seed
           ? { kind: 'workflow', workflow: seed.workflow, id: `wf-${run}-${i + 1}`, input: seed.input }
-          : { kind: 'task', agent: seed.agent ?? firstAgent, id: `seed-${run}-${i + 1}`, input: seed.input },
+          : {
+              kind: 'task',
+              agent: seed.agent ?? firstAgent,
+              wire: wireOf(seed.agent ?? firstAgent),
+              id: `seed-${run}-${i + 1}`,
+              input: seed.input,
+            },
       );
       // Results stay in the results stream: waiting for each after submitting them all misses none.
       for (const s of submitted) {
         if (s.kind === 'task')
-          await submitTask(connection, s.agent, TaskMessageSchema.parse({ id: s.id, input: s.input }));
+          await submitTask(connection, s.wire, TaskMessageSchema.parse({ id: s.id, input: s.input }));
         else await submitWorkflow(connection, { id: s.id, workflow: s.workflow, input: s.input });
       }
       say(`${submittedLine(submitted, config)}\n`);
       let notCompleted = 0;
       for (const [i, s] of submitted.entries()) {
         const [agent, timeoutMs] =
-          s.kind === 'task' ? [s.agent, RESULT_TIMEOUT_MS] : [COORDINATOR, WORKFLOW_TIMEOUT_MS];
+          s.kind === 'task' ? [s.wire, RESULT_TIMEOUT_MS] : [COORDINATOR, WORKFLOW_TIMEOUT_MS];
         const result: TaskResult = await sink
           .wait(agent, s.id, AbortSignal.timeout(timeoutMs))
           .catch((err) => {
@@ -152,7 +172,10 @@ function submittedLine(submitted: readonly Submitted[], config: SpoolConfig): st
   const taskPart = `${tasks.length} task(s) to ${[...new Set(tasks)].join(', ')}`;
   if (workflows.length === 0) {
     // Only an agent with memory carries earlier tasks into later ones (the planner example has none).
-    const remembers = tasks.every((agent) => (config.agents[agent]?.memory.exchanges ?? 0) > 0);
+    const specs = tasks.map((address) => config.agents[parseAddress(address).agent]);
+    const remembers = specs.every((spec) => (spec?.memory.exchanges ?? 0) > 0);
+    if (specs.some((spec) => spec?.keyed !== undefined))
+      return `Submitted ${taskPart}; each instance runs its own in order${remembers ? ' and remembers its own earlier ones, never another instance’s' : ''}.`;
     return `Submitted ${taskPart}; each runs in order${remembers ? ' and remembers the ones before' : ''}.`;
   }
   const workflowPart = `${workflows.length} workflow run(s) of ${[...new Set(workflows)].join(', ')}`;
@@ -192,7 +215,12 @@ function lookLines(submitted: readonly Submitted[], config: SpoolConfig): string
     for (const w of workflows)
       for (const step of Object.values(config.workflows[w.workflow]?.steps ?? {})) addAgent(step.agent);
   }
-  for (const s of submitted) if (s.kind === 'task') addAgent(s.agent);
+  for (const s of submitted)
+    if (s.kind === 'task') {
+      // A keyed agent's instance has a history of its own: `spool replay <agent>/<key>`.
+      if (parseAddress(s.agent).key !== undefined) actors.add(s.agent);
+      else addAgent(s.agent);
+    }
   lines.push('See what each agent knew and did, event by event:');
   for (const name of actors) lines.push(`  ${SPOOL_COMMAND} replay ${name}`);
   return lines;
@@ -239,17 +267,35 @@ function checkSeeds(
   seedPath: string,
   configPath: string,
 ): void {
+  const file = relative(process.cwd(), seedPath) || seedPath;
   for (const [i, seed] of seeds.entries()) {
     if (!('workflow' in seed)) {
-      agentSpec(config, seed.agent ?? firstAgent);
+      const { agent, key } = parseAddress(seed.agent ?? firstAgent);
+      const spec = agentSpec(config, agent);
+      if (spec.keyed !== undefined && key === undefined)
+        throw new UsageError(
+          `${file}: ${i}.agent: "${agent}" is a keyed agent: name one of its instances, "${agent}/<key>" (a customer, a user)`,
+        );
+      if (spec.keyed === undefined && key !== undefined)
+        throw new UsageError(
+          `${file}: ${i}.agent: "${agent}" is not a keyed agent, so it has no instance "${key}": name it "${agent}", or make it keyed in the config`,
+        );
+      const problem = key === undefined ? undefined : keyProblem(key);
+      if (problem !== undefined) throw new UsageError(`${file}: ${i}.agent: ${problem}`);
       continue;
     }
     const names = Object.keys(config.workflows ?? {});
     if (!names.includes(seed.workflow))
       throw new UsageError(
-        `${relative(process.cwd(), seedPath) || seedPath}: ${i}.workflow: no workflow "${seed.workflow}" in ${relative(process.cwd(), configPath) || configPath}; ${names.length > 0 ? `workflows: ${names.join(', ')}` : 'it defines none (pass the --config that does)'}`,
+        `${file}: ${i}.workflow: no workflow "${seed.workflow}" in ${relative(process.cwd(), configPath) || configPath}; ${names.length > 0 ? `workflows: ${names.join(', ')}` : 'it defines none (pass the --config that does)'}`,
       );
   }
+}
+
+/** A seed's agent as subject tokens: `<agent>`, or `<agent>.<key>` for `<agent>/<key>`. */
+function wireOf(address: string): string {
+  const { agent, key } = parseAddress(address);
+  return key === undefined ? agent : instanceName(agent, key);
 }
 
 function indent(text: string): string {

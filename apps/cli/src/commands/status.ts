@@ -29,8 +29,10 @@ function render(report: StatusReport): string {
   const replicas = report.pools.reduce((n, p) => n + p.replicas.length, 0);
   const poolPart =
     report.pools.length === 0 ? '' : ` · ${report.pools.length} pool(s) of ${replicas} replica(s)`;
+  const keyed = report.keyed ?? [];
+  const keyedPart = keyed.length === 0 ? '' : ` · ${keyed.length} keyed agent(s)`;
   const lines = [
-    `${report.agents.length} agent(s)${poolPart} · ${report.totals.inFlight} in flight · ${report.totals.queued} queued · ${report.totals.completed} completed · ${report.totals.failed} failed · ${report.totals.rejected} rejected · ${report.totals.cancelled} cancelled`,
+    `${report.agents.length} agent(s)${poolPart}${keyedPart} · ${report.totals.inFlight} in flight · ${report.totals.queued} queued · ${report.totals.completed} completed · ${report.totals.failed} failed · ${report.totals.rejected} rejected · ${report.totals.cancelled} cancelled`,
   ];
   for (const a of report.agents) {
     lines.push(
@@ -49,6 +51,15 @@ function render(report: StatusReport): string {
       );
       lines.push(...details(r, '    '));
     }
+  }
+  for (const k of keyed) {
+    const i = k.instances;
+    const hosts =
+      k.hosts.alive === 0 ? 'no live host' : `${k.hosts.alive} host(s) alive (${k.hosts.names.join(', ')})`;
+    const expired = k.hosts.expired === 0 ? '' : `, ${k.hosts.expired} expired`;
+    lines.push(
+      `${`${k.name} (keyed)`.padEnd(20)} ${k.status.padEnd(8)} ${hosts}${expired}; instances ${i.active} active, ${i.passivated} passivated, ${i.known} known${i.waiting > 0 ? `, ${i.waiting} waiting for a result` : ''}${i.orphaned > 0 ? `, ${i.orphaned} awaiting adoption` : ''}; shared inbox ${k.queued} queued, ${k.unacked} unacked; ${k.results.published} results published`,
+    );
   }
   const spending = report.spend.filter((row) => row.dailyCostUsd !== undefined || row.spentTodayUsd > 0);
   if (spending.length > 0) lines.push(`spend today: ${spending.map(spendOf).join(' · ')}`);

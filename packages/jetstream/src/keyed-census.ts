@@ -1,0 +1,59 @@
+import { Streams, subjects } from '@spool/core/internal';
+import { isNotFound } from './errors.ts';
+import { internals } from './internal.ts';
+import { keyedOwnership } from './keyed-ownership.ts';
+import type { SpoolConnection } from './types.ts';
+
+/** A keyed agent's instances and hosts at one moment (the status report's part for it). */
+export interface KeyedCensus {
+  readonly hosts: { readonly alive: string[]; readonly expired: number };
+  readonly instances: {
+    readonly active: number;
+    readonly passivated: number;
+    readonly known: number;
+    readonly orphaned: number;
+    readonly waiting: number;
+  };
+}
+
+/**
+ * Counts a keyed agent's instances without reading any history: `known` are the subjects of
+ * SPOOL_KEYED under `spool.keyed.<agent>.*` (one stream info with a subject filter, which
+ * nats-server 2.9 answers from its index), `active` the ownership records whose host's lease
+ * lives, `orphaned` those whose host's lease expired, `passivated` the known ones not active.
+ */
+export async function keyedCensus(connection: SpoolConnection, agent: string): Promise<KeyedCensus> {
+  const ownership = await keyedOwnership(connection);
+  const [hosts, owners, waking, known] = await Promise.all([
+    ownership.hosts(agent),
+    ownership.owners(agent),
+    ownership.wakeKeys(agent),
+    knownKeys(connection, agent),
+  ]);
+  const alive = new Set(hosts.filter((h) => h.state === 'live').map((h) => h.host));
+  const active = new Set(owners.filter((o) => alive.has(o.host)).map((o) => o.key));
+  const passivated = [...known].filter((key) => !active.has(key)).length;
+  return {
+    hosts: { alive: [...alive].sort(), expired: hosts.filter((h) => h.state === 'expired').length },
+    instances: {
+      active: active.size,
+      passivated,
+      known: known.size,
+      orphaned: owners.length - active.size,
+      waiting: waking.length,
+    },
+  };
+}
+
+/** The keys with a history in SPOOL_KEYED. */
+async function knownKeys(connection: SpoolConnection, agent: string): Promise<Set<string>> {
+  const { jsm, ns } = internals(connection);
+  const prefix = ns.subject(subjects.keyedHistory(`${agent}.`));
+  const info = await jsm.streams
+    .info(ns.stream(Streams.Keyed), { subjects_filter: `${prefix}*` })
+    .catch((err) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+  return new Set(Object.keys(info?.state.subjects ?? {}).map((subject) => subject.slice(prefix.length)));
+}
