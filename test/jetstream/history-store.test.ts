@@ -72,6 +72,27 @@ describe('append', () => {
     expect((await broker.probe.history('dedup')).length).toBe(2);
   });
 
+  it('recognises its own commit after the server forgot its id (new leader, or past the duplicate window)', async () => {
+    const jsm = await jetstreamManager(broker.probe.nc);
+    const info = await jsm.streams.info('SPOOL_HISTORY');
+    const window = info.config.duplicate_window;
+    // The server's duplicate window made short: a retry after it meets the expected-sequence check.
+    await jsm.streams.update('SPOOL_HISTORY', { ...info.config, duplicate_window: 100_000_000 });
+    try {
+      const events = [received('forgot', 't-1')];
+      const first = await store.append('forgot', events, 0);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      expect(await store.append('forgot', events, 0)).toEqual({ seq: first.seq, duplicate: true });
+      // Another writer's commit in that place is still refused.
+      await expect(store.append('forgot', [received('forgot', 't-2')], 0)).rejects.toBeInstanceOf(
+        ConcurrencyError,
+      );
+      expect((await broker.probe.history('forgot')).length).toBe(1);
+    } finally {
+      await jsm.streams.update('SPOOL_HISTORY', { ...info.config, duplicate_window: window });
+    }
+  });
+
   it('replay names the sequence of a message on the subject that is not a valid commit', async () => {
     // Anyone with access can publish on the subject; replay must say where the bad message is.
     const js = jetstream(broker.probe.nc);

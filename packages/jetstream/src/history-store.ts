@@ -114,7 +114,8 @@ function historyIn<Event extends { readonly id: string }>(
     }
   }
 
-  async function lastSeq(agent: string): Promise<number> {
+  /** The newest message of a history: its sequence and the commit id it was stored under. */
+  async function lastMessage(agent: string): Promise<{ seq: number; msgId: string | undefined } | null> {
     const subject = ns.subject(place.subject(agent));
     const last = await retryUnknownOutcome(() =>
       jsm.direct.getMessage(stream, { last_by_subj: subject }).catch((err) => {
@@ -122,7 +123,11 @@ function historyIn<Event extends { readonly id: string }>(
         throw err;
       }),
     );
-    return last?.seq ?? 0;
+    return last === null ? null : { seq: last.seq, msgId: last.header?.get('Nats-Msg-Id') || undefined };
+  }
+
+  async function lastSeq(agent: string): Promise<number> {
+    return (await lastMessage(agent))?.seq ?? 0;
   }
 
   return {
@@ -155,7 +160,15 @@ function historyIn<Event extends { readonly id: string }>(
         );
         return { seq: ack.seq, duplicate: ack.duplicate };
       } catch (err) {
-        if (isWrongLastSequence(err)) throw new ConcurrencyError(subject, expectedSeq, { cause: err });
+        if (isWrongLastSequence(err)) {
+          // Our own commit, stored by an earlier try whose answer was lost, when the server no
+          // longer recognises the id (a new stream leader, or past the duplicate window): the
+          // server stored that try only after expectedSeq, so if it is the history's newest
+          // message, it is ours and nothing came after it.
+          const last = await lastMessage(agent).catch(() => null);
+          if (last !== null && last.msgId === msgID) return { seq: last.seq, duplicate: true };
+          throw new ConcurrencyError(subject, expectedSeq, { cause: err });
+        }
         if (isPayloadTooLarge(err)) throw new CommitTooLargeError(subject, payload.length, { cause: err });
         throw err;
       }
