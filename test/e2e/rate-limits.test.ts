@@ -1,8 +1,8 @@
-import { results, submitTask } from '@spool/jetstream';
+import { requests, results, submitTask } from '@spool/jetstream';
 import type { FakeClaude, MessagesBody, RecordedRequest } from '@spool/testkit';
 import { startFakeClaude } from '@spool/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { StatusReportSchema } from '@spool/core';
+import { StatusReportSchema, subjects } from '@spool/core';
 import {
   type CliEnv,
   type CliProcess,
@@ -159,11 +159,12 @@ describe('a rate limit shared by every process on the same NATS', () => {
     const coordinator = startCli(['coordinator', '--config', config], env);
     processes.coordinator = coordinator;
     await coordinator.waitForLog('coordinator answering status requests');
-    await submitMany('alpha', 'w', 8);
+    await submitMany('alpha', 'w', 12);
     await submitMany('beta', 'v', 2);
+    // Asked in-process: a CLI per poll takes seconds on a loaded machine, longer than the calls wait.
     const report = await waitFor('calls waiting in status', async () => {
-      const run = await runCli(['status', '--json'], env);
-      const parsed = StatusReportSchema.parse(JSON.parse(run.stdout));
+      const reply = await requests(broker.connection).request(subjects.status, '{}', 5_000);
+      const parsed = StatusReportSchema.parse(JSON.parse(reply));
       return (parsed.rateLimits[0]?.waiting ?? 0) > 0 ? parsed : undefined;
     });
     expect(report.rateLimits).toEqual([
@@ -178,7 +179,7 @@ describe('a rate limit shared by every process on the same NATS', () => {
     expect(text.stdout).toMatch(
       /rate limit claude-sonnet \(limits\.models\.claude-sonnet\): 60 requests\/min \(\d+% of the burst in use\); \d+ call\(s\) waiting/,
     );
-    await Promise.all([waitAll('alpha', 'w', 8), waitAll('beta', 'v', 2)]);
+    await Promise.all([waitAll('alpha', 'w', 12), waitAll('beta', 'v', 2)]);
     const after = StatusReportSchema.parse(JSON.parse((await runCli(['status', '--json'], env)).stdout));
     const beta = after.spend.find((row) => row.agent === 'beta');
     expect(beta).toMatchObject({ dailyCostUsd: 1, heldUsd: 0 });
