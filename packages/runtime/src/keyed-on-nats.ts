@@ -18,19 +18,17 @@ import {
   openKeyedControl,
   openKeyedInbox,
   results,
-  sendControl,
   type RateLimiter,
   type SnapshotStore,
   type SpoolConnection,
   snapshotStore,
   spend,
-  submitTask,
-  taskOwner,
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { startAgent } from './agent.ts';
 import { type KeyedHostHandle, startKeyedHost } from './keyed-host.ts';
 import { connectMcpTools, type McpTools } from './mcp-tools.ts';
+import { submitPortOn } from './on-nats.ts';
 
 export interface KeyedOnNatsOptions {
   /** The keyed agent's name (its spec has `keyed`). */
@@ -76,16 +74,7 @@ export async function startKeyedOnNats(
     // The agent's daily budget is one ledger for all its instances (keyed by the agent's name).
     const ledger = spec.budget.dailyCostUsd === undefined ? undefined : await spend(connection);
     const live = liveText(connection);
-    const submit = {
-      task: (to: string, task: Parameters<typeof submitTask>[2]) => submitTask(connection, to, task),
-      control: async (to: string, message: Parameters<typeof sendControl>[2], id: string) =>
-        sendControl(
-          connection,
-          'taskId' in message ? await taskOwner(connection, to, message.taskId) : to,
-          message,
-          id,
-        ),
-    };
+    const submit = submitPortOn(connection);
     const inbox = await openKeyedInbox(connection, agent, ackWait);
     const host = startKeyedHost({
       agent,

@@ -17,6 +17,7 @@ import {
 } from '@spool/jetstream';
 import type { Logger } from 'pino';
 import { type AgentHandle, type AgentOptions, startAgent } from './agent.ts';
+import type { SubmitPort } from './context.ts';
 import { connectMcpTools, type McpTools } from './mcp-tools.ts';
 import { noIntake } from './pool.ts';
 import { subscriptionTasks } from './subscriptions.ts';
@@ -83,16 +84,21 @@ async function startOn(
     snapshots: await snapshotStore(connection),
     liveText: liveText(connection),
     ...(options.spec.budget.dailyCostUsd === undefined ? {} : { spend: await spend(connection) }),
-    submit: {
-      task: (agent, task, trace) => submitTask(connection, agent, task, { trace }),
-      // A pool's task is cancelled at the replica that holds it.
-      control: async (agent, message, id) =>
-        sendControl(
-          connection,
-          'taskId' in message ? await taskOwner(connection, agent, message.taskId) : agent,
-          message,
-          id,
-        ),
-    },
+    submit: submitPortOn(connection),
   });
+}
+
+/** Where an agent's `delegate` calls go on NATS: sub-tasks with their trace, and their cancels. */
+export function submitPortOn(connection: SpoolConnection): SubmitPort {
+  return {
+    task: (agent, task, trace) => submitTask(connection, agent, task, { trace }),
+    // A pool's task is cancelled at the replica that holds it.
+    control: async (agent, message, id) =>
+      sendControl(
+        connection,
+        'taskId' in message ? await taskOwner(connection, agent, message.taskId) : agent,
+        message,
+        id,
+      ),
+  };
 }
