@@ -87,7 +87,19 @@ describe('cluster - replicas 3 on 3 nats-servers, the SPOOL_HISTORY leader SIGKI
     const env = { natsUrl: w.cluster.url, anthropicBaseUrl: w.fake.url };
     const f = new AgentFleet([], env, t0);
     fleet = f;
-    onTestFailed(() => console.log(`cluster: FAILED; timeline:\n${timeline.join('\n')}\n${f.describe(25)}`));
+    // Every warning of every process, in time order: a rare failure must say what happened.
+    const warnings = () =>
+      f
+        .allLines()
+        .filter((l) => Number(l.line.level) >= 40)
+        .sort((a, b) => a.line.time - b.line.time)
+        .map((l) => `+${l.line.time - t0}ms ${l.label} ${l.line.msg} ${String(l.line.err ?? '')}`)
+        .join('\n');
+    onTestFailed(() =>
+      console.log(
+        `cluster: FAILED; timeline:\n${timeline.join('\n')}\nwarnings:\n${warnings()}\n${f.describe(25)}`,
+      ),
+    );
 
     const coordinator = f.start('coordinator', ['coordinator', '--config', config]);
     await f.waitForLine(
@@ -280,6 +292,14 @@ describe('cluster - replicas 3 on 3 nats-servers, the SPOOL_HISTORY leader SIGKI
     });
     expect(audit.unmapped).toEqual([]);
     expect(audit.afterJournal).toEqual([]);
+    if (audit.unexplained.length > 0) {
+      // What the worker logged about the first repeated task: why it asked again.
+      const taskId = audit.unexplained[0]?.split(':')[1] ?? '';
+      const about = lines.filter((l) => l.line.taskId === taskId);
+      console.log(
+        `cluster: ${taskId} asked twice; its log:\n${about.map((l) => `+${l.line.time - t0}ms ${l.label} ${JSON.stringify(l.line)}`).join('\n')}`,
+      );
+    }
     expect(audit.unexplained).toEqual([]);
     expect(audit.repeatedCalls).toBe(0);
 
@@ -301,12 +321,7 @@ describe('cluster - replicas 3 on 3 nats-servers, the SPOOL_HISTORY leader SIGKI
 
     const reconnects = lines.filter((l) => l.line.msg === 'NATS connection is back').length;
     if (process.env.CLUSTER_VERBOSE)
-      console.log(
-        `cluster: timeline\n${timeline.join('\n')}\ncluster: warnings\n${lines
-          .filter((l) => Number(l.line.level) >= 40)
-          .map((l) => `+${l.line.time - t0}ms ${l.label} ${l.line.msg} ${String(l.line.err ?? '')}`)
-          .join('\n')}`,
-      );
+      console.log(`cluster: timeline\n${timeline.join('\n')}\ncluster: warnings\n${warnings()}`);
     console.log(
       `cluster: tasks=${TASKS} workflowItems=${ITEMS} concurrency=${CONCURRENCY} latency=${LATENCY_MS}ms killed=${killed.join(',')} (SPOOL_HISTORY leaders; ${leaderAtEnd} leads at the end) electedMs=${elections.join('/')} stallMs=${stalls.join('/')} requests=${requests.length} repeatedCalls=${audit.repeatedCalls} reconnects=${reconnects} submitRetries=${submitRetries} duration=${((Date.now() - t0) / 1000).toFixed(1)}s`,
     );

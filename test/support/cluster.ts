@@ -68,11 +68,18 @@ export async function leaderOf(
 
 /** Waits until every replica of `stream` is current (a restarted node has caught up). */
 export async function replicasCurrent(probe: BrokerProbe, stream: string, timeoutMs = 30_000): Promise<void> {
+  let seen = 'no answer yet';
   await waitFor(
-    `every replica of ${stream} to be current`,
+    () => `every replica of ${stream} to be current (last seen: ${seen})`,
     async () => {
       const info = await probe.streamInfo(stream);
       const peers = info.cluster?.replicas ?? [];
+      seen = `leader ${info.cluster?.leader ?? 'none'}, last_seq ${info.state.last_seq}; ${peers
+        .map(
+          (p) =>
+            `${p.name} current=${p.current} offline=${p.offline ?? false} lag=${p.lag ?? '?'} active=${p.active}ns`,
+        )
+        .join('; ')}`;
       return (
         info.cluster?.leader !== undefined && peers.length > 0 && peers.every((p) => p.current && !p.offline)
       );
