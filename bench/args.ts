@@ -11,7 +11,7 @@ export const BENCH_OPTIONS = {
   recovery: { events: { default: 100_000, min: 2000 }, group: { default: 1, min: 1 } },
   workflow: {
     runs: { default: 20, min: 1 },
-    items: { default: 200, min: 1 },
+    items: { default: 1000, min: 1 },
     results: { default: 20_000, min: 1 },
   },
   pool: { 'pool-tasks': { default: 10_000, min: 1 } },

@@ -12,6 +12,14 @@ cd "$(dirname "$0")/.."
 if [[ " $* " == *" --help "* || " $* " == *" -h "* ]]; then
   exec tsx -e 'import("./bench/args.ts").then((m) => console.log(m.usage()))'
 fi
+# Each part checks the issues' goals it measures; the run ends with them all in one table
+# (on stderr with --json, so stdout stays one JSON object per part).
+SPOOL_BENCH_GOALS="${SPOOL_BENCH_GOALS:-$(mktemp)}"
+export SPOOL_BENCH_GOALS
+goals_table() {
+  if [[ " $* " == *" --json "* ]]; then tsx bench/goals.ts "$SPOOL_BENCH_GOALS" >&2; else tsx bench/goals.ts "$SPOOL_BENCH_GOALS"; fi
+}
+trap 'goals_table "$@"' EXIT
 tsx bench/throughput.ts "$@"
 tsx bench/recovery.ts "$@"
 tsx bench/workflow.ts "$@"

@@ -20,6 +20,7 @@ import { connect, provision, results, submitTask } from '@spool/jetstream';
 import { startFakeClaude, startNats } from '@spool/testkit';
 import { pino } from 'pino';
 import { benchArgs } from './args.ts';
+import { checkGoal } from './goals.ts';
 import { formatProfile, summarizeProfile } from './cpu-profile.ts';
 
 const { values: args, json, profile } = benchArgs('throughput');
@@ -53,6 +54,28 @@ try {
   const ratio = agent.rate / raw;
   say(
     `ratio: ${(ratio * 100).toFixed(1)}% of the raw rate (each task is ~5 journal appends, a model call, a result and an ack)`,
+  );
+  checkGoal(
+    {
+      part: 'throughput',
+      goal: 'one agent process (concurrency 32) against raw JetStream publish + consume',
+      measured: ratio * 100,
+      bound: 'at-least',
+      target: 20,
+      unit: '% of raw',
+    },
+    say,
+  );
+  checkGoal(
+    {
+      part: 'throughput',
+      goal: "an idle agent's submit-to-result median",
+      measured: agent.idleLatencyMs,
+      bound: 'at-most',
+      target: 3,
+      unit: ' ms',
+    },
+    say,
   );
   const summary = agent.profile === undefined ? undefined : summarizeProfile(agent.profile);
   if (summary !== undefined) {
