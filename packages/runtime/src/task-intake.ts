@@ -56,9 +56,9 @@ export class TaskIntake {
         break;
       }
       // Accepted together: their commands queue in inbox order and share one group commit.
-      // A keyed instance journals a task's start with its arrival when it would start at once
-      // (one append per task saved; thousands of instances cannot share group commits).
-      let slots = this.ctx.keyed === undefined ? 0 : startableNow(term.state, spec);
+      // A task that would start at once has its start journaled with its arrival: one append
+      // less on every task's path (an idle agent's latency is a chain of appends).
+      let slots = startableNow(term.state, spec);
       const takeSlot = () => {
         if (slots === 0) return false;
         slots -= 1;
