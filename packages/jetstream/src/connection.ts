@@ -4,6 +4,7 @@ import { errors, connect as natsConnect } from '@nats-io/transport-node';
 import { namespacing } from '@spool/core/internal';
 import { clientAuthOptions, redactUrl } from './connect-settings.ts';
 import { encoder, internals, register } from './internal.ts';
+import { avoidCancelErrorPerRequest } from './request-cancel.ts';
 import type { ConnectOptions, SpoolConnection } from './types.ts';
 
 /** No NATS server answered the first connect (as opposed to one that answers without JetStream). */
@@ -30,6 +31,7 @@ export async function connect(options: ConnectOptions): Promise<SpoolConnection>
   const auth = clientAuthOptions(options.url, options.credentials);
   const url = redactUrl(options.url);
   let nc: Awaited<ReturnType<typeof natsConnect>>;
+  avoidCancelErrorPerRequest();
   try {
     nc = await natsConnect({
       servers: auth.servers,

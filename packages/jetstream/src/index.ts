@@ -73,3 +73,4 @@ export type { Spend } from './spend.ts';
 export { spend } from './spend.ts';
 export type { RateCall, RateGrant, RateLimiter } from './rate-limiter.ts';
 export { rateLimiter, rateLimitViews } from './rate-limiter.ts';
+export { avoidCancelErrorPerRequest } from './request-cancel.ts';
