@@ -14,6 +14,7 @@ import { restoreState } from '@spool/runtime';
 import { startNats } from '@spool/testkit';
 import { pino } from 'pino';
 import { benchArgs } from './args.ts';
+import { checkGoal } from './goals.ts';
 import { writeHistory } from './history.ts';
 
 const { values: args, json } = benchArgs('recovery');
@@ -58,7 +59,17 @@ try {
     `  snapshot about ${TAIL} events before the end: ${(saved.bytes / 1024).toFixed(0)} KiB gzipped in ${saved.chunks} chunk(s)`,
   );
 
-  await writeHistory(store, SMALL_AGENT, SMALL_EVENTS, { group: GROUP });
+  // The short history has a snapshot too, as far from its end as the long one's (or at its start):
+  // recovery from a snapshot should take as long after 1k events as after --events.
+  let smallSnapshot: ReturnType<typeof toSnapshot> | undefined;
+  const smallState = await writeHistory(store, SMALL_AGENT, SMALL_EVENTS, {
+    group: GROUP,
+    afterCommit: (folded, written) => {
+      if (smallSnapshot === undefined && written >= SMALL_EVENTS - TAIL) smallSnapshot = toSnapshot(folded);
+    },
+  });
+  smallSnapshot ??= toSnapshot(smallState);
+  await snapshots.save(SMALL_AGENT, smallSnapshot.seq, smallSnapshot);
   const small = await restoreInProcess(nats.url, SMALL_AGENT);
   const large = await restoreInProcess(nats.url, AGENT);
   const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
@@ -80,6 +91,33 @@ try {
   say(
     `recovery with a snapshot:    ${fast.ms.toFixed(0)} ms (median of 3; ${fast.commits} commits replayed after it)`,
   );
+  const smallFast = await measure(() => restoreState(SMALL_AGENT, store, snapshots, logger));
+  say(
+    `recovery with a snapshot after ${SMALL_EVENTS} events: ${smallFast.ms.toFixed(0)} ms (median of 3; ${smallFast.commits} commits replayed after it)`,
+  );
+  const goal = (g: Omit<Parameters<typeof checkGoal>[0], 'part'>) =>
+    checkGoal({ part: 'recovery', ...g }, say);
+  goal({
+    goal: `replay of ${EVENTS} events against an ordered consumer reading + parsing them`,
+    measured: ordered.ms / full.ms,
+    bound: 'at-least',
+    target: 0.8,
+    unit: '×',
+  });
+  goal({
+    goal: `recovery from a snapshot after ${EVENTS} events against after ${SMALL_EVENTS} (flat)`,
+    measured: fast.ms / smallFast.ms,
+    bound: 'at-most',
+    target: 1.5,
+    unit: '×',
+  });
+  goal({
+    goal: `an agent's RSS after replaying ${EVENTS} events against after ${SMALL_EVENTS}`,
+    measured: large.rss / small.rss,
+    bound: 'at-most',
+    target: 1.5,
+    unit: '×',
+  });
   if (json)
     console.log(
       JSON.stringify({
@@ -90,6 +128,7 @@ try {
         orderedReadMs: Math.round(ordered.ms),
         replayVsOrdered: ordered.ms / full.ms,
         fromSnapshotMs: Math.round(fast.ms),
+        fromSnapshotSmallMs: Math.round(smallFast.ms),
         tailCommits: fast.commits,
         rssAfterSmall: small.rss,
         rssAfterAll: large.rss,
