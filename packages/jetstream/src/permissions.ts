@@ -246,6 +246,8 @@ function operatorPublish(namespace?: string): string[] {
     w(subjects.keyedControl('*', '*')),
     `${API}.DIRECT.GET.${s.keyed}.${w('spool.keyed.*.*')}`,
     ...reader(s.keyed, w('spool.keyed.*.*')),
+    // Keyed instances' latest results, for their dead letters (keyed-failures.ts).
+    ...reader(s.results, w('spool.results.*.*.*')),
     w(subjects.status),
     w(subjects.deadLetters),
     `${API}.DIRECT.GET.${s.history}.${w('spool.history.*')}`,
