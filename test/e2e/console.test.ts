@@ -14,6 +14,8 @@ import { testLogger } from '../support/world.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const CONFIG = join(ROOT, 'test/e2e/console-fixture/spool.config.ts');
 const CHROMIUM = '/usr/bin/chromium';
+/** Five processes start at once: on a loaded 2-core machine one may take a minute or more. */
+const STARTUP_MS = 120_000;
 
 /** Debian's chromium, installed here when missing; the reason it cannot be, or undefined. */
 function chromiumMissing(): string | undefined {
@@ -87,11 +89,11 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     const desk = startCli(['agent', 'desk', '--config', CONFIG], env);
     const web = startCli(['console', '--port', '0'], env);
     processes.push(coordinator, agent, crew, desk, web);
-    await coordinator.waitForLog('coordinator answering status requests');
-    await agent.waitForLog('payer');
-    await crew.waitForLog('pool replicas running');
-    await desk.waitForLog('keyed agent host running');
-    await web.waitForLog('console connected to NATS');
+    await coordinator.waitForLog('coordinator answering status requests', STARTUP_MS);
+    await agent.waitForLog('payer', STARTUP_MS);
+    await crew.waitForLog('pool replicas running', STARTUP_MS);
+    await desk.waitForLog('keyed agent host running', STARTUP_MS);
+    await web.waitForLog('console connected to NATS', STARTUP_MS);
     consoleUrl = /console: (http:\/\/\S+)/.exec(web.stderr)?.[1] ?? '';
     expect(consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=\S+$/);
 
@@ -131,7 +133,7 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     page.on('console', (m) => {
       if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
     });
-  }, 180_000);
+  }, 6 * STARTUP_MS);
 
   afterAll(async () => {
     await context?.close();
@@ -324,7 +326,7 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     held.finish();
     await pill('completed').waitFor({ timeout: 20_000 });
     expect(await page.locator('.events').textContent()).toContain('approval.decided');
-  });
+  }, 120_000);
 
   it('cancels a running task, and pauses and resumes an agent, from the page', async () => {
     const held = fake.holdNextCall(); // never answers: the task runs until cancelled

@@ -102,7 +102,7 @@ describe('keyed instances in the dead-letter view and replay --verify', () => {
     await waitFor('an empty view', async () => (await dlq()).length === 0);
     const empty = await runCli(['dlq'], env);
     expect(empty.stdout).toContain('the dead-letter view is empty');
-  }, 120_000);
+  }, 240_000);
 
   it('replay <agent>/<key> --verify rebuilds the instance from its history and compares it with its snapshot', async () => {
     await waitFor('a snapshot of desk.initech', async () =>
