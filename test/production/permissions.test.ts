@@ -6,6 +6,7 @@ import {
   connect,
   defaultInboxPrefix,
   historyStore,
+  keyedInstances,
   leases,
   openInbox,
   type SpoolConnection,
@@ -109,6 +110,9 @@ describe('permissions - every role works with exactly what spool permissions gra
     }
     const replay = await runCli(['replay', 'analyst', '--verify'], as('operator'));
     expect(replay.code, replay.stderr).toBe(0);
+    // The dead-letter view reads keyed instances' latest results itself (a consumer on SPOOL_RESULTS).
+    const dlq = await runCli(['dlq', '--json'], as('operator'));
+    expect(dlq.code, dlq.stderr).toBe(0);
     // The console (operator) reads a task's commits one by one, by sequence.
     const operator = await connect({
       url: nats.url,
@@ -120,6 +124,8 @@ describe('permissions - every role works with exactly what spool permissions gra
       const histories = historyStore(operator);
       const last = await histories.lastSeq('analyst');
       expect((await histories.commitAt('analyst', last))?.seq).toBe(last);
+      // A keyed agent's instances, as the console lists them (none here: the reads are allowed).
+      expect((await keyedInstances(operator, 'analyst')).instances).toEqual([]);
     } finally {
       await operator.close();
     }

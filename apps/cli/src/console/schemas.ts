@@ -29,13 +29,18 @@ export const TASK_STATUSES = [
   'cancelled',
 ] as const;
 
-export const TaskListQuerySchema = z.object({
-  agent: AgentNameSchema.optional(),
-  /** One instance of a keyed agent (with `agent`). */
-  key: KeySchema.optional(),
-  status: z.enum(TASK_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(200),
-});
+export const TaskListQuerySchema = z
+  .object({
+    agent: AgentNameSchema.optional(),
+    /** One instance of a keyed agent (with `agent`). */
+    key: KeySchema.optional(),
+    status: z.enum(TASK_STATUSES).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(200),
+  })
+  .refine((query) => query.key === undefined || query.agent !== undefined, {
+    message: 'a key needs its agent (?agent=<agent>&key=<key>)',
+    path: ['key'],
+  });
 
 const reason = z.string().trim().min(1).max(2000);
 
