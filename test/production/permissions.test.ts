@@ -49,9 +49,10 @@ describe('permissions - every role works with exactly what spool permissions gra
     processes.push(coordinator);
     for (const agent of AGENTS)
       processes.push(startCli(['agent', agent, '--config', CONFIG], as(`agent-${agent}`)));
-    await coordinator.waitForLog('coordinator history replayed');
-    for (const p of processes.slice(1)) await p.waitForLog('history replayed');
-  }, 120_000);
+    // Several processes start at once: on a loaded 2-core machine one may take a minute or more.
+    await coordinator.waitForLog('coordinator history replayed', 120_000);
+    for (const p of processes.slice(1)) await p.waitForLog('history replayed', 120_000);
+  }, 400_000);
 
   afterAll(async () => {
     for (const p of processes) p.child.kill('SIGKILL');
