@@ -14,6 +14,8 @@ import { testLogger } from '../support/world.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const CONFIG = join(ROOT, 'test/e2e/console-fixture/spool.config.ts');
 const CHROMIUM = '/usr/bin/chromium';
+/** Five processes start at once: on a loaded 2-core machine one may take a minute or more. */
+const STARTUP_MS = 120_000;
 
 /** Debian's chromium, installed here when missing; the reason it cannot be, or undefined. */
 function chromiumMissing(): string | undefined {
@@ -84,12 +86,14 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     const coordinator = startCli(['coordinator', '--config', CONFIG], env);
     const agent = startCli(['agent', 'payer', '--config', CONFIG], env);
     const crew = startCli(['agent', 'crew', '--config', CONFIG], env);
+    const desk = startCli(['agent', 'desk', '--config', CONFIG], env);
     const web = startCli(['console', '--port', '0'], env);
-    processes.push(coordinator, agent, crew, web);
-    await coordinator.waitForLog('coordinator answering status requests');
-    await agent.waitForLog('payer');
-    await crew.waitForLog('pool replicas running');
-    await web.waitForLog('console connected to NATS');
+    processes.push(coordinator, agent, crew, desk, web);
+    await coordinator.waitForLog('coordinator answering status requests', STARTUP_MS);
+    await agent.waitForLog('payer', STARTUP_MS);
+    await crew.waitForLog('pool replicas running', STARTUP_MS);
+    await desk.waitForLog('keyed agent host running', STARTUP_MS);
+    await web.waitForLog('console connected to NATS', STARTUP_MS);
     consoleUrl = /console: (http:\/\/\S+)/.exec(web.stderr)?.[1] ?? '';
     expect(consoleUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=\S+$/);
 
@@ -129,7 +133,7 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     page.on('console', (m) => {
       if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
     });
-  }, 180_000);
+  }, 6 * STARTUP_MS);
 
   afterAll(async () => {
     await context?.close();
@@ -245,7 +249,8 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
    */
   const liveAfterApproval = async (agent: string, taskId: string, input: string, reply: string) => {
     fake.script({ content: [toolUse(`toolu_${taskId}`, 'pay', { invoice: taskId })] }, reply);
-    await submit(agent, taskId, input);
+    // A keyed instance `<agent>/<key>` is submitted to on `spool.inbox.<agent>.<key>`.
+    await submit(agent.replace('/', '.'), taskId, input);
     await page.goto(`${base()}#/tasks/${agent}/${taskId}`);
     await page.getByRole('button', { name: 'Approve' }).waitFor({ timeout: 30_000 });
     await page.locator('[data-live="live"]').waitFor(); // the console follows the task's live text
@@ -276,6 +281,52 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     held.finish();
     await pill('completed').waitFor({ timeout: 20_000 });
   });
+
+  it("lists a keyed agent's instances and an instance's tasks; a keyed task's page, its dead letter retried, its live reply", async () => {
+    fake.failNext(400);
+    expect(
+      (await runCli(['submit', 'desk/acme', 'acme needs help', '--id', 'k-fail', '--wait'], env)).code,
+    ).toBe(1);
+    // Another key with the same task id: task ids are per instance.
+    expect(
+      (await runCli(['submit', 'desk/globex', 'globex asks', '--id', 'k-fail', '--wait'], env)).code,
+    ).toBe(0);
+
+    // Agents page → the keyed agent's census → its instances → one instance's tasks → the task.
+    await page.goto(`${base()}#/agents`);
+    await page.getByRole('link', { name: 'desk', exact: true }).click();
+    await page.getByRole('link', { name: 'desk/acme' }).waitFor();
+    expect(await page.locator('main').textContent()).toContain('2 known');
+    await page.getByRole('link', { name: 'desk/acme' }).click();
+    await page.getByTestId('key-filter').filter({ hasText: 'acme' }).waitFor();
+    await page.locator('tr', { hasText: 'k-fail' }).locator('.pill', { hasText: 'failed' }).waitFor();
+    expect(await page.locator('tbody tr').count()).toBe(1); // acme's only, not globex's
+    await page.getByRole('link', { name: 'k-fail' }).click();
+    await page.waitForURL(/#\/tasks\/desk\/acme\/k-fail$/);
+    await pill('failed').waitFor();
+    expect(await page.locator('h1').textContent()).toContain('desk/acme');
+    expect(await page.locator('.events').textContent()).toContain('task.failed');
+    expect(await page.locator('.card').textContent()).toContain('acme needs help');
+    await shoot('keyed-task');
+
+    // The dead-letter view lists it with its instance; the task page's Retry goes to its control subject.
+    await page.goto(`${base()}#/dlq`);
+    await page.getByRole('cell', { name: 'desk/acme', exact: true }).waitFor();
+    await page.goto(`${base()}#/tasks/desk/acme/k-fail`);
+    await page.getByRole('button', { name: 'Retry' }).click();
+    await page.getByRole('status').filter({ hasText: 'task k-fail sent back to work (attempt 2)' }).waitFor();
+    await pill('completed').waitFor({ timeout: 20_000 });
+    expect(await page.locator('.card').textContent()).toContain('fake reply to: acme needs help');
+    await page.goto(`${base()}#/dlq`);
+    await page.getByText('The dead-letter view is empty').waitFor({ timeout: 20_000 });
+
+    // A running keyed task: approved from its page (read from the instance), its reply live.
+    const held = await liveAfterApproval('desk/acme', 'k-live', 'pay for acme', 'acme is paid');
+    expect(page.url()).toMatch(/#\/tasks\/desk\/acme\/k-live$/);
+    held.finish();
+    await pill('completed').waitFor({ timeout: 20_000 });
+    expect(await page.locator('.events').textContent()).toContain('approval.decided');
+  }, 120_000);
 
   it('cancels a running task, and pauses and resumes an agent, from the page', async () => {
     const held = fake.holdNextCall(); // never answers: the task runs until cancelled

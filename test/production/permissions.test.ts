@@ -6,6 +6,7 @@ import {
   connect,
   defaultInboxPrefix,
   historyStore,
+  keyedInstances,
   leases,
   openInbox,
   type SpoolConnection,
@@ -48,9 +49,10 @@ describe('permissions - every role works with exactly what spool permissions gra
     processes.push(coordinator);
     for (const agent of AGENTS)
       processes.push(startCli(['agent', agent, '--config', CONFIG], as(`agent-${agent}`)));
-    await coordinator.waitForLog('coordinator history replayed');
-    for (const p of processes.slice(1)) await p.waitForLog('history replayed');
-  }, 120_000);
+    // Several processes start at once: on a loaded 2-core machine one may take a minute or more.
+    await coordinator.waitForLog('coordinator history replayed', 120_000);
+    for (const p of processes.slice(1)) await p.waitForLog('history replayed', 120_000);
+  }, 400_000);
 
   afterAll(async () => {
     for (const p of processes) p.child.kill('SIGKILL');
@@ -109,6 +111,9 @@ describe('permissions - every role works with exactly what spool permissions gra
     }
     const replay = await runCli(['replay', 'analyst', '--verify'], as('operator'));
     expect(replay.code, replay.stderr).toBe(0);
+    // The dead-letter view reads keyed instances' latest results itself (a consumer on SPOOL_RESULTS).
+    const dlq = await runCli(['dlq', '--json'], as('operator'));
+    expect(dlq.code, dlq.stderr).toBe(0);
     // The console (operator) reads a task's commits one by one, by sequence.
     const operator = await connect({
       url: nats.url,
@@ -120,6 +125,8 @@ describe('permissions - every role works with exactly what spool permissions gra
       const histories = historyStore(operator);
       const last = await histories.lastSeq('analyst');
       expect((await histories.commitAt('analyst', last))?.seq).toBe(last);
+      // A keyed agent's instances, as the console lists them (none here: the reads are allowed).
+      expect((await keyedInstances(operator, 'analyst')).instances).toEqual([]);
     } finally {
       await operator.close();
     }

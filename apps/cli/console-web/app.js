@@ -93,7 +93,13 @@ const Pill = ({ status }) => html`<span class="pill s-${status}">${status}</span
 const Alert = ({ error }) => (error ? html`<div class="alert error" role="alert">${error}</div>` : null);
 const money = (x) => (x === undefined ? '—' : `$${x.toFixed(4)}`);
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
-const taskLink = (agent, taskId) => `#/tasks/${encodeURIComponent(agent)}/${encodeURIComponent(taskId)}`;
+// A keyed agent's instance's task: #/tasks/<agent>/<key>/<taskId> (task ids are per key).
+const taskPath = (agent, key, taskId) =>
+  [agent, ...(key ? [key] : []), taskId].map(encodeURIComponent).join('/');
+const taskLink = (agent, taskId, key) => `#/tasks/${taskPath(agent, key, taskId)}`;
+const instanceLink = (agent, key) => `#/tasks?${new URLSearchParams({ agent, key })}`;
+const shownAgent = (agent, key) => (key ? `${agent}/${key}` : agent);
+const place = (agent, key) => (key ? { agent, key } : {});
 
 /** A button that runs an action, then shows what happened (or why it was refused). */
 function ActionButton({ action, label, kind = '', ask, onDone }) {
@@ -157,26 +163,64 @@ function Agents() {
         <td><${ActionButton} action=${{ type: 'pause', agent: p.name }} label="Pause all" onDone=${reload} /> <${ActionButton} action=${{ type: 'resume', agent: p.name }} label="Resume all" onDone=${reload} /></td></tr>
         ${p.replicas.map((r) => row(r, true))}`,
       )}
-    </tbody></table>`
+    </tbody></table>
+    ${
+      data.keyed?.length > 0 &&
+      html`<h2>Keyed agents</h2>
+    <table><thead><tr><th>keyed agent</th><th>status</th><th>hosts</th><th>instances active</th><th>passivated</th><th>known</th><th>queued</th><th>results</th></tr></thead>
+    <tbody>${data.keyed.map(
+      (
+        k,
+      ) => html`<tr><td><a href=${`#/keyed/${encodeURIComponent(k.name)}`}>${k.name}</a></td><td><${Pill} status=${k.status} /></td>
+        <td>${k.hosts.alive} alive${k.hosts.expired > 0 ? `, ${k.hosts.expired} expired` : ''}</td>
+        <td>${k.instances.active}</td><td>${k.instances.passivated}</td><td>${k.instances.known}</td><td>${k.queued}</td><td>${k.results.published}</td></tr>`,
+    )}</tbody></table>`
+    }`
+    }`;
+}
+
+/** A keyed agent's census and its known instances; each instance's tasks are one click away. */
+function Keyed({ agent }) {
+  const { data, error } = useApi(`keyed/${encodeURIComponent(agent)}`);
+  return html`<h1>Keyed agent ${agent}</h1><${Alert} error=${error} />
+    ${
+      data &&
+      html`<p class="note">${data.hosts.alive.length} host(s) alive · instances ${data.counts.active} active, ${data.counts.passivated} passivated, ${data.counts.known} known${data.counts.waiting ? `, ${data.counts.waiting} waiting` : ''}${data.total > data.instances.length ? ` · the first ${data.instances.length} shown` : ''}</p>
+    ${
+      data.instances.length === 0
+        ? html`<p class="note">No instance has a history yet: spool submit ${agent}/&lt;key&gt; &lt;input&gt;.</p>`
+        : html`<table><thead><tr><th>instance</th><th>state</th><th>commits</th></tr></thead><tbody>
+      ${data.instances.map(
+        (i) => html`<tr><td><a class="mono" href=${instanceLink(agent, i.key)}>${agent}/${i.key}</a></td>
+        <td>${i.active ? 'active' : i.waiting ? 'passivated (waiting)' : 'passivated'}</td><td>${i.commits}</td></tr>`,
+      )}</tbody></table>`
+    }`
     }`;
 }
 
 const STATUSES = ['queued', 'running', 'waiting', 'completed', 'failed', 'rejected', 'cancelled'];
 function Tasks({ query }) {
   const agent = query.get('agent') ?? '';
+  const key = query.get('key') ?? '';
   const status = query.get('status') ?? '';
-  const params = new URLSearchParams({ ...(agent ? { agent } : {}), ...(status ? { status } : {}) });
+  const params = new URLSearchParams({
+    ...(agent ? { agent } : {}),
+    ...(agent && key ? { key } : {}),
+    ...(status ? { status } : {}),
+  });
   const { data, error } = useApi(`tasks?${params}`);
-  const set = (key, value) => {
+  const set = (name, value) => {
     const next = new URLSearchParams(query);
-    if (value) next.set(key, value);
-    else next.delete(key);
+    if (value) next.set(name, value);
+    else next.delete(name);
+    if (name === 'agent') next.delete('key'); // a key is one agent's
     location.hash = `#/tasks?${next}`;
   };
-  return html`<h1>Tasks</h1><${Alert} error=${error} />
+  return html`<h1>Tasks${agent && key ? html` of <a href=${`#/keyed/${encodeURIComponent(agent)}`}>${agent}</a>/<span class="mono">${key}</span>` : ''}</h1><${Alert} error=${error} />
     <div class="filters">
       <label>agent <select aria-label="agent" value=${agent} onChange=${(e) => set('agent', e.target.value)}>
-        <option value="">all</option>${(data?.agents ?? (agent ? [agent] : [])).map((a) => html`<option value=${a}>${a}</option>`)}</select></label>
+        <option value="">all</option>${(key ? [agent] : (data?.agents ?? (agent ? [agent] : []))).map((a) => html`<option value=${a}>${a}</option>`)}</select></label>
+      ${agent && key && html`<label>key <span class="mono" data-testid="key-filter">${key}</span> <button onClick=${() => set('key', '')}>clear</button></label>`}
       <label>status <select aria-label="status" value=${status} onChange=${(e) => set('status', e.target.value)}>
         <option value="">any</option>${STATUSES.map((s) => html`<option value=${s}>${s}</option>`)}</select></label>
       ${data && html`<span class="note">${data.total} task(s)</span>`}
@@ -187,7 +231,7 @@ function Tasks({ query }) {
       ${data.tasks.map(
         (
           t,
-        ) => html`<tr><td><a class="mono" href=${taskLink(t.agent, t.taskId)}>${t.taskId}</a></td><td>${t.agent}</td><td><${Pill} status=${t.status} /></td>
+        ) => html`<tr><td><a class="mono" href=${taskLink(t.agent, t.taskId, t.key)}>${t.taskId}</a></td><td>${shownAgent(t.agent, t.key)}</td><td><${Pill} status=${t.status} /></td>
         <td>${t.attempt}</td><td>${t.input.slice(0, 90)}</td><td>${when(t.updatedAt)}</td></tr>`,
       )}
     </tbody></table>`
@@ -219,13 +263,13 @@ function TaskState({ task, paused }) {
  * The reply text as the model streams it (live only; the journal records each complete reply).
  * Read with fetch, not EventSource, so it carries the token where reads need it.
  */
-function LiveReply({ agent, taskId }) {
+function LiveReply({ agent, agentKey, taskId }) {
   const [text, setText] = useState('');
   const [state, setState] = useState('connecting');
   useEffect(() => {
     const abort = new AbortController();
     const follow = async () => {
-      const res = await fetch(`/api/live/${encodeURIComponent(agent)}/${encodeURIComponent(taskId)}`, {
+      const res = await fetch(`/api/live/${taskPath(agent, agentKey, taskId)}`, {
         headers: { authorization: `Bearer ${token()}` },
         signal: abort.signal,
       });
@@ -262,19 +306,22 @@ function LiveReply({ agent, taskId }) {
       if (!abort.signal.aborted) setState(`stopped: ${err.message}`);
     });
     return () => abort.abort();
-  }, [agent, taskId]);
+  }, [agent, agentKey, taskId]);
   return html`<div class="card live" data-live=${state}><h2>Live reply <span class="note">(${state})</span></h2><pre>${text || '(waiting for the model to stream…)'}</pre></div>`;
 }
 
-function Task({ agent, taskId, query }) {
-  const { data, error, reload } = useApi(`tasks/${encodeURIComponent(agent)}/${encodeURIComponent(taskId)}`);
+function Task({ agent, agentKey, taskId, query }) {
+  const { data, error, reload } = useApi(`tasks/${taskPath(agent, agentKey, taskId)}`);
+  const where = place(agent, agentKey);
+  const self = taskLink(agent, taskId, agentKey);
+  const shown = shownAgent(agent, agentKey);
   // A pool's task asked for by the pool's name: its history is the replica's that runs it.
   useEffect(() => {
-    if (data && data.taskId === taskId && data.agent !== agent)
+    if (data && data.taskId === taskId && data.agent !== agent && !agentKey)
       location.replace(taskLink(data.agent, taskId));
-  }, [data, agent, taskId]);
+  }, [data, agent, agentKey, taskId]);
   if (!data)
-    return html`<h1>Task <span class="mono">${taskId}</span></h1><${Alert} error=${error} />${!error && html`<p class="note">Replaying ${agent}'s history…</p>`}`;
+    return html`<h1>Task <span class="mono">${taskId}</span></h1><${Alert} error=${error} />${!error && html`<p class="note">Replaying ${shown}'s history…</p>`}`;
   const commits = data.commits;
   const asked = query.has('at') ? Number(query.get('at')) : undefined;
   // `at`: a history sequence number (a commit of the task); the newest when not chosen (it
@@ -289,31 +336,32 @@ function Task({ agent, taskId, query }) {
           commits.findLastIndex((c) => c.seq <= asked),
         );
   const goTo = (i) => {
-    location.hash = `${taskLink(agent, taskId)}?at=${commits[i].seq}`;
+    location.hash = `${self}?at=${commits[i].seq}`;
   };
   const current = commits[at];
   const latest = commits[latestAt].task;
   const phase = latest?.phase;
-  return html`<h1>Task <span class="mono">${taskId}</span> on <a href=${`#/tasks?agent=${agent}`}>${agent}</a> <${Pill} status=${phase ?? 'unknown'} /></h1>
+  const list = agentKey ? instanceLink(agent, agentKey) : `#/tasks?agent=${agent}`;
+  return html`<h1>Task <span class="mono">${taskId}</span> on <a href=${list}>${shown}</a> <${Pill} status=${phase ?? 'unknown'} /></h1>
     <${Alert} error=${error} />
     <div class="actions">
       ${
         phase === 'waiting' &&
-        html`<${ActionButton} kind="primary" action=${{ type: 'approve', taskId }} label="Approve" onDone=${reload} />
-        <${ActionButton} kind="danger" action=${{ type: 'deny', taskId }} ask="Why is it denied? (the model is told)" label="Deny" onDone=${reload} />`
+        html`<${ActionButton} kind="primary" action=${{ type: 'approve', taskId, ...where }} label="Approve" onDone=${reload} />
+        <${ActionButton} kind="danger" action=${{ type: 'deny', taskId, ...where }} ask="Why is it denied? (the model is told)" label="Deny" onDone=${reload} />`
       }
-      ${(phase === 'queued' || phase === 'running' || phase === 'waiting') && html`<${ActionButton} kind="danger" action=${{ type: 'cancel', taskId, agent }} label="Cancel" onDone=${reload} />`}
-      ${phase === 'failed' && html`<${ActionButton} kind="primary" action=${{ type: 'retry', taskId }} label="Retry" onDone=${reload} /><${ActionButton} action=${{ type: 'drop', taskId }} label="Drop" onDone=${reload} />`}
+      ${(phase === 'queued' || phase === 'running' || phase === 'waiting') && html`<${ActionButton} kind="danger" action=${{ type: 'cancel', taskId, agent, ...where }} label="Cancel" onDone=${reload} />`}
+      ${phase === 'failed' && html`<${ActionButton} kind="primary" action=${{ type: 'retry', taskId, ...where }} label="Retry" onDone=${reload} /><${ActionButton} action=${{ type: 'drop', taskId, ...where }} label="Drop" onDone=${reload} />`}
     </div>
     <div class="travel" aria-label="time travel">
       <button aria-label="step back" disabled=${at === 0} onClick=${() => goTo(at - 1)}>◀ back</button>
       <input type="range" aria-label="history position" min="0" max=${latestAt} value=${at} onInput=${(e) => goTo(Number(e.target.value))} />
       <button aria-label="step forward" disabled=${at === latestAt} onClick=${() => goTo(at + 1)}>forward ▶</button>
-      <button onClick=${() => (location.hash = taskLink(agent, taskId))}>latest</button>
+      <button onClick=${() => (location.hash = self)}>latest</button>
       <span class="mono" data-testid="at-seq">seq ${current.seq} (commit ${at + 1}/${commits.length})</span>
     </div>
     <div class="cols">
-      <div><h2>Commits (history sequence; the state is spool replay ${agent} --until ${current.seq})</h2><ol class="events">
+      <div><h2>Commits (history sequence; the state is spool replay ${shown} --until ${current.seq})</h2><ol class="events">
         ${commits.map(
           (
             c,
@@ -324,7 +372,7 @@ function Task({ agent, taskId, query }) {
         )}
       </ol></div>
       <div><h2>State after #${current.seq}</h2>
-        ${(phase === 'running' || phase === 'waiting') && at === latestAt && html`<${LiveReply} agent=${agent} taskId=${taskId} />`}
+        ${(phase === 'running' || phase === 'waiting') && at === latestAt && html`<${LiveReply} agent=${agent} agentKey=${agentKey} taskId=${taskId} />`}
         <${TaskState} task=${current.task} paused=${current.agentPaused} /></div>
     </div>`;
 }
@@ -359,8 +407,8 @@ function DeadLetters() {
       ${data.entries.map(
         (
           e,
-        ) => html`<tr><td><a class="mono" href=${taskLink(e.agent, e.taskId)}>${e.taskId}</a></td><td>${e.agent}</td><td><b>${e.error.code}</b><br />${e.error.message}</td><td>${e.attempts}</td><td>${when(e.failedAt)}</td><td>${e.input.slice(0, 80)}</td>
-        <td class="actions"><${ActionButton} kind="primary" action=${{ type: 'retry', taskId: e.taskId }} label="Retry" onDone=${reload} /><${ActionButton} kind="danger" action=${{ type: 'drop', taskId: e.taskId }} label="Drop" onDone=${reload} /></td></tr>`,
+        ) => html`<tr><td><a class="mono" href=${taskLink(e.agent, e.taskId, e.key)}>${e.taskId}</a></td><td>${shownAgent(e.agent, e.key)}</td><td><b>${e.error.code}</b><br />${e.error.message}</td><td>${e.attempts}</td><td>${when(e.failedAt)}</td><td>${e.input.slice(0, 80)}</td>
+        <td class="actions"><${ActionButton} kind="primary" action=${{ type: 'retry', taskId: e.taskId, ...place(e.agent, e.key) }} label="Retry" onDone=${reload} /><${ActionButton} kind="danger" action=${{ type: 'drop', taskId: e.taskId, ...place(e.agent, e.key) }} label="Drop" onDone=${reload} /></td></tr>`,
       )}
     </tbody></table>`)
     }`;
@@ -408,19 +456,23 @@ function App() {
   const page =
     view === 'tasks' && args.length === 2
       ? html`<${Task} agent=${args[0]} taskId=${args[1]} query=${query} />`
-      : view === 'tasks'
-        ? html`<${Tasks} query=${query} />`
-        : view === 'approvals'
-          ? html`<${Approvals} />`
-          : view === 'dlq'
-            ? html`<${DeadLetters} />`
-            : view === 'workflows' && args.length === 1
-              ? html`<${Workflow} id=${args[0]} />`
-              : view === 'workflows'
-                ? html`<${Workflows} />`
-                : view === 'agents' || view === undefined
-                  ? html`<${Agents} />`
-                  : html`<h1>Not found</h1><div class="alert error" role="alert">There is no page "${parts.join('/')}"; see the menu above.</div>`;
+      : view === 'tasks' && args.length === 3
+        ? html`<${Task} agent=${args[0]} agentKey=${args[1]} taskId=${args[2]} query=${query} />`
+        : view === 'keyed' && args.length === 1
+          ? html`<${Keyed} agent=${args[0]} />`
+          : view === 'tasks'
+            ? html`<${Tasks} query=${query} />`
+            : view === 'approvals'
+              ? html`<${Approvals} />`
+              : view === 'dlq'
+                ? html`<${DeadLetters} />`
+                : view === 'workflows' && args.length === 1
+                  ? html`<${Workflow} id=${args[0]} />`
+                  : view === 'workflows'
+                    ? html`<${Workflows} />`
+                    : view === 'agents' || view === undefined
+                      ? html`<${Agents} />`
+                      : html`<h1>Not found</h1><div class="alert error" role="alert">There is no page "${parts.join('/')}"; see the menu above.</div>`;
   const nav = [
     ['agents', 'Agents'],
     ['tasks', 'Tasks'],

@@ -9,8 +9,8 @@ Commands:
   agent <name> [--config F] run one agent (or a pool, or one replica <name>-<k>) until SIGINT/SIGTERM
   coordinator [--config F]  run the coordinator (task registry, status API)
   submit <agent> <input>    submit a task (input "-" reads stdin) [--id ID] [--wait [--follow]] [--json]
-                            (a keyed agent's instance: submit <agent>/<key>; also replay, cancel,
-                            approve, deny --agent <agent>/<key>)
+                            (a keyed agent's instance: submit <agent>/<key>; also replay [--verify],
+                            cancel, approve, deny, dlq retry|drop --agent <agent>/<key>)
   run <workflow> <input>    run a workflow of the config (input "-" reads stdin) [--id ID] [--wait [--quiet|--follow]] [--json]
   workflow [<id>]           a workflow's steps (status, attempts, tasks, outputs), or the list [--json]
   schedule list             the schedules: next fire, last fire and its outcome, paused [--json]
@@ -236,8 +236,10 @@ embedded server's data under .spool/ when no server answers at NATS_URL.
   --json         print the coordinator's view as JSON
   --timeout SEC  how long to wait for the coordinator (default 3)`,
   replay: `Usage: spool replay <agent> [--until SEQ] [--json] [--verify]
+       spool replay <agent>/<key> [--until SEQ] [--json] [--verify]
 
-Replays the agent's history: each event and the state it led to. Uses the embedded
+Replays the agent's history: each event and the state it led to (<agent>/<key>: one keyed
+instance's, from SPOOL_KEYED; --verify checks its snapshot <agent>.<key>). Uses the embedded
 server's data under .spool/ when no server answers at NATS_URL. "spool replay coordinator"
 replays the workflows' history: each start, step, task dispatched (agent, task id, attempt),
 sent, finished, cancel and result, with the workflows and open tasks after it.
@@ -279,7 +281,8 @@ Serves the web console until Ctrl-C or SIGTERM, and prints its address with its 
 today); tasks filtered by agent and status; a task's events in history order and its state
 after each, stepping back and forth over the sequence numbers (as spool replay --until); the
 reply of a running task as it streams; workflows with their steps drawn as a graph; pending
-approvals (approve, deny); dead letters (retry, drop); pause, resume and cancel. It reads and
+approvals (approve, deny); dead letters (retry, drop); pause, resume and cancel; keyed
+agents with their instances, each instance's tasks and a keyed task's page. It reads and
 acts through the same subjects as the CLI (spool.api.status, spool.api.dlq,
 spool.api.workflows, the histories, spool.control.<agent>), as the operator role.
 
@@ -296,13 +299,17 @@ SPOOL_CONSOLE_TOKEN sets the token (default: a new random one each start).`,
 
 The dead-letter view: tasks that ended "failed" (a terminal model error, retries used up,
 a deadline, a crash loop, a poison message) and were neither retried nor dropped, as the
-coordinator folds them from the agents' histories.
+coordinator folds them from the agents' histories, and keyed instances' (shown as
+<agent>/<key> <taskId>; --json adds "key"), read here: the instances whose tasks' latest
+result is failed, each restored from its snapshot and history.
 
-  retry        publishes {"type": "retry", "taskId"} on spool.control.<agent>: the task runs
-               again as a new attempt of the same id, its journal kept; its new result
-               follows the failed one on spool.results.<agent>.<taskId>
+  retry        publishes {"type": "retry", "taskId"} on spool.control.<agent> (a keyed
+               instance's: spool.control.<agent>.<key>, which activates it if passivated):
+               the task runs again as a new attempt of the same id, its journal kept; its
+               new result follows the failed one on spool.results.<agent>[.<key>].<taskId>
   drop         publishes {"type": "drop", "taskId"}: removes it from the view
-  --agent A    the task's agent (default: found in the view)
+  --agent A    the task's agent, or <agent>/<key> (default: found in the view; needed when
+               the same task id failed on two keys)
   --json       print JSON (the report, or the control message sent)`,
   approve: `Usage: spool approve <taskId> [--agent A] [--json]
 

@@ -253,6 +253,8 @@ export type StatusReport = z.infer<typeof StatusReportSchema>;
 /** One failed task in the dead-letter view (`spool.api.dlq`). */
 export const DeadLetterEntrySchema = z.object({
   agent: z.string(),
+  /** A keyed agent's instance: its key (`agent` is the keyed agent's name; task ids are per key). */
+  key: z.string().optional(),
   taskId: z.string(),
   error: z.object({ code: z.string(), message: z.string() }),
   /** Attempts made so far (a retry from the view is the next one). */

@@ -45,8 +45,56 @@ export async function keyedCensus(connection: SpoolConnection, agent: string): P
   };
 }
 
+/** One instance of a keyed agent, as the console lists them. */
+export interface KeyedInstance {
+  readonly key: string;
+  /** Commits in its history (messages on its subject; a forgotten key's tombstone counts). */
+  readonly commits: number;
+  /** Its ownership record names a live host: it is in memory there. */
+  readonly active: boolean;
+  /** Passivated with a wake record: it waits for a result or a timer. */
+  readonly waiting: boolean;
+}
+
+/**
+ * A keyed agent's known instances (those with a history), with their commit counts and
+ * whether they are active: the same reads as the census (one stream info with a subject
+ * filter, the ownership records), no history read. Sorted by key; at most `limit`.
+ */
+export async function keyedInstances(
+  connection: SpoolConnection,
+  agent: string,
+  limit = 1_000,
+): Promise<{ instances: KeyedInstance[]; total: number }> {
+  const ownership = await keyedOwnership(connection);
+  const [hosts, owners, waking, counts] = await Promise.all([
+    ownership.hosts(agent),
+    ownership.owners(agent),
+    ownership.wakeKeys(agent),
+    commitCounts(connection, agent),
+  ]);
+  const alive = new Set(hosts.filter((h) => h.state === 'live').map((h) => h.host));
+  const active = new Set(owners.filter((o) => alive.has(o.host)).map((o) => o.key));
+  const waits = new Set(waking);
+  const keys = [...counts.keys()].sort();
+  return {
+    total: keys.length,
+    instances: keys.slice(0, limit).map((key) => ({
+      key,
+      commits: counts.get(key) ?? 0,
+      active: active.has(key),
+      waiting: waits.has(key),
+    })),
+  };
+}
+
 /** The keys with a history in SPOOL_KEYED. */
 async function knownKeys(connection: SpoolConnection, agent: string): Promise<Set<string>> {
+  return new Set((await commitCounts(connection, agent)).keys());
+}
+
+/** Each key with a history in SPOOL_KEYED, with its number of commits. */
+async function commitCounts(connection: SpoolConnection, agent: string): Promise<Map<string, number>> {
   const { jsm, ns } = internals(connection);
   const prefix = ns.subject(subjects.keyedHistory(`${agent}.`));
   const info = await jsm.streams
@@ -55,5 +103,7 @@ async function knownKeys(connection: SpoolConnection, agent: string): Promise<Se
       if (isNotFound(err)) return undefined;
       throw err;
     });
-  return new Set(Object.keys(info?.state.subjects ?? {}).map((subject) => subject.slice(prefix.length)));
+  return new Map(
+    Object.entries(info?.state.subjects ?? {}).map(([subject, n]) => [subject.slice(prefix.length), n]),
+  );
 }

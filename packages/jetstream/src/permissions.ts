@@ -246,6 +246,10 @@ function operatorPublish(namespace?: string): string[] {
     w(subjects.keyedControl('*', '*')),
     `${API}.DIRECT.GET.${s.keyed}.${w('spool.keyed.*.*')}`,
     ...reader(s.keyed, w('spool.keyed.*.*')),
+    // Keyed instances' latest results, for their dead letters (keyed-failures.ts).
+    ...reader(s.results, w('spool.results.*.*.*')),
+    // Keyed agents' hosts and ownership records: the console's list of instances (keyed-census.ts).
+    `${API}.STREAM.MSG.GET.KV_${s.keyedRecords}`,
     w(subjects.status),
     w(subjects.deadLetters),
     `${API}.DIRECT.GET.${s.history}.${w('spool.history.*')}`,

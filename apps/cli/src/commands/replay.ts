@@ -30,10 +30,6 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
   const address = positionals[0] === COORDINATOR ? undefined : addressOf('replay', positionals[0] as string);
   const agent = address?.wire ?? COORDINATOR;
   const keyed = address?.key !== undefined;
-  if (keyed && values.verify)
-    throw new UsageError(
-      'spool replay: --verify checks agents and the coordinator; an instance <agent>/<key> is replayed without it',
-    );
   const untilSeq = positiveInt('replay', 'until', values.until);
   if (values.verify && untilSeq !== undefined)
     throw new UsageError("spool replay: --verify compares at the snapshot's own sequence; drop --until");
@@ -49,7 +45,15 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
             untilSeq,
             values.json === true,
           );
-    if (values.verify) return await verifySnapshot(connection, agent, values.json === true, agentFold(agent));
+    // A keyed instance's state is named `<agent>.<key>`, as its host restores it.
+    if (values.verify)
+      return await verifySnapshot(
+        connection,
+        agent,
+        values.json === true,
+        agentFold(agent),
+        address?.key === undefined ? undefined : { agent: address.agent, key: address.key },
+      );
     let events = 0;
     let lastSeq = 0;
     let last: AgentState | undefined;

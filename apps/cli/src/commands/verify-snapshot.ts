@@ -14,7 +14,13 @@ import {
   parseCoordinatorCommit,
   toSnapshot,
 } from '@spool/core/internal';
-import { historyStore, type SnapshotStore, type SpoolConnection, snapshotStore } from '@spool/jetstream';
+import {
+  historyStore,
+  keyedHistoryStore,
+  type SnapshotStore,
+  type SpoolConnection,
+  snapshotStore,
+} from '@spool/jetstream';
 
 /** How an actor's history folds into the state its snapshots hold. */
 export interface SnapshotFold<State, Event extends { readonly id: string }> {
@@ -48,29 +54,37 @@ export async function verifySnapshot<State, Event extends { readonly id: string 
   agent: string,
   json: boolean,
   fold: SnapshotFold<State, Event>,
+  /**
+   * `agent` is this keyed instance (`<agent>.<key>`, its snapshot's name): its history is in
+   * SPOOL_KEYED; it is shown as `<agent>/<key>`, and the JSON has both.
+   */
+  instance?: { readonly agent: string; readonly key: string },
 ): Promise<number> {
-  const say = (verdict: object, line: string) => console.log(json ? JSON.stringify(verdict) : line);
+  const shown = instance === undefined ? agent : `${instance.agent}/${instance.key}`;
+  const who = instance === undefined ? { agent } : { agent: instance.agent, key: instance.key };
+  const say = (verdict: object, line: string) =>
+    console.log(json ? JSON.stringify({ ...verdict, ...who }) : line);
   let stored: Awaited<ReturnType<SnapshotStore['load']>>;
   try {
     stored = await (await snapshotStore(connection)).load(agent);
   } catch (err) {
     const problem = ensureError(err).message;
-    say({ agent, ok: false, problem }, `${problem}; the agent ignores it and replays the whole history`);
+    say({ ok: false, problem }, `${problem}; the agent ignores it and replays the whole history`);
     return 1;
   }
   if (stored === undefined) {
-    say({ agent, ok: true, snapshot: null }, `no snapshot of ${agent}; nothing to verify`);
+    say({ ok: true, snapshot: null }, `no snapshot of ${shown}; nothing to verify`);
     return 0;
   }
   const rebuilt = fold.initial();
   let events = 0;
-  for await (const commit of historyStore(connection, fold.parse).replay(agent, { untilSeq: stored.seq })) {
+  const store = (instance === undefined ? historyStore : keyedHistoryStore)(connection, fold.parse);
+  for await (const commit of store.replay(agent, { untilSeq: stored.seq })) {
     fold.apply(rebuilt, commit);
     events += commit.events.length;
   }
   const differences = diffSnapshots(stored.data, fold.encode(rebuilt));
   const verdict = {
-    agent,
     ok: differences.length === 0,
     snapshotSeq: stored.seq,
     takenAt: stored.takenAt,
@@ -80,14 +94,14 @@ export async function verifySnapshot<State, Event extends { readonly id: string 
   if (differences.length === 0) {
     say(
       verdict,
-      `snapshot of ${agent} at sequence ${stored.seq} (taken ${stored.takenAt}) matches the history (${events} event(s) folded from scratch)`,
+      `snapshot of ${shown} at sequence ${stored.seq} (taken ${stored.takenAt}) matches the history (${events} event(s) folded from scratch)`,
     );
     return 0;
   }
   say(
     verdict,
     [
-      `snapshot of ${agent} at sequence ${stored.seq} DIFFERS from the history rebuilt from scratch (${events} event(s)):`,
+      `snapshot of ${shown} at sequence ${stored.seq} DIFFERS from the history rebuilt from scratch (${events} event(s)):`,
       ...differences.map((d) => `  ${d}`),
       `the agent trusts the snapshot on restart: remove it (nats kv del spool_snapshots ${agent}) to force a full replay, and report this as a bug`,
     ].join('\n'),

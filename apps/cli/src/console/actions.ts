@@ -1,6 +1,10 @@
-import { COORDINATOR, type ControlMessage } from '@spool/core';
-import type { SpoolConnection } from '@spool/jetstream';
+import { COORDINATOR, type ControlMessage, type DeadLetterEntry } from '@spool/core';
+import { instanceName, parseAgentCommit } from '@spool/core/internal';
+import { keyedHistoryStore, type SpoolConnection, snapshotStore } from '@spool/jetstream';
+import { restoreState } from '@spool/runtime';
+import type { Logger } from 'pino';
 import { askWorkflows, fetchDeadLetters, fetchStatus } from '../operator/coordinator-api.ts';
+import { keyedDeadLetters } from '../operator/keyed-dead-letters.ts';
 import { sendControlTo } from '../operator/send-control.ts';
 import { actorRunning, actorsOf, approvalWaiting, cancelTargets } from '../operator/task-owner.ts';
 import { ApiError } from './api-error.ts';
@@ -17,12 +21,21 @@ export interface ActionOutcome {
  * Runs an operator action through the same control subjects as the CLI, after checking it
  * still applies (a task still waits, is still in the dead-letter view, is not finished): a
  * stale action is a 409 that says what changed, never a message the agent would refuse.
+ * A keyed instance's task (`agent` and `key` given) goes to `spool.control.<agent>.<key>`,
+ * which activates the instance if it is passivated.
  */
-export async function performAction(connection: SpoolConnection, action: Action): Promise<ActionOutcome> {
+export async function performAction(
+  connection: SpoolConnection,
+  action: Action,
+  logger: Logger,
+): Promise<ActionOutcome> {
   switch (action.type) {
     case 'approve':
     case 'deny': {
-      const waiting = approvalWaiting(await fetchStatus(connection), action.taskId);
+      const waiting =
+        action.key === undefined
+          ? approvalWaiting(await fetchStatus(connection), action.taskId)
+          : await keyedApprovalWaiting(connection, action.agent as string, action.key, action.taskId, logger);
       if (waiting === undefined)
         throw new ApiError(
           409,
@@ -42,7 +55,17 @@ export async function performAction(connection: SpoolConnection, action: Action)
     }
     case 'retry':
     case 'drop': {
-      const entry = (await fetchDeadLetters(connection)).entries.find((e) => e.taskId === action.taskId);
+      const entries =
+        action.key === undefined
+          ? (await fetchDeadLetters(connection)).entries
+          : await keyedDeadLetters(connection, logger, action.agent);
+      const matching = entries.filter(
+        (e) =>
+          e.taskId === action.taskId &&
+          (action.agent === undefined || e.agent === action.agent) &&
+          e.key === action.key,
+      );
+      const [entry] = matching;
       if (entry === undefined)
         throw new ApiError(
           409,
@@ -51,7 +74,7 @@ export async function performAction(connection: SpoolConnection, action: Action)
         );
       return send(
         connection,
-        [entry.agent],
+        [wireOf(entry)],
         { type: action.type, taskId: action.taskId },
         action.type === 'retry'
           ? `task ${action.taskId} sent back to work (attempt ${entry.attempts + 1})`
@@ -85,7 +108,12 @@ export async function performAction(connection: SpoolConnection, action: Action)
       return send(connection, targets, message, `${action.type} sent to ${targets.join(', ')}`);
     }
     case 'cancel': {
-      const agent = action.agent ?? actorRunning(await fetchStatus(connection), action.taskId);
+      const agent =
+        action.agent === undefined
+          ? actorRunning(await fetchStatus(connection), action.taskId)
+          : action.key === undefined
+            ? action.agent
+            : instanceName(action.agent, action.key);
       if (agent === undefined)
         throw new ApiError(
           409,
@@ -128,6 +156,37 @@ export async function performAction(connection: SpoolConnection, action: Action)
       );
     }
   }
+}
+
+/** The control subject's tokens of a dead letter's agent or keyed instance. */
+function wireOf(entry: DeadLetterEntry): string {
+  return entry.key === undefined ? entry.agent : instanceName(entry.agent, entry.key);
+}
+
+/**
+ * The approval a keyed instance's task waits for, read from the instance's own state (the
+ * coordinator's status report counts instances, it does not fold them): its snapshot plus the
+ * tail of its history, as its activation reads it.
+ */
+async function keyedApprovalWaiting(
+  connection: SpoolConnection,
+  agent: string,
+  key: string,
+  taskId: string,
+  logger: Logger,
+): Promise<{ agent: string; approval: { tool: string } } | undefined> {
+  const name = instanceName(agent, key);
+  const { state } = await restoreState(
+    name,
+    keyedHistoryStore(connection, parseAgentCommit),
+    await snapshotStore(connection),
+    logger.child({}, { level: 'warn' }),
+  );
+  const call = state.active
+    .get(taskId)
+    ?.steps.at(-1)
+    ?.tools.find((t) => t.approval?.state === 'pending');
+  return call === undefined ? undefined : { agent: name, approval: { tool: call.name } };
 }
 
 /** A cancel of a task (or, sent to the coordinator, of a workflow run). */

@@ -1,6 +1,8 @@
-import { poolReplicas, type SpoolConnection, taskOwner } from '@spool/jetstream';
+import { keyedCensus, keyedInstances, poolReplicas, type SpoolConnection, taskOwner } from '@spool/jetstream';
+import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { askWorkflows, fetchDeadLetters, fetchStatus } from '../operator/coordinator-api.ts';
+import { keyedDeadLetters, mergeDeadLetters } from '../operator/keyed-dead-letters.ts';
 import { actorsOf } from '../operator/task-owner.ts';
 import { performAction } from './actions.ts';
 import { ApiError } from './api-error.ts';
@@ -8,12 +10,13 @@ import {
   ActionSchema,
   AgentNameSchema,
   firstIssue,
+  KeySchema,
   TaskIdSchema,
   TaskListQuerySchema,
   WorkflowIdSchema,
 } from './schemas.ts';
 import type { TaskHistories } from './task-history.ts';
-import type { TaskIndex } from './task-index.ts';
+import { historyName, type TaskIndex } from './task-index.ts';
 
 /** What a route gets: the path's parts after /api/, the query, a parsed JSON body for POSTs. */
 export interface RouteInput {
@@ -26,6 +29,7 @@ export interface RouteContext {
   readonly connection: SpoolConnection;
   readonly tasks: TaskIndex;
   readonly histories: TaskHistories;
+  readonly logger: Logger;
 }
 
 /**
@@ -62,14 +66,30 @@ export async function route(
   const [head, ...rest] = input.parts;
   if (method === 'POST') {
     if (head === 'actions' && rest.length === 0)
-      return performAction(connection, parsed(ActionSchema, input.body, 'action'));
+      return performAction(connection, parsed(ActionSchema, input.body, 'action'), context.logger);
     return undefined;
   }
   switch (head) {
     case 'status':
       return fetchStatus(connection);
-    case 'dlq':
-      return fetchDeadLetters(connection);
+    case 'dlq': {
+      // The coordinator folds agents' dead letters; keyed instances' are read here (as spool dlq).
+      const [report, keyed] = await Promise.all([
+        fetchDeadLetters(connection),
+        keyedDeadLetters(connection, context.logger),
+      ]);
+      return { ...report, entries: mergeDeadLetters(report.entries, keyed) };
+    }
+    case 'keyed': {
+      // A keyed agent's census and its known instances (no history read: see keyed-census.ts).
+      if (rest.length !== 1) return undefined;
+      const agent = parsed(AgentNameSchema, rest[0], 'agent');
+      const [census, listed] = await Promise.all([
+        keyedCensus(connection, agent),
+        keyedInstances(connection, agent),
+      ]);
+      return { agent, hosts: census.hosts, counts: census.instances, ...listed };
+    }
     case 'approvals': {
       const report = await fetchStatus(connection);
       return {
@@ -79,17 +99,21 @@ export async function route(
     case 'tasks': {
       if (rest.length === 0)
         return context.tasks.list(parsed(TaskListQuerySchema, Object.fromEntries(input.query), 'query'));
-      if (rest.length !== 2) return undefined;
+      // `<agent>/<taskId>`, or `<agent>/<key>/<taskId>` for a keyed agent's instance.
+      if (rest.length !== 2 && rest.length !== 3) return undefined;
       const agent = parsed(AgentNameSchema, rest[0], 'agent');
-      const taskId = parsed(TaskIdSchema, rest[1], 'task id');
+      const key = rest.length === 3 ? parsed(KeySchema, rest[1], 'key') : undefined;
+      const taskId = parsed(TaskIdSchema, rest.at(-1), 'task id');
       const history =
-        (await context.histories.read(agent, taskId)) ??
-        (await ofPoolReplica(connection, context, agent, taskId));
+        (await context.histories.read(historyName(agent, key), taskId)) ??
+        (key === undefined ? await ofPoolReplica(connection, context, agent, taskId) : undefined);
       if (history === undefined)
         throw new ApiError(
           404,
           'unknown_task',
-          `no task "${taskId}" in the history of agent "${agent}": check the id, or find the task in the task list`,
+          key === undefined
+            ? `no task "${taskId}" in the history of agent "${agent}": check the id, or find the task in the task list`
+            : `no task "${taskId}" in the history of instance "${agent}/${key}": check the id and the key, or find the task in the instance's task list`,
         );
       return history;
     }

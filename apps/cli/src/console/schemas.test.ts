@@ -40,6 +40,14 @@ describe("the console API's path parts", () => {
 describe('the task list query', () => {
   it('defaults the limit, coerces it from the query string and bounds it', () => {
     expect(TaskListQuerySchema.parse({})).toEqual({ limit: 200 });
+    expect(TaskListQuerySchema.parse({ agent: 'desk', key: 'acme' })).toEqual({
+      agent: 'desk',
+      key: 'acme',
+      limit: 200,
+    });
+    expect(refusal(TaskListQuerySchema, { key: 'acme' }, 'query')).toContain(
+      'query key: a key needs its agent',
+    );
     expect(TaskListQuerySchema.parse({ agent: 'payer', status: 'waiting', limit: '5' })).toEqual({
       agent: 'payer',
       status: 'waiting',
@@ -67,6 +75,11 @@ describe('actions', () => {
       { type: 'cancel-workflow', workflowId: 'wf-1' },
       { type: 'retry', taskId: 't-1' },
       { type: 'drop', taskId: 't-1' },
+      // A keyed instance's task: its agent and key.
+      { type: 'approve', taskId: 't-1', agent: 'desk', key: 'acme' },
+      { type: 'cancel', taskId: 't-1', agent: 'desk', key: 'acme' },
+      { type: 'retry', taskId: 't-1', agent: 'desk', key: 'acme' },
+      { type: 'drop', taskId: 't-1', agent: 'desk', key: 'acme' },
     ];
     for (const action of valid) expect(ActionSchema.parse(action)).toEqual(action);
   });
@@ -86,8 +99,17 @@ describe('actions', () => {
     expect(ActionSchema.safeParse({ type: 'deny', taskId: 't-1', reason: 'x'.repeat(2001) }).success).toBe(
       false,
     );
-    // Strict: a field of another action is refused, not ignored (approve has no agent).
-    expect(ActionSchema.safeParse({ type: 'approve', taskId: 't-1', agent: 'payer' }).success).toBe(false);
+    // Strict: a field of another action is refused, not ignored (approve has no workflow id).
+    expect(ActionSchema.safeParse({ type: 'approve', taskId: 't-1', workflowId: 'wf-1' }).success).toBe(
+      false,
+    );
+    // A keyed instance's task: a key names one instance of an agent, so it needs the agent.
+    expect(refusal(ActionSchema, { type: 'retry', taskId: 't-1', key: 'acme' }, 'action')).toBe(
+      'action key: a key needs its agent',
+    );
+    expect(
+      refusal(ActionSchema, { type: 'drop', taskId: 't-1', agent: 'desk', key: 'a b' }, 'action'),
+    ).toContain('action key: is not a key');
     expect(ActionSchema.safeParse({ type: 'pause', agent: 'Payer' }).success).toBe(false);
     expect(ActionSchema.safeParse({ type: 'cancel-workflow', workflowId: 'a/b' }).success).toBe(false);
     for (const body of [null, [], 'approve', 42]) expect(ActionSchema.safeParse(body).success).toBe(false);

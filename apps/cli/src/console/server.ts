@@ -6,10 +6,10 @@ import { NoCoordinatorError } from '../operator/coordinator-api.ts';
 import { poolOfReplica } from '../operator/task-owner.ts';
 import { ApiError } from './api-error.ts';
 import { type RouteContext, route } from './routes.ts';
-import { AgentNameSchema, TaskIdSchema } from './schemas.ts';
+import { AgentNameSchema, KeySchema, TaskIdSchema } from './schemas.ts';
 import { contentSecurityPolicy, loadStaticFiles, type StaticFile } from './static-files.ts';
 import { taskHistories } from './task-history.ts';
-import { taskIndex } from './task-index.ts';
+import { historyName, taskIndex } from './task-index.ts';
 import { accessRefusal, isLoopback } from './token.ts';
 
 export interface ConsoleOptions {
@@ -64,15 +64,15 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
   const files = await loadStaticFiles();
   const csp = contentSecurityPolicy(files.get('/') as StaticFile);
   const loopback = isLoopback(options.host);
+  const log = options.logger.child({ component: 'console' });
   let index: RouteContext | undefined;
   const contextFor = (connection: SpoolConnection) => {
     if (index?.connection !== connection) {
       const tasks = taskIndex(connection);
-      index = { connection, tasks, histories: taskHistories(connection, tasks) };
+      index = { connection, tasks, histories: taskHistories(connection, tasks), logger: log };
     }
     return index;
   };
-  const log = options.logger.child({ component: 'console' });
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err) => {
@@ -172,14 +172,28 @@ export async function startConsole(options: ConsoleOptions): Promise<ConsoleHand
   /**
    * `GET /api/live/<agent>/<taskId>`: the reply text as it streams, as server-sent events. A
    * pool's replica publishes under the pool's name (`spool.stream.<pool>.<taskId>`, as
-   * `spool submit <pool> --follow` reads it), so a replica's task is followed there.
+   * `spool submit <pool> --follow` reads it), so a replica's task is followed there. A keyed
+   * instance's task is `/api/live/<agent>/<key>/<taskId>` (`spool.stream.<agent>.<key>.<taskId>`).
    */
   async function streamLiveText(res: ServerResponse, connection: SpoolConnection, parts: string[]) {
     const agent = AgentNameSchema.safeParse(parts[0]);
-    const taskId = TaskIdSchema.safeParse(parts[1]);
-    if (parts.length !== 2 || !agent.success || !taskId.success)
-      throw new ApiError(400, 'invalid_request', 'live text is at /api/live/<agent>/<taskId>');
-    const shownAs = (await poolOfReplica(connection, agent.data)) ?? agent.data;
+    const key = parts.length === 3 ? KeySchema.safeParse(parts[1]) : undefined;
+    const taskId = TaskIdSchema.safeParse(parts.at(-1));
+    if (
+      (parts.length !== 2 && parts.length !== 3) ||
+      !agent.success ||
+      key?.success === false ||
+      !taskId.success
+    )
+      throw new ApiError(
+        400,
+        'invalid_request',
+        'live text is at /api/live/<agent>/<taskId> (a keyed instance: /api/live/<agent>/<key>/<taskId>)',
+      );
+    const shownAs =
+      key?.data === undefined
+        ? ((await poolOfReplica(connection, agent.data)) ?? agent.data)
+        : historyName(agent.data, key.data);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',

@@ -1,7 +1,7 @@
 import { type AgentState, evolve, initialState, parseAgentCommit, taskIdOf } from '@spool/core/internal';
-import { historyStore, type SpoolConnection } from '@spool/jetstream';
+import { historyStore, keyedHistoryStore, type SpoolConnection } from '@spool/jetstream';
 import { eventDetail } from '../operator/event-detail.ts';
-import type { TaskIndex } from './task-index.ts';
+import { splitHistoryName, type TaskIndex } from './task-index.ts';
 import { isRunning, type TaskView, taskViewOf } from './task-view.ts';
 
 /** One event of a task: what it did. */
@@ -26,6 +26,8 @@ export interface TaskCommit {
 
 export interface TaskHistory {
   readonly agent: string;
+  /** A keyed agent's instance: its key (its history is `spool.keyed.<agent>.<key>`). */
+  readonly key?: string;
   readonly taskId: string;
   /** The agent's last history sequence when it was read. */
   readonly historySeq: number;
@@ -51,7 +53,8 @@ const KEPT = 32;
  * sequence and folded once, so a refresh reads only the commits appended since the last one.
  */
 export function taskHistories(connection: SpoolConnection, index: TaskIndex) {
-  const store = historyStore(connection, parseAgentCommit);
+  const plain = historyStore(connection, parseAgentCommit);
+  const keyed = keyedHistoryStore(connection, parseAgentCommit);
   const kept = new Map<string, Folded>();
 
   function foldedOf(agent: string, taskId: string): Folded {
@@ -76,8 +79,12 @@ export function taskHistories(connection: SpoolConnection, index: TaskIndex) {
     return folded;
   }
 
-  /** Undefined when the agent's history holds no event of the task. */
+  /**
+   * Undefined when the agent's history holds no event of the task. `agent` may be a keyed
+   * instance's history name `<agent>.<key>` (task-index.ts).
+   */
   async function read(agent: string, taskId: string): Promise<TaskHistory | undefined> {
+    const store = splitHistoryName(agent).key === undefined ? plain : keyed;
     const timeline = await index.timeline(agent, taskId);
     if (timeline === undefined) return undefined;
     const folded = foldedOf(agent, taskId);
@@ -109,7 +116,12 @@ export function taskHistories(connection: SpoolConnection, index: TaskIndex) {
       kept.delete(`${agent}\u0000${taskId}`); // half folded: start again next time
       throw err;
     });
-    return { agent, taskId, historySeq: timeline.historySeq, commits: [...folded.commits] };
+    return {
+      ...splitHistoryName(agent),
+      taskId,
+      historySeq: timeline.historySeq,
+      commits: [...folded.commits],
+    };
   }
 
   return { read };

@@ -13,6 +13,8 @@ import { isRunning } from './task-view.ts';
 /** One task in the console's task list. */
 export interface TaskRow {
   readonly agent: string;
+  /** A keyed agent's instance's task: its key (`agent` is the keyed agent). */
+  readonly key?: string | undefined;
   readonly taskId: string;
   status: TaskPhase;
   attempt: number;
@@ -42,8 +44,24 @@ interface Indexed {
 }
 
 /**
+ * A history's name: an agent (`spool.history.<agent>`) or a keyed agent's instance
+ * `<agent>.<key>` (`spool.keyed.<agent>.<key>`; names hold no dot, so the dot tells them apart).
+ */
+export function historyName(agent: string, key: string | undefined): string {
+  return key === undefined ? agent : `${agent}.${key}`;
+}
+
+/** The agent and key of a history's name. */
+export function splitHistoryName(name: string): { agent: string; key?: string } {
+  const dot = name.indexOf('.');
+  return dot < 0 ? { agent: name } : { agent: name.slice(0, dot), key: name.slice(dot + 1) };
+}
+
+/**
  * The tasks of every agent, folded from the histories with core's evolve (as `spool replay`
  * folds them) and kept: each request reads only the commits appended since the last one.
+ * A keyed agent's instances are indexed one at a time, when one is asked for by its key (there
+ * may be thousands: the list of all tasks holds agents' only).
  */
 export function taskIndex(connection: SpoolConnection) {
   const agents = new Map<string, Indexed>();
@@ -67,7 +85,8 @@ export function taskIndex(connection: SpoolConnection) {
         const { state, rows, timelines } = current;
         // The tasks a commit concerns; their timelines get it once it is folded whole.
         const touched = new Set<string>();
-        for await (const step of replayAgent(connection, agent, { fromSeq: state.seq + 1, state })) {
+        const keyed = splitHistoryName(agent).key !== undefined;
+        for await (const step of replayAgent(connection, agent, { fromSeq: state.seq + 1, state, keyed })) {
           const taskId = taskIdOf(step.event);
           if (taskId === undefined) {
             // The agent's own events (paused, resumed…) belong to every task running meanwhile.
@@ -91,11 +110,16 @@ export function taskIndex(connection: SpoolConnection) {
 
   return {
     /** Tasks, newest activity first, of one agent or all (pool replicas by their own names). */
-    async list(filter: { agent?: string | undefined; status?: TaskPhase | undefined; limit: number }) {
+    async list(filter: {
+      agent?: string | undefined;
+      key?: string | undefined;
+      status?: TaskPhase | undefined;
+      limit: number;
+    }) {
       const names =
         filter.agent === undefined
           ? (await historyStore(connection, parseAgentCommit).agents()).filter((a) => a !== COORDINATOR)
-          : [filter.agent];
+          : [historyName(filter.agent, filter.key)];
       const all: TaskRow[] = [];
       for (const name of names) all.push(...(await catchUp(name)).rows.values());
       const matching = all.filter((row) => filter.status === undefined || row.status === filter.status);
@@ -130,7 +154,7 @@ function updateRow(
   const status = task?.phase ?? state.done.get(taskId) ?? row?.status ?? 'queued';
   if (row === undefined) {
     rows.set(taskId, {
-      agent,
+      ...splitHistoryName(agent),
       taskId,
       status,
       attempt: task?.attempt ?? 0,
