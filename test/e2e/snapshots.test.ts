@@ -103,6 +103,15 @@ describe('snapshots', () => {
     );
     expect(older.snapshot).toEqual(await fromScratch('versioned'));
 
+    // Version 9 (every finished id in `done`) is still read, into today's shape.
+    const { recentlyDone, ...rest } = data;
+    await store.save('versioned', data.seq, { ...rest, stateVersion: 9, done: recentlyDone });
+    const v9 = await restart('versioned');
+    expect(v9.replayed?.fromSnapshot).toBe(data.seq);
+    expect(v9.snapshot).toEqual(await fromScratch('versioned'));
+    const verified = await runCli(['replay', 'versioned', '--verify'], { natsUrl: world.nats.url });
+    expect(verified).toMatchObject({ code: 0, stdout: expect.stringContaining('matches the history') });
+
     await store.save('versioned', 1_000_000, { ...data, seq: 1_000_000 });
     const ahead = await restart('versioned');
     expect(ahead.messages.find((m) => m.startsWith('snapshot ignored'))).toContain(
