@@ -6,11 +6,12 @@ import { type AgentContext, publicName } from './context.ts';
  * for ever. That stream is the record behind "same id, one task": the state stays flat however
  * many tasks the agent has run.
  *
- * Ask it only after the state said "unknown", never before: a task leaves the state (result.
- * published) only once its result is stored, so a task finishing while we look is seen by one
- * or the other. Looked at the other way round, a task could finish between a "no result" and
- * a look at the state that no longer has it. Throws when the stream cannot answer: the caller
- * hands the message back rather than guess.
+ * Ask it only after the state said "unknown", never before: a task leaves the state (its
+ * `result.published` is journaled) only once its result is stored, so a task that finishes
+ * while we look is seen by one or the other. Asked the other way round, a task could finish
+ * after a "no result" and be gone from the state when we look there: taken for new, it would
+ * run again. Throws when the stream cannot answer: the caller hands the message back rather
+ * than guess.
  */
 export async function finishedLongAgo(ctx: AgentContext, taskId: string): Promise<boolean> {
   return ctx.results.published(resultsWhere(ctx), taskId);
