@@ -190,4 +190,35 @@ describe('snapshots', () => {
       await handle.stop();
     }
   });
+
+  it('a task whose results lookup fails is handed back and taken once the stream answers, never run twice', async () => {
+    const agent = 'lookup-trouble';
+    const real = results(world.connection);
+    let failures = 2;
+    const flaky = {
+      ...real,
+      published: async (where: string, taskId: string) => {
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error('no answer from SPOOL_RESULTS');
+        }
+        return real.published(where, taskId);
+      },
+    };
+    const capture = capturingLogger();
+    const handle = await runAgentInProcess(world, agent, spec, { logger: capture.logger, results: flaky });
+    try {
+      const calls = () => world.fake.requests.filter((r) => r.path === '/v1/messages').length;
+      const before = calls();
+      await submitTask(world.connection, agent, { id: 'flaky-1', input: 'looked up twice in vain' });
+      const result = await real.wait(agent, 'flaky-1', AbortSignal.timeout(30_000));
+      expect(result.status).toBe('completed');
+      const handedBack = capture.messages.filter((m) => m.startsWith('could not ask the results stream'));
+      expect(handedBack).toHaveLength(2);
+      expect(calls() - before).toBe(1);
+      expect((await world.probe.results(agent)).filter((r) => r.taskId === 'flaky-1')).toHaveLength(1);
+    } finally {
+      await handle.stop();
+    }
+  });
 });
