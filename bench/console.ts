@@ -5,7 +5,7 @@
  * what the page asks every 2 s): the first open of a task, a refresh with nothing new, and a
  * refresh after a new task's commits were appended. Options: bench/args.ts (pnpm bench --help).
  */
-import { parseAgentCommit } from '@spool/core/internal';
+import { finishedCount, parseAgentCommit } from '@spool/core/internal';
 import { connect, historyStore, provision } from '@spool/jetstream';
 import { startNats } from '@spool/testkit';
 import { pino } from 'pino';
@@ -29,7 +29,7 @@ try {
   const store = historyStore(connection, parseAgentCommit);
   say(`nats-server on ${nats.url}; writing a history of ${EVENTS} events…`);
   const state = await writeHistory(store, AGENT, EVENTS);
-  const tasks = state.done.size;
+  const tasks = finishedCount(state);
   const console_ = await startConsole({
     host: '127.0.0.1',
     port: 0,

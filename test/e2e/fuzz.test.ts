@@ -168,7 +168,7 @@ describe('fuzz - random and malformed messages never stop an agent', () => {
           `${expected.size} results from ${name}`,
           () => {
             const state = agent.state();
-            return state !== undefined && state.done.size >= expected.size && state.active.size === 0;
+            return state !== undefined && state.recentlyDone.size >= expected.size && state.active.size === 0;
           },
           30_000,
           25,
@@ -341,7 +341,7 @@ describe('fuzz - random and malformed messages never stop an agent', () => {
           .filter((t) => !cancels.has(t.taskId) && t.phase !== 'queued')
           .map((t) => `${t.taskId}:${t.phase}:${t.steps.length}`)
           .sort();
-        const done = [...(state?.done.keys() ?? [])].filter((id) => !cancels.has(id)).length;
+        const done = [...(state?.recentlyDone.keys() ?? [])].filter((id) => !cancels.has(id)).length;
         // Unanswered for over a second: a call aborted by a cancel (the fake never answers those).
         const inFlight = world.fake.requests.filter(
           (r) => r.status === 0 && Date.now() - r.at < 1_000,
@@ -380,7 +380,7 @@ describe('fuzz - random and malformed messages never stop an agent', () => {
       `every task of ${name} to finish`,
       () => {
         const state = agent.state();
-        return state !== undefined && [...tasks.keys()].every((id) => state.done.has(id));
+        return state !== undefined && [...tasks.keys()].every((id) => state.recentlyDone.has(id));
       },
       30_000,
       25,

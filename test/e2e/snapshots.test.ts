@@ -1,4 +1,12 @@
-import { applyCommit, initialState, parseAgentCommit, STATE_VERSION, toSnapshot } from '@spool/core/internal';
+import { jetstream } from '@nats-io/jetstream';
+import {
+  applyCommit,
+  initialState,
+  parseAgentCommit,
+  STATE_VERSION,
+  subjects,
+  toSnapshot,
+} from '@spool/core/internal';
 import { historyStore, results, snapshotStore, submitTask } from '@spool/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.ts';
@@ -88,12 +96,21 @@ describe('snapshots', () => {
     const good = await store.load('versioned');
     const data = good?.data as ReturnType<typeof toSnapshot>;
 
-    await store.save('versioned', data.seq, { ...data, stateVersion: STATE_VERSION - 1 });
+    await store.save('versioned', data.seq, { ...data, stateVersion: STATE_VERSION - 2 });
     const older = await restart('versioned');
     expect(older.messages.find((m) => m.startsWith('snapshot ignored'))).toContain(
-      `written by state version ${STATE_VERSION - 1}`,
+      `written by state version ${STATE_VERSION - 2}`,
     );
     expect(older.snapshot).toEqual(await fromScratch('versioned'));
+
+    // Version 9 (every finished id in `done`) is still read, into today's shape.
+    const { recentlyDone, ...rest } = data;
+    await store.save('versioned', data.seq, { ...rest, stateVersion: 9, done: recentlyDone });
+    const v9 = await restart('versioned');
+    expect(v9.replayed?.fromSnapshot).toBe(data.seq);
+    expect(v9.snapshot).toEqual(await fromScratch('versioned'));
+    const verified = await runCli(['replay', 'versioned', '--verify'], { natsUrl: world.nats.url });
+    expect(verified).toMatchObject({ code: 0, stdout: expect.stringContaining('matches the history') });
 
     await store.save('versioned', 1_000_000, { ...data, seq: 1_000_000 });
     const ahead = await restart('versioned');
@@ -125,5 +142,83 @@ describe('snapshots', () => {
 
     const none = await runCli(['replay', 'nobody', '--verify'], env);
     expect(none).toMatchObject({ code: 0, stdout: expect.stringContaining('no snapshot of nobody') });
+  });
+
+  it('a task id finished before the newest ones the state keeps is still one task: its stored result says so', async () => {
+    const agent = 'long-ago';
+    await fillHistory(agent, 3);
+    // The state as after a thousand newer tasks: t-0 and t-1 are no longer among its done ids.
+    const full = await fromScratch(agent);
+    const store = await snapshotStore(world.connection);
+    const recentlyDone = full.recentlyDone.filter(([id]) => id === 't-2');
+    await store.save(agent, full.seq, { ...full, recentlyDone });
+
+    const capture = capturingLogger();
+    const handle = await runAgentInProcess(world, agent, spec, { logger: capture.logger });
+    try {
+      const replayed = capture.records.find((r) => r.msg === 'history replayed');
+      expect(replayed?.fromSnapshot).toBe(full.seq);
+      expect(handle.state()?.recentlyDone.has('t-0')).toBe(false);
+      const calls = () => world.fake.requests.filter((r) => r.path === '/v1/messages').length;
+      const callsBefore = calls();
+
+      // Sent again without the submit's msgID (past the inbox's duplicate window, as it were),
+      // with a cancel of the other old id, then a new task to know the intake got that far.
+      const js = jetstream(world.probe.nc);
+      await js.publish(subjects.inbox(agent), JSON.stringify({ id: 't-0', input: 'task 0 once more' }));
+      await js.publish(subjects.control(agent), JSON.stringify({ type: 'cancel', taskId: 't-1' }));
+      await js.publish(subjects.inbox(agent), JSON.stringify({ id: 't-new', input: 'a new task' }));
+      await results(world.connection).wait(agent, 't-new', AbortSignal.timeout(30_000));
+      await waitFor('the cancel to be answered', () =>
+        capture.messages.some((m) => m.startsWith('cancel: nothing to do')),
+      );
+
+      const dropped = () => capture.records.filter((r) => String(r.msg).includes('dropped as a duplicate'));
+      await waitFor('the old id to be dropped', () => dropped().length > 0);
+      expect(dropped().map((r) => r.taskId)).toEqual(['t-0']);
+      expect(calls() - callsBefore).toBe(1); // t-new's call only
+      const sent = JSON.stringify(world.fake.requests.map((r) => r.body));
+      expect(sent).not.toContain('task 0 once more');
+      // Its result is out before it is journaled as published.
+      await waitFor('t-new to leave the unfinished tasks', () => handle.state()?.active.size === 0);
+      const state = handle.state();
+      expect(state?.cancelRequests.size).toBe(0); // nothing kept for a task that is long done
+      expect(state?.recentlyDone.has('t-0')).toBe(false);
+      const stored = (await world.probe.results(agent)).filter((r) => r.taskId === 't-0');
+      expect(stored).toHaveLength(1);
+    } finally {
+      await handle.stop();
+    }
+  });
+
+  it('a task whose results lookup fails is handed back and taken once the stream answers, never run twice', async () => {
+    const agent = 'lookup-trouble';
+    const real = results(world.connection);
+    let failures = 2;
+    const flaky = {
+      ...real,
+      published: async (where: string, taskId: string) => {
+        if (failures > 0) {
+          failures -= 1;
+          throw new Error('no answer from SPOOL_RESULTS');
+        }
+        return real.published(where, taskId);
+      },
+    };
+    const capture = capturingLogger();
+    const handle = await runAgentInProcess(world, agent, spec, { logger: capture.logger, results: flaky });
+    try {
+      const calls = () => world.fake.requests.filter((r) => r.path === '/v1/messages').length;
+      const before = calls();
+      await submitTask(world.connection, agent, { id: 'flaky-1', input: 'looked up twice in vain' });
+      const result = await real.wait(agent, 'flaky-1', AbortSignal.timeout(30_000));
+      expect(result.status).toBe('completed');
+      const handedBack = capture.messages.filter((m) => m.startsWith('could not ask the results stream'));
+      expect(handedBack).toHaveLength(2);
+      expect(calls() - before).toBe(1);
+      expect((await world.probe.results(agent)).filter((r) => r.taskId === 'flaky-1')).toHaveLength(1);
+    } finally {
+      await handle.stop();
+    }
   });
 });

@@ -7,7 +7,7 @@ import { given } from './given.ts';
 import { next, startableNow } from './next.ts';
 import { buildMessages } from './request.ts';
 import { toSnapshot } from './snapshot.ts';
-import { initialState } from './state.ts';
+import { finishedCount, initialState, isKnownTask, RECENTLY_DONE_KEEP } from './state.ts';
 
 const AT = '2026-11-24T12:00:00.000Z';
 const memory = { exchanges: 20, maxChars: 60_000 };
@@ -86,7 +86,7 @@ describe('decide - ReceiveTask', () => {
   it('ignores a task id it already knows, running or done', () => {
     expect(decide(given(receive('t-1')), receive('t-1'))).toEqual([]);
     const done = given(receive('t-1'), start('t-1'), record('t-1', 'ok'), publish('t-1'));
-    expect(done.done.get('t-1')).toBe('completed');
+    expect(done.recentlyDone.get('t-1')).toBe('completed');
     expect(decide(done, receive('t-1'))).toEqual([]);
   });
 });
@@ -121,7 +121,21 @@ describe('evolve - task lifecycle', () => {
   it('moves a task to done once its result is published', () => {
     const state = given(receive('t-1'), start('t-1'), record('t-1', 'ok'), publish('t-1'));
     expect(state.active.size).toBe(0);
-    expect(state.done.get('t-1')).toBe('completed');
+    expect(state.recentlyDone.get('t-1')).toBe('completed');
+  });
+
+  it('keeps the newest RECENTLY_DONE_KEEP finished ids, oldest first; older ones only by their results', () => {
+    const commands: Command[] = [];
+    for (let i = 0; i < RECENTLY_DONE_KEEP + 2; i++)
+      commands.push(receive(`t-${i}`), start(`t-${i}`), record(`t-${i}`, 'ok'), publish(`t-${i}`));
+    const state = given(...commands);
+    expect(state.recentlyDone.size).toBe(RECENTLY_DONE_KEEP);
+    expect([...state.recentlyDone.keys()].slice(0, 2)).toEqual(['t-2', 't-3']);
+    expect(isKnownTask(state, 't-2')).toBe(true);
+    // Out of the state: the runtime asks the results stream before it decides on this id.
+    expect(isKnownTask(state, 't-1')).toBe(false);
+    expect(state.counts.completed).toBe(RECENTLY_DONE_KEEP + 2);
+    expect(finishedCount(state)).toBe(RECENTLY_DONE_KEEP + 2);
   });
 
   it('records a rejected message with its reason', () => {

@@ -5,6 +5,7 @@ import { applyCommit } from './evolve.ts';
 import { given } from './given.ts';
 import { next } from './next.ts';
 import { diffSnapshots, fromSnapshot, STATE_VERSION, toSnapshot } from './snapshot.ts';
+import { RECENTLY_DONE_KEEP } from './state.ts';
 
 const AT = '2026-11-25T12:00:00.000Z';
 
@@ -106,8 +107,12 @@ describe('snapshots', () => {
 
   it('refuses a snapshot of another state version, another agent, or the wrong shape, saying why', () => {
     const snapshot = toSnapshot(busy());
-    expect(fromSnapshot({ ...snapshot, stateVersion: STATE_VERSION - 1 }, 'analyst')).toEqual({
-      problem: expect.stringContaining(`state version ${STATE_VERSION - 1}`),
+    // Version 9 still decodes (below); older ones are replayed from scratch.
+    expect(fromSnapshot({ ...snapshot, stateVersion: STATE_VERSION - 2 }, 'analyst')).toEqual({
+      problem: expect.stringContaining(`state version ${STATE_VERSION - 2}`),
+    });
+    expect(fromSnapshot({ ...snapshot, stateVersion: STATE_VERSION + 1 }, 'analyst')).toEqual({
+      problem: expect.stringContaining(`state version ${STATE_VERSION + 1}`),
     });
     expect(fromSnapshot(snapshot, 'someone-else')).toEqual({
       problem: expect.stringContaining('belongs to agent "analyst"'),
@@ -116,6 +121,36 @@ describe('snapshots', () => {
       problem: expect.stringContaining('counts'),
     });
     expect(fromSnapshot(null, 'analyst')).toMatchObject({ problem: expect.any(String) });
+  });
+
+  it('decodes a version-9 snapshot: its newest done ids become the recent set', () => {
+    const state = busy();
+    const { recentlyDone: _recent, ...current } = toSnapshot(state);
+    const everyId = Array.from({ length: RECENTLY_DONE_KEEP + 5 }, (_, i) => [`old-${i}`, 'completed']);
+    const v9 = { ...current, stateVersion: 9, done: [...everyId, ['a', 'completed']] };
+    const restored = fromSnapshot(JSON.parse(JSON.stringify(v9)), 'analyst');
+    if (!('state' in restored)) throw new Error(restored.problem);
+    expect(restored.state.recentlyDone.size).toBe(RECENTLY_DONE_KEEP);
+    expect([...restored.state.recentlyDone.keys()].at(-1)).toBe('a');
+    expect(restored.state.recentlyDone.has('old-5')).toBe(false); // known by its result only
+    expect(restored.state.recentlyDone.has('old-6')).toBe(true);
+    expect(restored.state.active).toEqual(state.active);
+    expect(restored.state.counts).toEqual(state.counts);
+    expect(toSnapshot(restored.state).stateVersion).toBe(STATE_VERSION);
+  });
+
+  it('stays the same size however many tasks have finished', () => {
+    const ran = (tasks: number) => {
+      const commands: Command[] = [];
+      for (let i = 0; i < tasks; i++)
+        commands.push(receive(`t-${i}`, i + 1), start(`t-${i}`), record(`t-${i}`), publish(`t-${i}`));
+      const state = given(...commands);
+      state.memory = []; // memory is bounded on its own (MEMORY_KEEP); this is about task ids
+      return JSON.stringify(toSnapshot(state)).length;
+    };
+    const atKeep = ran(RECENTLY_DONE_KEEP);
+    // Three times the tasks: only the ids kept are longer (t-2999 against t-999) and the counts.
+    expect(ran(RECENTLY_DONE_KEEP * 3)).toBeLessThanOrEqual(atKeep + RECENTLY_DONE_KEEP * 2);
   });
 
   it('names each difference by path', () => {
@@ -188,7 +223,32 @@ describe('failures, dead letters and deadlines', () => {
       events: decide(other, { type: 'Drop', taskId: 'f', controlSeq: 4, at: AT }),
     });
     expect(other.dead.size).toBe(0);
-    expect(other.done.get('f')).toBe('failed');
+    expect(other.recentlyDone.get('f')).toBe('failed');
+  });
+
+  it('knows a dead-lettered task after its id left the recent set, and retries it', () => {
+    const state = failedTask();
+    applyCommit(state, {
+      seq: 60,
+      events: decide(state, { type: 'MarkPublished', taskId: 'f', resultSeq: 7, at: AT }),
+    });
+    let seq = 60;
+    for (let i = 0; i <= RECENTLY_DONE_KEEP; i++) {
+      const id = `n-${i}`;
+      for (const command of [receive(id), start(id), record(id), publish(id)])
+        applyCommit(state, { seq: ++seq, events: decide(state, command) });
+    }
+    expect(state.recentlyDone.has('f')).toBe(false);
+    expect(decide(state, receive('f'))).toEqual([]); // still known: the dead-letter view has it
+    expect(decide(state, cancel('f'))).toEqual([]);
+    applyCommit(state, {
+      seq: ++seq,
+      events: decide(state, { type: 'Retry', taskId: 'f', controlSeq: 3, at: AT }),
+    });
+    for (const command of [start('f'), record('f'), publish('f')])
+      applyCommit(state, { seq: ++seq, events: decide(state, command) });
+    expect([...state.recentlyDone].at(-1)).toEqual(['f', 'completed']);
+    expect(state.recentlyDone.size).toBe(RECENTLY_DONE_KEEP);
   });
 
   it('counts interruptions of a running task and fails it past the limit', () => {

@@ -5,7 +5,7 @@ import { decideReply } from './decide-reply.ts';
 import { decideDelegationSent } from './delegation-decisions.ts';
 import { ErrorCode } from './errors.ts';
 import { decideRetry } from './retry-policy.ts';
-import { type AgentState, isFinished, isKnownTask, openToolCall } from './state.ts';
+import { type AgentState, isDoneTask, isFinished, isKnownTask, openToolCall } from './state.ts';
 
 /**
  * Decides which events a command leads to, from the state alone. Pure. A command that no
@@ -107,7 +107,7 @@ export function decide(state: AgentState, command: Command): AgentEvent[] {
     case 'Cancel': {
       const task = state.active.get(command.taskId);
       // Too late once it has finished; already asked when a request is on record.
-      if (state.done.has(command.taskId) || (task !== undefined && isFinished(task.phase))) return [];
+      if (isDoneTask(state, command.taskId) || (task !== undefined && isFinished(task.phase))) return [];
       if (task === undefined && state.cancelRequests.has(command.taskId)) return [];
       return [
         cancelled(agent, command.taskId, task?.attempt ?? 0, command.reason, command.at, command.controlSeq),

@@ -3,10 +3,12 @@ import {
   type AgentState,
   currentStep,
   HOUR_KEY_CHARS,
+  isDoneTask,
   isFinished,
   isKnownTask,
   MEMORY_KEEP,
   openToolCall,
+  rememberDone,
 } from './state.ts';
 import { addUsage, type Usage, zeroUsage } from './usage.ts';
 
@@ -121,7 +123,9 @@ export function evolve(state: AgentState, event: AgentEvent): AgentState {
       const { taskId, reason, at } = event.data;
       const task = state.active.get(taskId);
       if (task === undefined) {
-        if (!state.done.has(taskId)) state.cancelRequests.set(taskId, reason);
+        // A task finished long ago is not in the state: the runtime journals no cancel for it
+        // (it asks the results first), so a request recorded here is for a task still to come.
+        if (!isDoneTask(state, taskId)) state.cancelRequests.set(taskId, reason);
         return state;
       }
       if (isFinished(task.phase)) return state;
@@ -142,7 +146,7 @@ export function evolve(state: AgentState, event: AgentEvent): AgentState {
       const task = state.active.get(event.data.taskId);
       if (task === undefined || !isFinished(task.phase)) return state;
       state.active.delete(event.data.taskId);
-      state.done.set(task.taskId, task.phase);
+      rememberDone(state, task.taskId, task.phase);
       if (task.phase === 'failed') state.dead.set(task.taskId, { task, resultSeq: event.data.resultSeq });
       return state;
     }
@@ -231,7 +235,7 @@ export function evolve(state: AgentState, event: AgentEvent): AgentState {
       const letter = state.dead.get(event.data.taskId);
       if (letter === undefined) return state;
       state.dead.delete(event.data.taskId);
-      state.done.delete(event.data.taskId);
+      state.recentlyDone.delete(event.data.taskId);
       const { output: _output, error: _error, finishedAt: _finishedAt, ...task } = letter.task;
       state.active.set(event.data.taskId, {
         ...task,

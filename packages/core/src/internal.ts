@@ -89,7 +89,17 @@ export type {
   TaskPhase,
   TaskState,
 } from './state.ts';
-export { initialState, isFinished, isKnownTask, MEMORY_KEEP, openToolCall, usageLastDay } from './state.ts';
+export {
+  finishedCount,
+  initialState,
+  isDoneTask,
+  isFinished,
+  isKnownTask,
+  MEMORY_KEEP,
+  openToolCall,
+  RECENTLY_DONE_KEEP,
+  usageLastDay,
+} from './state.ts';
 export { applyCommit, cloneState, evolve } from './evolve.ts';
 export {
   AGENT_NAME_PATTERN,

@@ -2,7 +2,13 @@ import { z } from 'zod';
 import { MetaSchema } from './task.ts';
 import { ContentBlockSchema, ToolImageSchema } from './content.ts';
 import { TaskErrorSchema } from './result.ts';
-import type { AgentState, DeadLetter, FinishedPhase, TaskState } from './state.ts';
+import {
+  type AgentState,
+  type DeadLetter,
+  type FinishedPhase,
+  RECENTLY_DONE_KEEP,
+  type TaskState,
+} from './state.ts';
 import { TraceContextSchema } from './trace-context.ts';
 import { UsageSchema } from './usage.ts';
 
@@ -11,7 +17,13 @@ import { UsageSchema } from './usage.ts';
  * an event in `evolve` changes: a snapshot of another version is then ignored (full replay),
  * never trusted, since it was folded by different rules.
  */
-export const STATE_VERSION = 9;
+export const STATE_VERSION = 10;
+/**
+ * Version 9 kept every finished task id (`done`); version 10 keeps the newest ones only
+ * (`recentlyDone`). A version-9 snapshot still decodes: its newest `done` ids become the
+ * recent set, the rest are known by their results (as after version 10's own folding).
+ */
+const DONE_EVERY_ID_VERSION = 9;
 
 const PhaseSchema = z.enum(['queued', 'running', 'waiting', 'completed', 'failed', 'rejected', 'cancelled']);
 const FinishedPhaseSchema = z.enum(['completed', 'failed', 'rejected', 'cancelled']);
@@ -85,7 +97,7 @@ export const SnapshotSchema = z.object({
   agent: z.string(),
   seq: z.number().int().nonnegative(),
   active: z.array(TaskStateSchema),
-  done: z.array(z.tuple([z.string(), FinishedPhaseSchema])),
+  recentlyDone: z.array(z.tuple([z.string(), FinishedPhaseSchema])),
   memory: z.array(
     z.object({
       n: z.number().int().nonnegative(),
@@ -121,7 +133,7 @@ export function toSnapshot(state: AgentState): Snapshot {
       agent: state.agent,
       seq: state.seq,
       active: [...state.active.values()],
-      done: [...state.done.entries()],
+      recentlyDone: [...state.recentlyDone.entries()],
       memory: state.memory,
       exchanges: state.exchanges,
       counts: state.counts,
@@ -144,12 +156,12 @@ export function toSnapshot(state: AgentState): Snapshot {
  */
 export function fromSnapshot(data: unknown, agent: string): { state: AgentState } | { problem: string } {
   const version = (data as { stateVersion?: unknown } | null)?.stateVersion;
-  if (version !== STATE_VERSION) {
+  if (version !== STATE_VERSION && version !== DONE_EVERY_ID_VERSION) {
     return {
       problem: `it was written by state version ${String(version)}, this code folds version ${STATE_VERSION}`,
     };
   }
-  const parsed = SnapshotSchema.safeParse(data);
+  const parsed = SnapshotSchema.safeParse(version === STATE_VERSION ? data : fromVersion9(data));
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return {
@@ -163,7 +175,7 @@ export function fromSnapshot(data: unknown, agent: string): { state: AgentState 
       agent: s.agent,
       seq: s.seq,
       active: new Map(s.active.map((task) => [task.taskId, task as TaskState])),
-      done: new Map(s.done as [string, FinishedPhase][]),
+      recentlyDone: new Map(s.recentlyDone as [string, FinishedPhase][]),
       memory: s.memory,
       exchanges: s.exchanges,
       counts: s.counts,
@@ -177,6 +189,19 @@ export function fromSnapshot(data: unknown, agent: string): { state: AgentState 
       usageByHour: new Map(s.usageByHour),
     },
   };
+}
+
+/**
+ * A version-9 snapshot in version 10's shape: of `done` (every finished id, in the order
+ * their results were published) only the newest RECENTLY_DONE_KEEP stay, as version 10's
+ * folding would have kept them. (After a dead-letter retry the two may differ by an old id
+ * or two until the next results push it out: an id the state calls done is done either way.)
+ */
+function fromVersion9(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null) return data;
+  const { done, ...rest } = data as { done?: unknown };
+  const recentlyDone = Array.isArray(done) ? done.slice(-RECENTLY_DONE_KEEP) : done;
+  return { ...rest, stateVersion: STATE_VERSION, recentlyDone };
 }
 
 /** Where two snapshots differ, as `path: a ≠ b` lines (empty when equal), for `replay --verify`. */

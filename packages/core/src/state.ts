@@ -6,6 +6,15 @@ import { addUsage, type Usage, zeroUsage } from './usage.ts';
 /** How many finished exchanges the state keeps for memory; requests take a window of them. */
 export const MEMORY_KEEP = 200;
 
+/**
+ * How many of the newest finished task ids the state keeps (`recentlyDone`). Older ones are
+ * known by their result on SPOOL_RESULTS (the runtime asks it before journaling a task id it
+ * does not know): the state, its snapshots and the agent's memory stay flat however long the
+ * history, while a repeat within the last this-many tasks (a retry seconds later) is answered
+ * without a round trip.
+ */
+export const RECENTLY_DONE_KEEP = 1_000;
+
 /** `waiting`: a tool call waits for an operator's approval; the task holds no concurrency slot. */
 export type TaskPhase = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'rejected' | 'cancelled';
 export type FinishedPhase = Exclude<TaskPhase, 'queued' | 'running' | 'waiting'>;
@@ -104,8 +113,12 @@ export interface AgentState {
   seq: number;
   /** Tasks whose result is not yet published, by id. Small: bounded by the work in flight. */
   active: Map<string, TaskState>;
-  /** Every task id whose result was published, with how it ended: the idempotency record. */
-  done: Map<string, FinishedPhase>;
+  /**
+   * The newest task ids whose result was published (at most RECENTLY_DONE_KEEP, oldest first),
+   * with how they ended. Not the idempotency record: every finished task's result is on
+   * SPOOL_RESULTS, which the runtime asks about an id this state does not know.
+   */
+  recentlyDone: Map<string, FinishedPhase>;
   /** The newest finished exchanges, oldest first (at most MEMORY_KEEP). */
   memory: Exchange[];
   /** Exchanges ever finished; the next one is numbered this. */
@@ -133,7 +146,7 @@ export function initialState(agent: string): AgentState {
     agent,
     seq: 0,
     active: new Map(),
-    done: new Map(),
+    recentlyDone: new Map(),
     memory: [],
     exchanges: 0,
     counts: { received: 0, completed: 0, failed: 0, rejected: 0, cancelled: 0 },
@@ -145,9 +158,33 @@ export function initialState(agent: string): AgentState {
   };
 }
 
-/** Whether a task id is already known to the agent (running, waiting or done). */
+/**
+ * Whether the state knows a task id: unfinished, in the dead-letter view, or finished recently.
+ * False does not mean new: a task finished before the last RECENTLY_DONE_KEEP is known by its
+ * result only, which the runtime looks up (task-intake.ts) before it journals the id.
+ */
 export function isKnownTask(state: AgentState, taskId: string): boolean {
-  return state.active.has(taskId) || state.done.has(taskId);
+  return state.active.has(taskId) || isDoneTask(state, taskId);
+}
+
+/** Whether the state knows the task as finished with its result published (recently, or dead-lettered). */
+export function isDoneTask(state: AgentState, taskId: string): boolean {
+  return state.recentlyDone.has(taskId) || state.dead.has(taskId);
+}
+
+/** Tasks that ended (completed, failed, rejected, cancelled): each attempt of a retried task counts. */
+export function finishedCount(state: AgentState): number {
+  const { completed, failed, rejected, cancelled } = state.counts;
+  return completed + failed + rejected + cancelled;
+}
+
+/** Records a published task as the newest done, forgetting the oldest past RECENTLY_DONE_KEEP. */
+export function rememberDone(state: AgentState, taskId: string, phase: FinishedPhase): void {
+  state.recentlyDone.delete(taskId); // a task retried from the dead-letter view comes last again
+  state.recentlyDone.set(taskId, phase);
+  if (state.recentlyDone.size <= RECENTLY_DONE_KEEP) return;
+  const oldest = state.recentlyDone.keys().next().value;
+  if (oldest !== undefined) state.recentlyDone.delete(oldest);
 }
 
 /** `YYYY-MM-DDTHH` of a timestamp: the key of `usageByHour`. */

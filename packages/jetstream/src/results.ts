@@ -25,6 +25,20 @@ export function results(connection: SpoolConnection): Results {
   }
 
   return {
+    async published(where: string, taskId: string): Promise<boolean> {
+      // The newest message on the task's own subject (a direct get, which the agent's
+      // permissions allow for its own results only); "no message" is the only "no".
+      const stored = await retryUnknownOutcome(() =>
+        jsm.direct
+          .getMessage(stream, { last_by_subj: ns.subject(subjects.result(where, taskId)) })
+          .catch((err) => {
+            if (isNotFound(err)) return null;
+            throw err;
+          }),
+      );
+      return stored !== null;
+    },
+
     async publish(result: TaskResult, previousSeq = 0): Promise<PublishResultOutcome> {
       // A keyed instance's results are under its key: `spool.results.<agent>.<key>.<taskId>`.
       const where = result.key === undefined ? result.agent : `${result.agent}.${result.key}`;

@@ -141,6 +141,12 @@ export interface Results {
   publish(result: TaskResult, previousSeq?: number): Promise<PublishResultOutcome>;
   /** The stored result of a task, if any. */
   get(agent: string, taskId: string): Promise<TaskResult | undefined>;
+  /**
+   * Whether a result of the task is stored on `spool.results.<where>.<taskId>` (`where`: the
+   * agent, a pool, or a keyed instance's `<agent>.<key>`): the record of every task id an
+   * agent ever finished. Throws when the stream cannot say (never a guessed "no").
+   */
+  published(where: string, taskId: string): Promise<boolean>;
   /** Resolves with the task's result as soon as it exists (already stored, or when it arrives). */
   wait(agent: string, taskId: string, signal?: AbortSignal): Promise<TaskResult>;
 }

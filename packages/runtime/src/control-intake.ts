@@ -1,7 +1,8 @@
-import { ensureError, IO_RETRY_MS, parseControlMessage } from '@spool/core/internal';
+import { ensureError, IO_RETRY_MS, isKnownTask, parseControlMessage } from '@spool/core/internal';
 import type { InboxMessage } from '@spool/jetstream';
 import type { AgentContext } from './context.ts';
 import { commandFor, DONE, noEffectReason } from './control-commands.ts';
+import { finishedLongAgo } from './finished-tasks.ts';
 
 /**
  * Operator commands on `spool.control.<agent>` (pause, resume, cancel, retry, drop, approve,
@@ -62,6 +63,24 @@ export class ControlIntake {
       return;
     }
     const order = parsed.message;
+    // A cancel for a task id the state does not know is kept until the task arrives, unless
+    // the task finished long ago (the state keeps only the newest done ids): its stored result
+    // says so, and nothing is recorded. Asked after the state, as the intake does (finished-tasks.ts);
+    // a failed look hands the message back and throws.
+    if (order.type === 'cancel' && !isKnownTask(term.state, order.taskId)) {
+      const finished = await finishedLongAgo(this.ctx, order.taskId).catch((err: unknown) => {
+        message.nak(IO_RETRY_MS);
+        throw err;
+      });
+      if (finished) {
+        await message.ack();
+        term.logger.info(
+          { controlSeq: message.seq, taskId: order.taskId },
+          'cancel: nothing to do (the task has already finished)',
+        );
+        return;
+      }
+    }
     const events = await term.commit(commandFor(order, message.seq, this.ctx.now()));
     if (order.type === 'cancel') this.ctx.abortTask(order.taskId, 'task cancelled');
     await message.ack();

@@ -119,6 +119,12 @@ export function startPool(options: PoolOptions): AgentHandle {
       if (known === undefined) return { kind: 'later', why: `${owner} is not ready` };
     }
     if (known) return { kind: 'ack', why: `${owner} has it in its history` };
+    // Its state keeps only the newest done ids: a task it finished long ago is known by its
+    // result (looked for above on any replica of the stream; now on its leader, to be sure).
+    if (await claims.published(pool, taskId)) {
+      release(taskId);
+      return { kind: 'ack', why: `${owner} finished it` };
+    }
     // Claimed by a replica whose writer does not have it: it never got journaled. Take it.
     const taken = await claims.takeOver(pool, taskId, replica, claim);
     if (taken === undefined) return { kind: 'later', why: 'another replica took the claim first' };

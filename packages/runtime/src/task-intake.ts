@@ -5,12 +5,14 @@ import {
   ensureError,
   holdsSlot,
   IO_RETRY_MS,
+  isDoneTask,
   isKnownTask,
   parseTaskMessage,
   startableNow,
 } from '@spool/core/internal';
 import type { Inbox, InboxMessage } from '@spool/jetstream';
 import type { AgentContext } from './context.ts';
+import { finishedLongAgo } from './finished-tasks.ts';
 import { LATER_MS } from './pool-intake.ts';
 
 /** Longest excerpt of a refused message kept in the history. */
@@ -86,7 +88,9 @@ export class TaskIntake {
     const at = this.ctx.now();
     const parsed = parseTaskMessage(message.data, message.seq);
     const taskId = parsed.ok ? parsed.task.id : parsed.taskId;
-    if (term.state.done.has(taskId)) {
+    const done = await this.doneAlready(taskId, message);
+    if (done === undefined) return; // handed back
+    if (done) {
       logger.info({ taskId, inboxSeq: message.seq }, 'task id already done; message dropped as a duplicate');
       await message.ack();
       return;
@@ -143,6 +147,28 @@ export class TaskIntake {
     if (startNow && term.state.active.get(taskId)?.phase === 'running')
       logger.info({ taskId, attempt: 1 }, 'task started');
     term.reconcile();
+  }
+
+  /**
+   * Whether the task id is done: known so to the state, or (not in the state at all) by its
+   * stored result. Undefined when the results stream could not say: the message is handed
+   * back to come again, never taken for new (that would run a finished task again).
+   */
+  private async doneAlready(taskId: string, message: InboxMessage): Promise<boolean | undefined> {
+    const { term } = this.ctx;
+    if (isKnownTask(term.state, taskId)) return isDoneTask(term.state, taskId);
+    try {
+      if (await finishedLongAgo(this.ctx, taskId)) return true;
+    } catch (err) {
+      term.logger.warn(
+        { taskId, inboxSeq: message.seq, err: ensureError(err).message },
+        'could not ask the results stream whether this task id is done; message handed back',
+      );
+      message.nak(IO_RETRY_MS);
+      return undefined;
+    }
+    // A copy of the message accepted while we looked may have journaled it, even finished it.
+    return isDoneTask(term.state, taskId);
   }
 
   /**

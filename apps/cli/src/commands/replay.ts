@@ -1,6 +1,7 @@
 import {
   type AgentState,
   COORDINATOR,
+  finishedCount,
   type HistoryEvent,
   parseCoordinatorCommit,
   taskIdOf,
@@ -81,7 +82,7 @@ export async function replayCommand(argv: string[], logger: Logger): Promise<num
 function oneLine(state: AgentState): string {
   const active = [...state.active.values()].map((t) => `${t.taskId}:${t.phase}`);
   const paused = state.paused ? 'PAUSED · ' : '';
-  return `${paused}active [${active.join(', ')}] · done ${state.done.size} · memory ${state.memory.length} exchange(s) · ${state.usage.inputTokens} in / ${state.usage.outputTokens} out tokens`;
+  return `${paused}active [${active.join(', ')}] · finished ${finishedCount(state)} · memory ${state.memory.length} exchange(s) · ${state.usage.inputTokens} in / ${state.usage.outputTokens} out tokens`;
 }
 
 function describe(seq: number, time: string, event: HistoryEvent, state: AgentState): string {

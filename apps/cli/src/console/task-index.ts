@@ -151,7 +151,7 @@ function updateRow(
   const { state } = step;
   const row = rows.get(taskId);
   const task = state.active.get(taskId) ?? state.dead.get(taskId)?.task;
-  const status = task?.phase ?? state.done.get(taskId) ?? row?.status ?? 'queued';
+  const status = task?.phase ?? state.recentlyDone.get(taskId) ?? row?.status ?? 'queued';
   if (row === undefined) {
     rows.set(taskId, {
       ...splitHistoryName(agent),

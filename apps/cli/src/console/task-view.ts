@@ -48,7 +48,8 @@ const clip = (text: string) => (text.length > TEXT_MAX ? `${text.slice(0, TEXT_M
 export function taskViewOf(state: AgentState, taskId: string, before?: TaskView): TaskView | undefined {
   const task = state.active.get(taskId) ?? state.dead.get(taskId)?.task;
   if (task !== undefined) return viewOf(task);
-  const finished = state.done.get(taskId);
+  // Just published: the newest done ids are in the state (older ones never get here again).
+  const finished = state.recentlyDone.get(taskId);
   if (finished === undefined || before === undefined) return before;
   return { ...before, phase: finished };
 }

@@ -1,6 +1,7 @@
 import {
   type AgentState,
   evolve,
+  finishedCount,
   type HistoryEvent,
   initialState,
   parseAgentCommit,
@@ -60,7 +61,8 @@ export function summarizeAgentState(state: AgentState) {
         { phase: t.phase, attempt: t.attempt, steps: t.steps.length, specHash: t.specHash, usage: t.usage },
       ]),
     ),
-    done: state.done.size,
+    /** Tasks that ended (each attempt of a retried one); the state keeps only the newest ids. */
+    done: finishedCount(state),
     memory: state.memory.length,
     exchanges: state.exchanges,
     counts: state.counts,
