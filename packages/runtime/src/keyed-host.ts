@@ -341,7 +341,14 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
   };
 
   const leastRecentlyUsedIdle = (): Instance | undefined => {
-    for (const instance of recency) if (isIdleInstance(instance)) return instance;
+    for (let left = recency.size; left > 0; left -= 1) {
+      const oldest = recency.first();
+      if (oldest === undefined) return undefined;
+      if (isIdleInstance(oldest)) return oldest;
+      // Busy is in use: moved last, so the next search (one per activation at maxActive)
+      // does not step over it again; with hundreds busy, those walks were a hot loop.
+      touch(oldest);
+    }
     return undefined;
   };
 
