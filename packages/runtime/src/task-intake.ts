@@ -12,6 +12,7 @@ import {
 import type { Inbox, InboxMessage } from '@spool/jetstream';
 import type { AgentContext } from './context.ts';
 import { LATER_MS } from './pool-intake.ts';
+import type { TaskAttempts } from './task-attempts.ts';
 
 /** Longest excerpt of a refused message kept in the history. */
 const EXCERPT_CHARS = 500;
@@ -106,7 +107,7 @@ export class TaskIntake {
       } else held.hold(taskId, message);
       return;
     }
-    const tries = (await this.admit(taskId, message)) ?? (await counted?.begin(taskId));
+    const tries = (await this.admit(taskId, message)) ?? (await this.countAttempt(taskId, message, counted));
     if (tries === false) return;
     // Delivered this often without ever being journaled: something between fetch and journal
     // keeps failing on it (or taking the process down). Refuse it rather than loop forever.
@@ -149,6 +150,29 @@ export class TaskIntake {
     if (startNow && term.state.active.get(taskId)?.phase === 'running')
       logger.info({ taskId, attempt: 1 }, 'task started');
     term.reconcile();
+  }
+
+  /**
+   * A keyed instance's attempt at journaling a redelivered task, counted before it is made (an
+   * attempt that takes the process down counts too): the count, or false when it could not be
+   * counted (the message is handed back for a moment). Undefined when not counted.
+   */
+  private async countAttempt(
+    taskId: string,
+    message: InboxMessage,
+    attempts: TaskAttempts | undefined,
+  ): Promise<number | false | undefined> {
+    if (attempts === undefined) return undefined;
+    try {
+      return await attempts.begin(taskId);
+    } catch (err) {
+      this.ctx.term.logger.warn(
+        { taskId, inboxSeq: message.seq, err: ensureError(err).message },
+        'could not count an attempt at a redelivered task; handed back',
+      );
+      message.nak(LATER_MS);
+      return false;
+    }
   }
 
   /**
