@@ -4,6 +4,7 @@ import {
   keyedForwarding,
   keyedHistoryStore,
   keyedOwnership,
+  openKeyedInbox,
   results,
   sendControl,
   submitTask,
@@ -242,6 +243,42 @@ describe('keyed agents', () => {
       unserve();
       await other.release();
     }
+  });
+
+  it('counts toward the poison limit only attempts to journal a task, not deliveries spent before', async () => {
+    // Six deliveries that never reached an instance (hosts that died holding it, or routing it):
+    // past the limit of 5 by deliveries, but no attempt at journaling it was made.
+    await submitTask(world.connection, 'survivor.acme', { id: 's1', input: 'acme again' });
+    const inbox = await openKeyedInbox(world.connection, 'survivor', { ackWaitMs: 2_000 });
+    for (let i = 0; i < 6; i++) {
+      const [message] = await inbox.fetch(1, 2_000);
+      expect(message?.deliveryCount).toBe(i + 1);
+      message?.nak();
+    }
+    await host('survivor');
+    const taken = await results(world.connection).wait('survivor.acme', 's1', AbortSignal.timeout(20_000));
+    expect(taken).toMatchObject({ status: 'completed', output: 'fake reply to: acme again' });
+    // Its attempt count was cleared once it was journaled.
+    await waitFor(
+      'the attempt count cleared',
+      async () => (await world.probe.messagesOn('KV_spool_keyed', '$KV.spool_keyed.try.survivor.>')) === 0,
+    );
+
+    // A task whose instance set out to journal it five times already (each try took its process
+    // down): refused as poison on its next delivery, without a model call.
+    const ownership = await keyedOwnership(world.connection);
+    for (let i = 0; i < 5; i++) await ownership.countAttempt('refuser', 'globex', 'p1');
+    await submitTask(world.connection, 'refuser.globex', { id: 'p1', input: 'globex poison' });
+    const [delivered] = await (await openKeyedInbox(world.connection, 'refuser', { ackWaitMs: 2_000 })).fetch(
+      1,
+      2_000,
+    );
+    delivered?.nak();
+    await host('refuser');
+    const refused = await results(world.connection).wait('refuser.globex', 'p1', AbortSignal.timeout(20_000));
+    expect(refused).toMatchObject({ status: 'rejected', error: { code: 'poison_message' } });
+    expect(refused.error?.message).toContain('6 attempts to journal it');
+    expect(world.fake.requests.filter((r) => JSON.stringify(r.body).includes('globex poison'))).toEqual([]);
   });
 
   it('restores a key whose ownership record was lost from its history: the fenced first write, then a replay', async () => {

@@ -61,6 +61,7 @@ export async function forgetInstance(
     };
     await (await snapshotStore(connection)).remove(name);
     await ownership.removeWake(agent, key);
+    await ownership.clearAllAttempts(agent, key);
     const at = new Date().toISOString();
     const store = keyedHistoryStore(connection, (json) => json as { events: { id: string }[] });
     const tombstone = {

@@ -21,6 +21,11 @@ import type { Lease, SpoolConnection } from './types.ts';
  *
  * A passivated instance whose tasks wait for other agents' results has a wake record
  * `wake.<agent>.<key>` listing them: hosts watch those results and activate it when one arrives.
+ *
+ * A task message delivered again (its first delivery may have died with a host that only held
+ * it, or been spent on routing) is counted in `try.<agent>.<key>.<task>` each time the
+ * instance sets out to journal it, and the record is purged once it is journaled: the poison
+ * limit counts attempts that reached the instance (or took its process down), not deliveries.
  */
 export interface KeyedOwnership {
   /** This process's lease as a host of `agent` (waits only if another process has the same host id). */
@@ -49,6 +54,15 @@ export interface KeyedOwnership {
   removeWake(agent: string, key: string): Promise<void>;
   /** Every wake record of `agent`, then each change as it happens, until `signal` aborts. */
   watchWakes(agent: string, signal: AbortSignal): AsyncIterable<WakeChange>;
+  /**
+   * Counts one more attempt of the instance at journaling a redelivered task (`try.<agent>.<key>.<task>`)
+   * and returns the count, this one included: the poison limit counts these, not deliveries.
+   */
+  countAttempt(agent: string, key: string, taskId: string): Promise<number>;
+  /** The task is journaled (or refused): its attempt count goes, leaving nothing in the stream. */
+  clearAttempts(agent: string, key: string, taskId: string): Promise<void>;
+  /** Every attempt count of the instance goes (erasure). */
+  clearAllAttempts(agent: string, key: string): Promise<void>;
 }
 
 export type OwnershipClaim =
@@ -88,6 +102,9 @@ const OWNER_READS_AT_ONCE = 128;
 const ownKey = (agent: string, key: string) => `own.${agent}.${key}`;
 const wakeKey = (agent: string, key: string) => `wake.${agent}.${key}`;
 const hostKey = (agent: string, host: string) => `host.${agent}.${host}`;
+/** KV keys take [-/_=.a-zA-Z0-9]: the task id (1-128 characters, some outside that) is base64url-encoded. */
+const tryKey = (agent: string, key: string, taskId: string) =>
+  `try.${agent}.${key}.${Buffer.from(taskId, 'utf8').toString('base64url')}`;
 
 export async function keyedOwnership(connection: SpoolConnection): Promise<KeyedOwnership> {
   const { nc, jsm, ns } = internals(connection);
@@ -236,6 +253,32 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
       await retryUnknownOutcome(() => jsm.streams.purge(stream, { filter: subject }), 10_000);
     },
 
+    async countAttempt(agent, key, taskId) {
+      const k = tryKey(agent, key, taskId);
+      for (let conflicts = 0; ; conflicts += 1) {
+        const entry = await retryUnknownOutcome(() => kv.get(k));
+        const tries = (entry === null || entry.operation !== 'PUT' ? 0 : parseTries(entry)) + 1;
+        // A swap on what was read: two copies of the message counted at once both count.
+        const written = await kv
+          .put(k, encoder.encode(JSON.stringify({ tries })), { previousSeq: entry?.revision ?? 0 })
+          .catch((err: unknown) => {
+            if (conflicts > 5) throw err;
+            return undefined;
+          });
+        if (written !== undefined) return tries;
+      }
+    },
+
+    async clearAttempts(agent, key, taskId) {
+      const subject = `$KV.${bucket}.${tryKey(agent, key, taskId)}`;
+      await retryUnknownOutcome(() => jsm.streams.purge(stream, { filter: subject }), 10_000);
+    },
+
+    async clearAllAttempts(agent, key) {
+      const subject = `$KV.${bucket}.try.${agent}.${key}.>`;
+      await retryUnknownOutcome(() => jsm.streams.purge(stream, { filter: subject }), 10_000);
+    },
+
     async *watchWakes(agent, signal) {
       const prefix = `wake.${agent}.`;
       const watch = await kv.watch({ key: `${prefix}>` });
@@ -277,6 +320,15 @@ function parseHost(entry: KvEntry): string | undefined {
     return typeof value.host === 'string' ? value.host : undefined;
   } catch {
     return undefined;
+  }
+}
+
+function parseTries(entry: KvEntry): number {
+  try {
+    const tries = (JSON.parse(decoder.decode(entry.value)) as { tries?: unknown }).tries;
+    return typeof tries === 'number' && Number.isInteger(tries) && tries > 0 ? tries : 0;
+  } catch {
+    return 0;
   }
 }
 

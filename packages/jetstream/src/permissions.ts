@@ -116,8 +116,8 @@ function kvKey(bucket: string, key: string): string[] {
 /**
  * A keyed agent's host: the shared consumers on every key, its instances' histories in
  * SPOOL_KEYED (append, replay; never purge), results and live text under the key, snapshots
- * `<agent>.<key>`, and its records in `spool_keyed` (host leases, ownership, wake records,
- * watched), and forwarding between its hosts.
+ * `<agent>.<key>`, and its records in `spool_keyed` (host leases, ownership, wake records
+ * watched, attempt counts of redelivered tasks), and forwarding between its hosts.
  */
 function keyedPublish(grant: AgentGrant, namespace?: string): string[] {
   const s = streamsOf(namespace);
@@ -137,6 +137,7 @@ function keyedPublish(grant: AgentGrant, namespace?: string): string[] {
     ...kvKey(s.snapshots, `${a}.*.>`),
     `${API}.STREAM.PURGE.KV_${s.snapshots}`,
     ...['own', 'wake', 'host'].flatMap((kind) => kvKey(records, `${kind}.${a}.*`)),
+    ...kvKey(records, `try.${a}.*.*`),
     ...reader(`KV_${records}`, `$KV.${records}.wake.${a}.>`),
     `${API}.STREAM.PURGE.KV_${records}`,
     w(subjects.keyedHost(a, '*')),

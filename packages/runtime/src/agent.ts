@@ -29,6 +29,7 @@ import { AgentTerm } from './agent-term.ts';
 import type { AgentPorts, SubmitPort } from './context.ts';
 import { type McpTools, noMcpTools } from './mcp-tools.ts';
 import type { PoolIntake } from './pool-intake.ts';
+import type { TaskAttempts } from './task-attempts.ts';
 
 export interface AgentOptions {
   readonly name: string;
@@ -70,6 +71,8 @@ export interface AgentOptions {
   readonly adopted?: boolean;
   /** An instance of a keyed agent (keyed-host.ts): `name` is `<agent>.<key>`. */
   readonly keyed?: { readonly agent: string; readonly key: string };
+  /** A keyed instance's attempts at journaling redelivered tasks, counted by its host (keyed-host.ts). */
+  readonly attempts?: TaskAttempts;
   /**
    * The spec's MCP servers, connected (`connectMcpTools`; `startAgentOnNats` connects them).
    * The agent owns them: they are closed, stdio children stopped, when it stops.
@@ -127,6 +130,7 @@ export function startAgent(options: AgentOptions): AgentHandle {
     keepAliveMs: Math.max(1_000, Math.floor((options.ackWaitMs ?? 30_000) / 3)),
     pool: options.pool,
     keyed: options.keyed,
+    attempts: options.attempts,
     specHash: specHash(spec, mcp.hashEntries()),
     mcp,
     tools: [

@@ -16,6 +16,7 @@ import type { Inbox, LiveText, RateLimiter, Results, Spend, SubmitOutcome } from
 import type { HeldMessages } from './held-messages.ts';
 import type { McpTools } from './mcp-tools.ts';
 import type { PoolIntake } from './pool-intake.ts';
+import type { TaskAttempts } from './task-attempts.ts';
 import type { TaskSpans } from './task-spans.ts';
 
 /** Where an agent sends tasks and control messages to other agents (`submitTask` / `sendControl`). */
@@ -52,6 +53,8 @@ export interface AgentPorts {
    * holds none; its history has the task, and its host adopts it should the process die).
    */
   readonly keyed?: { readonly agent: string; readonly key: string } | undefined;
+  /** Counts a keyed instance's attempts at journaling a redelivered task (its poison limit counts these). */
+  readonly attempts?: TaskAttempts | undefined;
   /** Hash of the spec, recorded with each task. */
   readonly specHash: string;
   /** The tools of the spec's MCP servers, listed at start. */

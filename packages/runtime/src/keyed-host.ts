@@ -30,6 +30,7 @@ import { Mailbox } from './keyed-mailbox.ts';
 import { RecencyList } from './recency-list.ts';
 import type { Results } from '@spool/jetstream';
 import { LATER_MS } from './pool-intake.ts';
+import type { TaskAttempts } from './task-attempts.ts';
 
 /** What an instance is started with: its mailboxes and the ownership it runs under. */
 export interface InstancePorts {
@@ -39,6 +40,8 @@ export interface InstancePorts {
   readonly leases: Pick<Leases, 'acquire'>;
   /** Never activated anywhere before (a fresh ownership record): nothing to restore. */
   readonly fresh: boolean;
+  /** Its attempts at journaling redelivered tasks, counted in `spool_keyed` (the poison limit). */
+  readonly attempts: TaskAttempts;
 }
 
 export interface KeyedHostOptions {
@@ -251,6 +254,15 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
     return pending;
   };
 
+  const attemptsOf = (key: string): TaskAttempts => ({
+    begin: (taskId) => ownership.countAttempt(agent, key, taskId),
+    end: (taskId) => {
+      ownership.clearAttempts(agent, key, taskId).catch((err) => {
+        logger.debug({ key, taskId, err: ensureError(err).message }, 'attempt count not cleared');
+      });
+    },
+  });
+
   /** Claims `key` and starts its instance here; `{owner}` when another live host runs it. */
   const start = async (key: string): Promise<Instance | { owner: string }> => {
     const hostLease = lease ?? (await leaseWanted);
@@ -265,6 +277,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
       control,
       leases: ownershipLease(key, claim.revision, claim.takeover, hostLease, () => keep),
       fresh: claim.fresh === true,
+      attempts: attemptsOf(key),
     });
     const instance: Instance = {
       key,
@@ -328,7 +341,14 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
   };
 
   const leastRecentlyUsedIdle = (): Instance | undefined => {
-    for (const instance of recency) if (isIdleInstance(instance)) return instance;
+    for (let left = recency.size; left > 0; left -= 1) {
+      const oldest = recency.first();
+      if (oldest === undefined) return undefined;
+      if (isIdleInstance(oldest)) return oldest;
+      // Busy is in use: moved last, so the next search (one per activation at maxActive)
+      // does not step over it again; with hundreds busy, those walks were a hot loop.
+      touch(oldest);
+    }
     return undefined;
   };
 

@@ -114,6 +114,7 @@ export async function startKeyedOnNats(
           inbox: ports.inbox,
           control: ports.control,
           leases: ports.leases,
+          attempts: ports.attempts,
           // One term: an instance that loses its key (or an append race) ends; the next message activates it again.
           adopted: true,
           fetchExpiresMs: 1_000,

@@ -11,6 +11,8 @@ describe('RecencyList', () => {
     list.touch('a');
     expect([...list]).toEqual(['b', 'c', 'a']);
     expect(list.size).toBe(3);
+    expect(list.first()).toBe('b');
+    expect(new RecencyList<string>().first()).toBeUndefined();
   });
 
   it('removes from the front, the middle and the end, and walks past an item deleted while walking', () => {

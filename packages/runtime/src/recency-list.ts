@@ -35,6 +35,11 @@ export class RecencyList<T> {
     this.unlink(link);
   }
 
+  /** The least recently used item. */
+  first(): T | undefined {
+    return this.head?.item;
+  }
+
   has(item: T): boolean {
     return this.nodes.has(item);
   }

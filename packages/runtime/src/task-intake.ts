@@ -14,6 +14,7 @@ import type { Inbox, InboxMessage } from '@spool/jetstream';
 import type { AgentContext } from './context.ts';
 import { finishedLongAgo } from './finished-tasks.ts';
 import { LATER_MS } from './pool-intake.ts';
+import type { TaskAttempts } from './task-attempts.ts';
 
 /** Longest excerpt of a refused message kept in the history. */
 const EXCERPT_CHARS = 500;
@@ -88,10 +89,13 @@ export class TaskIntake {
     const at = this.ctx.now();
     const parsed = parseTaskMessage(message.data, message.seq);
     const taskId = parsed.ok ? parsed.task.id : parsed.taskId;
+    // A redelivered copy may have been counted by an attempt that journaled it and then died.
+    const counted = parsed.ok && message.deliveryCount > 1 ? this.ctx.attempts : undefined;
     const done = await this.doneAlready(taskId, message);
     if (done === undefined) return; // handed back
     if (done) {
       logger.info({ taskId, inboxSeq: message.seq }, 'task id already done; message dropped as a duplicate');
+      counted?.end(taskId);
       await message.ack();
       return;
     }
@@ -101,16 +105,18 @@ export class TaskIntake {
           { taskId, inboxSeq: message.seq },
           `refused message reuses a known task id: ${parsed.message}`,
         );
-      if (this.ctx.keyed !== undefined)
+      if (this.ctx.keyed !== undefined) {
+        counted?.end(taskId);
         await message.ack(); // journaled already
-      else held.hold(taskId, message);
+      } else held.hold(taskId, message);
       return;
     }
-    const tries = await this.admit(taskId, message);
+    const tries = (await this.admit(taskId, message)) ?? (await this.countAttempt(taskId, message, counted));
     if (tries === false) return;
     // Delivered this often without ever being journaled: something between fetch and journal
     // keeps failing on it (or taking the process down). Refuse it rather than loop forever.
-    // In a pool, siblings hand messages back without failing: count the replicas' tries instead.
+    // In a pool, siblings hand messages back without failing: count the replicas' tries instead;
+    // a keyed instance counts its own attempts (its deliveries are also spent on routing).
     const poisoned = (tries ?? message.deliveryCount) > MAX_UNJOURNALED_DELIVERIES;
     let command: Command;
     let startNow = false;
@@ -128,7 +134,7 @@ export class TaskIntake {
       const error = parsed.ok
         ? {
             code: ErrorCode.PoisonMessage,
-            message: `delivered ${message.deliveryCount} times without being accepted; refused so it cannot block the inbox (retry it with a new task id)`,
+            message: `delivered ${message.deliveryCount} times${tries === undefined ? '' : ` (${tries} attempts to journal it)`} without being accepted; refused so it cannot block the inbox (retry it with a new task id)`,
           }
         : { code: parsed.code, message: parsed.message };
       logger.warn(
@@ -141,6 +147,7 @@ export class TaskIntake {
     held.hold(taskId, message);
     const events = await term.commit(command);
     if (events.some((e) => e.type === 'task.received')) this.ctx.spans.received(taskId);
+    counted?.end(taskId);
     // A keyed instance holds nothing past the journal: it may be passivated while its task waits.
     if (this.ctx.keyed !== undefined) await Promise.all(held.release(taskId).map((m) => m.ack()));
     if (parsed.ok) logger.info({ taskId, inboxSeq: message.seq }, 'task received');
@@ -169,6 +176,29 @@ export class TaskIntake {
     }
     // A copy of the message accepted while we looked may have journaled it, even finished it.
     return isDoneTask(term.state, taskId);
+  }
+
+  /**
+   * A keyed instance's attempt at journaling a redelivered task, counted before it is made (an
+   * attempt that takes the process down counts too): the count, or false when it could not be
+   * counted (the message is handed back for a moment). Undefined when not counted.
+   */
+  private async countAttempt(
+    taskId: string,
+    message: InboxMessage,
+    attempts: TaskAttempts | undefined,
+  ): Promise<number | false | undefined> {
+    if (attempts === undefined) return undefined;
+    try {
+      return await attempts.begin(taskId);
+    } catch (err) {
+      this.ctx.term.logger.warn(
+        { taskId, inboxSeq: message.seq, err: ensureError(err).message },
+        'could not count an attempt at a redelivered task; handed back',
+      );
+      message.nak(LATER_MS);
+      return false;
+    }
   }
 
   /**
