@@ -17,6 +17,7 @@ import { startAgentOnNats, startKeyedOnNats } from '@spool/runtime';
 import { startFakeClaude, startNats } from '@spool/testkit';
 import { pino } from 'pino';
 import { benchArgs } from './args.ts';
+import { checkGoal } from './goals.ts';
 
 const { values: args, json } = benchArgs('keyed');
 const KEYS = args.keys;
@@ -151,6 +152,28 @@ try {
   const p95 = activations[Math.floor(activations.length * 0.95)] ?? 0;
   say(
     `activation of a passivated instance (about ${eventCount} events, ${tasks} tasks, snapshot every 1000): p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms (submission to replayed state)`,
+  );
+  checkGoal(
+    {
+      part: 'keyed',
+      goal: `${KEYS} keys × 1 task through one keyed process against the same tasks through one plain agent`,
+      measured: plainSecs / keyedSecs,
+      bound: 'at-least',
+      target: 0.7,
+      unit: '×',
+    },
+    say,
+  );
+  checkGoal(
+    {
+      part: 'keyed',
+      goal: `activation p50 of a passivated instance with about ${eventCount} events`,
+      measured: p50,
+      bound: 'at-most',
+      target: 20,
+      unit: ' ms',
+    },
+    say,
   );
   await host.stop();
   if (json)
