@@ -6,6 +6,7 @@ import {
   costOf,
   type DeadLetterEntry,
   type DeadLetterReport,
+  deadLettersOf,
   type DelegationWait,
   fromSnapshot,
   type KeyedAgentStatus,
@@ -131,20 +132,7 @@ export class TaskRegistry {
   /** Every agent's failed tasks that are neither retried nor dropped, oldest failure first. */
   deadLetters(now: Date): DeadLetterReport {
     const entries: DeadLetterEntry[] = [];
-    for (const state of this.agents.values()) {
-      for (const { task } of state.dead.values()) {
-        entries.push({
-          agent: state.agent,
-          taskId: task.taskId,
-          error: task.error ?? { code: 'unknown', message: 'no error recorded' },
-          attempts: task.attempt,
-          ...(task.finishedAt === undefined ? {} : { failedAt: task.finishedAt }),
-          ...(task.receivedAt === undefined ? {} : { receivedAt: task.receivedAt }),
-          input: task.input.slice(0, 200),
-          usage: task.usage,
-        });
-      }
-    }
+    for (const state of this.agents.values()) entries.push(...deadLettersOf(state, state.agent));
     entries.sort((a, b) => (a.failedAt ?? '').localeCompare(b.failedAt ?? ''));
     return { generatedAt: now.toISOString(), entries };
   }

@@ -279,3 +279,4 @@ export {
   WAITING_TTL_MS,
   withWaiting,
 } from './rate-limits.ts';
+export { deadLettersOf } from './dead-letters.ts';

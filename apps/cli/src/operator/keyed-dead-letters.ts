@@ -1,5 +1,5 @@
 import type { DeadLetterEntry } from '@spool/core';
-import { type AgentState, instanceName, parseAgentCommit } from '@spool/core/internal';
+import { deadLettersOf, instanceName, parseAgentCommit } from '@spool/core/internal';
 import { keyedFailures, keyedHistoryStore, type SpoolConnection, snapshotStore } from '@spool/jetstream';
 import { restoreState } from '@spool/runtime';
 import type { Logger } from 'pino';
@@ -32,21 +32,6 @@ export async function keyedDeadLetters(
     entries.push(...deadLettersOf(state, keyedAgent, key));
   }
   return entries;
-}
-
-/** An agent state's dead letters as the view shows them (the coordinator's registry does the same for agents). */
-export function deadLettersOf(state: AgentState, agent: string, key?: string): DeadLetterEntry[] {
-  return [...state.dead.values()].map(({ task }) => ({
-    agent,
-    ...(key === undefined ? {} : { key }),
-    taskId: task.taskId,
-    error: task.error ?? { code: 'unknown', message: 'no error recorded' },
-    attempts: task.attempt,
-    ...(task.finishedAt === undefined ? {} : { failedAt: task.finishedAt }),
-    ...(task.receivedAt === undefined ? {} : { receivedAt: task.receivedAt }),
-    input: task.input.slice(0, 200),
-    usage: task.usage,
-  }));
 }
 
 /** The coordinator's dead-letter view and the keyed instances' together, oldest failure first. */
