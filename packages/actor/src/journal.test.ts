@@ -95,6 +95,29 @@ describe('journal - fencing', () => {
     expect(journal.state.seq).toBe(1);
     expect(journal.state.items.get('a')?.n).toBe(7);
   });
+
+  it('reads that commit back by its sequence: no replay, which a cluster mid-election may not serve', async () => {
+    const memory = memoryHistory<TallyEvent>({ idOf: (e) => e.id });
+    const store = {
+      ...memory,
+      append: memory.append,
+      commitAt: memory.commitAt,
+      replay: () => {
+        throw new Error('timeout');
+      },
+    };
+    await memory.append('tally', [{ id: 'a:added', type: 'added', item: 'a', n: 7 }], 0);
+    const journal = new Journal(
+      store,
+      'tally',
+      tallyDecider,
+      tallyDecider.initialState('tally'),
+      tallyLogic().commits,
+    );
+    expect(await journal.commit(add('a', 1))).toHaveLength(1);
+    expect(journal.state.items.get('a')?.n).toBe(7);
+    expect(journal.failure).toBeUndefined();
+  });
 });
 
 describe('journal - commit splitting', () => {

@@ -20,6 +20,14 @@ export interface HistoryPort<Event> {
     name: string,
     options?: { readonly fromSeq?: number; readonly untilSeq?: number },
   ): AsyncIterable<{ readonly seq: number; readonly events: readonly Event[] }>;
+  /**
+   * The one commit stored at `seq`, if it is this history's (undefined otherwise, or when the
+   * store cannot say yet). Optional: a store without it is read back with `replay`.
+   */
+  commitAt?(
+    name: string,
+    seq: number,
+  ): Promise<{ readonly seq: number; readonly events: readonly Event[] } | undefined>;
 }
 
 /**
@@ -152,9 +160,15 @@ export class Journal<State extends { seq: number }, Command, Event> {
       const appended = await this.store.append(this.name, events, this.state.seq);
       this.observer.journalCommitted((performance.now() - started) / 1000, events.length);
       if (appended.duplicate) {
-        // Stored before (our own earlier attempt whose ack was lost): read it back rather than trust our copy.
-        for await (const commit of this.store.replay(this.name, { fromSeq: this.state.seq + 1 }))
-          applyCommit(this.decider, this.state, commit);
+        // Stored before (our own earlier attempt whose ack was lost): read it back rather than
+        // trust our copy. It is the commit right after ours (it was stored against our last
+        // sequence): one read by sequence, retried as the store retries reads; a replay (a new
+        // consumer, on a cluster in the middle of an election) only if the store cannot say.
+        const stored = await this.store.commitAt?.(this.name, appended.seq);
+        if (stored !== undefined) applyCommit(this.decider, this.state, stored);
+        else
+          for await (const commit of this.store.replay(this.name, { fromSeq: this.state.seq + 1 }))
+            applyCommit(this.decider, this.state, commit);
       } else {
         applyCommit(this.decider, this.state, { seq: appended.seq, events });
       }

@@ -67,6 +67,10 @@ export function memoryHistory<Event>(options: MemoryHistoryOptions<Event> = {}):
       for (const commit of stored.filter((c) => c.name === name && c.seq >= from && c.seq <= until))
         yield { seq: commit.seq, events: structuredClone(commit.events) };
     },
+    async commitAt(name, at) {
+      const commit = stored.find((c) => c.name === name && c.seq === at);
+      return commit === undefined ? undefined : { seq: commit.seq, events: structuredClone(commit.events) };
+    },
     commits: (name) => stored.filter((c) => c.name === name).map(({ seq, events }) => ({ seq, events })),
     hold() {
       let open: () => void = () => undefined;
