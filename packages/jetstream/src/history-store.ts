@@ -223,7 +223,13 @@ function historyIn<Event extends { readonly id: string }>(
       const consumer = await js.consumers.get(stream, info.name);
       // Pulled ahead (a new pull when 3/4 of the buffer is used) rather than one fetch at a
       // time: the server sends while commits are folded, with no round trip between batches.
-      const messages = await consumer.consume({ max_messages: REPLAY_BATCH, expires: 5_000 });
+      // A consumer gone under it (a broker restart loses a memory consumer) ends it with an error
+      // rather than waiting for the consumer to come back, as it never would.
+      const messages = await consumer.consume({
+        max_messages: REPLAY_BATCH,
+        expires: 5_000,
+        abort_on_missing_resource: true,
+      });
       let seq = fromSeq - 1;
       // Nothing arriving for a while, yet the subject had messages up to target: the server is
       // gone or lagging, or the history was purged (a keyed instance erased) under the replay.
@@ -261,7 +267,9 @@ function historyIn<Event extends { readonly id: string }>(
           yielded = false;
           if (seq >= target) return;
         }
+        if (stalled === 'ended') return;
         if (typeof stalled === 'object') throw stalled.error;
+        throw new Error(`history of ${agent}: replay stopped after message ${seq}, before ${target}`);
       } finally {
         clearInterval(watchdog);
         void messages.close().catch(() => undefined);
