@@ -180,6 +180,29 @@ describe('replay', () => {
     seqs = [...seqs, await store.lastSeq('replayer')];
   });
 
+  it('fails, rather than waiting forever, when its consumer is removed under it', async () => {
+    // More commits than one pull brings, so that the replay must ask the server again.
+    const js = jetstream(broker.probe.nc);
+    for (let i = 0; i < 6_000; i += 500)
+      await Promise.all(
+        Array.from({ length: 500 }, (_, j) =>
+          js.publish(
+            'spool.history.vanishing',
+            new TextEncoder().encode(JSON.stringify({ v: 1, events: [received('vanishing', `t-${i + j}`)] })),
+          ),
+        ),
+      );
+    const iterator = store.replay('vanishing')[Symbol.asyncIterator]();
+    expect((await iterator.next()).done).toBe(false);
+    const jsm = await jetstreamManager(broker.probe.nc);
+    for await (const consumer of jsm.consumers.list('SPOOL_HISTORY'))
+      if (consumer.name.startsWith('replay_')) await jsm.consumers.delete('SPOOL_HISTORY', consumer.name);
+    const rest = (async () => {
+      for (let r = await iterator.next(); !r.done; r = await iterator.next());
+    })();
+    await expect(rest).rejects.toThrow(/consumer/i);
+  });
+
   it("reads one commit by its sequence, and nothing at another agent's sequence or past the end", async () => {
     const third = await store.commitAt('replayer', seqs[2] as number);
     expect(third?.seq).toBe(seqs[2]);

@@ -62,8 +62,9 @@ export function evolve(state: AgentState, event: AgentEvent): AgentState {
       const task = state.active.get(event.data.taskId);
       if (task === undefined || task.phase !== 'running' || event.data.step !== task.steps.length)
         return state;
-      const { taskId: _taskId, ...step } = event.data;
-      task.steps.push({ ...step, tools: [] });
+      const { taskId: _taskId, ...reply } = event.data;
+      // The rest of the event is a fresh object already: it becomes the step, not copied again.
+      task.steps.push(Object.assign(reply, { tools: [] }));
       task.failedCalls = 0;
       task.retryAt = undefined;
       task.usage = addUsage(task.usage, event.data.usage);

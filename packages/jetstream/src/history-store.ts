@@ -25,8 +25,35 @@ interface Event {
   readonly id: string;
 }
 
-/** Commits fetched per pull during replay: big batches are the fast path (see notes). */
+/** Commits pulled per request during replay: big batches are the fast path (see notes). */
 const REPLAY_BATCH = 2_000;
+
+/** How long a replay waits with nothing arriving before it asks where the history ends. */
+const STALL_CHECK_MS = 5_000;
+
+/**
+ * A replayed commit. The write time is text only when asked for (restores never ask), from a
+ * getter on the class rather than on each commit: replay makes one of these per stored message.
+ */
+class ReplayedCommit<Event> implements StoredCommit<Event> {
+  readonly #message: { readonly time: Date };
+
+  constructor(
+    readonly seq: number,
+    readonly events: Event[],
+    message: { readonly time: Date },
+  ) {
+    this.#message = message;
+  }
+
+  get time(): string {
+    return this.#message.time.toISOString();
+  }
+
+  toJSON(): StoredCommit<Event> {
+    return { seq: this.seq, time: this.time, events: this.events };
+  }
+}
 
 /** Where a family of histories lives: a stream and one subject per history name. */
 interface HistoryPlace {
@@ -194,34 +221,58 @@ function historyIn<Event extends { readonly id: string }>(
         mem_storage: true,
       });
       const consumer = await js.consumers.get(stream, info.name);
-      try {
-        let seq = fromSeq - 1;
-        while (seq < target) {
-          const batch = await consumer.fetch({ max_messages: REPLAY_BATCH, expires: 5_000 });
-          let got = 0;
-          for await (const m of batch) {
-            got += 1;
-            // Past the target (the subject's first commit may lie beyond it, in the shared stream): done.
-            if (m.seq > target) return;
-            seq = m.seq;
-            const events = eventsOf(agent, m.seq, m.data);
-            // The write time as text only when asked for (restores never do).
-            yield {
-              seq: m.seq,
-              get time() {
-                return m.time.toISOString();
-              },
-              events,
-            };
-            if (seq >= target) break;
-          }
-          if (got === 0 && seq < target) {
-            // Nothing arrived, yet the subject had messages up to target: the server is gone or lagging.
-            const last = await lastSeq(agent);
-            if (last <= seq) return;
-          }
+      // Pulled ahead (a new pull when 3/4 of the buffer is used) rather than one fetch at a
+      // time: the server sends while commits are folded, with no round trip between batches.
+      // A consumer gone under it (a broker restart loses a memory consumer) ends it with an error
+      // rather than waiting for the consumer to come back, as it never would.
+      const messages = await consumer.consume({
+        max_messages: REPLAY_BATCH,
+        expires: 5_000,
+        abort_on_missing_resource: true,
+      });
+      let seq = fromSeq - 1;
+      // Nothing arriving for a while, yet the subject had messages up to target: the server is
+      // gone or lagging, or the history was purged (a keyed instance erased) under the replay.
+      let stalled: { error: unknown } | 'ended' | undefined;
+      let seen = seq;
+      // While the caller holds a commit, no progress is ours to explain.
+      let yielded = false;
+      const watchdog = setInterval(() => {
+        if (seq !== seen || yielded) {
+          seen = seq;
+          return;
         }
+        lastSeq(agent).then(
+          (last) => {
+            if (last <= seq) {
+              stalled = 'ended';
+              void messages.close();
+            }
+          },
+          (error: unknown) => {
+            stalled = { error };
+            void messages.close();
+          },
+        );
+      }, STALL_CHECK_MS);
+      watchdog.unref();
+      try {
+        for await (const m of messages) {
+          // Past the target (the subject's first commit may lie beyond it, in the shared stream): done.
+          if (m.seq > target) return;
+          seq = m.seq;
+          const commit = new ReplayedCommit(seq, eventsOf(agent, seq, m.data), m);
+          yielded = true;
+          yield commit;
+          yielded = false;
+          if (seq >= target) return;
+        }
+        if (stalled === 'ended') return;
+        if (typeof stalled === 'object') throw stalled.error;
+        throw new Error(`history of ${agent}: replay stopped after message ${seq}, before ${target}`);
       } finally {
+        clearInterval(watchdog);
+        void messages.close().catch(() => undefined);
         // Not waited for: the replayed state is ready now, and the consumer's inactivity
         // threshold removes it should this delete be lost.
         void consumer.delete().catch(() => undefined);
