@@ -29,6 +29,8 @@ const MAX_UNJOURNALED_DELIVERIES = 5;
 export class TaskIntake {
   /** Task ids whose pool claim is being decided (pool siblings asking are told "known"). */
   private readonly admitting = new Set<string>();
+  /** Slots given to tasks whose start is being journaled with their arrival (not in the state yet). */
+  private startsPromised = 0;
 
   constructor(private readonly ctx: AgentContext) {}
 
@@ -59,18 +61,8 @@ export class TaskIntake {
         break;
       }
       // Accepted together: their commands queue in inbox order and share one group commit.
-      // A task that would start at once has its start journaled with its arrival: one append
-      // less on every task's path (an idle agent's latency is a chain of appends).
-      let slots = startableNow(term.state, spec);
-      const takeSlot = () => {
-        if (slots === 0) return false;
-        slots -= 1;
-        return true;
-      };
       await Promise.all(
-        messages.map((message) =>
-          this.accept(message, takeSlot).catch((err) => term.retryLater('accept', err)),
-        ),
+        messages.map((message) => this.accept(message).catch((err) => term.retryLater('accept', err))),
       );
     }
   }
@@ -83,7 +75,7 @@ export class TaskIntake {
   }
 
   /** Validates one inbox message and journals it as a task, or refuses it with a `rejected` result. */
-  private async accept(message: InboxMessage, takeSlot: () => boolean = () => false): Promise<void> {
+  private async accept(message: InboxMessage): Promise<void> {
     const { term, held } = this.ctx;
     const { logger } = term;
     const at = this.ctx.now();
@@ -121,7 +113,7 @@ export class TaskIntake {
     let command: Command;
     let startNow = false;
     if (parsed.ok && !poisoned) {
-      startNow = takeSlot();
+      startNow = this.takeSlot();
       command = {
         type: 'ReceiveTask',
         task: parsed.task,
@@ -145,7 +137,12 @@ export class TaskIntake {
       command = { type: 'RejectMessage', taskId, inboxSeq: message.seq, error, excerpt, at };
     }
     held.hold(taskId, message);
-    const events = await term.commit(command);
+    let events: Awaited<ReturnType<typeof term.commit>>;
+    try {
+      events = await term.commit(command);
+    } finally {
+      if (startNow) this.startsPromised -= 1; // in the state now (or not journaled at all)
+    }
     if (events.some((e) => e.type === 'task.received')) this.ctx.spans.received(taskId);
     counted?.end(taskId);
     // A keyed instance holds nothing past the journal: it may be passivated while its task waits.
@@ -154,6 +151,18 @@ export class TaskIntake {
     if (startNow && term.state.active.get(taskId)?.phase === 'running')
       logger.info({ taskId, attempt: 1 }, 'task started');
     term.reconcile();
+  }
+
+  /**
+   * A task that would start at once has its start journaled with its arrival: one append less
+   * on every task's path (an idle agent's latency is a chain of appends). Counted against the
+   * live state and the starts already promised, since every source (the inbox, subscriptions)
+   * accepts at the same time and concurrency must hold across them.
+   */
+  private takeSlot(): boolean {
+    if (startableNow(this.ctx.term.state, this.ctx.spec) - this.startsPromised <= 0) return false;
+    this.startsPromised += 1;
+    return true;
   }
 
   /**
