@@ -1,4 +1,4 @@
-import { Streams, subjects, type TaskResult, TaskResultSchema } from '@spool/core/internal';
+import { instanceName, Streams, subjects, type TaskResult, TaskResultSchema } from '@spool/core/internal';
 import { isNotFound, isWrongLastSequence, PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
 import type { PublishResultOutcome, Results, SpoolConnection } from './types.ts';
@@ -41,7 +41,7 @@ export function results(connection: SpoolConnection): Results {
 
     async publish(result: TaskResult, previousSeq = 0): Promise<PublishResultOutcome> {
       // A keyed instance's results are under its key: `spool.results.<agent>.<key>.<taskId>`.
-      const where = result.key === undefined ? result.agent : `${result.agent}.${result.key}`;
+      const where = result.key === undefined ? result.agent : instanceName(result.agent, result.key);
       const subject = ns.subject(subjects.result(where, result.taskId));
       const msgID = `result:${where}:${result.taskId}${previousSeq === 0 ? '' : `:after-${previousSeq}`}`;
       try {

@@ -1,3 +1,4 @@
+import { instanceName } from '@spool/core/internal';
 import { type AgentContext, publicName } from './context.ts';
 
 /**
@@ -19,5 +20,5 @@ export async function finishedLongAgo(ctx: AgentContext, taskId: string): Promis
 
 /** Where the agent's results go: its own name, its pool's, or a keyed instance's `<agent>.<key>`. */
 export function resultsWhere(ctx: Pick<AgentContext, 'name' | 'pool' | 'keyed'>): string {
-  return ctx.keyed === undefined ? publicName(ctx) : `${ctx.keyed.agent}.${ctx.keyed.key}`;
+  return ctx.keyed === undefined ? publicName(ctx) : instanceName(ctx.keyed.agent, ctx.keyed.key);
 }
