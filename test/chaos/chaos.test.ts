@@ -22,8 +22,11 @@
  * e.g. CHAOS_SEED=123 CHAOS_TASKS=3000 CHAOS_KILLS=30 pnpm exec vitest run test/chaos
  * (a soak that long needs a longer timeout: CHAOS_TIMEOUT_MS).
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type HistoryEvent, taskIdOf } from '@spool/core';
 import { submitTask } from '@spool/jetstream';
+import { lastUserText } from '@spool/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { countBy } from '../support/broker.ts';
 import { writeConfig } from '../support/cli.ts';
@@ -165,6 +168,18 @@ describe('chaos - agents and the broker SIGKILLed while hundreds of tasks run', 
     fleet = f;
     onTestFailed(() => {
       console.log(`chaos: FAILED with seed ${SEED}; timeline:\n${timeline.join('\n')}\n${f.describe()}`);
+      // Every process's whole log, for a failure the tails above do not explain.
+      const dir = process.env.CHAOS_LOG_DIR;
+      if (dir) {
+        f.writeLogs(dir);
+        const calls = messagesRequests().map((r) => ({
+          at: rel(r.at),
+          task: lastUserText(r.body),
+          retry: r.headers['x-stainless-retry-count'],
+          status: r.status,
+        }));
+        writeFileSync(join(dir, 'model-requests.json'), JSON.stringify(calls, null, 1));
+      }
     });
 
     const messagesRequests = () => w.fake.requests.filter((r) => r.path === '/v1/messages');

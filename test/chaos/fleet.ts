@@ -1,3 +1,6 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { type CliEnv, type CliProcess, startCli } from '../support/cli.ts';
 import { waitFor } from '../support/wait-for.ts';
 
@@ -96,6 +99,12 @@ export class AgentFleet {
         .filter((m) => m.proc.child.exitCode === null && m.proc.child.signalCode === null)
         .map((m) => this.signal(m, 'SIGKILL')),
     );
+  }
+
+  /** Writes each process's whole stderr to `<dir>/<label>.log`. */
+  writeLogs(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    for (const m of this.members) writeFileSync(join(dir, `${m.label}.log`), m.proc.stderr);
   }
 
   /** The last log lines of each process, for a failure report. */

@@ -139,7 +139,12 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
 
   return {
     hostLease: (agent, host, ttlMs, signal) =>
-      hostLeases.acquire(hostKey(agent, host), host, { ttlMs, ...(signal ? { signal } : {}) }),
+      // Lost at its expiry: other hosts adopt its instances the moment it looks expired.
+      hostLeases.acquire(hostKey(agent, host), host, {
+        ttlMs,
+        loseWhenExpired: true,
+        ...(signal ? { signal } : {}),
+      }),
 
     async claim(agent, key, host) {
       const k = ownKey(agent, key);

@@ -43,6 +43,8 @@ export async function leases(connection: SpoolConnection, bucket: string = Bucke
 const RENEW_TIMEOUT_MS = 1_000;
 /** A holder that cannot reach the lease for this many ttls stops working on its own. */
 const UNREACHABLE_TTLS = 3;
+/** How long before its readers would see it expired a `loseWhenExpired` lease is given up. */
+const expiryMarginMs = (ttlMs: number) => Math.min(1_000, Math.floor(ttlMs / 5));
 
 async function acquire(
   kv: KV,
@@ -52,21 +54,23 @@ async function acquire(
   onReconnect: (listener: () => void) => () => void,
 ): Promise<Lease> {
   const ttlMs = options.ttlMs ?? 10_000;
-  const value = (): Uint8Array =>
-    encoder.encode(JSON.stringify({ holder, renewedAt: Date.now(), ttlMs, about: describe(options) }));
+  const value = (renewedAt: number): Uint8Array =>
+    encoder.encode(JSON.stringify({ holder, renewedAt, ttlMs, about: describe(options) }));
   let revision: number;
   let takeover = false;
+  let acquiredAt: number;
   for (;;) {
     options.signal?.throwIfAborted();
     const entry = await kv.get(agent);
     const current = entry === null ? undefined : parse(entry);
+    acquiredAt = Date.now();
     try {
       if (entry === null || current === undefined) {
-        revision = await kv.create(agent, value());
+        revision = await kv.create(agent, value(acquiredAt));
         break;
       }
       if (current.holder === holder || isExpired(current)) {
-        revision = await kv.update(agent, value(), entry.revision);
+        revision = await kv.update(agent, value(acquiredAt), entry.revision);
         takeover = true; // never released: its holder crashed or was cut off
         break;
       }
@@ -80,18 +84,40 @@ async function acquire(
   const lost = new AbortController();
   let lastRenewed = Date.now();
   let renewing = false;
+  const loseIt = (why: string) => {
+    if (lost.signal.aborted) return;
+    lost.abort(new Error(`lease on ${agent} lost (${why})`));
+    clearInterval(timer);
+    clearTimeout(expiry);
+    stopRenewingOnReconnect();
+  };
+  /**
+   * With `loseWhenExpired`: lost when the value last written (its renewedAt taken before the
+   * write) reaches its ttl less a margin, unless a renewal moved it on. Readers judge expiry on
+   * their clock at renewedAt + ttl; the margin covers this process's timer and event-loop lag.
+   */
+  let expiry: ReturnType<typeof setTimeout> | undefined;
+  const expireAt = (renewedAt: number) => {
+    if (options.loseWhenExpired !== true || lost.signal.aborted) return;
+    clearTimeout(expiry);
+    const ms = renewedAt + ttlMs - expiryMarginMs(ttlMs) - Date.now();
+    expiry = setTimeout(() => loseIt('not renewed within its ttl'), Math.max(0, ms));
+  };
+  /** Writes a renewal on revision `from` (a renewal that lands after the lease was lost changes nothing here). */
+  const renewOn = async (from: number): Promise<void> => {
+    const renewedAt = Date.now();
+    const next = await kv.update(agent, value(renewedAt), from);
+    if (lost.signal.aborted) return;
+    revision = next;
+    lastRenewed = Date.now();
+    expireAt(renewedAt);
+  };
   const renew = async () => {
     if (renewing || lost.signal.aborted) return;
     renewing = true;
     try {
-      revision = await kv.update(agent, value(), revision);
-      lastRenewed = Date.now();
+      await renewOn(revision);
     } catch (err) {
-      const loseIt = (why: string) => {
-        lost.abort(new Error(`lease on ${agent} lost (${why})`));
-        clearInterval(timer);
-        stopRenewingOnReconnect();
-      };
       let entry: KvEntry | null;
       try {
         entry = await kv.get(agent);
@@ -112,17 +138,14 @@ async function acquire(
       // Still ours (the connection failed, not a rival): renewing on the revision just read is
       // a compare-and-swap, so it only succeeds if nobody took the name meanwhile, even after
       // an outage longer than the ttl. If it fails, the next tick looks again.
-      const renewed = await kv.update(agent, value(), entry.revision).catch(() => undefined);
-      if (renewed !== undefined) {
-        revision = renewed;
-        lastRenewed = Date.now();
-      }
+      await renewOn(entry.revision).catch(() => undefined);
     } finally {
       renewing = false;
     }
   };
   const timer = setInterval(renew, Math.max(100, Math.floor(ttlMs / 3)));
   const stopRenewingOnReconnect = onReconnect(() => void renew());
+  expireAt(acquiredAt);
 
   return {
     agent,
@@ -131,11 +154,13 @@ async function acquire(
     takeover,
     abandon: () => {
       clearInterval(timer);
+      clearTimeout(expiry);
       stopRenewingOnReconnect();
       lost.abort(new Error('abandoned'));
     },
     release: async () => {
       clearInterval(timer);
+      clearTimeout(expiry);
       stopRenewingOnReconnect();
       if (lost.signal.aborted) return;
       lost.abort(new Error('released'));

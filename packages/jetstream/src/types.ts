@@ -191,6 +191,12 @@ export interface LeaseOptions {
    * each renewal: status readers see it at most a third of the ttl old, with no extra writes.
    */
   readonly describe?: () => unknown;
+  /**
+   * Lost as soon as it goes unrenewed for its ttl (less a margin), even if a later renewal
+   * would succeed: for a holder whose work others take over the moment its lease looks expired
+   * (a keyed host's instances are adopted key by key), so that it stops before they start.
+   */
+  readonly loseWhenExpired?: boolean;
 }
 
 export interface Leases {

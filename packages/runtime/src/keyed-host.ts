@@ -48,7 +48,11 @@ export interface KeyedHostOptions {
   readonly agent: string;
   readonly spec: AgentSpec;
   readonly settings: KeyedSettings;
-  /** This process as a host of the agent (unique per process: a restart is a new host). */
+  /**
+   * This process as a host of the agent (unique per process: a restart is a new host). A host
+   * that loses its lease holds the next one under a new id (`<host>-2`, …): what it ran under
+   * the old id is adopted like any dead host's, and no record of the old id is taken for its own.
+   */
   readonly host: string;
   /** The agent's shared consumers: `spool.inbox.<agent>.*` and `spool.control.<agent>.*`. */
   readonly inbox: Inbox;
@@ -114,9 +118,12 @@ const SUMMARY_MS = 60_000;
  * message, which activates it like any message). Instances of a host that died are adopted.
  */
 export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
-  const { agent, settings, ownership, host } = options;
+  const { agent, settings, ownership } = options;
   const clock = options.clock ?? systemClock;
-  const logger = options.logger.child({ agent, host });
+  /** The id this host holds its current lease under (a new one after each loss). */
+  let host = options.host;
+  let generation = 1;
+  let logger = options.logger.child({ agent, host });
   const fetchExpiresMs = options.fetchExpiresMs ?? 2_000;
   const keepAliveMs = options.keepAliveMs ?? 5_000;
   const stopping = new AbortController();
@@ -165,11 +172,23 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
         });
         if (stopping.signal.aborted) return;
         // Every instance here runs under this lease: they all stop (their terms end on `lost`).
-        logger.warn('host lease lost: its instances stopped; claiming the lease again');
+        // Others may already be adopting them: the next lease is a new host, which adopts
+        // whatever of the old one's is left like any other host would.
         lease = undefined;
         leaseWanted = new Promise<Lease>((resolve) => {
           leaseReady = resolve;
         });
+        const lost = host;
+        generation += 1;
+        host = `${options.host}-${generation}`;
+        logger.warn(
+          { err: ensureError(held.lost.reason).message, next: host },
+          'host lease lost: its instances stopped; holding a new lease as a new host',
+        );
+        logger = options.logger.child({ agent, host });
+        unserve();
+        unserve = options.forwarding.serve(agent, host, takeForwarded);
+        deadHostsSeen.add(lost);
       } catch (err) {
         if (stopping.signal.aborted) return;
         logger.warn({ err: ensureError(err).message }, 'could not claim the host lease; retrying');
@@ -266,7 +285,8 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
   /** Claims `key` and starts its instance here; `{owner}` when another live host runs it. */
   const start = async (key: string): Promise<Instance | { owner: string }> => {
     const hostLease = lease ?? (await leaseWanted);
-    const claim = await ownership.claim(agent, key, host);
+    // Claimed under the id this lease is held by (the host's id changes with a lost lease).
+    const claim = await ownership.claim(agent, key, hostLease.holder);
     if (!claim.mine) return { owner: claim.host };
     if (wakers.has(key)) await ownership.removeWake(agent, key);
     const inbox = new Mailbox(keepAliveMs);
@@ -611,7 +631,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
       .catch((err) => logger.warn({ err: ensureError(err).message }, 'adoption scan failed; trying again'));
   }, options.spec.leaseTtlMs);
 
-  const unserve = options.forwarding.serve(agent, host, takeForwarded);
+  let unserve = options.forwarding.serve(agent, host, takeForwarded);
   const leaseLoop = holdLease();
   const work = Promise.all([pump(options.inbox, 'task'), pump(options.control, 'control'), watchWakes()]);
   // Adopt at once on start: a process restarted after a crash finds its predecessor's keys.
