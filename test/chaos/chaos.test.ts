@@ -17,6 +17,7 @@
  *                standby takeover and one broker SIGKILL come on top
  *   CHAOS_KEYED_TASKS  tasks for the keyed agent's instances (default a third of CHAOS_TASKS)
  *   CHAOS_VERBOSE=1  also prints the fault timeline and the agents' warnings and lease log lines
+ *   CHAOS_LOG_DIR  on a failure, writes each process's whole log and the model requests there
  *   CHAOS_CLUSTER=1  runs on a 3-node JetStream cluster (replicas 3, the agents given all three
  *                URLs): the broker fault SIGKILLs the node leading SPOOL_HISTORY instead
  * e.g. CHAOS_SEED=123 CHAOS_TASKS=3000 CHAOS_KILLS=30 pnpm exec vitest run test/chaos
