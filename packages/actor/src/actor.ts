@@ -77,7 +77,7 @@ export function startActor<
     onStandby: () => {
       phase = 'standby';
     },
-    term: async (term) => {
+    term: async (term, lost) => {
       phase = 'replaying';
       const current = new ActorTerm(
         {
@@ -90,6 +90,7 @@ export function startActor<
           },
         },
         term,
+        lost,
       );
       active = current;
       try {

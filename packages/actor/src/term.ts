@@ -19,7 +19,7 @@ export interface Term<State, Command, Event> {
   readonly stopping: AbortSignal;
   /** Aborted when the term takes no more input: stopping, or the term failed. */
   readonly intake: AbortSignal;
-  /** Aborted when work in flight must stop: the grace period after a stop ended, or the term failed. */
+  /** Aborted when work in flight must stop: the grace period after a stop ended, the lease was lost, or the term failed. */
   readonly work: AbortSignal;
   /** The term ended on its own (a failed append, an input it cannot go on without): nothing more is written. */
   readonly failed: boolean;
@@ -116,6 +116,8 @@ export class ActorTerm<
   constructor(
     private readonly options: TermOptions<State, Command, Event, Effect, Handlers>,
     readonly stopping: AbortSignal,
+    /** The lease lost: no grace for work in flight (another holder may be doing it already). */
+    private readonly lost?: AbortSignal,
   ) {
     const { logic, clock, logger } = options;
     this.alarms = new Alarms(clock, () => this.reconcile());
@@ -193,6 +195,7 @@ export class ActorTerm<
     else this.stopping.addEventListener('abort', stopIntake, { once: true });
     this.intake.addEventListener('abort', () => this.notify(), { once: true });
     const stopWork = () => this.workControl.abort(this.stopping.reason);
+    this.lost?.addEventListener('abort', stopWork, { once: true });
     try {
       const observer = this.options.observer ?? noObserver;
       const replayStarted = performance.now(); // real time, whatever the actor's clock says
@@ -222,6 +225,7 @@ export class ActorTerm<
       grace.abort();
     } finally {
       stopWork();
+      this.lost?.removeEventListener('abort', stopWork);
       this.stopping.removeEventListener('abort', stopIntake);
       this.alarms.stop();
       await this.loop.settle();

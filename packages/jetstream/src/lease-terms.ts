@@ -33,8 +33,10 @@ export interface LeaseTermsOptions {
   /**
    * One term as the single writer: replay and work until `signal` aborts (stop, or the lease
    * lost) or the history refuses an append. Resolves with why the journal stopped, if it did.
+   * `lost` aborts with the lease alone: work in flight then stops at once (someone else may
+   * already be doing it), where a stop lets it finish within a grace period.
    */
-  readonly term: (signal: AbortSignal) => Promise<{ readonly journalFailure: unknown }>;
+  readonly term: (signal: AbortSignal, lost: AbortSignal) => Promise<{ readonly journalFailure: unknown }>;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function runLeaseTerms(options: LeaseTermsOptions): Promise<void> {
     let failure: unknown;
     let lostInTerm = false;
     try {
-      ({ journalFailure: failure } = await options.term(AbortSignal.any([signal, lease.lost])));
+      ({ journalFailure: failure } = await options.term(AbortSignal.any([signal, lease.lost]), lease.lost));
     } catch (err) {
       logger.error(
         { err: ensureError(err).message },

@@ -26,7 +26,7 @@ import type { McpServerState } from '@spool/mcp';
 import type { Logger } from 'pino';
 import { agentLogic } from './agent-logic.ts';
 import { AgentTerm } from './agent-term.ts';
-import type { AgentPorts, SubmitPort } from './context.ts';
+import type { AgentPorts, KeyedInstance, SubmitPort } from './context.ts';
 import { type McpTools, noMcpTools } from './mcp-tools.ts';
 import type { PoolIntake } from './pool-intake.ts';
 import type { TaskAttempts } from './task-attempts.ts';
@@ -70,7 +70,7 @@ export interface AgentOptions {
    */
   readonly adopted?: boolean;
   /** An instance of a keyed agent (keyed-host.ts): `name` is `<agent>.<key>`. */
-  readonly keyed?: { readonly agent: string; readonly key: string };
+  readonly keyed?: KeyedInstance;
   /** A keyed instance's attempts at journaling redelivered tasks, counted by its host (keyed-host.ts). */
   readonly attempts?: TaskAttempts;
   /**

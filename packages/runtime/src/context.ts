@@ -26,6 +26,18 @@ export interface SubmitPort {
   control(agent: string, message: ControlMessage, id: string): Promise<SubmitOutcome>;
 }
 
+/** Which instance of a keyed agent an actor is. */
+export interface KeyedInstance {
+  readonly agent: string;
+  readonly key: string;
+  /**
+   * The key's first activation anywhere (it had no ownership record): its history is the key's
+   * whole life, so its state knows every task the key finished until it starts dropping the
+   * oldest ids (RECENTLY_DONE_KEEP), and no stored result needs looking up before that.
+   */
+  readonly firstActivation?: boolean;
+}
+
 /** The ports and settings an agent works with, the same in every term. */
 export interface AgentPorts {
   readonly name: string;
@@ -52,7 +64,7 @@ export interface AgentPorts {
    * and name the key, and its inbox messages are acked once journaled (a passivated instance
    * holds none; its history has the task, and its host adopts it should the process die).
    */
-  readonly keyed?: { readonly agent: string; readonly key: string } | undefined;
+  readonly keyed?: KeyedInstance | undefined;
   /** Counts a keyed instance's attempts at journaling a redelivered task (its poison limit counts these). */
   readonly attempts?: TaskAttempts | undefined;
   /** Hash of the spec, recorded with each task. */

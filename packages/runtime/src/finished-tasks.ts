@@ -1,4 +1,4 @@
-import { instanceName } from '@spool/core/internal';
+import { finishedCount, instanceName, RECENTLY_DONE_KEEP } from '@spool/core/internal';
 import { type AgentContext, publicName } from './context.ts';
 
 /**
@@ -15,6 +15,9 @@ import { type AgentContext, publicName } from './context.ts';
  * than guess.
  */
 export async function finishedLongAgo(ctx: AgentContext, taskId: string): Promise<boolean> {
+  // A key's first activation: what its state does not know, the key never finished (one round
+  // trip less on every new key's task).
+  if (ctx.keyed?.firstActivation === true && finishedCount(ctx.term.state) < RECENTLY_DONE_KEEP) return false;
   return ctx.results.published(resultsWhere(ctx), taskId);
 }
 

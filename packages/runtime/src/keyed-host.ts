@@ -178,6 +178,7 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
         leaseWanted = new Promise<Lease>((resolve) => {
           leaseReady = resolve;
         });
+        retireAll();
         const lost = host;
         generation += 1;
         host = `${options.host}-${generation}`;
@@ -194,6 +195,20 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
         logger.warn({ err: ensureError(err).message }, 'could not claim the host lease; retrying');
       }
       await clock.sleep(IO_RETRY_MS, stopping.signal).catch(() => undefined);
+    }
+  };
+
+  /**
+   * The host's lease is lost and every instance's term ends with it: none takes a message any
+   * more (one for its key waits for it to stop, then activates it anew under the next lease).
+   */
+  const retireAll = () => {
+    for (const instance of instances.values()) {
+      if (instance.passivating !== undefined) continue;
+      instance.countedPassivating = true;
+      passivatingCount += 1;
+      recency.delete(instance);
+      instance.passivating = instance.handle.stopped;
     }
   };
 

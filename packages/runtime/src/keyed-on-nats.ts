@@ -97,7 +97,7 @@ export async function startKeyedOnNats(
         startAgent({
           name: instanceName(agent, key),
           spec,
-          keyed: { agent, key },
+          keyed: { agent, key, ...(ports.fresh ? { firstActivation: true } : {}) },
           holder: options.holder,
           // A key never activated before: its first restore reads neither (both known empty).
           ...(ports.fresh ? nothingToRestore(store, snapshots) : { store, snapshots }),
