@@ -7,7 +7,13 @@ import { given } from './given.ts';
 import { next, startableNow } from './next.ts';
 import { buildMessages } from './request.ts';
 import { toSnapshot } from './snapshot.ts';
-import { finishedCount, initialState, isKnownTask, RECENTLY_DONE_KEEP } from './state.ts';
+import {
+  CANCEL_REQUESTS_KEEP,
+  finishedCount,
+  initialState,
+  isKnownTask,
+  RECENTLY_DONE_KEEP,
+} from './state.ts';
 
 const AT = '2026-11-24T12:00:00.000Z';
 const memory = { exchanges: 20, maxChars: 60_000 };
@@ -53,6 +59,23 @@ describe('decide - ReceiveTask with startNow (a keyed instance: one append for b
     expect(decide(state, receiveAndStart('t-1')).map((e) => e.type)).toEqual([
       'task.received',
       'task.cancelled',
+    ]);
+  });
+
+  it('keeps the newest CANCEL_REQUESTS_KEEP cancels of tasks still to come; the oldest one is forgotten', () => {
+    const cancels: Command[] = [];
+    for (let i = 0; i <= CANCEL_REQUESTS_KEEP; i++)
+      cancels.push({ type: 'Cancel', taskId: `never-${i}`, reason: 'no', at: AT });
+    const state = given(...cancels);
+    expect(state.cancelRequests.size).toBe(CANCEL_REQUESTS_KEEP);
+    expect(state.cancelRequests.has('never-0')).toBe(false);
+    expect(decide(state, receiveAndStart('never-1')).map((e) => e.type)).toEqual([
+      'task.received',
+      'task.cancelled',
+    ]);
+    expect(decide(state, receiveAndStart('never-0')).map((e) => e.type)).toEqual([
+      'task.received',
+      'task.started',
     ]);
   });
 

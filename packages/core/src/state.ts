@@ -15,6 +15,13 @@ export const MEMORY_KEEP = 200;
  */
 export const RECENTLY_DONE_KEEP = 1_000;
 
+/**
+ * How many cancellations of tasks not received yet the state keeps (`cancelRequests`), the
+ * newest: a cancel for an id that never comes (a typo, a script's guess) must not grow the
+ * state for ever. A task cancelled before this many later such requests is run if it arrives.
+ */
+export const CANCEL_REQUESTS_KEEP = 1_000;
+
 /** `waiting`: a tool call waits for an operator's approval; the task holds no concurrency slot. */
 export type TaskPhase = 'queued' | 'running' | 'waiting' | 'completed' | 'failed' | 'rejected' | 'cancelled';
 export type FinishedPhase = Exclude<TaskPhase, 'queued' | 'running' | 'waiting'>;
