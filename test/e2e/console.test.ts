@@ -326,6 +326,21 @@ describe.skipIf(missing !== undefined)('the web console in a real Chromium', () 
     held.finish();
     await pill('completed').waitFor({ timeout: 20_000 });
     expect(await page.locator('.events').textContent()).toContain('approval.decided');
+
+    // A passivated instance's approval is on the Approvals page, with its key, and approved there.
+    fake.script({ content: [toolUse('toolu_k-appr', 'pay', { invoice: 'INV-9' })] }, 'initech is paid');
+    await submit('desk.initech', 'k-appr', 'pay INV-9 for initech');
+    await page.goto(`${base()}#/approvals`);
+    const row = page.locator('tr', { has: page.getByRole('cell', { name: 'desk/initech', exact: true }) });
+    for (let tries = 0; (await row.count()) === 0 && tries < 40; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await page.reload();
+    }
+    expect(await row.textContent()).toContain('INV-9');
+    const paid = results(client).wait('desk.initech', 'k-appr', AbortSignal.timeout(30_000));
+    await row.getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('status').filter({ hasText: 'approved pay for task k-appr' }).waitFor();
+    expect((await paid).output).toBe('initech is paid');
   }, 120_000);
 
   it('cancels a running task, and pauses and resumes an agent, from the page', async () => {

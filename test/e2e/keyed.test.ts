@@ -1,6 +1,7 @@
 import { type AgentEvent, type AgentSpecInput, defineTool } from '@spool/core';
 import { z } from 'zod';
 import {
+  keyedApprovals,
   keyedForwarding,
   keyedHistoryStore,
   keyedOwnership,
@@ -207,10 +208,21 @@ describe('keyed agents', () => {
       () => h.instanceState('cust1')?.active.get('r1')?.phase === 'waiting',
     );
     await waitFor('cust1 passivated', () => !h.activeKeys().includes('cust1'));
+    // Its wake record lists what waits for an operator (the console's approvals page reads it).
+    const listed = await waitFor('the approval in the wake record', async () => {
+      const all = await keyedApprovals(world.connection, 'approver');
+      return all.length > 0 ? all : undefined;
+    });
+    expect(listed).toEqual([
+      expect.objectContaining({ key: 'cust1', taskId: 'r1', tool: 'refund', input: '{"amount":5}' }),
+    ]);
     await sendControl(world.connection, 'approver.cust1', { type: 'approve', taskId: 'r1' }, 'ok-r1');
     const result = await results(world.connection).wait('approver.cust1', 'r1', AbortSignal.timeout(20_000));
     expect(result.status).toBe('completed');
     expect(result.tools).toEqual(['refund']);
+    // Activated again, its wake record went; passivated with nothing waiting, none is written.
+    await waitFor('cust1 passivated again', () => !h.activeKeys().includes('cust1'));
+    expect(await keyedApprovals(world.connection, 'approver')).toEqual([]);
   });
 
   it('does not refuse a good task as poison however often its owner hands a forward back', async () => {

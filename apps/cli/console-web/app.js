@@ -388,9 +388,9 @@ function Approvals() {
       ${data.approvals.map(
         (
           w,
-        ) => html`<tr><td><a class="mono" href=${taskLink(w.agent, w.taskId)}>${w.taskId}</a></td><td>${w.agent}</td><td class="mono">${w.tool}</td><td class="mono">${w.input}</td><td>${w.reason}</td><td>${when(w.requestedAt)}</td>
-        <td class="actions"><${ActionButton} kind="primary" action=${{ type: 'approve', taskId: w.taskId }} label="Approve" onDone=${reload} />
-        <${ActionButton} kind="danger" action=${{ type: 'deny', taskId: w.taskId }} ask="Why is it denied? (the model is told)" label="Deny" onDone=${reload} /></td></tr>`,
+        ) => html`<tr><td><a class="mono" href=${taskLink(w.agent, w.taskId, w.key)}>${w.taskId}</a></td><td>${shownAgent(w.agent, w.key)}</td><td class="mono">${w.tool}</td><td class="mono">${w.input}</td><td>${w.reason}</td><td>${when(w.requestedAt)}</td>
+        <td class="actions"><${ActionButton} kind="primary" action=${{ type: 'approve', taskId: w.taskId, ...place(w.agent, w.key) }} label="Approve" onDone=${reload} />
+        <${ActionButton} kind="danger" action=${{ type: 'deny', taskId: w.taskId, ...place(w.agent, w.key) }} ask="Why is it denied? (the model is told)" label="Deny" onDone=${reload} /></td></tr>`,
       )}
     </tbody></table>`)
     }`;

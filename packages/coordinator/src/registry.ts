@@ -12,6 +12,7 @@ import {
   type KeyedAgentStatus,
   type McpServerStatus,
   initialState,
+  pendingApprovals,
   isAgentEvent,
   type PoolStatus,
   type Price,
@@ -296,21 +297,7 @@ export class TaskRegistry {
       };
     });
     const working = inFlight.some((t) => ['queued', 'running', 'waiting'].includes(t.phase));
-    const approvals = [...state.active.values()].flatMap((task) =>
-      (task.steps.at(-1)?.tools ?? []).flatMap((call) =>
-        call.approval?.state === 'pending'
-          ? [
-              {
-                taskId: task.taskId,
-                tool: call.name,
-                input: (JSON.stringify(call.input) ?? '').slice(0, 200),
-                reason: call.approval.reason,
-                requestedAt: call.approval.at,
-              },
-            ]
-          : [],
-      ),
-    );
+    const approvals = pendingApprovals(state);
     return {
       name,
       status: state.seq === 0 && (live?.queued ?? 0) === 0 ? 'unknown' : working ? 'working' : 'idle',

@@ -112,6 +112,8 @@ export {
   subjects,
   TASK_ID_PATTERN,
 } from './subjects.ts';
+export type { ApprovalWait } from './approvals.ts';
+export { pendingApprovals } from './approvals.ts';
 export type { KeyedSettings } from './keyed.ts';
 export {
   awaitedResults,

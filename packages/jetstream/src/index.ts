@@ -41,7 +41,7 @@ export { historyStore, keyedHistoryStore } from './history-store.ts';
 export type { KeyedCensus, KeyedInstance } from './keyed-census.ts';
 export type { KeyedFailure } from './keyed-failures.ts';
 export { keyedFailures } from './keyed-failures.ts';
-export { keyedCensus, keyedInstances } from './keyed-census.ts';
+export { keyedApprovals, keyedCensus, keyedInstances } from './keyed-census.ts';
 export type { ForgetOutcome } from './keyed-erasure.ts';
 export { forgetInstance } from './keyed-erasure.ts';
 export type { ForwardedMessage, ForwardOutcome, KeyedForwarding } from './keyed-forward.ts';

@@ -1,4 +1,4 @@
-import { Streams, subjects } from '@spool/core/internal';
+import { type ApprovalWait, Streams, subjects } from '@spool/core/internal';
 import { isNotFound } from './errors.ts';
 import { internals } from './internal.ts';
 import { keyedOwnership } from './keyed-ownership.ts';
@@ -52,8 +52,23 @@ export interface KeyedInstance {
   readonly commits: number;
   /** Its ownership record names a live host: it is in memory there. */
   readonly active: boolean;
-  /** Passivated with a wake record: it waits for a result or a timer. */
+  /** Passivated with a wake record: it waits for a result, a timer or an operator's approval. */
   readonly waiting: boolean;
+}
+
+/**
+ * The tool calls of a keyed agent's passivated instances that wait for an operator, from their
+ * wake records (no history read). An instance still active shows its approvals once it is
+ * passivated (after `idleMs` without work), or on its task's page.
+ */
+export async function keyedApprovals(
+  connection: SpoolConnection,
+  agent: string,
+): Promise<(ApprovalWait & { readonly key: string })[]> {
+  const wakes = await (await keyedOwnership(connection)).wakes(agent);
+  return wakes
+    .flatMap(({ key, wake }) => (wake.approvals ?? []).map((approval) => ({ ...approval, key })))
+    .sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
 }
 
 /**

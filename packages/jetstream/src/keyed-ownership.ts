@@ -1,7 +1,7 @@
 import { jetstream } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import type { KvEntry } from '@nats-io/kv';
-import { Buckets, subjects } from '@spool/core/internal';
+import { type ApprovalWait, Buckets, subjects } from '@spool/core/internal';
 import { openBucket } from './buckets.ts';
 import { isNotFound, PUBLISH_ATTEMPT_MS, retryUnknownOutcome } from './errors.ts';
 import { decoder, encoder, internals } from './internal.ts';
@@ -43,6 +43,8 @@ export interface KeyedOwnership {
   owners(agent: string): Promise<{ key: string; host: string; revision: number }[]>;
   /** The keys of `agent` with a wake record (passivated, waiting for a result). */
   wakeKeys(agent: string): Promise<string[]>;
+  /** Every wake record of `agent`, with its key (the console lists their approvals). */
+  wakes(agent: string): Promise<{ key: string; wake: WakeRecord }[]>;
   /** The hosts of `agent` that hold or held a lease, with its state. */
   hosts(agent: string): Promise<{ host: string; state: 'live' | 'expired' | 'free'; revision: number }[]>;
   /** Whether `host`'s lease lives. */
@@ -82,11 +84,16 @@ export type OwnershipClaim =
     }
   | { readonly mine: false; readonly host: string };
 
-/** What a passivated instance waits for: the results that resume its tasks, and its first timer. */
+/**
+ * What a passivated instance waits for: the results that resume its tasks, its first timer,
+ * and the tool calls waiting for an operator (listed for the console's approvals; a decision
+ * arrives on the instance's control subject, which activates it like any message).
+ */
 export interface WakeRecord {
   readonly results: readonly { readonly agent: string; readonly taskId: string }[];
   /** ISO time its earliest durable timer is due (absent: no timer). */
   readonly at?: string;
+  readonly approvals?: readonly ApprovalWait[];
 }
 
 export type WakeChange =
@@ -224,6 +231,20 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
       return out;
     },
 
+    async wakes(agent) {
+      const out: { key: string; wake: WakeRecord }[] = [];
+      const names = await keysUnder(`wake.${agent}`);
+      for (let from = 0; from < names.length; from += OWNER_READS_AT_ONCE) {
+        const batch = names.slice(from, from + OWNER_READS_AT_ONCE);
+        const entries = await Promise.all(batch.map((k) => get(k)));
+        entries.forEach((entry, i) => {
+          const wake = entry === undefined ? undefined : parseWake(entry);
+          if (wake !== undefined) out.push({ key: (batch[i] ?? '').slice(`wake.${agent}.`.length), wake });
+        });
+      }
+      return out;
+    },
+
     async wakeKeys(agent) {
       return (await keysUnder(`wake.${agent}`)).map((k) => k.slice(`wake.${agent}.`.length));
     },
@@ -339,15 +360,30 @@ function parseTries(entry: KvEntry): number {
 
 function parseWake(entry: KvEntry): WakeRecord | undefined {
   try {
-    const value = JSON.parse(decoder.decode(entry.value)) as { results?: unknown; at?: unknown };
+    const value = JSON.parse(decoder.decode(entry.value)) as {
+      results?: unknown;
+      at?: unknown;
+      approvals?: unknown;
+    };
     if (!Array.isArray(value.results)) return undefined;
     const results = value.results.filter(
       (r): r is { agent: string; taskId: string } =>
         typeof r === 'object' && r !== null && typeof r.agent === 'string' && typeof r.taskId === 'string',
     );
     const at = typeof value.at === 'string' && !Number.isNaN(Date.parse(value.at)) ? value.at : undefined;
-    return at === undefined ? { results } : { results, at };
+    const approvals = (Array.isArray(value.approvals) ? value.approvals : []).filter(isApprovalWait);
+    return {
+      results,
+      ...(at === undefined ? {} : { at }),
+      ...(approvals.length === 0 ? {} : { approvals }),
+    };
   } catch {
     return undefined;
   }
+}
+
+function isApprovalWait(value: unknown): value is ApprovalWait {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return ['taskId', 'tool', 'input', 'reason', 'requestedAt'].every((field) => typeof v[field] === 'string');
 }

@@ -11,6 +11,7 @@ import {
   keyOfSubject,
   keyProblem,
   type Observer,
+  pendingApprovals,
   subjects,
 } from '@spool/core/internal';
 import type {
@@ -408,10 +409,15 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
       if (why === HOST_STOPPING && !isPassivatable(state)) instance.keepOwnership = true;
       const awaited = state === undefined ? [] : awaitedResults(state);
       const at = state === undefined ? undefined : firstTimerDue(state);
+      const approvals = state === undefined ? [] : pendingApprovals(state);
       const wake =
-        awaited.length === 0 && at === undefined
+        awaited.length === 0 && at === undefined && approvals.length === 0
           ? undefined
-          : { results: awaited, ...(at === undefined ? {} : { at }) };
+          : {
+              results: awaited,
+              ...(at === undefined ? {} : { at }),
+              ...(approvals.length === 0 ? {} : { approvals }),
+            };
       // Written before the instance lets go of its key: a result that arrives meanwhile wakes it.
       if (wake !== undefined) await ownership.putWake(agent, instance.key, wake);
       await instance.handle.stop();

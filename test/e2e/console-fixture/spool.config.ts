@@ -21,8 +21,14 @@ export default defineConfig({
     },
     // A pool: its replicas publish live text under the pool's name.
     crew: { instructions: 'You work in a crew.', model: 'claude-sonnet-4-6', tools: [pay], replicas: 2 },
-    // A keyed agent: one instance per customer, each with its own history in SPOOL_KEYED.
-    desk: { instructions: 'You help one customer.', model: 'claude-sonnet-4-6', tools: [pay], keyed: true },
+    // A keyed agent: one instance per customer, each with its own history in SPOOL_KEYED; an
+    // instance waiting for an approval is passivated soon, and listed from its wake record.
+    desk: {
+      instructions: 'You help one customer.',
+      model: 'claude-sonnet-4-6',
+      tools: [pay],
+      keyed: { idleMs: 1_500 },
+    },
   },
   workflows: {
     review: {

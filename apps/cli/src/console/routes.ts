@@ -1,4 +1,11 @@
-import { keyedCensus, keyedInstances, poolReplicas, type SpoolConnection, taskOwner } from '@spool/jetstream';
+import {
+  keyedApprovals,
+  keyedCensus,
+  keyedInstances,
+  poolReplicas,
+  type SpoolConnection,
+  taskOwner,
+} from '@spool/jetstream';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { askWorkflows, fetchDeadLetters, fetchStatus } from '../operator/coordinator-api.ts';
@@ -92,8 +99,18 @@ export async function route(
     }
     case 'approvals': {
       const report = await fetchStatus(connection);
+      // A keyed agent's instances are counted in the report, not folded: their wake records list
+      // what their passivated tasks wait for.
+      const keyed = await Promise.all(
+        (report.keyed ?? []).map(async (k) =>
+          (await keyedApprovals(connection, k.name)).map((w) => ({ agent: k.name, ...w })),
+        ),
+      );
       return {
-        approvals: actorsOf(report).flatMap((a) => a.approvals.map((w) => ({ agent: a.name, ...w }))),
+        approvals: [
+          ...actorsOf(report).flatMap((a) => a.approvals.map((w) => ({ agent: a.name, ...w }))),
+          ...keyed.flat(),
+        ],
       };
     }
     case 'tasks': {
