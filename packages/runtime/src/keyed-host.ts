@@ -203,14 +203,15 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
    * The host's lease is lost and every instance's term ends with it: none takes a message any
    * more (one for its key waits for it to stop, then activates it anew under the next lease).
    */
+  const retire = (instance: Instance) => {
+    if (instance.passivating !== undefined) return;
+    instance.countedPassivating = true;
+    passivatingCount += 1;
+    recency.delete(instance);
+    instance.passivating = instance.handle.stopped;
+  };
   const retireAll = () => {
-    for (const instance of instances.values()) {
-      if (instance.passivating !== undefined) continue;
-      instance.countedPassivating = true;
-      passivatingCount += 1;
-      recency.delete(instance);
-      instance.passivating = instance.handle.stopped;
-    }
+    for (const instance of instances.values()) retire(instance);
   };
 
   /**
@@ -330,6 +331,8 @@ export function startKeyedHost(options: KeyedHostOptions): KeyedHostHandle {
     };
     instances.set(key, instance);
     recency.touch(instance);
+    // Started under a lease lost meanwhile: its term ends at once, like the others'.
+    if (hostLease.lost.aborted) retire(instance);
     tally.activated += 1;
     if (claim.takeover) {
       tally.adopted += 1;
