@@ -103,8 +103,8 @@ export type WakeChange =
 /** Revisions of ownership records this process released, remembered at most (then the oldest go). */
 const RELEASES_REMEMBERED = 20_000;
 
-/** Ownership records read at once when listing them (status, adoption scans). */
-const OWNER_READS_AT_ONCE = 128;
+/** Records read at once when listing them (status, adoption scans, the console's approvals). */
+const RECORD_READS_AT_ONCE = 128;
 
 const ownKey = (agent: string, key: string) => `own.${agent}.${key}`;
 const wakeKey = (agent: string, key: string) => `wake.${agent}.${key}`;
@@ -142,6 +142,26 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
       throw err;
     });
     return Object.keys(info?.state.subjects ?? {}).map((s) => s.slice(`$KV.${bucket}.`.length));
+  };
+
+  /**
+   * The records `names`, each present one made a row by `pick`: read in parallel batches, so
+   * thousands of records cost batches of round trips, not one each.
+   */
+  const readAll = async <T>(
+    names: readonly string[],
+    pick: (name: string, entry: KvEntry) => T | undefined,
+  ): Promise<T[]> => {
+    const out: T[] = [];
+    for (let from = 0; from < names.length; from += RECORD_READS_AT_ONCE) {
+      const batch = names.slice(from, from + RECORD_READS_AT_ONCE);
+      const entries = await Promise.all(batch.map((k) => get(k)));
+      entries.forEach((entry, i) => {
+        const row = entry === undefined ? undefined : pick(batch[i] ?? '', entry);
+        if (row !== undefined) out.push(row);
+      });
+    }
+    return out;
   };
 
   return {
@@ -216,33 +236,19 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
     },
 
     async owners(agent) {
-      const out: { key: string; host: string; revision: number }[] = [];
-      const names = await keysUnder(`own.${agent}`);
-      // Read in parallel batches: thousands of active instances cost batches of round trips, not one each.
-      for (let from = 0; from < names.length; from += OWNER_READS_AT_ONCE) {
-        const batch = names.slice(from, from + OWNER_READS_AT_ONCE);
-        const entries = await Promise.all(batch.map((k) => get(k)));
-        entries.forEach((entry, i) => {
-          const host = entry === undefined ? undefined : parseHost(entry);
-          if (entry !== undefined && host !== undefined)
-            out.push({ key: (batch[i] ?? '').slice(`own.${agent}.`.length), host, revision: entry.revision });
-        });
-      }
-      return out;
+      return readAll(await keysUnder(`own.${agent}`), (name, entry) => {
+        const host = parseHost(entry);
+        return host === undefined
+          ? undefined
+          : { key: name.slice(`own.${agent}.`.length), host, revision: entry.revision };
+      });
     },
 
     async wakes(agent) {
-      const out: { key: string; wake: WakeRecord }[] = [];
-      const names = await keysUnder(`wake.${agent}`);
-      for (let from = 0; from < names.length; from += OWNER_READS_AT_ONCE) {
-        const batch = names.slice(from, from + OWNER_READS_AT_ONCE);
-        const entries = await Promise.all(batch.map((k) => get(k)));
-        entries.forEach((entry, i) => {
-          const wake = entry === undefined ? undefined : parseWake(entry);
-          if (wake !== undefined) out.push({ key: (batch[i] ?? '').slice(`wake.${agent}.`.length), wake });
-        });
-      }
-      return out;
+      return readAll(await keysUnder(`wake.${agent}`), (name, entry) => {
+        const wake = parseWake(entry);
+        return wake === undefined ? undefined : { key: name.slice(`wake.${agent}.`.length), wake };
+      });
     },
 
     async wakeKeys(agent) {
