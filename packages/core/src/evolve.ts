@@ -10,6 +10,7 @@ import {
   MEMORY_KEEP,
   openToolCall,
   rememberDone,
+  rememberNewest,
 } from './state.ts';
 import { addUsage, type Usage, zeroUsage } from './usage.ts';
 
@@ -127,7 +128,8 @@ export function evolve(state: AgentState, event: AgentEvent): AgentState {
       if (task === undefined) {
         // A task finished long ago is not in the state: the runtime journals no cancel for it
         // (it asks the results first), so a request recorded here is for a task still to come.
-        if (!isDoneTask(state, taskId)) rememberCancelRequest(state, taskId, reason);
+        if (!isDoneTask(state, taskId))
+          rememberNewest(state.cancelRequests, taskId, reason, CANCEL_REQUESTS_KEEP);
         return state;
       }
       if (isFinished(task.phase)) return state;
@@ -310,14 +312,4 @@ export function cloneState(state: AgentState): AgentState {
  */
 function unknownEvent(state: AgentState, _event: never): AgentState {
   return state;
-}
-
-/** Records a cancel for a task still to come, the newest last; past CANCEL_REQUESTS_KEEP the oldest goes. */
-function rememberCancelRequest(state: AgentState, taskId: string, reason: string): void {
-  state.cancelRequests.delete(taskId);
-  state.cancelRequests.set(taskId, reason);
-  for (const oldest of state.cancelRequests.keys()) {
-    if (state.cancelRequests.size <= CANCEL_REQUESTS_KEEP) break;
-    state.cancelRequests.delete(oldest);
-  }
 }

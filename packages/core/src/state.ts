@@ -187,11 +187,21 @@ export function finishedCount(state: AgentState): number {
 
 /** Records a published task as the newest done, forgetting the oldest past RECENTLY_DONE_KEEP. */
 export function rememberDone(state: AgentState, taskId: string, phase: FinishedPhase): void {
-  state.recentlyDone.delete(taskId); // a task retried from the dead-letter view comes last again
-  state.recentlyDone.set(taskId, phase);
-  if (state.recentlyDone.size <= RECENTLY_DONE_KEEP) return;
-  const oldest = state.recentlyDone.keys().next().value;
-  if (oldest !== undefined) state.recentlyDone.delete(oldest);
+  // A task retried from the dead-letter view comes last again.
+  rememberNewest(state.recentlyDone, taskId, phase, RECENTLY_DONE_KEEP);
+}
+
+/**
+ * Sets `key` as the newest entry of an insertion-ordered map (moved last if it was there) and
+ * forgets the oldest ones past `keep`: the state's bounded records of task ids.
+ */
+export function rememberNewest<V>(map: Map<string, V>, key: string, value: V, keep: number): void {
+  map.delete(key);
+  map.set(key, value);
+  for (const oldest of map.keys()) {
+    if (map.size <= keep) break;
+    map.delete(oldest);
+  }
 }
 
 /** `YYYY-MM-DDTHH` of a timestamp: the key of `usageByHour`. */
