@@ -41,16 +41,21 @@ try {
   const store = historyStore(connection, parseAgentCommit);
   const snapshots = await snapshotStore(connection);
 
+  /** Writes `events` events for `agent`, with the snapshot taken about TAIL events before the end (or at its start). */
+  const writeWithSnapshot = async (agent: string, events: number) => {
+    let snapshot: ReturnType<typeof toSnapshot> | undefined;
+    const state = await writeHistory(store, agent, events, {
+      group: GROUP,
+      afterCommit: (folded, written) => {
+        if (snapshot === undefined && written >= events - TAIL) snapshot = toSnapshot(folded);
+      },
+    });
+    return { state, snapshot: snapshot ?? toSnapshot(state) };
+  };
+
   say(`nats-server on ${nats.url}; writing a history of ${EVENTS} events…`);
   const writeStarted = performance.now();
-  let snapshot: ReturnType<typeof toSnapshot> | undefined;
-  const state = await writeHistory(store, AGENT, EVENTS, {
-    group: GROUP,
-    afterCommit: (folded, written) => {
-      if (snapshot === undefined && written >= EVENTS - TAIL) snapshot = toSnapshot(folded);
-    },
-  });
-  snapshot ??= toSnapshot(state);
+  const { state, snapshot } = await writeWithSnapshot(AGENT, EVENTS);
   say(
     `  written in ${((performance.now() - writeStarted) / 1000).toFixed(1)} s (${state.seq} is the last sequence)`,
   );
@@ -61,14 +66,7 @@ try {
 
   // The short history has a snapshot too, as far from its end as the long one's (or at its start):
   // recovery from a snapshot should take as long after 1k events as after --events.
-  let smallSnapshot: ReturnType<typeof toSnapshot> | undefined;
-  const smallState = await writeHistory(store, SMALL_AGENT, SMALL_EVENTS, {
-    group: GROUP,
-    afterCommit: (folded, written) => {
-      if (smallSnapshot === undefined && written >= SMALL_EVENTS - TAIL) smallSnapshot = toSnapshot(folded);
-    },
-  });
-  smallSnapshot ??= toSnapshot(smallState);
+  const { snapshot: smallSnapshot } = await writeWithSnapshot(SMALL_AGENT, SMALL_EVENTS);
   await snapshots.save(SMALL_AGENT, smallSnapshot.seq, smallSnapshot);
   const small = await restoreInProcess(nats.url, SMALL_AGENT);
   const large = await restoreInProcess(nats.url, AGENT);

@@ -144,6 +144,10 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
     return Object.keys(info?.state.subjects ?? {}).map((s) => s.slice(`$KV.${bucket}.`.length));
   };
 
+  /** Removes the records under `keys` (a key or a wildcard) with their history: no delete marker stays. */
+  const purge = (keys: string) =>
+    retryUnknownOutcome(() => jsm.streams.purge(stream, { filter: `$KV.${bucket}.${keys}` }), 10_000);
+
   /**
    * The records `names`, each present one made a row by `pick`: read in parallel batches, so
    * thousands of records cost batches of round trips, not one each.
@@ -281,8 +285,7 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
 
     async removeWake(agent, key) {
       // A purge of the key's subject: no delete marker stays behind (one writer: the owner).
-      const subject = `$KV.${bucket}.${wakeKey(agent, key)}`;
-      await retryUnknownOutcome(() => jsm.streams.purge(stream, { filter: subject }), 10_000);
+      await purge(wakeKey(agent, key));
     },
 
     async countAttempt(agent, key, taskId) {
@@ -302,13 +305,11 @@ export async function keyedOwnership(connection: SpoolConnection): Promise<Keyed
     },
 
     async clearAttempts(agent, key, taskId) {
-      const subject = `$KV.${bucket}.${tryKey(agent, key, taskId)}`;
-      await retryUnknownOutcome(() => jsm.streams.purge(stream, { filter: subject }), 10_000);
+      await purge(tryKey(agent, key, taskId));
     },
 
     async clearAllAttempts(agent, key) {
-      const subject = `$KV.${bucket}.try.${agent}.${key}.>`;
-      await retryUnknownOutcome(() => jsm.streams.purge(stream, { filter: subject }), 10_000);
+      await purge(`try.${agent}.${key}.>`);
     },
 
     async *watchWakes(agent, signal) {

@@ -12,32 +12,29 @@ export function results(connection: SpoolConnection): Results {
   const { nc, js, jsm, onReconnect, ns } = internals(connection);
   const stream = ns.stream(Streams.Results);
 
-  async function get(agent: string, taskId: string): Promise<TaskResult | undefined> {
-    const stored = await retryUnknownOutcome(() =>
+  /**
+   * The newest message on the task's own result subject (a direct get, which an agent's
+   * permissions allow for its own results only), or null: "no message" is the only "no".
+   */
+  const stored = (where: string, taskId: string) =>
+    retryUnknownOutcome(() =>
       jsm.direct
-        .getMessage(stream, { last_by_subj: ns.subject(subjects.result(agent, taskId)) })
+        .getMessage(stream, { last_by_subj: ns.subject(subjects.result(where, taskId)) })
         .catch((err) => {
           if (isNotFound(err)) return null;
           throw err;
         }),
     );
-    return stored === null ? undefined : TaskResultSchema.parse(JSON.parse(decoder.decode(stored.data)));
+
+  async function get(agent: string, taskId: string): Promise<TaskResult | undefined> {
+    const message = await stored(agent, taskId);
+    return message === null ? undefined : TaskResultSchema.parse(JSON.parse(decoder.decode(message.data)));
   }
 
   return {
-    async published(where: string, taskId: string): Promise<boolean> {
-      // The newest message on the task's own subject (a direct get, which the agent's
-      // permissions allow for its own results only); "no message" is the only "no".
-      const stored = await retryUnknownOutcome(() =>
-        jsm.direct
-          .getMessage(stream, { last_by_subj: ns.subject(subjects.result(where, taskId)) })
-          .catch((err) => {
-            if (isNotFound(err)) return null;
-            throw err;
-          }),
-      );
-      return stored !== null;
-    },
+    // Whether one is stored, without parsing it.
+    published: async (where: string, taskId: string): Promise<boolean> =>
+      (await stored(where, taskId)) !== null,
 
     async publish(result: TaskResult, previousSeq = 0): Promise<PublishResultOutcome> {
       // A keyed instance's results are under its key: `spool.results.<agent>.<key>.<taskId>`.
